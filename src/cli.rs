@@ -1,0 +1,62 @@
+//! The command line: `opendpma serve | check | render | presence | device |
+//! hints | reconfigure`. Only the definitions live here; `main.rs` runs them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Open DPMA-style provisioning and SIP presence server for Digium/Sangoma D-series phones.
+#[derive(Debug, Parser)]
+#[command(name = "opendpma", version = crate::VERSION, propagate_version = true)]
+pub struct Cli {
+    /// Log level or filter (e.g. `info`, `opendpma=debug`); RUST_LOG wins if set.
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// Log line format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Human,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server until SIGINT or SIGTERM (SIGHUP reloads the config).
+    Serve {
+        /// The config file.
+        #[arg(long, short, default_value = "phones.toml", value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Validate a config file: print a summary and exit 0, or every problem and exit 1.
+    Check {
+        /// The config file.
+        #[arg(default_value = "phones.toml", value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+/// How a client subcommand finds the running server's admin API.
+#[derive(Debug, Args)]
+pub struct AdminTarget {
+    /// Read the admin address and token from this config file.
+    #[arg(long, short, default_value = "phones.toml", value_name = "FILE")]
+    pub config: PathBuf,
+    /// Admin API base URL (overrides the config), e.g. http://127.0.0.1:8089.
+    #[arg(long, value_name = "URL")]
+    pub admin_url: Option<String>,
+    /// Admin token (overrides the config and OPENDPMA_ADMIN_TOKEN).
+    #[arg(long, env = "OPENDPMA_ADMIN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,229 @@
+//! Reading phones.toml into typed sections and entries, collecting every
+//! problem on the way.
+//!
+//! toml's recoverable parser yields a spanned tree plus all syntax errors.
+//! Each section and each `[phones.X]`/`[lines.X]` entry is then read on its
+//! own, so one bad entry never hides another: unknown keys are found by
+//! comparing against the struct's own field list (with a suggestion), and
+//! when serde rejects a value we note it, drop that key and read the entry
+//! again to find the next bad value.
+
+use std::collections::HashSet;
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use super::entries::{HintEntry, LineEntry, PhoneEntry};
+use super::field_names::field_names;
+use super::problem::{Problem, nearest_key, path_segment};
+use super::sections::{Admin, General, Http, Network, Sip};
+
+/// The sections phones.toml may have, in the order the docs present them.
+const SECTIONS: &[&str] = &[
+    "general", "http", "sip", "admin", "networks", "lines", "phones", "hints",
+];
+
+/// Everything read from one document. Entries keep whatever values were
+/// valid, so cross-reference checks still run on an entry with a typo.
+#[derive(Debug, Default)]
+pub struct Document {
+    pub general: Option<General>,
+    pub http: Http,
+    pub sip: Sip,
+    pub admin: Admin,
+    pub networks: Vec<Entry<Network>>,
+    pub lines: Vec<Entry<LineEntry>>,
+    pub phones: Vec<Entry<PhoneEntry>>,
+    pub hints: Vec<Entry<HintEntry>>,
+    /// Names of entries that exist but are not tables, so cross-reference
+    /// checks do not also call them "unknown".
+    pub broken_entries: HashSet<(String, String)>,
+    /// Where each singleton section starts, for problems about the section
+    /// as a whole (e.g. `min_expires` above `max_expires`).
+    pub section_spans: Vec<(&'static str, Range<usize>)>,
+}
+
+/// Reads `source`, pushing every problem found into `problems`.
+pub fn read(source: &str, problems: &mut Vec<Problem>) -> Document {
+    let (root, syntax_errors) = DeTable::parse_recoverable(source);
+    for error in syntax_errors {
+        let span = error.span().unwrap_or(0..0);
+        problems.push(Problem::at(source, span, "", error.message().trim_end()));
+    }
+    let mut reader = Reader { source, problems };
+    let mut document = Document::default();
+    let root_span = root.span();
+    let mut saw_general = false;
+    for (key, value) in root.into_inner() {
+        let name = key.get_ref().as_ref();
+        if let Some(section) = SECTIONS.iter().find(|s| **s == name) {
+            document.section_spans.push((section, key.span()));
+        }
+        match name {
+            "general" => {
+                saw_general = true;
+                document.general = reader.entry("general", value);
+            }
+            "http" => document.http = reader.entry("http", value).unwrap_or_default(),
+            "sip" => document.sip = reader.entry("sip", value).unwrap_or_default(),
+            "admin" => document.admin = reader.entry("admin", value).unwrap_or_default(),
+            "networks" => document.networks = reader.entries("networks", value, &mut document.broken_entries),
+            "lines" => document.lines = reader.entries("lines", value, &mut document.broken_entries),
+            "phones" => document.phones = reader.entries("phones", value, &mut document.broken_entries),
+            "hints" => document.hints = reader.entries("hints", value, &mut document.broken_entries),
+            _ => reader.unknown_key("", &key, SECTIONS),
+        }
+    }
+    if !saw_general {
+        reader.problems.push(Problem::at(
+            source,
+            root_span.start..root_span.start,
+            "general",
+            "missing section [general] (it needs at least server_address)",
+        ));
+    }
+    document
+}
+
+/// One named entry as read: its name (with span), the keys it had in the
+/// source (so a rejected value is not also reported as missing) and the
+/// values that were valid.
+#[derive(Debug)]
+pub struct Entry<T> {
+    pub name: Spanned<String>,
+    pub keys: Vec<String>,
+    pub value: T,
+}
+
+impl<T> Entry<T> {
+    /// Whether the source had `key`, valid or not.
+    pub fn has(&self, key: &str) -> bool {
+        self.keys.iter().any(|k| k == key)
+    }
+}
+
+struct Reader<'s, 'p> {
+    source: &'s str,
+    problems: &'p mut Vec<Problem>,
+}
+
+impl<'s> Reader<'s, '_> {
+    /// Reads a table of named entries (`[phones.NAME]` …).
+    fn entries<T: for<'de> Deserialize<'de>>(
+        &mut self,
+        section: &str,
+        value: Spanned<DeValue<'s>>,
+        broken: &mut HashSet<(String, String)>,
+    ) -> Vec<Entry<T>> {
+        let span = value.span();
+        let DeValue::Table(table) = value.into_inner() else {
+            self.push(
+                span,
+                section,
+                format!("[{section}] must be a table of named entries"),
+            );
+            return Vec::new();
+        };
+        let mut entries = Vec::new();
+        for (key, entry) in table {
+            let name = key.get_ref().to_string();
+            let path = format!("{section}.{}", path_segment(&name));
+            let keys = match entry.get_ref() {
+                DeValue::Table(table) => table.keys().map(|k| k.get_ref().to_string()).collect(),
+                _ => Vec::new(),
+            };
+            match self.entry(&path, entry) {
+                Some(value) => entries.push(Entry {
+                    name: Spanned::new(key.span(), name),
+                    keys,
+                    value,
+                }),
+                None => {
+                    broken.insert((section.to_owned(), name));
+                }
+            }
+        }
+        entries
+    }
+
+    /// Reads one table into `T`, reporting every unknown key and every bad
+    /// value; the result holds the values that were valid. `None` if it is
+    /// not a table or a required value is missing or bad.
+    fn entry<T: for<'de> Deserialize<'de>>(&mut self, path: &str, value: Spanned<DeValue<'s>>) -> Option<T> {
+        let span = value.span();
+        let DeValue::Table(mut table) = value.into_inner() else {
+            self.push(span, path, "must be a table");
+            return None;
+        };
+        let known = field_names::<T>();
+        let unknown: Vec<Spanned<String>> = table
+            .keys()
+            .filter(|key| !known.contains(&key.get_ref().as_ref()))
+            .map(|key| Spanned::new(key.span(), key.get_ref().to_string()))
+            .collect();
+        for key in &unknown {
+            self.unknown_key(path, key, known);
+            table.remove(key.get_ref().as_str());
+        }
+        let mut removed: Vec<String> = Vec::new();
+        // Each failed attempt removes the key serde complained about, so this
+        // runs at most once per key plus once.
+        loop {
+            let attempt = Spanned::new(span.clone(), DeValue::Table(table.clone()));
+            match T::deserialize(ValueDeserializer::from(attempt)) {
+                Ok(parsed) => return Some(parsed),
+                Err(error) => {
+                    // "key" is the TOML word; serde says "field".
+                    let message = error
+                        .message()
+                        .trim_end()
+                        .replace("missing field `", "missing key `");
+                    if removed
+                        .iter()
+                        .any(|key| message.contains(&format!("missing key `{key}`")))
+                    {
+                        return None;
+                    }
+                    let error_span = error.span().unwrap_or(span.clone());
+                    let culprit = key_containing(&table, &error_span);
+                    let key_path = match &culprit {
+                        Some(key) => format!("{path}.{}", path_segment(key)),
+                        None => path.to_owned(),
+                    };
+                    self.push(error_span, &key_path, message);
+                    let key = culprit?;
+                    table.remove(key.as_str());
+                    removed.push(key);
+                }
+            }
+        }
+    }
+
+    fn unknown_key(&mut self, path: &str, key: &Spanned<impl AsRef<str>>, known: &[&str]) {
+        let name = key.get_ref().as_ref();
+        let hint = match nearest_key(name, known) {
+            Some(candidate) => format!(" (did you mean `{candidate}`?)"),
+            None => format!(" (expected one of: {})", known.join(", ")),
+        };
+        let full_path = if path.is_empty() {
+            path_segment(name)
+        } else {
+            format!("{path}.{}", path_segment(name))
+        };
+        self.push(key.span(), &full_path, format!("unknown key `{name}`{hint}"));
+    }
+
+    fn push(&mut self, span: Range<usize>, path: &str, message: impl Into<String>) {
+        self.problems.push(Problem::at(self.source, span, path, message));
+    }
+}
+
+/// The key whose value (or key) covers `span`.
+fn key_containing(table: &DeTable<'_>, span: &Range<usize>) -> Option<String> {
+    table.iter().find_map(|(key, value)| {
+        let covers = |s: Range<usize>| s.start <= span.start && span.end <= s.end.max(s.start + 1);
+        (covers(value.span()) || covers(key.span())).then(|| key.get_ref().to_string())
+    })
+}

@@ -1,0 +1,69 @@
+//! The serde form of the named entries `[lines.NAME]`, `[phones.NAME]` and
+//! `[hints."EXTEN"]`. Values that other entries refer to, or that must be
+//! unique, keep their source span so cross-reference problems point at the
+//! exact place (`validate.rs`).
+//!
+//! Required keys are `Option` here and checked in `validate.rs`: when a
+//! value is rejected the reader drops it and reads the entry again, and a
+//! serde-level "missing field" would then hide the problems that follow.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::extension::Extension;
+use super::mac_address::MacAddress;
+use super::phone_model::PhoneModel;
+use super::secret::Secret;
+
+/// `[lines.NAME]` (DPMA `type=line`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineEntry {
+    /// Dialable extension; default: the line name.
+    pub exten: Option<Spanned<Extension>>,
+    /// Digest user name for SIP and the phone's account; default: the line name.
+    pub authname: Option<String>,
+    /// SIP password of the account (goes into the phone's config).
+    pub secret: Option<Secret>,
+    /// Label on the phone's line key and in contacts; default: the extension.
+    pub label: Option<String>,
+    /// Caller ID, e.g. `Bob Smith <2000>`.
+    pub callerid: Option<String>,
+    /// Voicemail box, e.g. `2000@default`.
+    pub mailbox: Option<String>,
+    /// What the phone dials for voicemail, e.g. `*97`.
+    pub voicemail: Option<String>,
+}
+
+/// `[phones.NAME]` (DPMA `type=phone`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneEntry {
+    pub mac: Option<Spanned<MacAddress>>,
+    pub model: Option<PhoneModel>,
+    /// The user's PIN (voicemail); never used as the admin password.
+    pub pin: Option<Secret>,
+    /// The phone's admin/web UI password (`login_password` setting).
+    pub login_password: Option<Secret>,
+    pub full_name: Option<String>,
+    /// Line names; the first is the primary line.
+    pub lines: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Line names shown in the phonebook and on BLF keys.
+    #[serde(default)]
+    pub contacts: Vec<Spanned<String>>,
+    /// `[networks.NAME]` this phone lives in.
+    pub network: Option<Spanned<String>>,
+    /// Olson time zone name, e.g. `America/Chicago`.
+    pub timezone: Option<String>,
+}
+
+/// `[hints."EXTEN"]`: extra or overriding device and presence sources for an
+/// extension's hint (Asterisk `exten => EXTEN,hint,DEVICES,PRESENCE`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HintEntry {
+    /// `Custom:<name>` device states.
+    pub devices: Option<Vec<Spanned<String>>>,
+    /// `CustomPresence:<name>` providers.
+    pub presence: Option<Vec<Spanned<String>>>,
+}

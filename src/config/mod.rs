@@ -1,0 +1,95 @@
+//! phones.toml: parse → validate → immutable `Config`.
+//!
+//! - `document` reads the TOML into typed sections and entries, collecting
+//!   syntax errors, unknown keys and bad values with their `line:column`.
+//! - `validate` applies cross-entry defaults and rules (unknown references,
+//!   duplicates) and builds the `model`.
+//! - The value types (`MacAddress`, `Extension`, `PhoneModel`, `SipListen`,
+//!   `Cidr`, `Secret`) validate themselves once, at this edge.
+//!
+//! No I/O here beyond reading the one file in `Config::load`.
+
+mod document;
+mod entries;
+mod extension;
+mod field_names;
+mod listen_address;
+mod mac_address;
+mod model;
+mod phone_model;
+mod problem;
+mod secret;
+mod sections;
+mod validate;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use extension::{Extension, InvalidExtension};
+pub use listen_address::{Cidr, SipListen, Transport};
+pub use mac_address::{InvalidMacAddress, MacAddress};
+pub use model::{Config, HintDefinition, Line, Phone};
+pub use phone_model::{KeyLayout, PhoneModel};
+pub use problem::Problem;
+pub use secret::Secret;
+pub use sections::{Admin, General, Http, Network, Sip};
+
+/// Why a config could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}", Problems { path, problems })]
+    Invalid { path: PathBuf, problems: Vec<Problem> },
+}
+
+/// Formats problems one per line as `FILE:LINE:COL: PATH: MESSAGE`, the
+/// shape editors and `grep -n` users expect.
+struct Problems<'a> {
+    path: &'a Path,
+    problems: &'a [Problem],
+}
+
+impl fmt::Display for Problems<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.problems.len();
+        write!(
+            f,
+            "{} has {count} problem{}:",
+            self.path.display(),
+            if count == 1 { "" } else { "s" }
+        )?;
+        for problem in self.problems {
+            write!(f, "\n  {}:{problem}", self.path.display())?;
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let source = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&source, path)
+    }
+
+    /// Validates `source` as if read from `path` (which anchors a relative
+    /// `data_dir` and names the file in messages).
+    pub fn parse(source: &str, path: &Path) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let document = document::read(source, &mut problems);
+        match validate::validate(document, source, path, &mut problems) {
+            Some(config) if problems.is_empty() => Ok(config),
+            _ => {
+                problems.sort_by_key(|p| (p.line, p.column));
+                Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    problems,
+                })
+            }
+        }
+    }
+}

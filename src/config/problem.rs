@@ -1,0 +1,120 @@
+//! `Problem`: one thing wrong with a phones.toml, with the place it is at.
+//!
+//! Problems are collected, never thrown: the loader keeps going after each
+//! one so that an admin sees every mistake in one run instead of fixing them
+//! one `check` at a time.
+
+use std::fmt;
+use std::ops::Range;
+
+/// One problem: the TOML path it concerns, its `line:column` (1-based) and
+/// what is wrong, in words an admin can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem located at byte `span` of `source`.
+    pub fn at(source: &str, span: Range<usize>, path: impl Into<String>, message: impl Into<String>) -> Self {
+        let (line, column) = line_column(source, span.start);
+        Self {
+            path: path.into(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}:{}: {}", self.line, self.column, self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}: {}: {}",
+                self.line, self.column, self.path, self.message
+            )
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `source`.
+fn line_column(source: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(source.len());
+    let before = source.get(..offset).unwrap_or(source);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+/// The known key closest to `unknown`, if it is close enough to be the
+/// likely intent (a typo, not a different word).
+pub fn nearest_key<'a>(unknown: &str, known: &[&'a str]) -> Option<&'a str> {
+    let limit = (unknown.chars().count() / 3).max(2);
+    known
+        .iter()
+        .map(|candidate| (edit_distance(unknown, candidate), *candidate))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance over characters, case-insensitive.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.to_lowercase().chars().collect();
+    let b: Vec<char> = b.to_lowercase().chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// Renders a TOML path segment, quoting keys that are not bare keys.
+pub fn path_segment(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if bare { key.to_owned() } else { format!("{key:?}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_offsets_as_line_and_column() {
+        let source = "a = 1\nbé = 2\n";
+        assert_eq!(line_column(source, 0), (1, 1));
+        assert_eq!(line_column(source, 6), (2, 1));
+        assert_eq!(line_column(source, 9), (2, 3));
+        assert_eq!(line_column(source, 999), (3, 1));
+    }
+
+    #[test]
+    fn suggests_only_close_keys() {
+        let known = ["model", "mac", "lines", "contacts"];
+        assert_eq!(nearest_key("modle", &known), Some("model"));
+        assert_eq!(nearest_key("contact", &known), Some("contacts"));
+        assert_eq!(nearest_key("firmware", &known), None);
+    }
+
+    #[test]
+    fn quotes_keys_that_are_not_bare() {
+        assert_eq!(path_segment("bob-desk"), "bob-desk");
+        assert_eq!(path_segment("bob.desk"), "\"bob.desk\"");
+    }
+}

@@ -1,0 +1,166 @@
+//! The singleton sections of phones.toml: `[general]`, `[http]`, `[sip]`,
+//! `[admin]`, and the named `[networks.NAME]` entries. Their serde form *is*
+//! their model: every value is checked by its type while it is read, and the
+//! defaults below are the documented ones (DESIGN §2).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::listen_address::{Cidr, SipListen, Transport};
+use super::secret::Secret;
+
+/// `[general]`: who we are to the phones.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct General {
+    /// Host name or IP the phones use to reach this server; goes into every
+    /// URL we hand out and into `subscribe_to`.
+    pub server_address: String,
+    /// Durable state; a relative path is resolved against the folder of the
+    /// config file (see `Config::load`).
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Digest realm for SIP and HTTP.
+    #[serde(default = "default_realm")]
+    pub realm: String,
+}
+
+/// `[http]`: the provisioning listener.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Http {
+    #[serde(default = "default_http_listen")]
+    pub listen: SocketAddr,
+    /// Credentials every phone presents (Digest or Basic). Both or neither.
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// Only these networks may fetch configs; empty = everyone.
+    #[serde(default)]
+    pub allowed_networks: Vec<Cidr>,
+    /// Send check-sync to phones whose rendered config changed on reload.
+    #[serde(default = "default_true")]
+    pub auto_reconfigure: bool,
+    /// Serve without credentials on a non-loopback address (logged loudly).
+    #[serde(default)]
+    pub allow_unauthenticated: bool,
+}
+
+/// `[sip]`: the presence server.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sip {
+    #[serde(default = "default_sip_listen")]
+    pub listen: Vec<SipListen>,
+    /// SUBSCRIBE/PUBLISH below this many seconds → 423 + Min-Expires.
+    #[serde(default = "default_min_expires")]
+    pub min_expires: u32,
+    /// Granted expiry is capped here.
+    #[serde(default = "default_max_expires")]
+    pub max_expires: u32,
+    /// Digest auth on SUBSCRIBE and PUBLISH.
+    #[serde(default = "default_true")]
+    pub require_auth: bool,
+}
+
+/// `[admin]`: the admin API listener.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Admin {
+    #[serde(default = "default_admin_listen")]
+    pub listen: SocketAddr,
+    /// Bearer token; `OPENDPMA_ADMIN_TOKEN` overrides it at start.
+    pub token: Option<Secret>,
+}
+
+/// `[networks.NAME]` (DPMA `type=network`): where a phone's accounts
+/// register and which NTP server it uses.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    pub cidr: Cidr,
+    /// The PBX the phone's accounts register to; default: `server_address`.
+    pub registration_address: Option<String>,
+    #[serde(default = "default_registration_port")]
+    pub registration_port: u16,
+    #[serde(default = "default_transport")]
+    pub transport: Transport,
+    pub ntp_server: Option<String>,
+    /// Display name.
+    pub alias: Option<String>,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Self {
+            listen: default_http_listen(),
+            username: None,
+            password: None,
+            allowed_networks: Vec::new(),
+            auto_reconfigure: true,
+            allow_unauthenticated: false,
+        }
+    }
+}
+
+impl Default for Sip {
+    fn default() -> Self {
+        Self {
+            listen: default_sip_listen(),
+            min_expires: default_min_expires(),
+            max_expires: default_max_expires(),
+            require_auth: true,
+        }
+    }
+}
+
+impl Default for Admin {
+    fn default() -> Self {
+        Self {
+            listen: default_admin_listen(),
+            token: None,
+        }
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+fn default_realm() -> String {
+    "opendpma".to_owned()
+}
+fn default_http_listen() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 8088))
+}
+fn default_admin_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8089))
+}
+fn default_sip_listen() -> Vec<SipListen> {
+    let address = SocketAddr::from(([0, 0, 0, 0], 5060));
+    vec![
+        SipListen {
+            transport: Transport::Udp,
+            address,
+        },
+        SipListen {
+            transport: Transport::Tcp,
+            address,
+        },
+    ]
+}
+fn default_min_expires() -> u32 {
+    60
+}
+fn default_max_expires() -> u32 {
+    3600
+}
+fn default_registration_port() -> u16 {
+    5060
+}
+fn default_transport() -> Transport {
+    Transport::Udp
+}
+fn default_true() -> bool {
+    true
+}

@@ -1,0 +1,317 @@
+//! From a read `Document` to a `Config`: defaults that depend on other
+//! values, and every rule that spans more than one value. One small function
+//! per rule, each pushing its own problems.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use toml::Spanned;
+
+use super::document::Document;
+use super::extension::Extension;
+use super::model::{Config, HintDefinition, Line, Phone};
+use super::problem::{Problem, path_segment};
+
+/// Builds the model, or pushes the problems that prevent it.
+pub fn validate(
+    document: Document,
+    source: &str,
+    file: &Path,
+    problems: &mut Vec<Problem>,
+) -> Option<Config> {
+    let mut check = Checker { source, problems };
+    check.sections(&document);
+    let lines = check.lines(&document);
+    let phones = check.phones(&document);
+    let hints = check.hints(&document, &lines);
+    let mut general = document.general?;
+    if general.data_dir.is_relative() {
+        let folder = file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        general.data_dir = folder.join(&general.data_dir);
+    }
+    if !check.problems.is_empty() {
+        return None;
+    }
+    Some(Config {
+        source: file.to_path_buf(),
+        general,
+        http: document.http,
+        sip: document.sip,
+        admin: document.admin,
+        networks: document
+            .networks
+            .into_iter()
+            .map(|network| (network.name.into_inner(), network.value))
+            .collect(),
+        lines,
+        phones,
+        hints,
+    })
+}
+
+struct Checker<'s, 'p> {
+    source: &'s str,
+    problems: &'p mut Vec<Problem>,
+}
+
+impl Checker<'_, '_> {
+    fn push(&mut self, span: std::ops::Range<usize>, path: String, message: String) {
+        self.problems.push(Problem::at(self.source, span, path, message));
+    }
+
+    fn section_span(document: &Document, name: &str) -> std::ops::Range<usize> {
+        document
+            .section_spans
+            .iter()
+            .find(|(section, _)| *section == name)
+            .map_or(0..0, |(_, span)| span.clone())
+    }
+
+    fn sections(&mut self, document: &Document) {
+        let sip = &document.sip;
+        if sip.min_expires == 0 || sip.min_expires > sip.max_expires {
+            let span = Self::section_span(document, "sip");
+            self.push(
+                span,
+                "sip.min_expires".into(),
+                format!(
+                    "min_expires ({}) must be at least 1 and at most max_expires ({})",
+                    sip.min_expires, sip.max_expires
+                ),
+            );
+        }
+        let http = &document.http;
+        if http.username.is_some() != http.password.is_some() {
+            let span = Self::section_span(document, "http");
+            self.push(
+                span,
+                "http".into(),
+                "username and password must be set together (or both left out)".into(),
+            );
+        }
+    }
+
+    /// Lines with defaults applied; duplicate extensions and authnames are
+    /// refused because SUBSCRIBE targets and digest users must be unambiguous.
+    fn lines(&mut self, document: &Document) -> Vec<Line> {
+        let mut lines = Vec::new();
+        let mut extens: HashMap<Extension, String> = HashMap::new();
+        let mut authnames: HashMap<String, String> = HashMap::new();
+        for line in &document.lines {
+            let (name, entry) = (&line.name, &line.value);
+            let path = format!("lines.{}", path_segment(name.get_ref()));
+            if entry.secret.is_none() && !line.has("secret") {
+                self.push(
+                    name.span(),
+                    path.clone(),
+                    "missing key `secret` (the SIP password)".into(),
+                );
+            }
+            let exten = match &entry.exten {
+                Some(exten) => exten.clone(),
+                None => match name.get_ref().parse::<Extension>() {
+                    Ok(exten) => Spanned::new(name.span(), exten),
+                    Err(error) => {
+                        self.push(
+                            name.span(),
+                            path.clone(),
+                            format!("the line name is not an extension, so `exten` must be set: {error}"),
+                        );
+                        continue;
+                    }
+                },
+            };
+            if let Some(other) = extens.insert(exten.get_ref().clone(), name.get_ref().clone()) {
+                self.push(
+                    exten.span(),
+                    format!("{path}.exten"),
+                    format!(
+                        "duplicate extension {} (also used by line {other:?})",
+                        exten.get_ref()
+                    ),
+                );
+            }
+            let authname = entry.authname.clone().unwrap_or_else(|| name.get_ref().clone());
+            if let Some(other) = authnames.insert(authname.clone(), name.get_ref().clone()) {
+                self.push(
+                    name.span(),
+                    format!("{path}.authname"),
+                    format!("duplicate authname {authname:?} (also used by line {other:?})"),
+                );
+            }
+            let Some(secret) = entry.secret.clone() else {
+                continue;
+            };
+            let exten = exten.into_inner();
+            lines.push(Line {
+                name: name.get_ref().clone(),
+                label: entry.label.clone().unwrap_or_else(|| exten.to_string()),
+                exten,
+                authname,
+                secret,
+                callerid: entry.callerid.clone(),
+                mailbox: entry.mailbox.clone(),
+                voicemail: entry.voicemail.clone(),
+            });
+        }
+        lines
+    }
+
+    fn phones(&mut self, document: &Document) -> Vec<Phone> {
+        // Entries with problems of their own still count as existing: one
+        // mistake is reported once, where it is.
+        let line_exists = |name: &str| {
+            document.lines.iter().any(|line| line.name.get_ref() == name)
+                || document
+                    .broken_entries
+                    .contains(&("lines".to_owned(), name.to_owned()))
+        };
+        let mut macs: HashMap<String, String> = HashMap::new();
+        let mut phones = Vec::new();
+        for phone in &document.phones {
+            let (name, entry) = (&phone.name, &phone.value);
+            let path = format!("phones.{}", path_segment(name.get_ref()));
+            let own_lines = entry.lines.as_ref().map_or(&[][..], |lines| lines.get_ref());
+            if own_lines.is_empty() && (entry.lines.is_some() || !phone.has("lines")) {
+                let span = entry.lines.as_ref().map_or(name.span(), |lines| lines.span());
+                self.push(
+                    span,
+                    format!("{path}.lines"),
+                    "a phone needs at least one line".into(),
+                );
+            }
+            for (key, references) in [("lines", own_lines), ("contacts", &entry.contacts[..])] {
+                for reference in references {
+                    if !line_exists(reference.get_ref()) {
+                        self.push(
+                            reference.span(),
+                            format!("{path}.{key}"),
+                            format!("{:?} is not a [lines] entry", reference.get_ref()),
+                        );
+                    }
+                }
+            }
+            let network = match &entry.network {
+                Some(network) => {
+                    let known = document
+                        .networks
+                        .iter()
+                        .any(|n| n.name.get_ref() == network.get_ref())
+                        || document
+                            .broken_entries
+                            .contains(&("networks".to_owned(), network.get_ref().clone()));
+                    if !known {
+                        self.push(
+                            network.span(),
+                            format!("{path}.network"),
+                            format!("{:?} is not a [networks] entry", network.get_ref()),
+                        );
+                    }
+                    Some(network.get_ref().clone())
+                }
+                // With exactly one network there is nothing to choose.
+                None if document.networks.len() == 1 => Some(document.networks[0].name.get_ref().clone()),
+                None => None,
+            };
+            let (Some(mac), Some(model)) = (&entry.mac, entry.model) else {
+                for key in ["mac", "model"] {
+                    if !phone.has(key) {
+                        self.push(name.span(), path.clone(), format!("missing key `{key}`"));
+                    }
+                }
+                continue;
+            };
+            if let Some(other) = macs.insert(mac.get_ref().to_string(), name.get_ref().clone()) {
+                self.push(
+                    mac.span(),
+                    format!("{path}.mac"),
+                    format!("duplicate MAC {} (also used by phone {other:?})", mac.get_ref()),
+                );
+            }
+            let mac = mac.get_ref();
+            phones.push(Phone {
+                name: name.get_ref().clone(),
+                mac: mac.clone(),
+                model,
+                pin: entry.pin.clone(),
+                login_password: entry.login_password.clone(),
+                full_name: entry.full_name.clone(),
+                lines: own_lines.iter().map(|l| l.get_ref().clone()).collect(),
+                contacts: entry.contacts.iter().map(|l| l.get_ref().clone()).collect(),
+                network,
+                timezone: entry.timezone.clone(),
+            });
+        }
+        phones
+    }
+
+    /// Every line's automatic hint, then `[hints]` entries overriding or adding.
+    fn hints(&mut self, document: &Document, lines: &[Line]) -> Vec<HintDefinition> {
+        let mut hints: Vec<HintDefinition> = lines
+            .iter()
+            .map(|line| HintDefinition {
+                exten: line.exten.clone(),
+                devices: vec![format!("Custom:{}", line.name)],
+                presence: vec![format!("CustomPresence:{}", line.name)],
+            })
+            .collect();
+        for hint in &document.hints {
+            let (key, entry) = (&hint.name, &hint.value);
+            let path = format!("hints.{}", path_segment(key.get_ref()));
+            let exten = match key.get_ref().parse::<Extension>() {
+                Ok(exten) => exten,
+                Err(error) => {
+                    self.push(key.span(), path, error.to_string());
+                    continue;
+                }
+            };
+            let devices = self.sources(&path, "devices", entry.devices.as_deref(), "Custom:");
+            let presence = self.sources(&path, "presence", entry.presence.as_deref(), "CustomPresence:");
+            match hints.iter_mut().find(|hint| hint.exten == exten) {
+                Some(hint) => {
+                    if let Some(devices) = devices {
+                        hint.devices = devices;
+                    }
+                    if let Some(presence) = presence {
+                        hint.presence = presence;
+                    }
+                }
+                None => hints.push(HintDefinition {
+                    exten,
+                    devices: devices.unwrap_or_default(),
+                    presence: presence.unwrap_or_default(),
+                }),
+            }
+        }
+        hints
+    }
+
+    /// Checks that every source has the expected `Label:` prefix and a name.
+    fn sources(
+        &mut self,
+        path: &str,
+        key: &str,
+        sources: Option<&[Spanned<String>]>,
+        prefix: &str,
+    ) -> Option<Vec<String>> {
+        let sources = sources?;
+        let mut valid = Vec::new();
+        for source in sources {
+            let text = source.get_ref();
+            let has_prefix = text.len() > prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix);
+            if has_prefix {
+                valid.push(format!("{prefix}{}", &text[prefix.len()..]));
+            } else {
+                self.push(
+                    source.span(),
+                    format!("{path}.{key}"),
+                    format!("{text:?} must look like {prefix}<name>"),
+                );
+            }
+        }
+        Some(valid)
+    }
+}

@@ -1,0 +1,66 @@
+//! The `opendpma` binary: parse the command line, set up logging, run the
+//! chosen command and turn its outcome into an exit code (0 ok, 1 failure,
+//! 2 usage error — clap exits with 2 by itself).
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use opendpma::cli::{Cli, Command, LogFormat};
+use opendpma::config::{Config, ConfigError};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_level.as_deref(), cli.log_format);
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Check { file } => Ok(check(&file)),
+        Command::Serve { config } => {
+            let config = Config::load(&config)?;
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            runtime.block_on(opendpma::server::serve(config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn check(file: &std::path::Path) -> ExitCode {
+    match Config::load(file) {
+        Ok(config) => {
+            println!("{}: ok ({})", file.display(), config.summary());
+            ExitCode::SUCCESS
+        }
+        Err(error @ ConfigError::Invalid { .. }) => {
+            println!("{error}");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr; `RUST_LOG` wins over `--log-level`, default `info`.
+fn init_logging(level: Option<&str>, format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(level.unwrap_or("info")))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,164 @@
+//! phones.toml loading: every fixture under tests/fixtures/config either
+//! loads (valid-*.toml) or fails with exactly the problems in its sibling
+//! `.expected` file; unknown keys are caught in every table; the sample
+//! phones.toml at the root is valid; `opendpma check` exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use opendpma::config::{Config, ConfigError};
+
+fn fixtures() -> Vec<PathBuf> {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(folder)
+        .expect("fixture folder")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn is_valid_fixture(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("valid-"))
+}
+
+fn problems(path: &Path) -> Vec<String> {
+    match Config::load(path) {
+        Ok(_) => Vec::new(),
+        Err(ConfigError::Invalid { problems, .. }) => problems.iter().map(ToString::to_string).collect(),
+        Err(error) => panic!("{}: {error}", path.display()),
+    }
+}
+
+#[test]
+fn every_invalid_fixture_reports_exactly_its_expected_problems() {
+    let mut checked = 0;
+    for path in fixtures().into_iter().filter(|p| !is_valid_fixture(p)) {
+        let expected = std::fs::read_to_string(path.with_extension("expected"))
+            .unwrap_or_else(|_| panic!("{} has no .expected file", path.display()));
+        let expected: Vec<&str> = expected.lines().collect();
+        assert!(!expected.is_empty(), "{}: empty .expected", path.display());
+        assert_eq!(problems(&path), expected, "{}", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} invalid fixtures found");
+}
+
+#[test]
+fn valid_fixtures_and_the_sample_load() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("phones.toml");
+    for path in fixtures()
+        .into_iter()
+        .filter(|p| is_valid_fixture(p))
+        .chain([sample])
+    {
+        Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+/// Inserts `injected = 1` into every table of every valid fixture, one
+/// table at a time: each must be refused with that key named.
+#[test]
+fn an_unknown_key_in_any_table_of_a_valid_fixture_is_rejected() {
+    let mut cases = 0;
+    for path in fixtures().into_iter().filter(|p| is_valid_fixture(p)) {
+        let source = std::fs::read_to_string(&path).expect("read fixture");
+        let headers: Vec<usize> = source
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| line.starts_with('['))
+            .map(|(number, _)| number)
+            .collect();
+        for header in headers {
+            let mut lines: Vec<&str> = source.lines().collect();
+            lines.insert(header + 1, "injected = 1");
+            let mutated = lines.join("\n");
+            let error = Config::parse(&mutated, &path).expect_err("unknown key accepted");
+            let ConfigError::Invalid { problems, .. } = error else {
+                panic!("wrong error")
+            };
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.line == header + 2 && p.message.starts_with("unknown key `injected`")),
+                "{}: table at line {}: {problems:?}",
+                path.display(),
+                header + 1
+            );
+            cases += 1;
+        }
+    }
+    assert!(cases >= 10, "only {cases} tables mutated");
+}
+
+#[test]
+fn the_model_carries_defaults_and_normalised_values() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config/valid-full.toml");
+    let config = Config::load(&path).expect("valid");
+    // data_dir is resolved against the config file's folder.
+    assert_eq!(config.general.data_dir, path.parent().unwrap().join("state"));
+    let phone = config.phone("alice-desk").unwrap();
+    assert_eq!(phone.mac.as_str(), "001915aabbcc");
+    assert_eq!(phone.model.as_str(), "D70");
+    let line = config.line("202").unwrap();
+    assert_eq!(
+        (line.exten.as_str(), line.authname.as_str(), line.label.as_str()),
+        ("202", "202", "202")
+    );
+    let alice = config.line("alice").unwrap();
+    assert_eq!(alice.exten.as_str(), "201");
+    // Automatic hints, overridden for 201, plus an extra one for 300.
+    let hint = |exten: &str| config.hints.iter().find(|h| h.exten.as_str() == exten).unwrap();
+    assert_eq!(hint("201").devices, ["Custom:alice", "Custom:door"]);
+    assert_eq!(hint("202").presence, ["CustomPresence:202"]);
+    assert!(hint("300").devices.is_empty());
+    let minimal = Config::load(&path.with_file_name("valid-minimal.toml")).unwrap();
+    assert_eq!(minimal.http.listen.to_string(), "0.0.0.0:8088");
+    assert_eq!(minimal.admin.listen.to_string(), "127.0.0.1:8089");
+    assert_eq!((minimal.sip.min_expires, minimal.sip.max_expires), (60, 3600));
+    assert_eq!(minimal.general.realm, "opendpma");
+    assert!(minimal.sip.require_auth);
+}
+
+fn opendpma(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_opendpma"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run opendpma")
+}
+
+#[test]
+fn check_command_exit_codes_and_output() {
+    let ok = opendpma(&["check", "phones.toml"]);
+    assert_eq!(ok.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&ok.stdout),
+        "phones.toml: ok (4 phones, 5 lines, 1 networks, 5 hints)\n"
+    );
+    let bad = opendpma(&["check", "tests/fixtures/config/done-means.toml"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&bad.stdout);
+    assert!(
+        stdout.contains("done-means.toml:9:7: phones.bob.mac:"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("done-means.toml:11:18: phones.bob.lines: \"2001\" is not a [lines] entry"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("done-means.toml:12:1: phones.bob.colour: unknown key"),
+        "{stdout}"
+    );
+    let missing = opendpma(&["check", "no-such-file.toml"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read no-such-file.toml"));
+    assert_eq!(opendpma(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(opendpma(&["check", "--bogus"]).status.code(), Some(2));
+    let version = opendpma(&["--version"]);
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("opendpma 0.1.0 (git "));
+}
