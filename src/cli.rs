@@ -42,6 +42,28 @@ pub enum Command {
         #[arg(default_value = "phones.toml", value_name = "FILE")]
         file: PathBuf,
     },
+    /// Print the provisioning XML a phone would get, for review and diffs.
+    Render {
+        /// The phone's MAC address (any notation).
+        mac: String,
+        /// Which document: the config, the phonebook or the Smart BLF layout.
+        #[arg(long, value_enum, default_value_t = RenderDocument::Config)]
+        document: RenderDocument,
+        /// The config file.
+        #[arg(long, short, default_value = "phones.toml", value_name = "FILE")]
+        config: PathBuf,
+    },
+}
+
+/// A provisioning document, for `render`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RenderDocument {
+    /// `<mac>.cfg`
+    Config,
+    /// `<mac>-contacts.xml`
+    Contacts,
+    /// `<mac>-blf.xml`
+    Blf,
 }
 
 /// How a client subcommand finds the running server's admin API.

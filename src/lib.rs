@@ -4,10 +4,18 @@
 //! # Layout
 //! - [`config`]: phones.toml → validated, immutable [`config::Config`].
 //! - [`cli`]: the command line (clap), shared by `main.rs` and the tests.
+//! - [`auth`]: digest/basic credentials and brute-force lock-out (pure).
+//! - [`provision`]: Digium XML rendering and the provisioning HTTP service.
+//! - [`snapshot`]: a config plus everything derived from it, swapped on reload.
+//! - [`server`]: tokio drivers — listeners, reload triggers, signals.
 
+pub mod admin;
+pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod provision;
 pub mod server;
+pub mod snapshot;
 
 /// `0.1.0 (git 1234abcd5678)`.
 pub const VERSION: &str = concat!(

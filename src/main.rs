@@ -6,8 +6,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use opendpma::cli::{Cli, Command, LogFormat};
-use opendpma::config::{Config, ConfigError};
+use std::io::Write;
+
+use opendpma::cli::{Cli, Command, LogFormat, RenderDocument};
+use opendpma::config::{Config, ConfigError, MacAddress};
+use opendpma::provision::{DocumentKind, render_phone};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -29,6 +32,25 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             let config = Config::load(&config)?;
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(opendpma::server::serve(config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Render {
+            mac,
+            document,
+            config,
+        } => {
+            let config = Config::load(&config)?;
+            let mac: MacAddress = mac.parse()?;
+            let phone = config
+                .phone_by_mac(&mac)
+                .with_context(|| format!("no phone with MAC {mac} in {}", config.source.display()))?;
+            let documents = render_phone(&config, phone)?;
+            let kind = match document {
+                RenderDocument::Config => DocumentKind::Config,
+                RenderDocument::Contacts => DocumentKind::Contacts,
+                RenderDocument::Blf => DocumentKind::Blf,
+            };
+            std::io::stdout().write_all(&documents.get(kind).body)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -1,11 +1,30 @@
 //! The tokio drivers: everything that owns a socket, a task or a signal.
 //! Protocol and domain decisions live in the sans-IO modules; this module
 //! moves bytes and time to and from them.
+//!
+//! - `http`: serving an axum router (provisioning, admin).
+//! - `reload` / `config_watch`: re-reading phones.toml on change, SIGHUP
+//!   or API call.
+//! - `shutdown`: SIGINT/SIGTERM.
 
+mod config_watch;
+mod http;
+mod reload;
 mod shutdown;
 
-use crate::config::Config;
+use std::net::SocketAddr;
+use std::sync::Arc;
 
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::admin::{self, AdminState};
+use crate::auth::{LockoutPolicy, NonceSecret};
+use crate::config::{Config, Secret};
+use crate::provision::{self, AccessControl, ProvisionState, RenderError};
+use crate::snapshot::Snapshot;
+
+pub use reload::{ReloadError, ReloadSummary, Reloader};
 pub use shutdown::shutdown_signal;
 
 /// Why the server could not run.
@@ -13,15 +32,96 @@ pub use shutdown::shutdown_signal;
 pub enum ServerError {
     #[error("cannot listen on {address}: {source}")]
     Bind {
-        address: std::net::SocketAddr,
+        address: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error("refusing to start: {0}")]
+    Unsafe(String),
 }
 
 /// Runs the server on `config` until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> Result<(), ServerError> {
-    tracing::info!(config = %config.source.display(), summary = %config.summary(), "configuration loaded");
+    let token_override = std::env::var("OPENDPMA_ADMIN_TOKEN")
+        .ok()
+        .filter(|token| !token.is_empty())
+        .map(Secret::new);
+    check_exposure(&config, token_override.is_some())?;
+    let path = config.source.clone();
+    let snapshot = Arc::new(Snapshot::build(config, 1)?);
+    tracing::info!(config = %path.display(), summary = %snapshot.config.summary(), "configuration loaded");
+    let (sender, snapshots) = watch::channel(snapshot.clone());
+    let reloader = Arc::new(Reloader::new(path.clone(), sender));
+    let shutdown = CancellationToken::new();
+
+    let provisioning = http::bind(snapshot.config.http.listen).await?;
+    let admin_listener = http::bind(snapshot.config.admin.listen).await?;
+    let access = Arc::new(AccessControl::new(
+        NonceSecret::random(),
+        LockoutPolicy::default(),
+    ));
+    let provision_router = provision::router(ProvisionState {
+        snapshots: snapshots.clone(),
+        access,
+    });
+    let admin_router = admin::router(AdminState {
+        snapshots: snapshots.clone(),
+        reloader: reloader.clone(),
+        token_override,
+    });
+    http::spawn("provisioning", provisioning, provision_router, shutdown.clone());
+    http::spawn("admin", admin_listener, admin_router, shutdown.clone());
+    config_watch::spawn(&path, reloader.clone(), shutdown.clone());
+    spawn_sighup_reload(reloader, shutdown.clone());
+
+    tracing::info!("ready");
     shutdown_signal().await;
     tracing::info!("shutting down");
+    shutdown.cancel();
     Ok(())
+}
+
+/// Refuses configurations that would expose secrets or control to the
+/// network by accident (issue: "security by default").
+fn check_exposure(config: &Config, env_token: bool) -> Result<(), ServerError> {
+    if !config.admin.listen.ip().is_loopback() && config.admin.token.is_none() && !env_token {
+        return Err(ServerError::Unsafe(format!(
+            "the admin API listens on {} (not loopback) but no [admin] token or OPENDPMA_ADMIN_TOKEN is set",
+            config.admin.listen
+        )));
+    }
+    let http = &config.http;
+    if !http.listen.ip().is_loopback() && http.username.is_none() {
+        if !http.allow_unauthenticated {
+            return Err(ServerError::Unsafe(format!(
+                "provisioning listens on {} without [http] username/password; phone configs hold SIP \
+                 passwords. Set credentials, or allow_unauthenticated = true to accept the risk",
+                http.listen
+            )));
+        }
+        tracing::warn!(listen = %http.listen, "provisioning is served WITHOUT authentication (allow_unauthenticated = true)");
+    }
+    if config.admin.token.is_none() && !env_token {
+        tracing::warn!("the admin API has no token; anyone on this machine can use it");
+    }
+    Ok(())
+}
+
+/// SIGHUP → reload (systemd's `ExecReload=kill -HUP $MAINPID`).
+fn spawn_sighup_reload(reloader: Arc<Reloader>, shutdown: CancellationToken) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; reload through the file watcher or the API");
+            return;
+        };
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = hangup.recv() => { let _ = reloader.reload("SIGHUP").await; }
+            }
+        }
+    });
 }

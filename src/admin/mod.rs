@@ -1,0 +1,51 @@
+//! The admin HTTP API on `[admin] listen` (loopback by default):
+//! health, reload, and — as they land — presence, devices, hints, events
+//! and metrics. Handlers translate HTTP to calls on the shared services;
+//! they hold no state of their own.
+
+mod json;
+mod reload;
+mod token;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware;
+use axum::routing::{get, post};
+use tokio::sync::watch;
+
+use crate::config::Secret;
+use crate::server::Reloader;
+use crate::snapshot::Snapshot;
+
+/// What the admin handlers share.
+#[derive(Clone)]
+pub struct AdminState {
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    pub reloader: Arc<Reloader>,
+    /// `OPENDPMA_ADMIN_TOKEN` at start; wins over the config's token.
+    pub token_override: Option<Secret>,
+}
+
+impl AdminState {
+    /// The token requests must carry, if any.
+    pub fn token(&self) -> Option<Secret> {
+        self.token_override
+            .clone()
+            .or_else(|| self.snapshots.borrow().config.admin.token.clone())
+    }
+}
+
+/// The admin router.
+pub fn router(state: AdminState) -> Router {
+    let api = Router::new()
+        .route("/api/v1/reload", post(reload::reload))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            token::require_token,
+        ));
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .merge(api)
+        .with_state(state)
+}

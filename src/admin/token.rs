@@ -1,0 +1,53 @@
+//! Bearer-token guard for the admin API.
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::AdminState;
+use super::json::error_response;
+
+/// Requires `Authorization: Bearer <token>` when a token is configured.
+/// Without one the listener is loopback-only (checked at start).
+pub async fn require_token(State(state): State<AdminState>, request: Request, next: Next) -> Response {
+    let Some(token) = state.token() else {
+        return next.run(request).await;
+    };
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .or_else(|| cookie_token(&request));
+    match presented {
+        Some(presented) if token.matches(presented.trim()) => next.run(request).await,
+        Some(_) => {
+            tracing::warn!(target: "opendpma::auth", "admin API: wrong token");
+            error_response(StatusCode::UNAUTHORIZED, "wrong admin token").into_response()
+        }
+        None => {
+            let mut response = error_response(
+                StatusCode::UNAUTHORIZED,
+                "admin token required (Authorization: Bearer …)",
+            )
+            .into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            response
+        }
+    }
+}
+
+/// The token from the dashboard's `opendpma_token` cookie, if any.
+fn cookie_token(request: &Request) -> Option<&str> {
+    request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix("opendpma_token="))
+}

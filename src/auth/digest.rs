@@ -1,0 +1,356 @@
+//! Digest credentials: parsing an `Authorization: Digest …` value and
+//! checking it (RFC 7616 / RFC 3261 §22.4 / RFC 8760).
+//!
+//! `DigestVerifier` adds the state a correct server needs beyond the
+//! arithmetic: the nonce must be ours and fresh, and each `nc` must be
+//! higher than the last one seen for that nonce, so a captured request
+//! cannot be replayed.
+
+use std::collections::HashMap;
+
+use md5::Md5;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::challenge::Algorithm;
+use super::nonce::{NONCE_LIFETIME_SECONDS, NonceCheck, NonceSecret};
+
+/// What a client sent in its `Authorization` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestCredentials {
+    pub username: String,
+    pub realm: String,
+    pub nonce: String,
+    pub uri: String,
+    /// Hex digest; never logged.
+    pub response: String,
+    pub algorithm: Algorithm,
+    pub qop: Option<String>,
+    pub cnonce: Option<String>,
+    /// Nonce count, 8 hex digits on the wire.
+    pub nc: Option<u32>,
+}
+
+/// Why a header could not be read as digest credentials.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("not a Digest authorization")]
+    NotDigest,
+    #[error("missing parameter {0}")]
+    Missing(&'static str),
+    #[error("unsupported algorithm {0:?}")]
+    Algorithm(String),
+    #[error("nc must be 8 hex digits")]
+    NonceCount,
+    #[error("malformed parameter list")]
+    Syntax,
+}
+
+/// Why credentials were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DigestError {
+    #[error("realm {0:?} is not ours")]
+    Realm(String),
+    #[error("nonce is not ours")]
+    InvalidNonce,
+    #[error("nonce has expired")]
+    StaleNonce,
+    #[error("nonce count was not increased (replay)")]
+    Replay,
+    #[error("qop {0:?} is not supported")]
+    Qop(String),
+    #[error("wrong response (wrong password or user)")]
+    WrongResponse,
+}
+
+/// Parses the value of an `Authorization` or `Proxy-Authorization` header.
+pub fn parse_digest(value: &str) -> Result<DigestCredentials, ParseError> {
+    let value = value.trim_start();
+    let scheme_end = value.find(char::is_whitespace).ok_or(ParseError::NotDigest)?;
+    if !value[..scheme_end].eq_ignore_ascii_case("digest") {
+        return Err(ParseError::NotDigest);
+    }
+    let params = parse_params(&value[scheme_end..])?;
+    let get = |name: &'static str| {
+        params
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.clone())
+    };
+    let required = |name: &'static str| get(name).ok_or(ParseError::Missing(name));
+    let algorithm = match get("algorithm") {
+        None => Algorithm::Md5,
+        Some(name) => Algorithm::parse(&name).ok_or(ParseError::Algorithm(name))?,
+    };
+    let nc = match get("nc") {
+        None => None,
+        Some(nc) if nc.len() == 8 => Some(u32::from_str_radix(&nc, 16).map_err(|_| ParseError::NonceCount)?),
+        Some(_) => return Err(ParseError::NonceCount),
+    };
+    Ok(DigestCredentials {
+        username: required("username")?,
+        realm: required("realm")?,
+        nonce: required("nonce")?,
+        uri: required("uri")?,
+        response: required("response")?,
+        algorithm,
+        qop: get("qop"),
+        cnonce: get("cnonce"),
+        nc,
+    })
+}
+
+/// Splits `a="x", b=y` into pairs, honouring quoted strings with `\` escapes.
+fn parse_params(input: &str) -> Result<Vec<(String, String)>, ParseError> {
+    let mut params = Vec::new();
+    let mut rest = input.trim();
+    while !rest.is_empty() {
+        let (key, after_key) = rest.split_once('=').ok_or(ParseError::Syntax)?;
+        let key = key.trim().trim_start_matches(',').trim();
+        if key.is_empty() || key.contains(char::is_whitespace) {
+            return Err(ParseError::Syntax);
+        }
+        let after_key = after_key.trim_start();
+        let (value, remainder) = if let Some(quoted) = after_key.strip_prefix('"') {
+            let mut value = String::new();
+            let mut chars = quoted.char_indices();
+            let mut end = None;
+            while let Some((index, c)) = chars.next() {
+                match c {
+                    '\\' => value.push(chars.next().ok_or(ParseError::Syntax)?.1),
+                    '"' => {
+                        end = Some(index + 1);
+                        break;
+                    }
+                    _ => value.push(c),
+                }
+            }
+            (value, &quoted[end.ok_or(ParseError::Syntax)?..])
+        } else {
+            let end = after_key.find(',').unwrap_or(after_key.len());
+            (after_key[..end].trim().to_owned(), &after_key[end..])
+        };
+        params.push((key.to_owned(), value));
+        rest = remainder.trim_start();
+        if let Some(next) = rest.strip_prefix(',') {
+            rest = next.trim_start();
+        } else if !rest.is_empty() {
+            return Err(ParseError::Syntax);
+        }
+    }
+    Ok(params)
+}
+
+impl DigestCredentials {
+    /// The response a client knowing `password` would send for `method`.
+    pub fn expected_response(&self, method: &str, password: &str) -> String {
+        let hash = |input: String| self.algorithm.hex(input.as_bytes());
+        let ha1 = hash(format!("{}:{}:{password}", self.username, self.realm));
+        let ha2 = hash(format!("{method}:{}", self.uri));
+        match (&self.qop, &self.cnonce, self.nc) {
+            (Some(qop), Some(cnonce), Some(nc)) => {
+                hash(format!("{ha1}:{}:{nc:08x}:{cnonce}:{qop}:{ha2}", self.nonce))
+            }
+            // RFC 2069 compatibility: no qop.
+            _ => hash(format!("{ha1}:{}:{ha2}", self.nonce)),
+        }
+    }
+
+    /// Whether the response matches, compared in constant time.
+    pub fn response_matches(&self, method: &str, password: &str) -> bool {
+        let expected = self.expected_response(method, password);
+        let given = self.response.to_ascii_lowercase();
+        expected.len() == given.len() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
+    }
+}
+
+impl Algorithm {
+    fn hex(self, input: &[u8]) -> String {
+        let bytes: Vec<u8> = match self {
+            Self::Md5 => Md5::digest(input).to_vec(),
+            Self::Sha256 => Sha256::digest(input).to_vec(),
+        };
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Checks credentials against our nonces, their counts and a password.
+pub struct DigestVerifier {
+    secret: NonceSecret,
+    /// Highest `nc` accepted per nonce, with the nonce's issue time so the
+    /// table can be pruned: it only ever holds nonces younger than the
+    /// lifetime that were used with a correct password.
+    counts: HashMap<String, (u64, u32)>,
+}
+
+impl DigestVerifier {
+    /// The realm is passed to each call rather than held here, because it
+    /// comes from the config and a reload may change it.
+    pub fn new(secret: NonceSecret) -> Self {
+        Self {
+            secret,
+            counts: HashMap::new(),
+        }
+    }
+
+    /// A fresh nonce for a challenge in `realm` at `now`.
+    pub fn nonce(&self, now: u64, realm: &str) -> String {
+        self.secret.issue(now, realm)
+    }
+
+    /// Verifies `credentials` for `method` in `realm` against `password` at `now`.
+    pub fn verify(
+        &mut self,
+        now: u64,
+        realm: &str,
+        method: &str,
+        credentials: &DigestCredentials,
+        password: &str,
+    ) -> Result<(), DigestError> {
+        if credentials.realm != realm {
+            return Err(DigestError::Realm(credentials.realm.clone()));
+        }
+        let issued = match self.secret.check(&credentials.nonce, now, realm) {
+            NonceCheck::Fresh { issued } => issued,
+            NonceCheck::Stale => return Err(DigestError::StaleNonce),
+            NonceCheck::Invalid => return Err(DigestError::InvalidNonce),
+        };
+        if let Some(qop) = &credentials.qop
+            && !qop.eq_ignore_ascii_case("auth")
+        {
+            return Err(DigestError::Qop(qop.clone()));
+        }
+        if !credentials.response_matches(method, password) {
+            return Err(DigestError::WrongResponse);
+        }
+        // Without qop there is no nc: such clients re-use the nonce freely
+        // (RFC 2069), so replay protection is only as good as the lifetime.
+        if let Some(nc) = credentials.nc {
+            self.counts
+                .retain(|_, (issued, _)| now.saturating_sub(*issued) <= NONCE_LIFETIME_SECONDS);
+            let last = self
+                .counts
+                .entry(credentials.nonce.clone())
+                .or_insert((issued, 0));
+            if nc <= last.1 {
+                return Err(DigestError::Replay);
+            }
+            last.1 = nc;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 2617 §3.5's worked example (MD5, qop=auth).
+    const RFC2617: &str = r#"Digest username="Mufasa", realm="testrealm@host.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/dir/index.html", qop=auth, nc=00000001, cnonce="0a4f113b", response="6629fae49393a05397450978507c4ef1", opaque="5ccc069c403ebaf9f0171e9517f40e41""#;
+
+    #[test]
+    fn rfc2617_example_verifies() {
+        let credentials = parse_digest(RFC2617).unwrap();
+        assert_eq!(credentials.username, "Mufasa");
+        assert_eq!(credentials.nc, Some(1));
+        assert!(credentials.response_matches("GET", "Circle Of Life"));
+        assert!(!credentials.response_matches("GET", "circle of life"));
+        assert!(!credentials.response_matches("POST", "Circle Of Life"));
+    }
+
+    /// RFC 7616 §3.9.1's SHA-256 example.
+    #[test]
+    fn rfc7616_sha256_example_verifies() {
+        let header = r#"Digest username="Mufasa", realm="http-auth@example.org", uri="/dir/index.html", algorithm=SHA-256, nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", nc=00000001, cnonce="f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ", qop=auth, response="753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1", opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS""#;
+        let credentials = parse_digest(header).unwrap();
+        assert_eq!(credentials.algorithm, Algorithm::Sha256);
+        assert!(credentials.response_matches("GET", "Circle of Life"));
+    }
+
+    #[test]
+    fn nonce_count_is_hex_and_bounded() {
+        let tenth = RFC2617.replace("nc=00000001", "nc=0000000a");
+        assert_eq!(parse_digest(&tenth).unwrap().nc, Some(10));
+        let short = RFC2617.replace("nc=00000001", "nc=1");
+        assert_eq!(parse_digest(&short), Err(ParseError::NonceCount));
+        let bad = RFC2617.replace("nc=00000001", "nc=0000000g");
+        assert_eq!(parse_digest(&bad), Err(ParseError::NonceCount));
+    }
+
+    #[test]
+    fn malformed_headers_are_refused_not_misread() {
+        for header in [
+            "",
+            "Basic dXNlcjpwYXNz",
+            "Digest",
+            r#"Digest username="a"#,
+            r#"Digest username="a" realm="b""#,
+            "Digest =x",
+            r#"Digest username="a", realm="r", nonce="n", uri="/", response="x", algorithm=SHA-512"#,
+        ] {
+            assert!(parse_digest(header).is_err(), "{header:?}");
+        }
+        let missing = r#"Digest username="a", realm="r", nonce="n", uri="/""#;
+        assert_eq!(parse_digest(missing), Err(ParseError::Missing("response")));
+    }
+
+    #[test]
+    fn quoted_values_keep_commas_and_escapes() {
+        let header = r#"Digest username="a\"b, c", realm="r", nonce="n", uri="sip:x@y;a=b,c", response="00""#;
+        let credentials = parse_digest(header).unwrap();
+        assert_eq!(credentials.username, "a\"b, c");
+        assert_eq!(credentials.uri, "sip:x@y;a=b,c");
+    }
+
+    fn signed(verifier: &DigestVerifier, now: u64, nc: u32, password: &str) -> DigestCredentials {
+        let mut credentials = DigestCredentials {
+            username: "2000".into(),
+            realm: "opendpma".into(),
+            nonce: verifier.nonce(now, "opendpma"),
+            uri: "sip:2001@pbx".into(),
+            response: String::new(),
+            algorithm: Algorithm::Sha256,
+            qop: Some("auth".into()),
+            cnonce: Some("c".into()),
+            nc: Some(nc),
+        };
+        credentials.response = credentials.expected_response("SUBSCRIBE", password);
+        credentials
+    }
+
+    #[test]
+    fn verifier_accepts_increasing_counts_and_rejects_replays() {
+        let mut verifier = DigestVerifier::new(NonceSecret::new([1; 32]));
+        let first = signed(&verifier, 100, 1, "pw");
+        assert_eq!(
+            verifier.verify(100, "opendpma", "SUBSCRIBE", &first, "pw"),
+            Ok(())
+        );
+        assert_eq!(
+            verifier.verify(101, "opendpma", "SUBSCRIBE", &first, "pw"),
+            Err(DigestError::Replay)
+        );
+        let mut second = first.clone();
+        second.nc = Some(2);
+        second.response = second.expected_response("SUBSCRIBE", "pw");
+        assert_eq!(
+            verifier.verify(102, "opendpma", "SUBSCRIBE", &second, "pw"),
+            Ok(())
+        );
+        assert_eq!(
+            verifier.verify(500, "opendpma", "SUBSCRIBE", &second, "pw"),
+            Err(DigestError::StaleNonce)
+        );
+        let wrong = signed(&verifier, 100, 1, "guess");
+        assert_eq!(
+            verifier.verify(100, "opendpma", "SUBSCRIBE", &wrong, "pw"),
+            Err(DigestError::WrongResponse)
+        );
+        let mut other_realm = signed(&verifier, 100, 1, "pw");
+        other_realm.realm = "x".into();
+        assert_eq!(
+            verifier.verify(100, "opendpma", "SUBSCRIBE", &other_realm, "pw"),
+            Err(DigestError::Realm("x".into()))
+        );
+    }
+}

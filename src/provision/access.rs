@@ -1,0 +1,161 @@
+//! Who may fetch provisioning files: the network allow-list, the lock-out
+//! of addresses that keep guessing, and the credentials check.
+//!
+//! The order matters: network first, then lock-out, then credentials, and
+//! only after all three does anything look at the MAC — so an outsider can
+//! never learn which MACs exist.
+
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use crate::auth::{Challenge, DigestError, DigestVerifier, Lockout, LockoutPolicy, NonceSecret, Verdict};
+use crate::auth::{parse_basic, parse_digest};
+use crate::config::Http;
+
+/// What the access check decided.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Access {
+    Granted,
+    /// Outside `allowed_networks`.
+    Forbidden,
+    /// Locked out until the given Unix time.
+    TooManyFailures {
+        retry_after: u64,
+    },
+    /// Send these `WWW-Authenticate` values.
+    Challenge(Vec<String>),
+}
+
+/// Shared verifier and lock-out state. A std `Mutex`: the sections are
+/// short hash-map updates with no `.await` inside.
+pub struct AccessControl {
+    verifier: Mutex<DigestVerifier>,
+    lockout: Mutex<Lockout>,
+}
+
+/// One request as far as access is concerned.
+pub struct AccessRequest<'a> {
+    pub peer: IpAddr,
+    pub method: &'a str,
+    /// Path and query as sent, for the digest `uri` check.
+    pub uri: &'a str,
+    pub authorization: Option<&'a str>,
+    pub now: u64,
+}
+
+impl AccessControl {
+    pub fn new(secret: NonceSecret, policy: LockoutPolicy) -> Self {
+        Self {
+            verifier: Mutex::new(DigestVerifier::new(secret)),
+            lockout: Mutex::new(Lockout::new(policy)),
+        }
+    }
+
+    /// Decides whether `request` may proceed under the `[http]` settings.
+    pub fn check(&self, http: &Http, realm: &str, request: &AccessRequest<'_>) -> Access {
+        if !http.allowed_networks.is_empty()
+            && !http.allowed_networks.iter().any(|n| n.contains(request.peer))
+        {
+            return Access::Forbidden;
+        }
+        let (Some(username), Some(password)) = (&http.username, &http.password) else {
+            return Access::Granted;
+        };
+        let lockout = self
+            .lockout
+            .lock()
+            .expect("lockout lock is never poisoned")
+            .check(request.peer, request.now);
+        if let Verdict::LockedOut { until } = lockout {
+            return Access::TooManyFailures {
+                retry_after: until.saturating_sub(request.now),
+            };
+        }
+        let Some(authorization) = request.authorization else {
+            return self.challenge(realm, request.now, false);
+        };
+        let (user, outcome) = if let Some((user, given)) = parse_basic(authorization) {
+            let ok = user == *username && password.matches(&given);
+            (
+                user,
+                if ok {
+                    Ok(())
+                } else {
+                    Err(DigestError::WrongResponse)
+                },
+            )
+        } else {
+            match parse_digest(authorization) {
+                Ok(credentials) if credentials.uri != request.uri => {
+                    (credentials.username, Err(DigestError::WrongResponse))
+                }
+                Ok(credentials) if credentials.username != *username => {
+                    (credentials.username, Err(DigestError::WrongResponse))
+                }
+                Ok(credentials) => {
+                    let mut verifier = self.verifier.lock().expect("verifier lock is never poisoned");
+                    let outcome = verifier.verify(
+                        request.now,
+                        realm,
+                        request.method,
+                        &credentials,
+                        password.expose(),
+                    );
+                    (credentials.username, outcome)
+                }
+                Err(_) => (String::new(), Err(DigestError::WrongResponse)),
+            }
+        };
+        match outcome {
+            Ok(()) => {
+                self.lockout
+                    .lock()
+                    .expect("lockout lock is never poisoned")
+                    .record_success(request.peer);
+                Access::Granted
+            }
+            // Right password, old nonce: not a failure, just a new round.
+            Err(DigestError::StaleNonce) => self.challenge(realm, request.now, true),
+            Err(error) => {
+                // The fixed shape fail2ban filters match (docs/fail2ban.conf).
+                tracing::warn!(target: "opendpma::auth", "auth failure: ip={} user={} proto=http", request.peer, sanitize(&user));
+                tracing::debug!(%error, "credentials refused");
+                let locked = self
+                    .lockout
+                    .lock()
+                    .expect("lockout lock is never poisoned")
+                    .record_failure(request.peer, request.now);
+                if locked {
+                    tracing::warn!(ip = %request.peer, "too many failed logins; refusing this address for a while");
+                }
+                self.challenge(realm, request.now, false)
+            }
+        }
+    }
+
+    fn challenge(&self, realm: &str, now: u64, stale: bool) -> Access {
+        let nonce = self
+            .verifier
+            .lock()
+            .expect("verifier lock is never poisoned")
+            .nonce(now, realm);
+        let mut values: Vec<String> = Challenge::both(realm, &nonce, stale).into();
+        values.push(format!("Basic realm=\"{}\"", realm.replace(['"', '\\'], "")));
+        Access::Challenge(values)
+    }
+}
+
+/// A user name as it may appear in a log line: printable, short, no spaces
+/// (so a crafted name cannot forge a second log line or fool fail2ban).
+pub fn sanitize(user: &str) -> String {
+    let cleaned: String = user
+        .chars()
+        .take(64)
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect();
+    if cleaned.is_empty() {
+        "-".to_owned()
+    } else {
+        cleaned
+    }
+}

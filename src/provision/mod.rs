@@ -1,0 +1,22 @@
+//! HTTP provisioning: each phone's `<mac>.cfg`, `<mac>-contacts.xml` and
+//! `<mac>-blf.xml` in Digium's XML format.
+//!
+//! - `templates`: one askama struct per file in `templates/`.
+//! - `render`: config + phone → documents with ETags (pure).
+//! - `catalog`: all phones rendered once per config snapshot.
+//! - `request_path`: file name → (MAC, document).
+//! - `access`: allow-list, lock-out and Digest/Basic credentials.
+//! - `service`: the axum router that ties them together (no sockets).
+
+mod access;
+mod catalog;
+mod render;
+mod request_path;
+mod service;
+mod templates;
+
+pub use access::{AccessControl, sanitize};
+pub use catalog::Catalog;
+pub use render::{Document, DocumentKind, PhoneDocuments, RenderError, render_phone};
+pub use request_path::parse_file_name;
+pub use service::{ProvisionState, router};

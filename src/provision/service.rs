@@ -1,0 +1,166 @@
+//! The provisioning HTTP service: `GET|HEAD /{file}` → access check → file
+//! name → cached document, with ETag/If-None-Match. No sockets here; the
+//! router is served by `server::http` and can be driven in tests directly.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::sync::watch;
+
+use super::access::{Access, AccessControl, AccessRequest};
+use super::request_path::parse_file_name;
+use crate::snapshot::Snapshot;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ProvisionState {
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    pub access: Arc<AccessControl>,
+}
+
+/// The provisioning router (serve it with `ConnectInfo<SocketAddr>`).
+pub fn router(state: ProvisionState) -> Router {
+    Router::new()
+        .route("/{file}", get(fetch))
+        .fallback(not_found)
+        .with_state(state)
+        .layer(middleware::from_fn(access_log))
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+async fn fetch(
+    State(state): State<ProvisionState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(file): Path<String>,
+    request: Request,
+) -> Response {
+    let snapshot = state.snapshots.borrow().clone();
+    let config = &snapshot.config;
+    let headers = request.headers();
+    let uri = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    let access_request = AccessRequest {
+        peer: peer.ip(),
+        // HEAD is signed as HEAD by clients; keep the method as sent.
+        method: request.method().as_str(),
+        uri,
+        authorization: headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()),
+        now: unix_now(),
+    };
+    match state
+        .access
+        .check(&config.http, &config.general.realm, &access_request)
+    {
+        Access::Granted => {}
+        Access::Forbidden => {
+            return plain(
+                StatusCode::FORBIDDEN,
+                "forbidden: address not in allowed_networks\n",
+            );
+        }
+        Access::TooManyFailures { retry_after } => {
+            let mut response = plain(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many failed logins; try again later\n",
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+            return response;
+        }
+        Access::Challenge(values) => {
+            let mut response = plain(StatusCode::UNAUTHORIZED, "authentication required\n");
+            for value in values {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    response.headers_mut().append(header::WWW_AUTHENTICATE, value);
+                }
+            }
+            return response;
+        }
+    }
+    let Some((mac, kind)) = parse_file_name(&file) else {
+        return not_found().await;
+    };
+    let Some(documents) = snapshot.catalog.phone(&mac) else {
+        return not_found().await;
+    };
+    let document = documents.get(kind);
+    let phone = config.phone_by_mac(&mac).map_or("?", |p| p.name.as_str());
+    tracing::info!(phone, file = %file, peer = %peer.ip(), "phone fetched {kind:?}");
+    let etag = HeaderValue::from_str(&document.etag).expect("ETags are quoted hex");
+    if if_none_match(request.headers(), &document.etag) {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    let mut response = Response::new(Body::from(document.body.clone()));
+    let response_headers = response.headers_mut();
+    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    response_headers.insert(header::ETAG, etag);
+    response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(document.body.len()));
+    response
+}
+
+/// RFC 9110 §13.1.2: weak comparison, a list of tags or `*`.
+fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|value| {
+            value
+                .split(',')
+                .map(|tag| tag.trim().trim_start_matches("W/"))
+                .any(|tag| tag == "*" || tag == etag)
+        })
+}
+
+async fn not_found() -> Response {
+    plain(StatusCode::NOT_FOUND, "not found\n")
+}
+
+fn plain(status: StatusCode, body: &'static str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// One line per request: method, path (without query), status, bytes,
+/// duration, peer. Never headers: they carry credentials.
+async fn access_log(ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method: Method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let bytes = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    tracing::info!(
+        target: "opendpma::access",
+        %method,
+        path = %path.escape_debug(),
+        status = response.status().as_u16(),
+        bytes,
+        duration_us = started.elapsed().as_micros() as u64,
+        peer = %peer,
+        "http"
+    );
+    response
+}

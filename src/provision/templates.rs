@@ -1,0 +1,68 @@
+//! One askama struct per file in `templates/`. Every value is a plain
+//! string prepared by `render.rs`; askama's XML escaping (on by default for
+//! `.xml`) escapes each of them, so a label like `Bob & <Co>` stays text.
+
+use askama::Template;
+
+/// `templates/config.xml`: the phone's `<mac>.cfg`.
+#[derive(Template)]
+#[template(path = "config.xml")]
+pub struct PhoneConfigXml<'a> {
+    pub model: &'static str,
+    pub settings: Vec<SettingView>,
+    pub accounts: Vec<AccountView<'a>>,
+    pub contacts_url: String,
+    pub blf_url: String,
+}
+
+/// `<setting id=… value=…/>`.
+pub struct SettingView {
+    pub id: &'static str,
+    pub value: String,
+}
+
+/// One `<account>`: a line of the phone.
+pub struct AccountView<'a> {
+    pub index: usize,
+    pub username: &'a str,
+    pub authname: &'a str,
+    pub password: &'a str,
+    pub label: &'a str,
+    pub caller_id: &'a str,
+    pub voicemail: &'a str,
+    pub server: &'a str,
+    pub port: u16,
+    pub transport: &'static str,
+}
+
+/// `templates/contacts.xml`: the phone's phonebook.
+#[derive(Template)]
+#[template(path = "contacts.xml")]
+pub struct PhonebookXml<'a> {
+    pub account_id: &'a str,
+    pub contacts: Vec<ContactView<'a>>,
+}
+
+/// One `<contact>`.
+pub struct ContactView<'a> {
+    pub exten: &'a str,
+    pub name: &'a str,
+    pub subscribe_to: String,
+}
+
+/// `templates/blf.xml`: the phone's Smart BLF layout.
+#[derive(Template)]
+#[template(path = "blf.xml")]
+pub struct SmartBlfXml<'a> {
+    pub model: &'static str,
+    pub capacity: usize,
+    pub items: Vec<BlfItemView<'a>>,
+}
+
+/// One `<blf_item>`: a key showing a contact.
+pub struct BlfItemView<'a> {
+    pub location: &'static str,
+    pub index: usize,
+    pub page: usize,
+    pub contact_id: &'a str,
+}
