@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use opendpma::cli::{Cli, Command, LogFormat, RenderDocument};
 use opendpma::config::{Config, ConfigError, MacAddress};
@@ -80,7 +80,8 @@ fn init_logging(level: Option<&str>, format: LogFormat) {
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),

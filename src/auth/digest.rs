@@ -181,6 +181,8 @@ pub struct DigestVerifier {
     /// table can be pruned: it only ever holds nonces younger than the
     /// lifetime that were used with a correct password.
     counts: HashMap<String, (u64, u32)>,
+    /// Makes each nonce unique (see `nonce.rs`).
+    next_salt: u64,
 }
 
 impl DigestVerifier {
@@ -190,12 +192,14 @@ impl DigestVerifier {
         Self {
             secret,
             counts: HashMap::new(),
+            next_salt: 0,
         }
     }
 
-    /// A fresh nonce for a challenge in `realm` at `now`.
-    pub fn nonce(&self, now: u64, realm: &str) -> String {
-        self.secret.issue(now, realm)
+    /// A fresh, unique nonce for a challenge in `realm` at `now`.
+    pub fn nonce(&mut self, now: u64, realm: &str) -> String {
+        self.next_salt = self.next_salt.wrapping_add(1);
+        self.secret.issue(now, self.next_salt, realm)
     }
 
     /// Verifies `credentials` for `method` in `realm` against `password` at `now`.
@@ -302,7 +306,7 @@ mod tests {
         assert_eq!(credentials.uri, "sip:x@y;a=b,c");
     }
 
-    fn signed(verifier: &DigestVerifier, now: u64, nc: u32, password: &str) -> DigestCredentials {
+    fn signed(verifier: &mut DigestVerifier, now: u64, nc: u32, password: &str) -> DigestCredentials {
         let mut credentials = DigestCredentials {
             username: "2000".into(),
             realm: "opendpma".into(),
@@ -321,7 +325,7 @@ mod tests {
     #[test]
     fn verifier_accepts_increasing_counts_and_rejects_replays() {
         let mut verifier = DigestVerifier::new(NonceSecret::new([1; 32]));
-        let first = signed(&verifier, 100, 1, "pw");
+        let first = signed(&mut verifier, 100, 1, "pw");
         assert_eq!(
             verifier.verify(100, "opendpma", "SUBSCRIBE", &first, "pw"),
             Ok(())
@@ -341,12 +345,12 @@ mod tests {
             verifier.verify(500, "opendpma", "SUBSCRIBE", &second, "pw"),
             Err(DigestError::StaleNonce)
         );
-        let wrong = signed(&verifier, 100, 1, "guess");
+        let wrong = signed(&mut verifier, 100, 1, "guess");
         assert_eq!(
             verifier.verify(100, "opendpma", "SUBSCRIBE", &wrong, "pw"),
             Err(DigestError::WrongResponse)
         );
-        let mut other_realm = signed(&verifier, 100, 1, "pw");
+        let mut other_realm = signed(&mut verifier, 100, 1, "pw");
         other_realm.realm = "x".into();
         assert_eq!(
             verifier.verify(100, "opendpma", "SUBSCRIBE", &other_realm, "pw"),

@@ -1,11 +1,13 @@
-//! Stateless nonces: `timestamp . HMAC(secret, timestamp . realm)`.
+//! Stateless nonces: `timestamp . salt . HMAC(secret, timestamp . salt . realm)`.
 //!
 //! The server keeps no table of issued nonces — a flood of unauthenticated
 //! requests costs nothing — yet can tell its own nonces from forged ones
 //! and knows their age. The secret is per process: after a restart old
 //! nonces fail verification and the client simply gets a fresh challenge.
 //! Replay within a nonce's lifetime is caught by the `nc` check in
-//! `digest.rs`.
+//! `digest.rs`. The salt makes every nonce unique even within one second:
+//! two clients sharing a nonce would share its `nc` sequence, and the
+//! second one's first request would look like a replay.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -44,23 +46,29 @@ impl NonceSecret {
         Self(bytes)
     }
 
-    /// A nonce issued at `now` for `realm`.
-    pub fn issue(&self, now: u64, realm: &str) -> String {
-        format!("{now:x}.{}", URL_SAFE_NO_PAD.encode(self.tag(now, realm)))
+    /// A nonce issued at `now` for `realm`; `salt` must differ between
+    /// nonces issued in the same second (a counter will do).
+    pub fn issue(&self, now: u64, salt: u64, realm: &str) -> String {
+        format!(
+            "{now:x}.{salt:x}.{}",
+            URL_SAFE_NO_PAD.encode(self.tag(now, salt, realm))
+        )
     }
 
     /// Checks a nonce presented at `now` for `realm`.
     pub fn check(&self, nonce: &str, now: u64, realm: &str) -> NonceCheck {
-        let Some((timestamp, tag)) = nonce.split_once('.') else {
+        let mut parts = nonce.splitn(3, '.');
+        let (Some(timestamp), Some(salt), Some(tag)) = (parts.next(), parts.next(), parts.next()) else {
             return NonceCheck::Invalid;
         };
-        let Ok(issued) = u64::from_str_radix(timestamp, 16) else {
+        let (Ok(issued), Ok(salt)) = (u64::from_str_radix(timestamp, 16), u64::from_str_radix(salt, 16))
+        else {
             return NonceCheck::Invalid;
         };
         let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else {
             return NonceCheck::Invalid;
         };
-        if self.mac(issued, realm).verify_truncated_left(&tag).is_err() || tag.len() != 16 {
+        if tag.len() != 16 || self.mac(issued, salt, realm).verify_truncated_left(&tag).is_err() {
             return NonceCheck::Invalid;
         }
         if issued > now.saturating_add(5) {
@@ -74,15 +82,16 @@ impl NonceSecret {
         NonceCheck::Fresh { issued }
     }
 
-    fn mac(&self, timestamp: u64, realm: &str) -> Hmac<Sha256> {
+    fn mac(&self, timestamp: u64, salt: u64, realm: &str) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC accepts any key length");
         mac.update(&timestamp.to_be_bytes());
+        mac.update(&salt.to_be_bytes());
         mac.update(realm.as_bytes());
         mac
     }
 
-    fn tag(&self, timestamp: u64, realm: &str) -> [u8; 16] {
-        let full = self.mac(timestamp, realm).finalize().into_bytes();
+    fn tag(&self, timestamp: u64, salt: u64, realm: &str) -> [u8; 16] {
+        let full = self.mac(timestamp, salt, realm).finalize().into_bytes();
         let mut tag = [0; 16];
         tag.copy_from_slice(&full[..16]);
         tag
@@ -96,7 +105,8 @@ mod tests {
     #[test]
     fn own_nonces_are_fresh_then_stale() {
         let secret = NonceSecret::new([7; 32]);
-        let nonce = secret.issue(1_000, "opendpma");
+        let nonce = secret.issue(1_000, 1, "opendpma");
+        assert_ne!(nonce, secret.issue(1_000, 2, "opendpma"), "salted: unique within a second");
         assert_eq!(
             secret.check(&nonce, 1_000, "opendpma"),
             NonceCheck::Fresh { issued: 1_000 }
@@ -111,7 +121,7 @@ mod tests {
     #[test]
     fn foreign_or_mangled_nonces_are_invalid() {
         let secret = NonceSecret::new([7; 32]);
-        let nonce = secret.issue(1_000, "opendpma");
+        let nonce = secret.issue(1_000, 1, "opendpma");
         assert_eq!(
             NonceSecret::new([8; 32]).check(&nonce, 1_000, "opendpma"),
             NonceCheck::Invalid
@@ -119,7 +129,17 @@ mod tests {
         assert_eq!(secret.check(&nonce, 1_000, "other-realm"), NonceCheck::Invalid);
         let forged_time = nonce.replacen("3e8", "3e9", 1);
         assert_eq!(secret.check(&forged_time, 1_001, "opendpma"), NonceCheck::Invalid);
-        for junk in ["", ".", "zz.abc", "3e8.", "3e8.!!!", "3e8.AAAA"] {
+        let forged_salt = nonce.replacen(".1.", ".2.", 1);
+        assert_eq!(secret.check(&forged_salt, 1_000, "opendpma"), NonceCheck::Invalid);
+        for junk in [
+            "",
+            ".",
+            "zz.1.abc",
+            "3e8.1.",
+            "3e8.1.!!!",
+            "3e8.1.AAAA",
+            "3e8.AAAA",
+        ] {
             assert_eq!(
                 secret.check(junk, 1_000, "opendpma"),
                 NonceCheck::Invalid,

@@ -22,7 +22,9 @@ impl Catalog {
         let mut phones = HashMap::with_capacity(config.phones.len());
         for phone in &config.phones {
             let documents = render_phone(config, phone)?;
-            if documents.blf_overflow > 0 {
+            // Models without BLF keys show contacts on spare line keys instead;
+            // only a model that has keys and runs out of them is worth a warning.
+            if documents.blf_overflow > 0 && phone.model.key_layout().capacity() > 0 {
                 tracing::warn!(
                     phone = %phone.name,
                     model = %phone.model,

@@ -1,5 +1,5 @@
-//! The provisioning HTTP service: `GET|HEAD /{file}` → access check → file
-//! name → cached document, with ETag/If-None-Match. No sockets here; the
+//! The provisioning HTTP service: access check (a middleware in front of
+//! everything) → `GET|HEAD /{file}` → file name → cached document, with ETag/If-None-Match. No sockets here; the
 //! router is served by `server::http` and can be driven in tests directly.
 
 use std::net::SocketAddr;
@@ -31,6 +31,7 @@ pub fn router(state: ProvisionState) -> Router {
     Router::new()
         .route("/{file}", get(fetch))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
         .layer(middleware::from_fn(access_log))
 }
@@ -41,35 +42,37 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-async fn fetch(
+/// Runs before every route (and the fallback): nothing — not even a 404 —
+/// is answered before the network, lock-out and credential checks pass.
+async fn guard(
     State(state): State<ProvisionState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(file): Path<String>,
     request: Request,
+    next: Next,
 ) -> Response {
     let snapshot = state.snapshots.borrow().clone();
     let config = &snapshot.config;
-    let headers = request.headers();
     let uri = request.uri().path_and_query().map_or("/", |p| p.as_str());
     let access_request = AccessRequest {
         peer: peer.ip(),
         // HEAD is signed as HEAD by clients; keep the method as sent.
         method: request.method().as_str(),
         uri,
-        authorization: headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()),
+        authorization: request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
         now: unix_now(),
     };
     match state
         .access
         .check(&config.http, &config.general.realm, &access_request)
     {
-        Access::Granted => {}
-        Access::Forbidden => {
-            return plain(
-                StatusCode::FORBIDDEN,
-                "forbidden: address not in allowed_networks\n",
-            );
-        }
+        Access::Granted => next.run(request).await,
+        Access::Forbidden => plain(
+            StatusCode::FORBIDDEN,
+            "forbidden: address not in allowed_networks\n",
+        ),
         Access::TooManyFailures { retry_after } => {
             let mut response = plain(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -78,7 +81,7 @@ async fn fetch(
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
-            return response;
+            response
         }
         Access::Challenge(values) => {
             let mut response = plain(StatusCode::UNAUTHORIZED, "authentication required\n");
@@ -87,9 +90,19 @@ async fn fetch(
                     response.headers_mut().append(header::WWW_AUTHENTICATE, value);
                 }
             }
-            return response;
+            response
         }
     }
+}
+
+async fn fetch(
+    State(state): State<ProvisionState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let snapshot = state.snapshots.borrow().clone();
+    let config = &snapshot.config;
     let Some((mac, kind)) = parse_file_name(&file) else {
         return not_found().await;
     };
@@ -100,7 +113,7 @@ async fn fetch(
     let phone = config.phone_by_mac(&mac).map_or("?", |p| p.name.as_str());
     tracing::info!(phone, file = %file, peer = %peer.ip(), "phone fetched {kind:?}");
     let etag = HeaderValue::from_str(&document.etag).expect("ETags are quoted hex");
-    if if_none_match(request.headers(), &document.etag) {
+    if if_none_match(&headers, &document.etag) {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
     let mut response = Response::new(Body::from(document.body.clone()));

@@ -1,0 +1,485 @@
+//! HTTP provisioning over real sockets against the real binary: auth
+//! before anything else, 404/403/429, ETag/304/HEAD, reload by API, file
+//! change and SIGHUP, and consistency under concurrent reloads.
+
+mod support;
+
+use std::time::Duration;
+
+use opendpma::auth::Algorithm;
+use reqwest::StatusCode;
+use support::{HTTP_CREDENTIALS, SAMPLE_BODY, Server, TOKEN, client, digest_authorization, header_values};
+
+const BOB: &str = "/0019159c1a2b.cfg";
+
+#[tokio::test]
+async fn unauthenticated_requests_get_the_same_401_for_known_and_unknown_macs() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let client = client();
+    for path in [BOB, "/001915ffffff.cfg", "/not-a-file", "/"] {
+        let response = client.get(server.http_url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+        let challenges = header_values(&response, "www-authenticate");
+        assert_eq!(challenges.len(), 3, "{path}: {challenges:?}");
+        assert!(
+            challenges[0].starts_with("Digest realm=\"opendpma\"")
+                && challenges[0].contains("algorithm=SHA-256")
+        );
+        assert!(challenges[0].contains("qop=\"auth\""));
+        assert!(challenges[1].contains("algorithm=MD5"));
+        assert_eq!(challenges[2], "Basic realm=\"opendpma\"");
+        assert_eq!(response.text().await.unwrap(), "authentication required\n");
+    }
+}
+
+#[tokio::test]
+async fn basic_and_digest_credentials_get_the_config() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let client = client();
+    let basic = client
+        .get(server.http_url(BOB))
+        .basic_auth("provision", Some("http-secret-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), StatusCode::OK);
+    assert_eq!(basic.headers()["content-type"], "application/xml");
+    let etag = basic.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(etag.starts_with('"') && etag.ends_with('"'));
+    let body = basic.text().await.unwrap();
+    assert!(body.contains("username=\"2000\"") && body.contains("password=\"line-secret-2000\""));
+    assert!(body.contains(&format!(
+        "<contacts url=\"http://127.0.0.1:{}/0019159c1a2b-contacts.xml\"",
+        server.http.port()
+    )));
+
+    for algorithm in [Algorithm::Sha256, Algorithm::Md5] {
+        // The MAC in the path is case-insensitive.
+        let path = "/0019159C1A2B.cfg";
+        let challenge = client.get(server.http_url(path)).send().await.unwrap();
+        let challenges = header_values(&challenge, "www-authenticate");
+        let authorization = digest_authorization(
+            &challenges,
+            algorithm,
+            "GET",
+            path,
+            "provision",
+            "http-secret-pw",
+            1,
+        );
+        let response = client
+            .get(server.http_url(path))
+            .header("authorization", &authorization)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{algorithm:?}");
+        assert_eq!(response.text().await.unwrap(), body);
+        // Replaying the same nonce count is refused.
+        let replay = client
+            .get(server.http_url(path))
+            .header("authorization", &authorization)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            replay.status(),
+            StatusCode::UNAUTHORIZED,
+            "replay of {algorithm:?}"
+        );
+    }
+
+    let contacts = client
+        .get(server.http_url("/0019159c1a2b-contacts.xml"))
+        .basic_auth("provision", Some("http-secret-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(contacts.status(), StatusCode::OK);
+    let contacts = contacts.text().await.unwrap();
+    assert!(contacts.contains(&format!(
+        "subscribe_to=\"sip:2001@127.0.0.1:{}\"",
+        server.sip.port()
+    )));
+    let blf = client
+        .get(server.http_url("/0019159c1a2b-blf.xml"))
+        .basic_auth("provision", Some("http-secret-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blf.status(), StatusCode::OK);
+    assert_eq!(blf.text().await.unwrap().matches("<blf_item ").count(), 2);
+}
+
+#[tokio::test]
+async fn valid_credentials_and_unknown_files_give_404() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let client = client();
+    for path in ["/001915ffffff.cfg", "/0019159c1a2b.xml", "/phones.toml", "/a/b"] {
+        let response = client
+            .get(server.http_url(path))
+            .basic_auth("provision", Some("http-secret-pw"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn etag_304_and_head() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let client = client();
+    let get = |extra: Option<&str>| {
+        let mut request = client
+            .get(server.http_url(BOB))
+            .basic_auth("provision", Some("http-secret-pw"));
+        if let Some(tag) = extra {
+            request = request.header("if-none-match", tag);
+        }
+        request.send()
+    };
+    let first = get(None).await.unwrap();
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let length = first.text().await.unwrap().len();
+    let cached = get(Some(&etag)).await.unwrap();
+    assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(cached.headers()["etag"].to_str().unwrap(), etag);
+    assert!(cached.text().await.unwrap().is_empty());
+    let list = format!("\"other\", W/{etag}");
+    assert_eq!(get(Some(&list)).await.unwrap().status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(get(Some("\"other\"")).await.unwrap().status(), StatusCode::OK);
+
+    let head = client
+        .head(server.http_url(BOB))
+        .basic_auth("provision", Some("http-secret-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(
+        head.headers()["content-length"].to_str().unwrap(),
+        length.to_string()
+    );
+    assert_eq!(head.headers()["etag"].to_str().unwrap(), etag);
+    assert!(head.text().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn outside_allowed_networks_is_forbidden_even_with_credentials() {
+    let settings = format!("{HTTP_CREDENTIALS}\nallowed_networks = [\"10.0.0.0/8\"]");
+    let server = Server::start(&settings, SAMPLE_BODY);
+    let response = client()
+        .get(server.http_url(BOB))
+        .basic_auth("provision", Some("http-secret-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_address_out_with_one_warning() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let client = client();
+    for attempt in 0..10 {
+        let response = client
+            .get(server.http_url(BOB))
+            .basic_auth("provision", Some("guess"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    for _ in 0..3 {
+        // Even the right password is refused while locked out.
+        let response = client
+            .get(server.http_url(BOB))
+            .basic_auth("provision", Some("http-secret-pw"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        let retry_after: u64 = response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=300).contains(&retry_after));
+    }
+    let log = server.log();
+    assert_eq!(log.matches("too many failed logins").count(), 1, "{log}");
+    assert_eq!(
+        log.matches("auth failure: ip=127.0.0.1 user=provision proto=http")
+            .count(),
+        10
+    );
+}
+
+#[tokio::test]
+async fn access_log_has_one_line_per_request_and_no_secrets() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let client = client();
+    let challenge = client.get(server.http_url(BOB)).send().await.unwrap();
+    let authorization = digest_authorization(
+        &header_values(&challenge, "www-authenticate"),
+        Algorithm::Sha256,
+        "GET",
+        BOB,
+        "provision",
+        "http-secret-pw",
+        1,
+    );
+    let response = client
+        .get(server.http_url(BOB))
+        .header("authorization", &authorization)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let _ = client
+        .get(server.http_url(BOB))
+        .basic_auth("provision", Some("http-secret-pw"))
+        .send()
+        .await;
+    assert!(
+        server.wait_for_log("status=200", Duration::from_secs(2)),
+        "{}",
+        server.log()
+    );
+    let log = server.log();
+    let access: Vec<&str> = log.lines().filter(|l| l.contains("opendpma::access")).collect();
+    assert_eq!(access.len(), 3, "{log}");
+    assert!(access[1].contains("method=GET") && access[1].contains("path=/0019159c1a2b.cfg"));
+    assert!(access[1].contains("status=200") && access[1].contains("peer=127.0.0.1:"));
+    assert!(access[1].contains("bytes=") && access[1].contains("duration_us="));
+    let response_value = authorization
+        .split("response=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    for secret in [
+        "http-secret-pw",
+        "line-secret-2000",
+        response_value,
+        "cHJvdmlzaW9u",
+    ] {
+        assert!(!log.contains(secret), "{secret} leaked into the log");
+    }
+}
+
+#[tokio::test]
+async fn admin_reload_swaps_valid_configs_and_keeps_serving_on_invalid_ones() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let client = client();
+    let fetch = || async {
+        client
+            .get(server.http_url(BOB))
+            .basic_auth("provision", Some("http-secret-pw"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    assert!(fetch().await.contains("line_label=\"Bob\""));
+    let reload = || {
+        client
+            .post(server.admin_url("/api/v1/reload"))
+            .bearer_auth(TOKEN)
+            .send()
+    };
+
+    // Without the token: 401.
+    let refused = client
+        .post(server.admin_url("/api/v1/reload"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refused.json::<serde_json::Value>().await.unwrap()["error"],
+        "admin token required (Authorization: Bearer …)"
+    );
+
+    // A broken edit: 422 with every problem, old config still served. The
+    // file watcher may reload it too; both must refuse it.
+    let broken = server.config_with(
+        HTTP_CREDENTIALS,
+        &SAMPLE_BODY.replace("model = \"D65\"", "model = \"D99\"\nbogus = 1"),
+    );
+    std::fs::write(&server.config_path, broken).unwrap();
+    let response = reload().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let answer: serde_json::Value = response.json().await.unwrap();
+    let problems: Vec<String> = serde_json::from_value(answer["problems"].clone()).unwrap();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[0].contains("phones.bob.model: unknown phone model \"D99\""),
+        "{problems:?}"
+    );
+    assert!(
+        problems[1].contains("phones.bob.bogus: unknown key `bogus`"),
+        "{problems:?}"
+    );
+    assert!(problems[0].starts_with("34:9: "), "{problems:?}");
+    assert!(fetch().await.contains("line_label=\"Bob\""));
+    assert!(
+        server
+            .log()
+            .contains("phones.toml:34:9: phones.bob.model: unknown phone model")
+    );
+
+    // A good edit: 200, new content.
+    let fixed = server.config_with(
+        HTTP_CREDENTIALS,
+        &SAMPLE_BODY.replace("label = \"Bob\"", "label = \"Robert\""),
+    );
+    std::fs::write(&server.config_path, fixed).unwrap();
+    let response = reload().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let answer: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(answer["summary"], "2 phones, 3 lines, 0 networks, 3 hints");
+    // Bob's own config and Alice's phonebook both show the label.
+    let mut changed: Vec<String> = serde_json::from_value(answer["changed_phones"].clone()).unwrap();
+    changed.sort();
+    assert_eq!(changed, ["alice", "bob"]);
+    assert!(fetch().await.contains("line_label=\"Robert\""));
+}
+
+#[tokio::test]
+async fn file_changes_and_sighup_reload() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let client = client();
+    let fetch = || async {
+        client
+            .get(server.http_url(BOB))
+            .basic_auth("provision", Some("http-secret-pw"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let wait_for = |needle: &'static str| async move {
+        for _ in 0..100 {
+            if fetch().await.contains(needle) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    };
+    // Editor-style save: write a temporary file and rename it over.
+    server
+        .replace_config(&server.config_with(HTTP_CREDENTIALS, &SAMPLE_BODY.replace("\"Bob\"", "\"Bobby\"")));
+    assert!(
+        wait_for("line_label=\"Bobby\"").await,
+        "file change not picked up:\n{}",
+        server.log()
+    );
+    // A broken save is logged with its place and changes nothing.
+    server.replace_config("[general]\nserver_address = \n");
+    assert!(server.wait_for_log("reload refused", Duration::from_secs(5)));
+    assert!(server.wait_for_log("phones.toml:2:", Duration::from_secs(5)));
+    assert!(fetch().await.contains("line_label=\"Bobby\""));
+    // SIGHUP: write in place while the watcher could also see it; either
+    // way the new text must be served.
+    std::fs::write(
+        &server.config_path,
+        server.config_with(HTTP_CREDENTIALS, &SAMPLE_BODY.replace("\"Bob\"", "\"Bo\"")),
+    )
+    .unwrap();
+    server.signal("HUP");
+    assert!(wait_for("line_label=\"Bo\"").await);
+}
+
+#[tokio::test]
+async fn concurrent_requests_during_reloads_get_whole_old_or_new_bodies() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let client = client();
+    let versions: Vec<String> = (0..4)
+        .map(|i| SAMPLE_BODY.replace("\"Bob\"", &format!("\"Bob v{i}\"")))
+        .collect();
+    let mut expected = Vec::new();
+    for version in &versions {
+        let config = opendpma::config::Config::parse(
+            &server.config_with(HTTP_CREDENTIALS, version),
+            &server.config_path,
+        )
+        .unwrap();
+        let phone = config.phone("bob").unwrap();
+        let documents = opendpma::provision::render_phone(&config, phone).unwrap();
+        expected.push(String::from_utf8(documents.config.body.to_vec()).unwrap());
+    }
+    let mut requests = Vec::new();
+    for _ in 0..200 {
+        let client = client.clone();
+        let url = server.http_url(BOB);
+        requests.push(tokio::spawn(async move {
+            let response = client
+                .get(url)
+                .basic_auth("provision", Some("http-secret-pw"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.text().await.unwrap()
+        }));
+    }
+    for version in &versions {
+        std::fs::write(&server.config_path, server.config_with(HTTP_CREDENTIALS, version)).unwrap();
+        let reload = client
+            .post(server.admin_url("/api/v1/reload"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reload.status(), StatusCode::OK);
+    }
+    let original = {
+        let config = opendpma::config::Config::parse(
+            &server.config_with(HTTP_CREDENTIALS, SAMPLE_BODY),
+            &server.config_path,
+        )
+        .unwrap();
+        let documents = opendpma::provision::render_phone(&config, config.phone("bob").unwrap()).unwrap();
+        String::from_utf8(documents.config.body.to_vec()).unwrap()
+    };
+    expected.push(original);
+    for request in requests {
+        let body = request.await.unwrap();
+        assert!(expected.contains(&body), "a torn or unexpected body:\n{body}");
+    }
+}
+
+#[tokio::test]
+async fn healthz_is_open_and_the_server_refuses_unsafe_exposure() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let response = client().get(server.admin_url("/healthz")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // Provisioning on a non-loopback address without credentials.
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("phones.toml");
+    let text = support::config_text(
+        support::free_port(),
+        support::free_port(),
+        support::free_port(),
+        "",
+        SAMPLE_BODY,
+    )
+    .replace("listen = \"127.0.0.1:", "listen = \"0.0.0.0:");
+    std::fs::write(&path, text).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_opendpma"))
+        .args(["serve", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("without [http] username/password"));
+}

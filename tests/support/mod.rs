@@ -1,0 +1,322 @@
+//! Test harness: runs the real `opendpma` binary on free loopback ports
+//! with a config written to a temporary folder, collects its log, and
+//! offers small HTTP helpers (including a digest client).
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use opendpma::auth::{Algorithm, DigestCredentials};
+
+/// A running server process.
+pub struct Server {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+    pub http: SocketAddr,
+    pub admin: SocketAddr,
+    pub sip: SocketAddr,
+    log: Arc<Mutex<String>>,
+    extra_env: Vec<(String, String)>,
+}
+
+pub const TOKEN: &str = "test-admin-token";
+
+/// A port free on 127.0.0.1 for both TCP and UDP (SIP uses both).
+pub fn free_port() -> u16 {
+    loop {
+        let tcp = TcpListener::bind("127.0.0.1:0").expect("bind tcp");
+        let port = tcp.local_addr().expect("addr").port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A config for tests: `body` is appended to a `[general]`/`[http]`/`[sip]`/
+/// `[admin]` head on free ports; `{HTTP}`, `{ADMIN}`, `{SIP}` in `body`
+/// are replaced by the ports.
+pub fn config_text(http: u16, admin: u16, sip: u16, head_http: &str, body: &str) -> String {
+    format!(
+        r#"[general]
+server_address = "127.0.0.1"
+data_dir = "data"
+
+[http]
+listen = "127.0.0.1:{http}"
+{head_http}
+
+[sip]
+listen = ["udp:127.0.0.1:{sip}", "tcp:127.0.0.1:{sip}"]
+min_expires = 60
+max_expires = 3600
+
+[admin]
+listen = "127.0.0.1:{admin}"
+token = "{TOKEN}"
+
+{body}"#
+    )
+}
+
+/// Lines and phones most tests use.
+pub const SAMPLE_BODY: &str = r#"
+[lines.2000]
+secret = "line-secret-2000"
+label = "Bob"
+
+[lines.2001]
+secret = "line-secret-2001"
+label = "Alice"
+
+[lines.2002]
+secret = "line-secret-2002"
+label = "Reception"
+
+[phones.bob]
+mac = "00:19:15:9c:1a:2b"
+model = "D65"
+lines = ["2000"]
+contacts = ["2001", "2002"]
+
+[phones.alice]
+mac = "0019159c1a2c"
+model = "D50"
+lines = ["2001"]
+contacts = ["2000"]
+"#;
+
+pub const HTTP_CREDENTIALS: &str = "username = \"provision\"\npassword = \"http-secret-pw\"";
+
+impl Server {
+    /// Starts a server with the standard head plus `body`.
+    pub fn start(http_settings: &str, body: &str) -> Self {
+        Self::start_with_env(http_settings, body, &[])
+    }
+
+    pub fn start_with_env(http_settings: &str, body: &str, env: &[(&str, &str)]) -> Self {
+        let (http, admin, sip) = (free_port(), free_port(), free_port());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config_path = dir.path().join("phones.toml");
+        std::fs::write(&config_path, config_text(http, admin, sip, http_settings, body))
+            .expect("write config");
+        let mut server = Self {
+            child: None,
+            dir,
+            config_path,
+            http: SocketAddr::from(([127, 0, 0, 1], http)),
+            admin: SocketAddr::from(([127, 0, 0, 1], admin)),
+            sip: SocketAddr::from(([127, 0, 0, 1], sip)),
+            log: Arc::new(Mutex::new(String::new())),
+            extra_env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_opendpma"));
+        command
+            .args(["serve", "--config"])
+            .arg(&self.config_path)
+            .env(
+                "RUST_LOG",
+                std::env::var("TEST_RUST_LOG").unwrap_or_else(|_| "debug".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (key, value) in &self.extra_env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("spawn opendpma");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = self.log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = log.lock().expect("log");
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("server exited early with {status}:\n{}", self.log());
+            }
+            if let Ok(mut stream) = std::net::TcpStream::connect(self.admin) {
+                use std::io::{Read, Write};
+                let _ = stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                let mut answer = String::new();
+                let _ = stream.read_to_string(&mut answer);
+                if answer.starts_with("HTTP/1.1 200") {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("server did not become ready:\n{}", self.log());
+    }
+
+    /// Everything the server logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log").clone()
+    }
+
+    /// Waits until the log contains `needle`.
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// SIGKILL, no chance to clean up.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Sends a signal by name (`HUP`, `TERM`).
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.as_ref().expect("running").id();
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit; returns its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        let child = self.child.as_mut()?;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Starts the process again on the same config and data.
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+
+    pub fn http_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http)
+    }
+
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.admin)
+    }
+
+    /// Replaces the config the way editors do: write a temp file, rename.
+    pub fn replace_config(&self, text: &str) {
+        let temporary = self.config_path.with_extension("toml.tmp");
+        std::fs::write(&temporary, text).expect("write");
+        std::fs::rename(&temporary, &self.config_path).expect("rename");
+    }
+
+    /// The config text with the same ports and a new body.
+    pub fn config_with(&self, http_settings: &str, body: &str) -> String {
+        config_text(
+            self.http.port(),
+            self.admin.port(),
+            self.sip.port(),
+            http_settings,
+            body,
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
+/// Answers the first SHA-256 (or the requested algorithm's) digest
+/// challenge in `response` for `method uri` with `user`/`password`.
+pub fn digest_authorization(
+    challenges: &[String],
+    algorithm: Algorithm,
+    method: &str,
+    uri: &str,
+    user: &str,
+    password: &str,
+    nc: u32,
+) -> String {
+    let wanted = format!("algorithm={}", algorithm.as_str());
+    let challenge = challenges
+        .iter()
+        .find(|c| c.starts_with("Digest") && c.contains(&wanted))
+        .expect("a digest challenge for the algorithm");
+    let field = |name: &str| {
+        let start = challenge.find(&format!("{name}=\"")).expect("field") + name.len() + 2;
+        let end = challenge[start..].find('"').expect("closing quote") + start;
+        challenge[start..end].to_owned()
+    };
+    let mut credentials = DigestCredentials {
+        username: user.into(),
+        realm: field("realm"),
+        nonce: field("nonce"),
+        uri: uri.into(),
+        response: String::new(),
+        algorithm,
+        qop: Some("auth".into()),
+        cnonce: Some("0a4f113b".into()),
+        nc: Some(nc),
+    };
+    credentials.response = credentials.expected_response(method, password);
+    format!(
+        "Digest username=\"{}\", realm=\"{}\", nonce=\"{}\", uri=\"{}\", response=\"{}\", algorithm={}, qop=auth, nc={:08x}, cnonce=\"0a4f113b\"",
+        credentials.username,
+        credentials.realm,
+        credentials.nonce,
+        credentials.uri,
+        credentials.response,
+        algorithm.as_str(),
+        nc
+    )
+}
+
+/// All values of a header.
+pub fn header_values(response: &reqwest::Response, name: &str) -> Vec<String> {
+    response
+        .headers()
+        .get_all(name)
+        .iter()
+        .map(|v| v.to_str().expect("ascii").to_owned())
+        .collect()
+}
