@@ -42,6 +42,18 @@ pub enum Command {
         #[arg(default_value = "phones.toml", value_name = "FILE")]
         file: PathBuf,
     },
+    /// Query and set presence on a running server (like Asterisk's
+    /// `presencestate` and `PRESENCE_STATE()`).
+    #[command(subcommand)]
+    Presence(PresenceCommand),
+    /// Query and set `Custom:` device states on a running server.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// Every hint with its extension state and presence.
+    Hints {
+        #[command(flatten)]
+        target: AdminTarget,
+    },
     /// Print the provisioning XML a phone would get, for review and diffs.
     Render {
         /// The phone's MAC address (any notation).
@@ -52,6 +64,60 @@ pub enum Command {
         /// The config file.
         #[arg(long, short, default_value = "phones.toml", value_name = "FILE")]
         config: PathBuf,
+    },
+}
+
+/// `opendpma presence …`: read and set `CustomPresence:` providers.
+#[derive(Debug, Subcommand)]
+pub enum PresenceCommand {
+    /// Every provider that is set or used by a hint.
+    List {
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// One provider (`CustomPresence:2000`, or just `2000`).
+    Get {
+        provider: String,
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// Set a provider: `set 2000 away --message "back at 2"`, or Asterisk's
+    /// form `set CustomPresence:2000 "away,lunch,back at 2"`.
+    Set {
+        provider: String,
+        /// available, away, dnd, xa or chat (or `state,subtype,message`).
+        state: String,
+        #[arg(long)]
+        subtype: Option<String>,
+        #[arg(long)]
+        message: Option<String>,
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// Return a provider to not_set.
+    Clear {
+        provider: String,
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+}
+
+/// `opendpma device …`: `Custom:` device states.
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// Show a device's state (`Custom:2000`, or just `2000`).
+    Get {
+        device: String,
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// Set a device's state: NOT_INUSE, INUSE, BUSY, UNAVAILABLE, RINGING,
+    /// RINGINUSE, ONHOLD or UNKNOWN.
+    Set {
+        device: String,
+        state: String,
+        #[command(flatten)]
+        target: AdminTarget,
     },
 }
 

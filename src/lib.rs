@@ -13,9 +13,12 @@ pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod metrics;
+pub mod presence;
 pub mod provision;
 pub mod server;
 pub mod snapshot;
+pub mod store;
 
 /// `0.1.0 (git 1234abcd5678)`.
 pub const VERSION: &str = concat!(

@@ -8,6 +8,8 @@ use anyhow::Context;
 use clap::Parser;
 use std::io::{IsTerminal, Write};
 
+use opendpma::admin::client::ClientError;
+use opendpma::admin::commands;
 use opendpma::cli::{Cli, Command, LogFormat, RenderDocument};
 use opendpma::config::{Config, ConfigError, MacAddress};
 use opendpma::provision::{DocumentKind, render_phone};
@@ -34,6 +36,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             runtime.block_on(opendpma::server::serve(config))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Presence(command) => client(commands::presence(command)),
+        Command::Device(command) => client(commands::device(command)),
+        Command::Hints { target } => client(commands::hints(target)),
         Command::Render {
             mac,
             document,
@@ -52,6 +57,25 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             };
             std::io::stdout().write_all(&documents.get(kind).body)?;
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Runs a client command: its output on stdout and exit 0, or the
+/// server's refusal on stderr and exit 1.
+fn client(command: impl std::future::Future<Output = Result<String, ClientError>>) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match runtime.block_on(command) {
+        Ok(output) => {
+            print!("{output}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            Ok(ExitCode::FAILURE)
         }
     }
 }

@@ -1,17 +1,24 @@
 //! The admin HTTP API on `[admin] listen` (loopback by default):
-//! health, reload, and — as they land — presence, devices, hints, events
-//! and metrics. Handlers translate HTTP to calls on the shared services;
+//! health, reload, presence, devices, hints, live events and metrics. Handlers translate HTTP to calls on the shared services;
 //! they hold no state of their own.
 
+pub mod client;
+pub mod commands;
+mod events;
 mod json;
+mod presence;
 mod reload;
 mod token;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::State;
 use axum::middleware;
 use axum::routing::{get, post};
+
+use crate::metrics::Metrics;
+use crate::server::PresenceHub;
 use tokio::sync::watch;
 
 use crate::config::Secret;
@@ -25,6 +32,8 @@ pub struct AdminState {
     pub reloader: Arc<Reloader>,
     /// `OPENDPMA_ADMIN_TOKEN` at start; wins over the config's token.
     pub token_override: Option<Secret>,
+    pub hub: Arc<PresenceHub>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AdminState {
@@ -40,6 +49,15 @@ impl AdminState {
 pub fn router(state: AdminState) -> Router {
     let api = Router::new()
         .route("/api/v1/reload", post(reload::reload))
+        .route("/api/v1/presence", get(presence::list))
+        .route(
+            "/api/v1/presence/{provider}",
+            get(presence::get).put(presence::put).delete(presence::delete),
+        )
+        .route("/api/v1/devices/{device}", get(presence::get_device).put(presence::put_device))
+        .route("/api/v1/hints", get(presence::hints))
+        .route("/api/v1/events", get(events::events))
+        .route("/metrics", get(|State(state): State<AdminState>| async move { state.metrics.render() }))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             token::require_token,

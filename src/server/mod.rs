@@ -9,6 +9,7 @@
 
 mod config_watch;
 mod http;
+mod presence_hub;
 mod reload;
 mod shutdown;
 
@@ -22,8 +23,12 @@ use crate::admin::{self, AdminState};
 use crate::auth::{LockoutPolicy, NonceSecret};
 use crate::config::{Config, Secret};
 use crate::provision::{self, AccessControl, ProvisionState, RenderError};
+use crate::metrics::Metrics;
+use crate::presence::{Hint, PresenceBook};
 use crate::snapshot::Snapshot;
+use crate::store::{RedbStore, Store, StoreError};
 
+pub use presence_hub::{HubError, PresenceHub};
 pub use reload::{ReloadError, ReloadSummary, Reloader};
 pub use shutdown::shutdown_signal;
 
@@ -39,6 +44,8 @@ pub enum ServerError {
     Render(#[from] RenderError),
     #[error("refusing to start: {0}")]
     Unsafe(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Runs the server on `config` until SIGINT or SIGTERM.
@@ -51,6 +58,16 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     let path = config.source.clone();
     let snapshot = Arc::new(Snapshot::build(config, 1)?);
     tracing::info!(config = %path.display(), summary = %snapshot.config.summary(), "configuration loaded");
+    let metrics = Arc::new(Metrics::default());
+    let store = open_store(&snapshot.config).await?;
+    let stored = store.load()?;
+    tracing::info!(
+        providers = stored.providers.len(),
+        devices = stored.devices.len(),
+        "durable state loaded"
+    );
+    let book = PresenceBook::new(hints_of(&snapshot.config), stored.providers, stored.devices);
+    let hub = Arc::new(PresenceHub::new(book, store.clone(), metrics.clone()));
     let (sender, snapshots) = watch::channel(snapshot.clone());
     let reloader = Arc::new(Reloader::new(path.clone(), sender));
     let shutdown = CancellationToken::new();
@@ -69,17 +86,48 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         snapshots: snapshots.clone(),
         reloader: reloader.clone(),
         token_override,
+        hub: hub.clone(),
+        metrics: metrics.clone(),
     });
     http::spawn("provisioning", provisioning, provision_router, shutdown.clone());
     http::spawn("admin", admin_listener, admin_router, shutdown.clone());
     config_watch::spawn(&path, reloader.clone(), shutdown.clone());
     spawn_sighup_reload(reloader, shutdown.clone());
+    spawn_hint_follower(snapshots.clone(), hub.clone(), shutdown.clone());
 
     tracing::info!("ready");
     shutdown_signal().await;
     tracing::info!("shutting down");
     shutdown.cancel();
     Ok(())
+}
+
+/// Opens the store in `data_dir` on a blocking thread (it may recover
+/// after a crash, which reads the whole file).
+async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
+    let data_dir = config.general.data_dir.clone();
+    let store = tokio::task::spawn_blocking(move || RedbStore::open(&data_dir))
+        .await
+        .expect("store open does not panic")?;
+    Ok(Arc::new(store))
+}
+
+fn hints_of(config: &Config) -> Vec<Hint> {
+    config.hints.iter().map(Hint::from).collect()
+}
+
+/// After each reload, hands the new hints to the presence hub.
+fn spawn_hint_follower(mut snapshots: watch::Receiver<Arc<Snapshot>>, hub: Arc<PresenceHub>, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                changed = snapshots.changed() => if changed.is_err() { return },
+            }
+            let hints = hints_of(&snapshots.borrow_and_update().config);
+            hub.set_hints(hints).await;
+        }
+    });
 }
 
 /// Refuses configurations that would expose secrets or control to the

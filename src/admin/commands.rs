@@ -1,0 +1,98 @@
+//! The CLI's client commands (`presence`, `device`, `hints`) run against
+//! the admin API: each returns the text to print (a table, or JSON with
+//! `--json`); a refusal comes back as `ClientError::Refused` with the
+//! server's own message.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::client::{AdminClient, ClientError, path_segment, presence_row, table, with_label};
+use crate::cli::{DeviceCommand, PresenceCommand};
+
+const PRESENCE_HEADER: [&str; 5] = ["PROVIDER", "STATE", "SUBTYPE", "MESSAGE", "SINCE"];
+
+fn pretty(value: &Value) -> String {
+    format!("{}\n", serde_json::to_string_pretty(value).unwrap_or_default())
+}
+
+pub async fn presence(command: PresenceCommand) -> Result<String, ClientError> {
+    let (client, method, provider, body) = match command {
+        PresenceCommand::List { target } => {
+            let client = AdminClient::new(&target)?;
+            let list = client.call(Method::GET, "/api/v1/presence", None).await?;
+            if client.json {
+                return Ok(pretty(&list));
+            }
+            let rows: Vec<Vec<String>> = list.as_array().into_iter().flatten().map(presence_row).collect();
+            return Ok(table(&PRESENCE_HEADER, &rows));
+        }
+        PresenceCommand::Get { provider, target } => (AdminClient::new(&target)?, Method::GET, provider, None),
+        PresenceCommand::Clear { provider, target } => (AdminClient::new(&target)?, Method::DELETE, provider, None),
+        PresenceCommand::Set {
+            provider,
+            state,
+            subtype,
+            message,
+            target,
+        } => {
+            // `state,subtype,message` (Asterisk's form) unless flags say otherwise.
+            let mut parts = state.splitn(3, ',');
+            let state = parts.next().unwrap_or("").to_owned();
+            let subtype = subtype.unwrap_or_else(|| parts.next().unwrap_or("").to_owned());
+            let message = message.unwrap_or_else(|| parts.next().unwrap_or("").to_owned());
+            let body = json!({ "state": state, "subtype": subtype, "message": message });
+            (AdminClient::new(&target)?, Method::PUT, provider, Some(body))
+        }
+    };
+    let path = format!("/api/v1/presence/{}", path_segment(&with_label(&provider, "CustomPresence:")));
+    let value = client.call(method, &path, body).await?;
+    Ok(if client.json { pretty(&value) } else { table(&PRESENCE_HEADER, &[presence_row(&value)]) })
+}
+
+pub async fn device(command: DeviceCommand) -> Result<String, ClientError> {
+    let (client, method, device, body) = match command {
+        DeviceCommand::Get { device, target } => (AdminClient::new(&target)?, Method::GET, device, None),
+        DeviceCommand::Set { device, state, target } => {
+            (AdminClient::new(&target)?, Method::PUT, device, Some(json!({ "state": state })))
+        }
+    };
+    let path = format!("/api/v1/devices/{}", path_segment(&with_label(&device, "Custom:")));
+    let value = client.call(method, &path, body).await?;
+    if client.json {
+        return Ok(pretty(&value));
+    }
+    let text = |key: &str| value.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
+    Ok(table(&["DEVICE", "STATE"], &[vec![text("device"), text("state")]]))
+}
+
+pub async fn hints(target: crate::cli::AdminTarget) -> Result<String, ClientError> {
+    let client = AdminClient::new(&target)?;
+    let hints = client.call(Method::GET, "/api/v1/hints", None).await?;
+    if client.json {
+        return Ok(pretty(&hints));
+    }
+    let rows: Vec<Vec<String>> = hints
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|hint| {
+            let list = |key: &str| {
+                hint.get(key)
+                    .and_then(Value::as_array)
+                    .map(|items| items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("&"))
+                    .unwrap_or_default()
+            };
+            let presence = hint.get("presence").cloned().unwrap_or_default();
+            let text = |value: &Value, key: &str| value.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
+            vec![
+                text(hint, "exten"),
+                format!("{},{}", list("devices"), list("presence_providers")),
+                text(hint, "extension_state_text"),
+                text(&presence, "state"),
+                text(&presence, "subtype"),
+                text(&presence, "message").replace('\n', "\\n"),
+            ]
+        })
+        .collect();
+    Ok(table(&["EXTEN", "HINT", "STATE", "PRESENCE", "SUBTYPE", "MESSAGE"], &rows))
+}

@@ -1,0 +1,100 @@
+//! Process metrics in Prometheus text format: counters and gauges are
+//! atomics, the one histogram has fixed buckets. Deliberately tiny — no
+//! registry, no labels beyond what is written here — and never a secret.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds (seconds) of the store commit latency buckets: an fsync
+/// takes from tens of microseconds (tmpfs) to tens of milliseconds (disk).
+const COMMIT_BUCKETS: [f64; 10] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
+
+/// A fixed-bucket histogram.
+#[derive(Debug, Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; COMMIT_BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, duration: Duration) {
+        let seconds = duration.as_secs_f64();
+        for (bound, bucket) in COMMIT_BUCKETS.iter().zip(&self.buckets) {
+            if seconds <= *bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros.fetch_add(duration.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, name: &str, help: &str, out: &mut String) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (bound, bucket) in COMMIT_BUCKETS.iter().zip(&self.buckets) {
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {}", bucket.load(Ordering::Relaxed));
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
+    }
+}
+
+/// Every metric the server exports.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub presence_changes: AtomicU64,
+    pub device_changes: AtomicU64,
+    pub hint_changes: AtomicU64,
+    pub refused_changes: AtomicU64,
+    /// Live `/api/v1/events` streams.
+    pub event_watchers: AtomicI64,
+    /// Live SIP presence subscriptions.
+    pub sip_subscriptions: AtomicI64,
+    pub store_commit: Histogram,
+}
+
+impl Metrics {
+    /// Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let counter = |out: &mut String, name: &str, help: &str, value: u64| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        };
+        let gauge = |out: &mut String, name: &str, help: &str, value: i64| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+        };
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        counter(&mut out, "opendpma_presence_changes_total", "Accepted presence changes.", load(&self.presence_changes));
+        counter(&mut out, "opendpma_device_changes_total", "Accepted device state changes.", load(&self.device_changes));
+        counter(&mut out, "opendpma_hint_changes_total", "Hint state changes sent to watchers.", load(&self.hint_changes));
+        counter(&mut out, "opendpma_refused_changes_total", "Presence or device writes refused.", load(&self.refused_changes));
+        let watchers = self.event_watchers.load(Ordering::Relaxed) + self.sip_subscriptions.load(Ordering::Relaxed);
+        gauge(&mut out, "opendpma_watchers", "Live watchers: event streams plus SIP subscriptions.", watchers);
+        gauge(&mut out, "opendpma_event_streams", "Live /api/v1/events streams.", self.event_watchers.load(Ordering::Relaxed));
+        gauge(&mut out, "opendpma_sip_subscriptions", "Live SIP presence subscriptions.", self.sip_subscriptions.load(Ordering::Relaxed));
+        self.store_commit.render("opendpma_store_commit_seconds", "Durable store commit latency.", &mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_cumulative_buckets() {
+        let metrics = Metrics::default();
+        metrics.presence_changes.fetch_add(3, Ordering::Relaxed);
+        metrics.store_commit.observe(Duration::from_micros(700));
+        metrics.store_commit.observe(Duration::from_millis(30));
+        let text = metrics.render();
+        assert!(text.contains("\nopendpma_presence_changes_total 3\n"), "{text}");
+        assert!(text.contains("opendpma_store_commit_seconds_bucket{le=\"0.0005\"} 0\n"));
+        assert!(text.contains("opendpma_store_commit_seconds_bucket{le=\"0.001\"} 1\n"));
+        assert!(text.contains("opendpma_store_commit_seconds_bucket{le=\"0.05\"} 2\n"));
+        assert!(text.contains("opendpma_store_commit_seconds_count 2\n"));
+    }
+}

@@ -1,0 +1,256 @@
+//! `RedbStore`: the `Store` on redb, an embedded, crash-safe B-tree whose
+//! commits (with the default `Durability::Immediate`) return only after an
+//! fsync. One file, `opendpma.redb`, in `data_dir`.
+//!
+//! Values are JSON: small, inspectable, and tolerant of added fields.
+
+use std::path::{Path, PathBuf};
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+use super::{RecordTable, Store, StoreError, StoredState};
+use crate::presence::{DeviceState, Plan, PresenceValue};
+
+/// Bump with a migration when a table's layout changes.
+pub const SCHEMA_VERSION: u64 = 1;
+
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const PRESENCE: TableDefinition<&str, &[u8]> = TableDefinition::new("presence");
+const DEVICES: TableDefinition<&str, &str> = TableDefinition::new("devices");
+const SUBSCRIPTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("subscriptions");
+const PHONE_CONTACTS: TableDefinition<&str, &[u8]> = TableDefinition::new("phone_contacts");
+
+fn record_table(table: RecordTable) -> TableDefinition<'static, &'static str, &'static [u8]> {
+    match table {
+        RecordTable::Subscriptions => SUBSCRIPTIONS,
+        RecordTable::PhoneContacts => PHONE_CONTACTS,
+    }
+}
+
+/// The redb-backed store.
+pub struct RedbStore {
+    database: Database,
+    path: PathBuf,
+}
+
+impl RedbStore {
+    /// Opens (or creates) `data_dir/opendpma.redb`. The folder is created
+    /// private (0700) and the file is private (0600): it holds who is where.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        create_private_folder(data_dir)?;
+        let path = data_dir.join("opendpma.redb");
+        let open_error = |source: redb::Error| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
+        let database = Database::create(&path).map_err(|e| open_error(e.into()))?;
+        restrict_file(&path);
+        let store = Self { database, path };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    /// Writes the schema version into a new store, or checks an existing one.
+    fn check_schema(&self) -> Result<(), StoreError> {
+        let transaction = self.database.begin_write().map_err(redb::Error::from)?;
+        {
+            let mut meta = transaction.open_table(META).map_err(redb::Error::from)?;
+            let found = meta.get("schema_version").map_err(redb::Error::from)?.map(|v| v.value());
+            match found {
+                Some(SCHEMA_VERSION) => {}
+                Some(found) => {
+                    return Err(StoreError::Schema {
+                        path: self.path.clone(),
+                        found,
+                    });
+                }
+                None => {
+                    meta.insert("schema_version", SCHEMA_VERSION).map_err(redb::Error::from)?;
+                }
+            }
+            // Create every table so that reads never meet a missing one.
+            transaction.open_table(PRESENCE).map_err(redb::Error::from)?;
+            transaction.open_table(DEVICES).map_err(redb::Error::from)?;
+            transaction.open_table(SUBSCRIPTIONS).map_err(redb::Error::from)?;
+            transaction.open_table(PHONE_CONTACTS).map_err(redb::Error::from)?;
+        }
+        transaction.commit().map_err(redb::Error::from)?;
+        Ok(())
+    }
+
+    fn corrupt(&self, what: &'static str, key: &str, detail: impl ToString) -> StoreError {
+        StoreError::Corrupt {
+            path: self.path.clone(),
+            what,
+            key: key.to_owned(),
+            detail: detail.to_string(),
+        }
+    }
+}
+
+impl Store for RedbStore {
+    fn load(&self) -> Result<StoredState, StoreError> {
+        let transaction = self.database.begin_read().map_err(redb::Error::from)?;
+        let mut state = StoredState::default();
+        let presence = transaction.open_table(PRESENCE).map_err(redb::Error::from)?;
+        for entry in presence.iter().map_err(redb::Error::from)? {
+            let (key, value) = entry.map_err(redb::Error::from)?;
+            let value: PresenceValue =
+                serde_json::from_slice(value.value()).map_err(|e| self.corrupt("presence", key.value(), e))?;
+            state.providers.insert(key.value().to_owned(), value);
+        }
+        let devices = transaction.open_table(DEVICES).map_err(redb::Error::from)?;
+        for entry in devices.iter().map_err(redb::Error::from)? {
+            let (key, value) = entry.map_err(redb::Error::from)?;
+            let device: DeviceState =
+                value.value().parse().map_err(|e| self.corrupt("device", key.value(), e))?;
+            state.devices.insert(key.value().to_owned(), device);
+        }
+        for table in [RecordTable::Subscriptions, RecordTable::PhoneContacts] {
+            let records = transaction.open_table(record_table(table)).map_err(redb::Error::from)?;
+            let loaded = state.records.entry(table).or_default();
+            for entry in records.iter().map_err(redb::Error::from)? {
+                let (key, value) = entry.map_err(redb::Error::from)?;
+                loaded.insert(key.value().to_owned(), value.value().to_vec());
+            }
+        }
+        Ok(state)
+    }
+
+    fn apply(&self, plan: &Plan) -> Result<(), StoreError> {
+        let transaction = self.database.begin_write().map_err(redb::Error::from)?;
+        match plan {
+            Plan::SetPresence { provider, value } => {
+                let json = serde_json::to_vec(value).expect("presence values serialise");
+                let mut table = transaction.open_table(PRESENCE).map_err(redb::Error::from)?;
+                table.insert(provider.as_str(), json.as_slice()).map_err(redb::Error::from)?;
+            }
+            Plan::ClearPresence { provider } => {
+                let mut table = transaction.open_table(PRESENCE).map_err(redb::Error::from)?;
+                table.remove(provider.as_str()).map_err(redb::Error::from)?;
+            }
+            Plan::SetDevice { device, state } => {
+                let mut table = transaction.open_table(DEVICES).map_err(redb::Error::from)?;
+                table.insert(device.as_str(), state.as_str()).map_err(redb::Error::from)?;
+            }
+        }
+        transaction.commit().map_err(redb::Error::from)?;
+        Ok(())
+    }
+
+    fn put_records(&self, table: RecordTable, records: &[(String, Option<Vec<u8>>)]) -> Result<(), StoreError> {
+        let transaction = self.database.begin_write().map_err(redb::Error::from)?;
+        {
+            let mut opened = transaction.open_table(record_table(table)).map_err(redb::Error::from)?;
+            for (key, value) in records {
+                match value {
+                    Some(value) => {
+                        opened.insert(key.as_str(), value.as_slice()).map_err(redb::Error::from)?;
+                    }
+                    None => {
+                        opened.remove(key.as_str()).map_err(redb::Error::from)?;
+                    }
+                }
+            }
+        }
+        transaction.commit().map_err(redb::Error::from)?;
+        Ok(())
+    }
+}
+
+fn create_private_folder(path: &Path) -> Result<(), StoreError> {
+    let folder_error = |source| StoreError::Folder {
+        path: path.to_path_buf(),
+        source,
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        if !path.exists() {
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path).map_err(folder_error)?;
+        }
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(path).map_err(folder_error)?;
+    Ok(())
+}
+
+fn restrict_file(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Err(error) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+            tracing::warn!(%error, path = %path.display(), "cannot make the store file private");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::presence::PresenceUpdate;
+
+    #[test]
+    fn changes_survive_reopening() {
+        let folder = tempfile::tempdir().unwrap();
+        let value = PresenceUpdate::parse_asterisk("away,lunch,back at 2, promise").unwrap().into_value(42);
+        {
+            let store = RedbStore::open(folder.path()).unwrap();
+            store
+                .apply(&Plan::SetPresence {
+                    provider: "CustomPresence:2000".into(),
+                    value: value.clone(),
+                })
+                .unwrap();
+            store
+                .apply(&Plan::SetDevice {
+                    device: "Custom:2000".into(),
+                    state: DeviceState::Inuse,
+                })
+                .unwrap();
+            store
+                .put_records(RecordTable::Subscriptions, &[("a".into(), Some(b"x".to_vec())), ("b".into(), Some(b"y".to_vec()))])
+                .unwrap();
+            store.put_records(RecordTable::Subscriptions, &[("a".into(), None)]).unwrap();
+        }
+        let state = RedbStore::open(folder.path()).unwrap().load().unwrap();
+        assert_eq!(state.providers["CustomPresence:2000"], value);
+        assert_eq!(state.devices["Custom:2000"], DeviceState::Inuse);
+        let subscriptions = &state.records[&RecordTable::Subscriptions];
+        assert_eq!(subscriptions.len(), 1);
+        assert_eq!(subscriptions["b"], b"y");
+    }
+
+    #[test]
+    fn refuses_a_store_with_another_schema_version() {
+        let folder = tempfile::tempdir().unwrap();
+        {
+            let store = RedbStore::open(folder.path()).unwrap();
+            let transaction = store.database.begin_write().unwrap();
+            transaction.open_table(META).unwrap().insert("schema_version", 99).unwrap();
+            transaction.commit().unwrap();
+        }
+        let error = RedbStore::open(folder.path()).err().expect("refused");
+        assert!(error.to_string().contains("schema version 99, this build understands 1"), "{error}");
+    }
+
+    #[test]
+    fn refuses_an_unreadable_file() {
+        let folder = tempfile::tempdir().unwrap();
+        std::fs::write(folder.path().join("opendpma.redb"), b"this is not a database, just junk bytes").unwrap();
+        let error = RedbStore::open(folder.path()).err().expect("refused");
+        assert!(error.to_string().starts_with("cannot open the store"), "{error}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn folder_and_file_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let parent = tempfile::tempdir().unwrap();
+        let folder = parent.path().join("data");
+        RedbStore::open(&folder).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&folder), 0o700);
+        assert_eq!(mode(&folder.join("opendpma.redb")), 0o600);
+    }
+}
