@@ -63,7 +63,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
 
 /// Runs a client command: its output on stdout and exit 0, or the
 /// server's refusal on stderr and exit 1.
-fn client(command: impl std::future::Future<Output = Result<String, ClientError>>) -> anyhow::Result<ExitCode> {
+fn client(
+    command: impl std::future::Future<Output = Result<String, ClientError>>,
+) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -27,13 +27,18 @@ impl Histogram {
             }
         }
         self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_micros.fetch_add(duration.as_micros() as u64, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add(duration.as_micros() as u64, Ordering::Relaxed);
     }
 
     fn render(&self, name: &str, help: &str, out: &mut String) {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
         for (bound, bucket) in COMMIT_BUCKETS.iter().zip(&self.buckets) {
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {}", bucket.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{bound}\"}} {}",
+                bucket.load(Ordering::Relaxed)
+            );
         }
         let count = self.count.load(Ordering::Relaxed);
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
@@ -67,15 +72,55 @@ impl Metrics {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
         };
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        counter(&mut out, "opendpma_presence_changes_total", "Accepted presence changes.", load(&self.presence_changes));
-        counter(&mut out, "opendpma_device_changes_total", "Accepted device state changes.", load(&self.device_changes));
-        counter(&mut out, "opendpma_hint_changes_total", "Hint state changes sent to watchers.", load(&self.hint_changes));
-        counter(&mut out, "opendpma_refused_changes_total", "Presence or device writes refused.", load(&self.refused_changes));
-        let watchers = self.event_watchers.load(Ordering::Relaxed) + self.sip_subscriptions.load(Ordering::Relaxed);
-        gauge(&mut out, "opendpma_watchers", "Live watchers: event streams plus SIP subscriptions.", watchers);
-        gauge(&mut out, "opendpma_event_streams", "Live /api/v1/events streams.", self.event_watchers.load(Ordering::Relaxed));
-        gauge(&mut out, "opendpma_sip_subscriptions", "Live SIP presence subscriptions.", self.sip_subscriptions.load(Ordering::Relaxed));
-        self.store_commit.render("opendpma_store_commit_seconds", "Durable store commit latency.", &mut out);
+        counter(
+            &mut out,
+            "opendpma_presence_changes_total",
+            "Accepted presence changes.",
+            load(&self.presence_changes),
+        );
+        counter(
+            &mut out,
+            "opendpma_device_changes_total",
+            "Accepted device state changes.",
+            load(&self.device_changes),
+        );
+        counter(
+            &mut out,
+            "opendpma_hint_changes_total",
+            "Hint state changes sent to watchers.",
+            load(&self.hint_changes),
+        );
+        counter(
+            &mut out,
+            "opendpma_refused_changes_total",
+            "Presence or device writes refused.",
+            load(&self.refused_changes),
+        );
+        let watchers =
+            self.event_watchers.load(Ordering::Relaxed) + self.sip_subscriptions.load(Ordering::Relaxed);
+        gauge(
+            &mut out,
+            "opendpma_watchers",
+            "Live watchers: event streams plus SIP subscriptions.",
+            watchers,
+        );
+        gauge(
+            &mut out,
+            "opendpma_event_streams",
+            "Live /api/v1/events streams.",
+            self.event_watchers.load(Ordering::Relaxed),
+        );
+        gauge(
+            &mut out,
+            "opendpma_sip_subscriptions",
+            "Live SIP presence subscriptions.",
+            self.sip_subscriptions.load(Ordering::Relaxed),
+        );
+        self.store_commit.render(
+            "opendpma_store_commit_seconds",
+            "Durable store commit latency.",
+            &mut out,
+        );
         out
     }
 }

@@ -58,7 +58,12 @@ impl AdminClient {
     }
 
     /// Sends a request; returns the JSON answer or the server's refusal.
-    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, ClientError> {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, ClientError> {
         let url = format!("{}{path}", self.base);
         let mut request = self.http.request(method, &url);
         if let Some(token) = &self.token {
@@ -67,7 +72,10 @@ impl AdminClient {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let unreachable = |source| ClientError::Unreachable { url: url.clone(), source };
+        let unreachable = |source| ClientError::Unreachable {
+            url: url.clone(),
+            source,
+        };
         let response = request.send().await.map_err(unreachable)?;
         let status = response.status();
         let text = response.text().await.map_err(unreachable)?;
@@ -75,22 +83,34 @@ impl AdminClient {
         if status.is_success() {
             Ok(value)
         } else {
-            let message = value.get("error").and_then(Value::as_str).map_or_else(|| value.to_string(), str::to_owned);
-            Err(ClientError::Refused(format!("{message} (HTTP {})", status.as_u16())))
+            let message = value
+                .get("error")
+                .and_then(Value::as_str)
+                .map_or_else(|| value.to_string(), str::to_owned);
+            Err(ClientError::Refused(format!(
+                "{message} (HTTP {})",
+                status.as_u16()
+            )))
         }
     }
 }
 
 /// `2000` → `CustomPresence:2000`; names with a label stay as they are.
 pub fn with_label(name: &str, label: &str) -> String {
-    if name.contains(':') { name.to_owned() } else { format!("{label}{name}") }
+    if name.contains(':') {
+        name.to_owned()
+    } else {
+        format!("{label}{name}")
+    }
 }
 
 /// Percent-encodes a path segment (provider names may hold `#` or `+`).
 pub fn path_segment(name: &str) -> String {
     name.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' | b'@' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' | b'@' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -98,7 +118,9 @@ pub fn path_segment(name: &str) -> String {
 
 /// Unix milliseconds as `YYYY-MM-DD HH:MM:SSZ` (UTC), or `-`.
 pub fn format_time(millis: Option<u64>) -> String {
-    let Some(millis) = millis else { return "-".to_owned() };
+    let Some(millis) = millis else {
+        return "-".to_owned();
+    };
     let seconds = millis / 1000;
     let (days, rest) = (seconds / 86_400, seconds % 86_400);
     // Civil-from-days (Howard Hinnant's algorithm), proleptic Gregorian.
@@ -109,7 +131,11 @@ pub fn format_time(millis: Option<u64>) -> String {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     format!(
         "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}Z",
@@ -145,7 +171,13 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 
 /// One presence JSON object as a table row.
 pub fn presence_row(value: &Value) -> Vec<String> {
-    let text = |key: &str| value.get(key).and_then(Value::as_str).unwrap_or("").replace('\n', "\\n");
+    let text = |key: &str| {
+        value
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .replace('\n', "\\n")
+    };
     vec![
         text("provider"),
         text("state"),
@@ -172,7 +204,10 @@ mod tests {
         let rendered = table(&["A", "BB"], &[vec!["xyz".into(), "1".into()]]);
         assert_eq!(rendered, "A    BB\nxyz  1\n");
         assert_eq!(with_label("2000", "CustomPresence:"), "CustomPresence:2000");
-        assert_eq!(with_label("CustomPresence:x", "CustomPresence:"), "CustomPresence:x");
+        assert_eq!(
+            with_label("CustomPresence:x", "CustomPresence:"),
+            "CustomPresence:x"
+        );
         assert_eq!(path_segment("Custom:a#b c"), "Custom:a%23b%20c");
     }
 }

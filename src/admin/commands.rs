@@ -26,8 +26,12 @@ pub async fn presence(command: PresenceCommand) -> Result<String, ClientError> {
             let rows: Vec<Vec<String>> = list.as_array().into_iter().flatten().map(presence_row).collect();
             return Ok(table(&PRESENCE_HEADER, &rows));
         }
-        PresenceCommand::Get { provider, target } => (AdminClient::new(&target)?, Method::GET, provider, None),
-        PresenceCommand::Clear { provider, target } => (AdminClient::new(&target)?, Method::DELETE, provider, None),
+        PresenceCommand::Get { provider, target } => {
+            (AdminClient::new(&target)?, Method::GET, provider, None)
+        }
+        PresenceCommand::Clear { provider, target } => {
+            (AdminClient::new(&target)?, Method::DELETE, provider, None)
+        }
         PresenceCommand::Set {
             provider,
             state,
@@ -44,25 +48,45 @@ pub async fn presence(command: PresenceCommand) -> Result<String, ClientError> {
             (AdminClient::new(&target)?, Method::PUT, provider, Some(body))
         }
     };
-    let path = format!("/api/v1/presence/{}", path_segment(&with_label(&provider, "CustomPresence:")));
+    let path = format!(
+        "/api/v1/presence/{}",
+        path_segment(&with_label(&provider, "CustomPresence:"))
+    );
     let value = client.call(method, &path, body).await?;
-    Ok(if client.json { pretty(&value) } else { table(&PRESENCE_HEADER, &[presence_row(&value)]) })
+    Ok(if client.json {
+        pretty(&value)
+    } else {
+        table(&PRESENCE_HEADER, &[presence_row(&value)])
+    })
 }
 
 pub async fn device(command: DeviceCommand) -> Result<String, ClientError> {
     let (client, method, device, body) = match command {
         DeviceCommand::Get { device, target } => (AdminClient::new(&target)?, Method::GET, device, None),
-        DeviceCommand::Set { device, state, target } => {
-            (AdminClient::new(&target)?, Method::PUT, device, Some(json!({ "state": state })))
-        }
+        DeviceCommand::Set {
+            device,
+            state,
+            target,
+        } => (
+            AdminClient::new(&target)?,
+            Method::PUT,
+            device,
+            Some(json!({ "state": state })),
+        ),
     };
-    let path = format!("/api/v1/devices/{}", path_segment(&with_label(&device, "Custom:")));
+    let path = format!(
+        "/api/v1/devices/{}",
+        path_segment(&with_label(&device, "Custom:"))
+    );
     let value = client.call(method, &path, body).await?;
     if client.json {
         return Ok(pretty(&value));
     }
     let text = |key: &str| value.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
-    Ok(table(&["DEVICE", "STATE"], &[vec![text("device"), text("state")]]))
+    Ok(table(
+        &["DEVICE", "STATE"],
+        &[vec![text("device"), text("state")]],
+    ))
 }
 
 pub async fn hints(target: crate::cli::AdminTarget) -> Result<String, ClientError> {
@@ -79,11 +103,18 @@ pub async fn hints(target: crate::cli::AdminTarget) -> Result<String, ClientErro
             let list = |key: &str| {
                 hint.get(key)
                     .and_then(Value::as_array)
-                    .map(|items| items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("&"))
+                    .map(|items| {
+                        items
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join("&")
+                    })
                     .unwrap_or_default()
             };
             let presence = hint.get("presence").cloned().unwrap_or_default();
-            let text = |value: &Value, key: &str| value.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
+            let text =
+                |value: &Value, key: &str| value.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
             vec![
                 text(hint, "exten"),
                 format!("{},{}", list("devices"), list("presence_providers")),
@@ -94,5 +125,8 @@ pub async fn hints(target: crate::cli::AdminTarget) -> Result<String, ClientErro
             ]
         })
         .collect();
-    Ok(table(&["EXTEN", "HINT", "STATE", "PRESENCE", "SUBTYPE", "MESSAGE"], &rows))
+    Ok(table(
+        &["EXTEN", "HINT", "STATE", "PRESENCE", "SUBTYPE", "MESSAGE"],
+        &rows,
+    ))
 }

@@ -36,18 +36,24 @@ pub async fn events(State(state): State<AdminState>) -> Sse<impl Stream<Item = R
         Ok(match item {
             Ok(change) => to_event(&change),
             // A slow reader missed some changes: tell it to re-read state.
-            Err(BroadcastStreamRecvError::Lagged(missed)) => {
-                Event::default().event("lagged").data(format!("{{\"missed\":{missed}}}"))
-            }
+            Err(BroadcastStreamRecvError::Lagged(missed)) => Event::default()
+                .event("lagged")
+                .data(format!("{{\"missed\":{missed}}}")),
         })
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive"))
+    Sse::new(stream).keep_alive(
+        KeepAlive::new()
+            .interval(Duration::from_secs(15))
+            .text("keep-alive"),
+    )
 }
 
 fn to_event(change: &Change) -> Event {
     let (name, data) = match change {
         Change::Presence { provider, value } => ("presence", presence_json(provider, value)),
-        Change::Device { device, state } => ("device", serde_json::json!({ "device": device, "state": state })),
+        Change::Device { device, state } => {
+            ("device", serde_json::json!({ "device": device, "state": state }))
+        }
         Change::Hint(state) => ("hint", hint_json(None, state)),
         Change::HintRemoved { exten } => ("hint_removed", serde_json::json!({ "exten": exten })),
     };

@@ -54,10 +54,16 @@ pub fn router(state: AdminState) -> Router {
             "/api/v1/presence/{provider}",
             get(presence::get).put(presence::put).delete(presence::delete),
         )
-        .route("/api/v1/devices/{device}", get(presence::get_device).put(presence::put_device))
+        .route(
+            "/api/v1/devices/{device}",
+            get(presence::get_device).put(presence::put_device),
+        )
         .route("/api/v1/hints", get(presence::hints))
         .route("/api/v1/events", get(events::events))
-        .route("/metrics", get(|State(state): State<AdminState>| async move { state.metrics.render() }))
+        .route(
+            "/metrics",
+            get(|State(state): State<AdminState>| async move { state.metrics.render() }),
+        )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             token::require_token,

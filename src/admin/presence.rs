@@ -73,12 +73,20 @@ fn hub_error(error: HubError) -> Response {
 }
 
 fn body_error(rejection: JsonRejection) -> Response {
-    error_response(rejection.status(), format!("invalid JSON body: {}", rejection.body_text())).into_response()
+    error_response(
+        rejection.status(),
+        format!("invalid JSON body: {}", rejection.body_text()),
+    )
+    .into_response()
 }
 
 pub async fn list(State(state): State<AdminState>) -> Response {
-    let providers: Vec<Value> =
-        state.hub.providers().iter().map(|(provider, value)| presence_json(provider, value)).collect();
+    let providers: Vec<Value> = state
+        .hub
+        .providers()
+        .iter()
+        .map(|(provider, value)| presence_json(provider, value))
+        .collect();
     Json(providers).into_response()
 }
 
@@ -142,7 +150,11 @@ pub async fn put_device(
 }
 
 pub async fn hints(State(state): State<AdminState>) -> Response {
-    let hints: Vec<Value> =
-        state.hub.hint_states().iter().map(|(hint, hint_state)| hint_json(Some(hint), hint_state)).collect();
+    let hints: Vec<Value> = state
+        .hub
+        .hint_states()
+        .iter()
+        .map(|(hint, hint_state)| hint_json(Some(hint), hint_state))
+        .collect();
     Json(hints).into_response()
 }

@@ -106,7 +106,11 @@ mod tests {
     fn own_nonces_are_fresh_then_stale() {
         let secret = NonceSecret::new([7; 32]);
         let nonce = secret.issue(1_000, 1, "opendpma");
-        assert_ne!(nonce, secret.issue(1_000, 2, "opendpma"), "salted: unique within a second");
+        assert_ne!(
+            nonce,
+            secret.issue(1_000, 2, "opendpma"),
+            "salted: unique within a second"
+        );
         assert_eq!(
             secret.check(&nonce, 1_000, "opendpma"),
             NonceCheck::Fresh { issued: 1_000 }

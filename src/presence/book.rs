@@ -29,11 +29,19 @@ pub enum Plan {
 /// What changed, for watchers (admin events, SIP NOTIFYs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    Presence { provider: String, value: PresenceValue },
-    Device { device: String, state: DeviceState },
+    Presence {
+        provider: String,
+        value: PresenceValue,
+    },
+    Device {
+        device: String,
+        state: DeviceState,
+    },
     Hint(HintState),
     /// The extension no longer has a hint (removed by a reload).
-    HintRemoved { exten: Extension },
+    HintRemoved {
+        exten: Extension,
+    },
 }
 
 /// Why the book refused a write.
@@ -66,13 +74,20 @@ impl PresenceBook {
             hints,
             published: HashMap::new(),
         };
-        book.published = book.hints.iter().map(|hint| (hint.exten.clone(), book.evaluate(hint))).collect();
+        book.published = book
+            .hints
+            .iter()
+            .map(|hint| (hint.exten.clone(), book.evaluate(hint)))
+            .collect();
         book
     }
 
     /// A provider's value (`not_set` if never set). `provider` must be normalised.
     pub fn presence(&self, provider: &str) -> PresenceValue {
-        self.providers.get(provider).cloned().unwrap_or_else(PresenceValue::not_set)
+        self.providers
+            .get(provider)
+            .cloned()
+            .unwrap_or_else(PresenceValue::not_set)
     }
 
     /// Every provider that is set or named by a hint, sorted by name.
@@ -81,7 +96,10 @@ impl PresenceBook {
         names.extend(self.hints.iter().flat_map(|hint| hint.presence.iter()));
         names.sort();
         names.dedup();
-        names.into_iter().map(|name| (name.clone(), self.presence(name))).collect()
+        names
+            .into_iter()
+            .map(|name| (name.clone(), self.presence(name)))
+            .collect()
     }
 
     /// A device's state (`UNKNOWN` if never set).
@@ -96,7 +114,10 @@ impl PresenceBook {
 
     /// Current state of one extension's hint.
     pub fn hint_state(&self, exten: &str) -> Option<HintState> {
-        self.hints.iter().find(|hint| hint.exten.as_str() == exten).map(|hint| self.evaluate(hint))
+        self.hints
+            .iter()
+            .find(|hint| hint.exten.as_str() == exten)
+            .map(|hint| self.evaluate(hint))
     }
 
     /// The hints themselves (sources), in config order.
@@ -106,9 +127,18 @@ impl PresenceBook {
 
     /// Plans setting `provider` (normalised). `None` if it would change
     /// nothing a watcher can see (Asterisk's repeat rule).
-    pub fn plan_presence(&self, provider: &str, update: PresenceUpdate, now: u64) -> Result<Option<Plan>, BookError> {
+    pub fn plan_presence(
+        &self,
+        provider: &str,
+        update: PresenceUpdate,
+        now: u64,
+    ) -> Result<Option<Plan>, BookError> {
         let value = update.into_value(now);
-        if self.providers.get(provider).is_some_and(|current| current.same_as(&value)) {
+        if self
+            .providers
+            .get(provider)
+            .is_some_and(|current| current.same_as(&value))
+        {
             return Ok(None);
         }
         if !self.providers.contains_key(provider) && self.providers.len() >= MAX_ENTRIES {
@@ -122,14 +152,18 @@ impl PresenceBook {
 
     /// Plans clearing `provider` back to `not_set`; `None` if it is not set.
     pub fn plan_clear(&self, provider: &str) -> Option<Plan> {
-        self.providers.contains_key(provider).then(|| Plan::ClearPresence {
-            provider: provider.to_owned(),
-        })
+        self.providers
+            .contains_key(provider)
+            .then(|| Plan::ClearPresence {
+                provider: provider.to_owned(),
+            })
     }
 
     /// Plans setting a device; `None` if it already has that state.
     pub fn plan_device(&self, device: &str, state: DeviceState) -> Result<Option<Plan>, BookError> {
-        if self.device(device) == state && (self.devices.contains_key(device) || state == DeviceState::Unknown) {
+        if self.device(device) == state
+            && (self.devices.contains_key(device) || state == DeviceState::Unknown)
+        {
             return Ok(None);
         }
         if !self.devices.contains_key(device) && self.devices.len() >= MAX_ENTRIES {
@@ -162,7 +196,10 @@ impl PresenceBook {
         let affected: Vec<usize> = (0..self.hints.len())
             .filter(|&i| {
                 let hint = &self.hints[i];
-                hint.devices.iter().chain(&hint.presence).any(|name| *name == source)
+                hint.devices
+                    .iter()
+                    .chain(&hint.presence)
+                    .any(|name| *name == source)
             })
             .collect();
         for index in affected {
@@ -180,8 +217,12 @@ impl PresenceBook {
         self.hints = hints;
         let mut changes = Vec::new();
         let current: Vec<&Extension> = self.hints.iter().map(|hint| &hint.exten).collect();
-        let mut removed: Vec<Extension> =
-            self.published.keys().filter(|exten| !current.contains(exten)).cloned().collect();
+        let mut removed: Vec<Extension> = self
+            .published
+            .keys()
+            .filter(|exten| !current.contains(exten))
+            .cloned()
+            .collect();
         removed.sort();
         for exten in removed {
             self.published.remove(&exten);
@@ -206,7 +247,11 @@ impl PresenceBook {
 
     /// Records `state` as published unless watchers already saw the same.
     fn publish(&mut self, state: HintState) -> Option<Change> {
-        if self.published.get(&state.exten).is_some_and(|seen| seen.same_as(&state)) {
+        if self
+            .published
+            .get(&state.exten)
+            .is_some_and(|seen| seen.same_as(&state))
+        {
             return None;
         }
         self.published.insert(state.exten.clone(), state.clone());
@@ -240,30 +285,64 @@ mod tests {
     }
 
     fn hint_changes(changes: &[Change]) -> Vec<&HintState> {
-        changes.iter().filter_map(|c| if let Change::Hint(h) = c { Some(h) } else { None }).collect()
+        changes
+            .iter()
+            .filter_map(|c| if let Change::Hint(h) = c { Some(h) } else { None })
+            .collect()
     }
 
     /// Testsuite `presencestate_repeat`: the identical value again gives
     /// no event at all (so no NOTIFY).
     #[test]
     fn a_repeated_value_changes_nothing() {
-        let mut book = PresenceBook::new(vec![hint("Eggs", &[], &["CustomPresence:Eggs"])], HashMap::new(), HashMap::new());
-        let first = set(&mut book, "CustomPresence:Eggs", "AWAY,scrambled,feeling a bit sick", 1);
+        let mut book = PresenceBook::new(
+            vec![hint("Eggs", &[], &["CustomPresence:Eggs"])],
+            HashMap::new(),
+            HashMap::new(),
+        );
+        let first = set(
+            &mut book,
+            "CustomPresence:Eggs",
+            "AWAY,scrambled,feeling a bit sick",
+            1,
+        );
         assert_eq!(first.len(), 2, "presence + hint");
         let hint = hint_changes(&first)[0];
         assert_eq!(hint.presence.state, PresenceState::Away);
-        assert_eq!(hint.extension_state, ExtensionState::Unavailable, "presence-only hint");
-        assert!(set(&mut book, "CustomPresence:Eggs", "away,scrambled,feeling a bit sick", 2).is_empty());
+        assert_eq!(
+            hint.extension_state,
+            ExtensionState::Unavailable,
+            "presence-only hint"
+        );
+        assert!(
+            set(
+                &mut book,
+                "CustomPresence:Eggs",
+                "away,scrambled,feeling a bit sick",
+                2
+            )
+            .is_empty()
+        );
     }
 
     /// Testsuite `presencestate_repeat_okay`: a changed subtype alone, or a
     /// changed message alone, is a change.
     #[test]
     fn a_changed_subtype_or_message_alone_is_a_change() {
-        let mut book = PresenceBook::new(vec![hint("Eggs", &[], &["CustomPresence:Eggs"])], HashMap::new(), HashMap::new());
+        let mut book = PresenceBook::new(
+            vec![hint("Eggs", &[], &["CustomPresence:Eggs"])],
+            HashMap::new(),
+            HashMap::new(),
+        );
         set(&mut book, "CustomPresence:Eggs", "away,scrambled,sick", 1);
-        assert_eq!(hint_changes(&set(&mut book, "CustomPresence:Eggs", "away,fried,sick", 2)).len(), 1);
-        assert_eq!(hint_changes(&set(&mut book, "CustomPresence:Eggs", "away,fried,better", 3)).len(), 1);
+        assert_eq!(
+            hint_changes(&set(&mut book, "CustomPresence:Eggs", "away,fried,sick", 2)).len(),
+            1
+        );
+        assert_eq!(
+            hint_changes(&set(&mut book, "CustomPresence:Eggs", "away,fried,better", 3)).len(),
+            1
+        );
     }
 
     /// Testsuite `devstate_repeat`: setting a device to the state it
@@ -271,14 +350,33 @@ mod tests {
     /// no hint change.
     #[test]
     fn a_device_change_that_keeps_the_extension_state_is_not_a_hint_change() {
-        let mut book = PresenceBook::new(vec![hint("Eggs", &["Custom:Eggs"], &[])], HashMap::new(), HashMap::new());
-        assert_eq!(book.hint_state("Eggs").unwrap().extension_state, ExtensionState::Idle);
-        let plan = book.plan_device("Custom:Eggs", DeviceState::NotInuse).unwrap().unwrap();
+        let mut book = PresenceBook::new(
+            vec![hint("Eggs", &["Custom:Eggs"], &[])],
+            HashMap::new(),
+            HashMap::new(),
+        );
+        assert_eq!(
+            book.hint_state("Eggs").unwrap().extension_state,
+            ExtensionState::Idle
+        );
+        let plan = book
+            .plan_device("Custom:Eggs", DeviceState::NotInuse)
+            .unwrap()
+            .unwrap();
         let changes = book.apply(plan);
-        assert_eq!(changes, vec![Change::Device { device: "Custom:Eggs".into(), state: DeviceState::NotInuse }]);
+        assert_eq!(
+            changes,
+            vec![Change::Device {
+                device: "Custom:Eggs".into(),
+                state: DeviceState::NotInuse
+            }]
+        );
         assert_eq!(book.plan_device("Custom:Eggs", DeviceState::NotInuse), Ok(None));
         assert_eq!(book.plan_device("Custom:Other", DeviceState::Unknown), Ok(None));
-        let plan = book.plan_device("Custom:Eggs", DeviceState::Inuse).unwrap().unwrap();
+        let plan = book
+            .plan_device("Custom:Eggs", DeviceState::Inuse)
+            .unwrap()
+            .unwrap();
         let changes = book.apply(plan);
         assert_eq!(hint_changes(&changes)[0].extension_state, ExtensionState::InUse);
     }
@@ -286,28 +384,45 @@ mod tests {
     #[test]
     fn hints_combine_their_providers_and_clearing_returns_to_not_set() {
         let mut book = PresenceBook::new(
-            vec![hint("2000", &["Custom:2000"], &["CustomPresence:2000", "CustomPresence:queue"])],
+            vec![hint(
+                "2000",
+                &["Custom:2000"],
+                &["CustomPresence:2000", "CustomPresence:queue"],
+            )],
             HashMap::new(),
             HashMap::new(),
         );
         set(&mut book, "CustomPresence:2000", "available", 1);
         let changes = set(&mut book, "CustomPresence:queue", "dnd,,in a queue", 2);
         let state = hint_changes(&changes)[0];
-        assert_eq!((state.presence.state, state.presence.message.as_str()), (PresenceState::Dnd, "in a queue"));
+        assert_eq!(
+            (state.presence.state, state.presence.message.as_str()),
+            (PresenceState::Dnd, "in a queue")
+        );
         let changes = book.apply(book.plan_clear("CustomPresence:queue").unwrap());
         assert_eq!(
             changes[0],
-            Change::Presence { provider: "CustomPresence:queue".into(), value: PresenceValue::not_set() }
+            Change::Presence {
+                provider: "CustomPresence:queue".into(),
+                value: PresenceValue::not_set()
+            }
         );
         assert_eq!(hint_changes(&changes)[0].presence.state, PresenceState::Available);
-        assert_eq!(book.plan_clear("CustomPresence:queue"), None, "clearing twice is a no-op");
+        assert_eq!(
+            book.plan_clear("CustomPresence:queue"),
+            None,
+            "clearing twice is a no-op"
+        );
         assert_eq!(book.presence("CustomPresence:queue"), PresenceValue::not_set());
     }
 
     #[test]
     fn providers_of_other_hints_do_not_touch_this_one() {
         let mut book = PresenceBook::new(
-            vec![hint("2000", &[], &["CustomPresence:2000"]), hint("2001", &[], &["CustomPresence:2001"])],
+            vec![
+                hint("2000", &[], &["CustomPresence:2000"]),
+                hint("2001", &[], &["CustomPresence:2001"]),
+            ],
             HashMap::new(),
             HashMap::new(),
         );
@@ -322,14 +437,25 @@ mod tests {
     #[test]
     fn reloaded_hints_report_removed_and_changed_extensions() {
         let mut book = PresenceBook::new(
-            vec![hint("2000", &[], &["CustomPresence:2000"]), hint("2001", &[], &["CustomPresence:2001"])],
+            vec![
+                hint("2000", &[], &["CustomPresence:2000"]),
+                hint("2001", &[], &["CustomPresence:2001"]),
+            ],
             HashMap::new(),
             HashMap::new(),
         );
         set(&mut book, "CustomPresence:x", "xa", 1);
         let changes = book.set_hints(vec![hint("2000", &[], &["CustomPresence:x"])]);
-        assert_eq!(changes[0], Change::HintRemoved { exten: "2001".parse().unwrap() });
+        assert_eq!(
+            changes[0],
+            Change::HintRemoved {
+                exten: "2001".parse().unwrap()
+            }
+        );
         assert_eq!(hint_changes(&changes)[0].presence.state, PresenceState::Xa);
-        assert!(book.set_hints(book.hints().to_vec()).is_empty(), "same hints: nothing to say");
+        assert!(
+            book.set_hints(book.hints().to_vec()).is_empty(),
+            "same hints: nothing to say"
+        );
     }
 }

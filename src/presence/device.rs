@@ -107,12 +107,19 @@ impl ExtensionState {
         let (mut ringing, mut busy_like) = (false, false);
         for device in devices {
             ringing |= device == DeviceState::Ringing;
-            busy_like |= matches!(device, DeviceState::Inuse | DeviceState::Onhold | DeviceState::Busy);
+            busy_like |= matches!(
+                device,
+                DeviceState::Inuse | DeviceState::Onhold | DeviceState::Busy
+            );
             if top.is_none_or(|current| device.rank() > current.rank()) {
                 top = Some(device);
             }
         }
-        let combined = if ringing && busy_like { Some(DeviceState::Ringinuse) } else { top };
+        let combined = if ringing && busy_like {
+            Some(DeviceState::Ringinuse)
+        } else {
+            top
+        };
         match combined {
             None | Some(DeviceState::Unavailable) => Self::Unavailable,
             Some(DeviceState::NotInuse | DeviceState::Unknown) => Self::Idle,
@@ -174,12 +181,28 @@ mod tests {
 
     #[test]
     fn several_devices_combine_by_rank_and_ringing_plus_busy_is_ringinuse() {
-        assert_eq!(ExtensionState::aggregate([NotInuse, Unavailable]), ExtensionState::Idle);
+        assert_eq!(
+            ExtensionState::aggregate([NotInuse, Unavailable]),
+            ExtensionState::Idle
+        );
         assert_eq!(ExtensionState::aggregate([Onhold, Inuse]), ExtensionState::InUse);
-        assert_eq!(ExtensionState::aggregate([Ringing, Onhold]), ExtensionState::InUseRinging);
-        assert_eq!(ExtensionState::aggregate([Busy, Ringing]), ExtensionState::InUseRinging);
-        assert_eq!(ExtensionState::aggregate([Unknown, Unknown]), ExtensionState::Idle);
-        assert_eq!(ExtensionState::aggregate([]), ExtensionState::Unavailable, "presence-only hint");
+        assert_eq!(
+            ExtensionState::aggregate([Ringing, Onhold]),
+            ExtensionState::InUseRinging
+        );
+        assert_eq!(
+            ExtensionState::aggregate([Busy, Ringing]),
+            ExtensionState::InUseRinging
+        );
+        assert_eq!(
+            ExtensionState::aggregate([Unknown, Unknown]),
+            ExtensionState::Idle
+        );
+        assert_eq!(
+            ExtensionState::aggregate([]),
+            ExtensionState::Unavailable,
+            "presence-only hint"
+        );
     }
 
     #[test]

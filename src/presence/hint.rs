@@ -80,7 +80,11 @@ mod tests {
         assert_eq!(combine_presence([&available, &unavailable]), unavailable);
         let first = value(PresenceState::Away, "first");
         let second = value(PresenceState::Away, "second");
-        assert_eq!(combine_presence([&first, &second]), first, "ties keep the first listed");
+        assert_eq!(
+            combine_presence([&first, &second]),
+            first,
+            "ties keep the first listed"
+        );
         assert_eq!(combine_presence([]), PresenceValue::not_set());
     }
 }

@@ -18,5 +18,6 @@ pub use device::{DeviceState, ExtensionState, UnknownDeviceState};
 pub use hint::{Hint, HintState, combine_presence};
 pub use state::{PhoneState, PresenceState, UnsupportedState};
 pub use value::{
-    InvalidName, InvalidUpdate, MAX_MESSAGE_BYTES, MAX_SUBTYPE_BYTES, PresenceUpdate, PresenceValue, normalize_name,
+    InvalidName, InvalidUpdate, MAX_MESSAGE_BYTES, MAX_SUBTYPE_BYTES, PresenceUpdate, PresenceValue,
+    normalize_name,
 };

@@ -58,10 +58,14 @@ impl FromStr for PhoneState {
     /// states but not selectable ones, and get a reason that says so.
     fn from_str(input: &str) -> Result<Self, Self::Err> {
         let trimmed = input.trim();
-        if let Some(state) = Self::ALL.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(trimmed)) {
+        if let Some(state) = Self::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(trimmed))
+        {
             return Ok(state);
         }
-        let reason = if trimmed.eq_ignore_ascii_case("unavailable") || trimmed.eq_ignore_ascii_case("not_set") {
+        let reason = if trimmed.eq_ignore_ascii_case("unavailable") || trimmed.eq_ignore_ascii_case("not_set")
+        {
             format!("{trimmed:?} cannot be set (phones do not support it)")
         } else if trimmed.is_empty() {
             "no state given".to_owned()
@@ -147,13 +151,19 @@ mod tests {
     #[test]
     fn refuses_unselectable_and_unknown_states_naming_the_allowed_ones() {
         for (input, reason) in [
-            ("unavailable", "\"unavailable\" cannot be set (phones do not support it)"),
+            (
+                "unavailable",
+                "\"unavailable\" cannot be set (phones do not support it)",
+            ),
             ("NOT_SET", "\"NOT_SET\" cannot be set (phones do not support it)"),
             ("bored", "unknown presence state \"bored\""),
             ("", "no state given"),
         ] {
             let error = input.parse::<PhoneState>().unwrap_err().to_string();
-            assert_eq!(error, format!("{reason}; allowed states are: available, away, dnd, xa, chat"));
+            assert_eq!(
+                error,
+                format!("{reason}; allowed states are: available, away, dnd, xa, chat")
+            );
         }
     }
 

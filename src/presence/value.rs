@@ -132,13 +132,17 @@ mod tests {
     /// `func_presencestate` valid parses that phones may use.
     #[test]
     fn parses_asterisk_values() {
-        let update = PresenceUpdate::parse_asterisk("away,down the hall,Quarterly financial meeting").unwrap();
+        let update =
+            PresenceUpdate::parse_asterisk("away,down the hall,Quarterly financial meeting").unwrap();
         assert_eq!(
             (update.state, update.subtype.as_str(), update.message.as_str()),
             (PhoneState::Away, "down the hall", "Quarterly financial meeting")
         );
         let update = PresenceUpdate::parse_asterisk("away,,Quarterly financial meeting").unwrap();
-        assert_eq!((update.subtype.as_str(), update.message.as_str()), ("", "Quarterly financial meeting"));
+        assert_eq!(
+            (update.subtype.as_str(), update.message.as_str()),
+            ("", "Quarterly financial meeting")
+        );
         let update = PresenceUpdate::parse_asterisk("DND").unwrap();
         assert_eq!((update.state, update.subtype.as_str()), (PhoneState::Dnd, ""));
     }
@@ -159,7 +163,10 @@ mod tests {
             PresenceUpdate::new("away", &"s".repeat(256), ""),
             Err(InvalidUpdate::SubtypeTooLong(256))
         );
-        assert_eq!(PresenceUpdate::new("away", "", &"m".repeat(1024)), Err(InvalidUpdate::MessageTooLong(1024)));
+        assert_eq!(
+            PresenceUpdate::new("away", "", &"m".repeat(1024)),
+            Err(InvalidUpdate::MessageTooLong(1024))
+        );
         // UTF-8 counts bytes: 255 bytes of two-byte characters do not fit.
         assert!(PresenceUpdate::new("away", &"\u{e9}".repeat(128), "").is_err());
         assert!(PresenceUpdate::new("away", &"s".repeat(255), &"m".repeat(1023)).is_ok());
@@ -167,9 +174,18 @@ mod tests {
 
     #[test]
     fn normalises_names() {
-        assert_eq!(normalize_name("custompresence:Bob", "CustomPresence:").unwrap(), "CustomPresence:Bob");
+        assert_eq!(
+            normalize_name("custompresence:Bob", "CustomPresence:").unwrap(),
+            "CustomPresence:Bob"
+        );
         assert_eq!(normalize_name("CUSTOM:door", "Custom:").unwrap(), "Custom:door");
-        for bad in ["Bob", "CustomPresence:", "CustomPresence:a b", "Custom:x", "PJSIP/2000"] {
+        for bad in [
+            "Bob",
+            "CustomPresence:",
+            "CustomPresence:a b",
+            "Custom:x",
+            "PJSIP/2000",
+        ] {
             assert!(normalize_name(bad, "CustomPresence:").is_err(), "{bad}");
         }
     }

@@ -22,9 +22,9 @@ use tokio_util::sync::CancellationToken;
 use crate::admin::{self, AdminState};
 use crate::auth::{LockoutPolicy, NonceSecret};
 use crate::config::{Config, Secret};
-use crate::provision::{self, AccessControl, ProvisionState, RenderError};
 use crate::metrics::Metrics;
 use crate::presence::{Hint, PresenceBook};
+use crate::provision::{self, AccessControl, ProvisionState, RenderError};
 use crate::snapshot::Snapshot;
 use crate::store::{RedbStore, Store, StoreError};
 
@@ -117,7 +117,11 @@ fn hints_of(config: &Config) -> Vec<Hint> {
 }
 
 /// After each reload, hands the new hints to the presence hub.
-fn spawn_hint_follower(mut snapshots: watch::Receiver<Arc<Snapshot>>, hub: Arc<PresenceHub>, shutdown: CancellationToken) {
+fn spawn_hint_follower(
+    mut snapshots: watch::Receiver<Arc<Snapshot>>,
+    hub: Arc<PresenceHub>,
+    shutdown: CancellationToken,
+) {
     tokio::spawn(async move {
         loop {
             tokio::select! {

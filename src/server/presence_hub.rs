@@ -15,8 +15,8 @@ use tokio::sync::broadcast;
 
 use crate::metrics::Metrics;
 use crate::presence::{
-    BookError, Change, DeviceState, Hint, HintState, InvalidName, InvalidUpdate, Plan, PresenceBook, PresenceUpdate,
-    PresenceValue, UnknownDeviceState, normalize_name,
+    BookError, Change, DeviceState, Hint, HintState, InvalidName, InvalidUpdate, Plan, PresenceBook,
+    PresenceUpdate, PresenceValue, UnknownDeviceState, normalize_name,
 };
 use crate::store::{Store, StoreError};
 use std::sync::atomic::Ordering;
@@ -46,7 +46,9 @@ pub struct PresenceHub {
 }
 
 fn unix_millis() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl PresenceHub {
@@ -62,7 +64,9 @@ impl PresenceHub {
     }
 
     fn book(&self) -> std::sync::MutexGuard<'_, PresenceBook> {
-        self.book.lock().expect("the presence book lock is never poisoned")
+        self.book
+            .lock()
+            .expect("the presence book lock is never poisoned")
     }
 
     /// Changes as they happen (after they are durable).
@@ -97,7 +101,11 @@ impl PresenceHub {
     }
 
     /// Sets `CustomPresence:<name>`; returns the value now in force.
-    pub async fn set_presence(&self, provider: &str, update: PresenceUpdate) -> Result<(String, PresenceValue), HubError> {
+    pub async fn set_presence(
+        &self,
+        provider: &str,
+        update: PresenceUpdate,
+    ) -> Result<(String, PresenceValue), HubError> {
         let provider = self.refusing(normalize_name(provider, "CustomPresence:"))?;
         let _serial = self.writes.lock().await;
         let plan = self.refusing(self.book().plan_presence(&provider, update, unix_millis()))?;

@@ -55,7 +55,10 @@ impl RedbStore {
         let transaction = self.database.begin_write().map_err(redb::Error::from)?;
         {
             let mut meta = transaction.open_table(META).map_err(redb::Error::from)?;
-            let found = meta.get("schema_version").map_err(redb::Error::from)?.map(|v| v.value());
+            let found = meta
+                .get("schema_version")
+                .map_err(redb::Error::from)?
+                .map(|v| v.value());
             match found {
                 Some(SCHEMA_VERSION) => {}
                 Some(found) => {
@@ -65,14 +68,17 @@ impl RedbStore {
                     });
                 }
                 None => {
-                    meta.insert("schema_version", SCHEMA_VERSION).map_err(redb::Error::from)?;
+                    meta.insert("schema_version", SCHEMA_VERSION)
+                        .map_err(redb::Error::from)?;
                 }
             }
             // Create every table so that reads never meet a missing one.
             transaction.open_table(PRESENCE).map_err(redb::Error::from)?;
             transaction.open_table(DEVICES).map_err(redb::Error::from)?;
             transaction.open_table(SUBSCRIPTIONS).map_err(redb::Error::from)?;
-            transaction.open_table(PHONE_CONTACTS).map_err(redb::Error::from)?;
+            transaction
+                .open_table(PHONE_CONTACTS)
+                .map_err(redb::Error::from)?;
         }
         transaction.commit().map_err(redb::Error::from)?;
         Ok(())
@@ -95,19 +101,23 @@ impl Store for RedbStore {
         let presence = transaction.open_table(PRESENCE).map_err(redb::Error::from)?;
         for entry in presence.iter().map_err(redb::Error::from)? {
             let (key, value) = entry.map_err(redb::Error::from)?;
-            let value: PresenceValue =
-                serde_json::from_slice(value.value()).map_err(|e| self.corrupt("presence", key.value(), e))?;
+            let value: PresenceValue = serde_json::from_slice(value.value())
+                .map_err(|e| self.corrupt("presence", key.value(), e))?;
             state.providers.insert(key.value().to_owned(), value);
         }
         let devices = transaction.open_table(DEVICES).map_err(redb::Error::from)?;
         for entry in devices.iter().map_err(redb::Error::from)? {
             let (key, value) = entry.map_err(redb::Error::from)?;
-            let device: DeviceState =
-                value.value().parse().map_err(|e| self.corrupt("device", key.value(), e))?;
+            let device: DeviceState = value
+                .value()
+                .parse()
+                .map_err(|e| self.corrupt("device", key.value(), e))?;
             state.devices.insert(key.value().to_owned(), device);
         }
         for table in [RecordTable::Subscriptions, RecordTable::PhoneContacts] {
-            let records = transaction.open_table(record_table(table)).map_err(redb::Error::from)?;
+            let records = transaction
+                .open_table(record_table(table))
+                .map_err(redb::Error::from)?;
             let loaded = state.records.entry(table).or_default();
             for entry in records.iter().map_err(redb::Error::from)? {
                 let (key, value) = entry.map_err(redb::Error::from)?;
@@ -123,7 +133,9 @@ impl Store for RedbStore {
             Plan::SetPresence { provider, value } => {
                 let json = serde_json::to_vec(value).expect("presence values serialise");
                 let mut table = transaction.open_table(PRESENCE).map_err(redb::Error::from)?;
-                table.insert(provider.as_str(), json.as_slice()).map_err(redb::Error::from)?;
+                table
+                    .insert(provider.as_str(), json.as_slice())
+                    .map_err(redb::Error::from)?;
             }
             Plan::ClearPresence { provider } => {
                 let mut table = transaction.open_table(PRESENCE).map_err(redb::Error::from)?;
@@ -131,21 +143,31 @@ impl Store for RedbStore {
             }
             Plan::SetDevice { device, state } => {
                 let mut table = transaction.open_table(DEVICES).map_err(redb::Error::from)?;
-                table.insert(device.as_str(), state.as_str()).map_err(redb::Error::from)?;
+                table
+                    .insert(device.as_str(), state.as_str())
+                    .map_err(redb::Error::from)?;
             }
         }
         transaction.commit().map_err(redb::Error::from)?;
         Ok(())
     }
 
-    fn put_records(&self, table: RecordTable, records: &[(String, Option<Vec<u8>>)]) -> Result<(), StoreError> {
+    fn put_records(
+        &self,
+        table: RecordTable,
+        records: &[(String, Option<Vec<u8>>)],
+    ) -> Result<(), StoreError> {
         let transaction = self.database.begin_write().map_err(redb::Error::from)?;
         {
-            let mut opened = transaction.open_table(record_table(table)).map_err(redb::Error::from)?;
+            let mut opened = transaction
+                .open_table(record_table(table))
+                .map_err(redb::Error::from)?;
             for (key, value) in records {
                 match value {
                     Some(value) => {
-                        opened.insert(key.as_str(), value.as_slice()).map_err(redb::Error::from)?;
+                        opened
+                            .insert(key.as_str(), value.as_slice())
+                            .map_err(redb::Error::from)?;
                     }
                     None => {
                         opened.remove(key.as_str()).map_err(redb::Error::from)?;
@@ -167,7 +189,11 @@ fn create_private_folder(path: &Path) -> Result<(), StoreError> {
     {
         use std::os::unix::fs::DirBuilderExt;
         if !path.exists() {
-            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path).map_err(folder_error)?;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(path)
+                .map_err(folder_error)?;
         }
     }
     #[cfg(not(unix))]
@@ -193,7 +219,9 @@ mod tests {
     #[test]
     fn changes_survive_reopening() {
         let folder = tempfile::tempdir().unwrap();
-        let value = PresenceUpdate::parse_asterisk("away,lunch,back at 2, promise").unwrap().into_value(42);
+        let value = PresenceUpdate::parse_asterisk("away,lunch,back at 2, promise")
+            .unwrap()
+            .into_value(42);
         {
             let store = RedbStore::open(folder.path()).unwrap();
             store
@@ -209,9 +237,17 @@ mod tests {
                 })
                 .unwrap();
             store
-                .put_records(RecordTable::Subscriptions, &[("a".into(), Some(b"x".to_vec())), ("b".into(), Some(b"y".to_vec()))])
+                .put_records(
+                    RecordTable::Subscriptions,
+                    &[
+                        ("a".into(), Some(b"x".to_vec())),
+                        ("b".into(), Some(b"y".to_vec())),
+                    ],
+                )
                 .unwrap();
-            store.put_records(RecordTable::Subscriptions, &[("a".into(), None)]).unwrap();
+            store
+                .put_records(RecordTable::Subscriptions, &[("a".into(), None)])
+                .unwrap();
         }
         let state = RedbStore::open(folder.path()).unwrap().load().unwrap();
         assert_eq!(state.providers["CustomPresence:2000"], value);
@@ -227,17 +263,30 @@ mod tests {
         {
             let store = RedbStore::open(folder.path()).unwrap();
             let transaction = store.database.begin_write().unwrap();
-            transaction.open_table(META).unwrap().insert("schema_version", 99).unwrap();
+            transaction
+                .open_table(META)
+                .unwrap()
+                .insert("schema_version", 99)
+                .unwrap();
             transaction.commit().unwrap();
         }
         let error = RedbStore::open(folder.path()).err().expect("refused");
-        assert!(error.to_string().contains("schema version 99, this build understands 1"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("schema version 99, this build understands 1"),
+            "{error}"
+        );
     }
 
     #[test]
     fn refuses_an_unreadable_file() {
         let folder = tempfile::tempdir().unwrap();
-        std::fs::write(folder.path().join("opendpma.redb"), b"this is not a database, just junk bytes").unwrap();
+        std::fs::write(
+            folder.path().join("opendpma.redb"),
+            b"this is not a database, just junk bytes",
+        )
+        .unwrap();
         let error = RedbStore::open(folder.path()).err().expect("refused");
         assert!(error.to_string().starts_with("cannot open the store"), "{error}");
     }

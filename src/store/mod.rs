@@ -48,7 +48,12 @@ pub enum StoreError {
     )]
     Schema { path: PathBuf, found: u64 },
     #[error("the store {} holds an unreadable {what} record {key:?}: {detail}", path.display())]
-    Corrupt { path: PathBuf, what: &'static str, key: String, detail: String },
+    Corrupt {
+        path: PathBuf,
+        what: &'static str,
+        key: String,
+        detail: String,
+    },
     #[error("store operation failed: {0}")]
     Database(#[from] redb::Error),
 }
@@ -60,5 +65,9 @@ pub trait Store: Send + Sync + 'static {
     /// Makes a presence or device change durable.
     fn apply(&self, plan: &Plan) -> Result<(), StoreError>;
     /// Writes (`Some`) or deletes (`None`) records in one durable commit.
-    fn put_records(&self, table: RecordTable, records: &[(String, Option<Vec<u8>>)]) -> Result<(), StoreError>;
+    fn put_records(
+        &self,
+        table: RecordTable,
+        records: &[(String, Option<Vec<u8>>)],
+    ) -> Result<(), StoreError>;
 }
