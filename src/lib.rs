@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod presence;
 pub mod provision;
 pub mod server;
+pub mod sip;
 pub mod snapshot;
 pub mod store;
 

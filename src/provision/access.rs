@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 
 use crate::auth::{Challenge, DigestError, DigestVerifier, Lockout, LockoutPolicy, NonceSecret, Verdict};
-use crate::auth::{parse_basic, parse_digest};
+use crate::auth::{log_safe, parse_basic, parse_digest};
 use crate::config::Http;
 
 /// What the access check decided.
@@ -118,7 +118,7 @@ impl AccessControl {
             Err(DigestError::StaleNonce) => self.challenge(realm, request.now, true),
             Err(error) => {
                 // The fixed shape fail2ban filters match (docs/fail2ban.conf).
-                tracing::warn!(target: "opendpma::auth", "auth failure: ip={} user={} proto=http", request.peer, sanitize(&user));
+                tracing::warn!(target: "opendpma::auth", "auth failure: ip={} user={} proto=http", request.peer, log_safe(&user));
                 tracing::debug!(%error, "credentials refused");
                 let locked = self
                     .lockout
@@ -142,20 +142,5 @@ impl AccessControl {
         let mut values: Vec<String> = Challenge::both(realm, &nonce, stale).into();
         values.push(format!("Basic realm=\"{}\"", realm.replace(['"', '\\'], "")));
         Access::Challenge(values)
-    }
-}
-
-/// A user name as it may appear in a log line: printable, short, no spaces
-/// (so a crafted name cannot forge a second log line or fool fail2ban).
-pub fn sanitize(user: &str) -> String {
-    let cleaned: String = user
-        .chars()
-        .take(64)
-        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
-        .collect();
-    if cleaned.is_empty() {
-        "-".to_owned()
-    } else {
-        cleaned
     }
 }

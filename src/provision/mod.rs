@@ -15,7 +15,7 @@ mod request_path;
 mod service;
 mod templates;
 
-pub use access::{AccessControl, sanitize};
+pub use access::AccessControl;
 pub use catalog::Catalog;
 pub use render::{Document, DocumentKind, PhoneDocuments, RenderError, render_phone};
 pub use request_path::parse_file_name;

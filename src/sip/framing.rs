@@ -1,0 +1,164 @@
+//! TCP (and TLS) stream framing: one connection's bytes → whole messages,
+//! by Content-Length (RFC 3261 §18.3), with RFC 5626 keep-alives.
+//!
+//! Several messages may arrive in one read and one message across many;
+//! the framer keeps what it has not used. A message larger than 64 KiB,
+//! or a head with no valid Content-Length, cannot be framed: the
+//! connection must be closed (there is no way to find the next message).
+
+use super::parse::MAX_MESSAGE_BYTES;
+
+/// What the framer found in the bytes so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// One complete message (head and body).
+    Message(Vec<u8>),
+    /// A double-CRLF ping: answer with a single CRLF pong.
+    KeepAlive,
+}
+
+/// Why a stream cannot be framed any further.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FramingError {
+    #[error("message larger than 64 KiB")]
+    TooLarge,
+    #[error("missing or invalid Content-Length on a stream")]
+    BadContentLength,
+}
+
+/// Per-connection framing state.
+#[derive(Debug, Default)]
+pub struct StreamFramer {
+    buffer: Vec<u8>,
+}
+
+impl StreamFramer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds received bytes.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buffer.extend_from_slice(bytes);
+    }
+
+    /// The next frame, `Ok(None)` if more bytes are needed.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, FramingError> {
+        if self.buffer.starts_with(b"\r\n\r\n") {
+            self.buffer.drain(..4);
+            return Ok(Some(Frame::KeepAlive));
+        }
+        // Stray line ends between messages are allowed (RFC 3261 §7.5);
+        // keep a lone CRLF until we know whether it starts a ping.
+        while self.buffer.starts_with(b"\r\n") && self.buffer.len() >= 4 && !self.buffer.starts_with(b"\r\n\r\n") {
+            self.buffer.drain(..2);
+        }
+        while self.buffer.first() == Some(&b'\n') {
+            self.buffer.remove(0);
+        }
+        if self.buffer.starts_with(b"\r\n") {
+            return Ok(None);
+        }
+        let Some((head_end, body_start)) = find_head_end(&self.buffer) else {
+            if self.buffer.len() > MAX_MESSAGE_BYTES {
+                return Err(FramingError::TooLarge);
+            }
+            return Ok(None);
+        };
+        let length = content_length(&self.buffer[..head_end])?;
+        let total = body_start.checked_add(length).ok_or(FramingError::TooLarge)?;
+        if total > MAX_MESSAGE_BYTES {
+            return Err(FramingError::TooLarge);
+        }
+        if self.buffer.len() < total {
+            return Ok(None);
+        }
+        let message: Vec<u8> = self.buffer.drain(..total).collect();
+        Ok(Some(Frame::Message(message)))
+    }
+
+    /// Bytes held but not yet framed.
+    pub fn pending(&self) -> usize {
+        self.buffer.len()
+    }
+}
+
+fn find_head_end(buffer: &[u8]) -> Option<(usize, usize)> {
+    let crlf = buffer.windows(4).position(|w| w == b"\r\n\r\n").map(|i| (i, i + 4));
+    let lf = buffer.windows(2).position(|w| w == b"\n\n").map(|i| (i, i + 2));
+    match (crlf, lf) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Content-Length (or compact `l`) from a raw head; absent means 0.
+fn content_length(head: &[u8]) -> Result<usize, FramingError> {
+    let head = String::from_utf8_lossy(head);
+    let mut found = None;
+    for line in head.split('\n') {
+        let Some((name, value)) = line.split_once(':') else { continue };
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("l") {
+            let value = value.trim();
+            if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(FramingError::BadContentLength);
+            }
+            let length = value.parse().map_err(|_| FramingError::BadContentLength)?;
+            if found.is_some_and(|previous| previous != length) {
+                return Err(FramingError::BadContentLength);
+            }
+            found = Some(length);
+        }
+    }
+    Ok(found.unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &[u8] = b"OPTIONS sip:a@b SIP/2.0\r\nl: 5\r\n\r\nhello";
+    const B: &[u8] = b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+
+    fn frames(framer: &mut StreamFramer) -> Vec<Frame> {
+        std::iter::from_fn(|| framer.next_frame().unwrap()).collect()
+    }
+
+    #[test]
+    fn splits_back_to_back_messages_and_joins_split_ones() {
+        let mut framer = StreamFramer::new();
+        framer.push(&[A, B].concat());
+        assert_eq!(frames(&mut framer), vec![Frame::Message(A.to_vec()), Frame::Message(B.to_vec())]);
+        for chunk in A.chunks(7) {
+            assert!(frames(&mut framer).is_empty());
+            framer.push(chunk);
+        }
+        assert_eq!(frames(&mut framer), vec![Frame::Message(A.to_vec())]);
+        assert_eq!(framer.pending(), 0);
+    }
+
+    #[test]
+    fn answers_pings_and_skips_stray_line_ends() {
+        let mut framer = StreamFramer::new();
+        framer.push(b"\r\n\r\n");
+        assert_eq!(frames(&mut framer), vec![Frame::KeepAlive]);
+        framer.push(b"\r\n");
+        assert!(frames(&mut framer).is_empty(), "a lone CRLF may be half a ping");
+        framer.push(B);
+        assert_eq!(frames(&mut framer), vec![Frame::Message(B.to_vec())]);
+    }
+
+    #[test]
+    fn refuses_what_cannot_be_framed() {
+        let mut framer = StreamFramer::new();
+        framer.push(b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: -1\r\n\r\n");
+        assert_eq!(framer.next_frame(), Err(FramingError::BadContentLength));
+        let mut framer = StreamFramer::new();
+        framer.push(b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 70000\r\n\r\n");
+        assert_eq!(framer.next_frame(), Err(FramingError::TooLarge));
+        let mut framer = StreamFramer::new();
+        framer.push(&vec![b'x'; MAX_MESSAGE_BYTES + 1]);
+        assert_eq!(framer.next_frame(), Err(FramingError::TooLarge));
+    }
+}

@@ -1,0 +1,188 @@
+//! Building responses (RFC 3261 §8.2.6) with explicit reason phrases, and
+//! outgoing requests (NOTIFY, OPTIONS) for client transactions.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+
+use super::headers::Headers;
+use super::message::{Method, Request, serialize};
+
+/// The `Server` / `User-Agent` value we send.
+pub const PRODUCT: &str = concat!("opendpma/", env!("CARGO_PKG_VERSION"));
+/// Methods we answer (for `Allow`).
+pub const ALLOW: &str = "OPTIONS, SUBSCRIBE, NOTIFY, PUBLISH";
+/// Event packages we accept.
+pub const ALLOW_EVENTS: &str = "presence";
+/// Body types we accept.
+pub const ACCEPT: &str = "application/pidf+xml";
+
+/// The standard reason phrase for a status code.
+pub fn reason_phrase(code: u16) -> &'static str {
+    match code {
+        100 => "Trying",
+        200 => "OK",
+        202 => "Accepted",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        412 => "Conditional Request Failed",
+        415 => "Unsupported Media Type",
+        416 => "Unsupported URI Scheme",
+        420 => "Bad Extension",
+        423 => "Interval Too Brief",
+        481 => "Call/Transaction Does Not Exist",
+        482 => "Loop Detected",
+        483 => "Too Many Hops",
+        488 => "Not Acceptable Here",
+        489 => "Bad Event",
+        500 => "Server Internal Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        505 => "Version Not Supported",
+        _ => "Unknown",
+    }
+}
+
+/// A response being built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseBuilder {
+    pub code: u16,
+    pub reason: String,
+    pub headers: Headers,
+    pub body: Bytes,
+}
+
+/// Adds `received` / `rport` to the top Via value (RFC 3261 §18.2.1,
+/// RFC 3581), so the response finds its way back through NAT.
+fn stamp_via(via: &str, source: SocketAddr) -> String {
+    match super::via::Via::parse(via) {
+        Ok(mut parsed) => {
+            let ip = source.ip().to_string();
+            if parsed.wants_rport() {
+                parsed.set_param("rport", Some(source.port().to_string()));
+                parsed.set_param("received", Some(ip));
+            } else if parsed.host != ip {
+                parsed.set_param("received", Some(ip));
+            }
+            parsed.to_string()
+        }
+        // Only reachable for raw (malformed-request) answers: copy as is.
+        Err(_) => via.to_owned(),
+    }
+}
+
+/// Appends `;tag=` to a To value that has none.
+fn with_tag(to: &str, tag: &str) -> String {
+    let has_tag = to
+        .rsplit_once('>')
+        .map_or(to, |(_, params)| params)
+        .split(';')
+        .skip(1)
+        .any(|p| p.trim().to_ascii_lowercase().starts_with("tag"));
+    if has_tag { to.to_owned() } else { format!("{to};tag={tag}") }
+}
+
+impl ResponseBuilder {
+    /// A response to `request` from `source`, with `to_tag` added to To if
+    /// it has none (never on 100).
+    pub fn new(request: &Request, code: u16, source: SocketAddr, to_tag: &str) -> Self {
+        Self::from_headers(&request.headers, code, source, to_tag).expect("a parsed request has the core headers")
+    }
+
+    /// A response built from raw headers (for requests that failed to
+    /// parse); `None` if Via, From, To, Call-ID or CSeq is missing.
+    pub fn from_headers(request: &Headers, code: u16, source: SocketAddr, to_tag: &str) -> Option<Self> {
+        let mut headers = Headers::new();
+        let vias = request.values("Via");
+        let (top, rest) = vias.split_first()?;
+        headers.push("Via", stamp_via(top, source));
+        for via in rest {
+            headers.push("Via", *via);
+        }
+        headers.push("From", request.get("From")?);
+        let to = request.get("To")?;
+        headers.push("To", if code > 100 { with_tag(to, to_tag) } else { to.to_owned() });
+        headers.push("Call-ID", request.get("Call-ID")?);
+        headers.push("CSeq", request.get("CSeq")?);
+        headers.push("Server", PRODUCT);
+        Some(Self {
+            code,
+            reason: reason_phrase(code).to_owned(),
+            headers,
+            body: Bytes::new(),
+        })
+    }
+
+    /// Replaces the reason phrase (e.g. to say what was malformed).
+    pub fn reason(mut self, reason: &str) -> Self {
+        self.reason = reason.replace(['\r', '\n'], " ");
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push(name, value);
+        self
+    }
+
+    pub fn body(mut self, content_type: &str, body: impl Into<Bytes>) -> Self {
+        self.headers.push("Content-Type", content_type);
+        self.body = body.into();
+        self
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serialize(&format!("SIP/2.0 {} {}", self.code, self.reason), &self.headers, &self.body)
+    }
+}
+
+/// A request we originate (NOTIFY, OPTIONS); the client transaction adds
+/// the Via with its branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingRequest {
+    pub method: Method,
+    pub uri: String,
+    pub headers: Headers,
+    pub body: Bytes,
+}
+
+impl OutgoingRequest {
+    /// Serialises with `via` as the top (only) Via.
+    pub fn to_bytes(&self, via: &str) -> Vec<u8> {
+        let mut headers = Headers::new();
+        headers.push("Via", via);
+        for (name, value) in self.headers.iter() {
+            headers.push(name, value);
+        }
+        serialize(&format!("{} {} SIP/2.0", self.method, self.uri), &headers, &self.body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_added_once() {
+        assert_eq!(with_tag("<sip:a@b>", "x"), "<sip:a@b>;tag=x");
+        assert_eq!(with_tag("<sip:a@b>;tag=y", "x"), "<sip:a@b>;tag=y");
+        assert_eq!(with_tag("<sip:a@b;tagged=1>", "x"), "<sip:a@b;tagged=1>;tag=x");
+        assert_eq!(with_tag("sip:a@b ; TAG = z", "x"), "sip:a@b ; TAG = z");
+    }
+
+    #[test]
+    fn top_via_gets_received_and_rport() {
+        let source: SocketAddr = "192.0.2.7:40000".parse().unwrap();
+        assert_eq!(
+            stamp_via("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKa;rport", source),
+            "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKa;rport=40000;received=192.0.2.7"
+        );
+        assert_eq!(
+            stamp_via("SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bKa", source),
+            "SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bKa"
+        );
+    }
+}
