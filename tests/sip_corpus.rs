@@ -59,7 +59,9 @@ const EXPECTED: &[(&str, Option<u16>)] = &[
 ];
 
 fn corpus(name: &str) -> Vec<u8> {
-    let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sip/corpus").join(format!("{name}.sip"));
+    let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sip/corpus")
+        .join(format!("{name}.sip"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -76,11 +78,16 @@ fn endpoint(now: Instant) -> Endpoint {
 
 fn status_of(bytes: &[u8]) -> u16 {
     let text = String::from_utf8_lossy(bytes);
-    text.strip_prefix("SIP/2.0 ").and_then(|rest| rest.get(..3)).and_then(|code| code.parse().ok()).unwrap_or_else(|| panic!("not a response: {text}"))
+    text.strip_prefix("SIP/2.0 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not a response: {text}"))
 }
 
 fn answers(endpoint: &mut Endpoint) -> Vec<Vec<u8>> {
-    std::iter::from_fn(|| endpoint.poll_transmit()).map(|t| t.bytes).collect()
+    std::iter::from_fn(|| endpoint.poll_transmit())
+        .map(|t| t.bytes)
+        .collect()
 }
 
 #[test]
@@ -123,8 +130,14 @@ fn answers_copy_the_request_fields_and_say_what_is_wrong() {
     let lines: Vec<&str> = answer.lines().collect();
     assert_eq!(lines[0], "SIP/2.0 405 Method Not Allowed");
     // All three Vias, in order; the top one stamped with received.
-    assert_eq!(lines[1], "Via: SIP/2.0/UDP 192.0.2.2;branch=390skdjuw;received=192.0.2.7");
-    assert_eq!(lines[2], "Via: SIP  / 2.0  / TCP     spindle.example.com   ; branch  =   z9hG4bK9ikj8");
+    assert_eq!(
+        lines[1],
+        "Via: SIP/2.0/UDP 192.0.2.2;branch=390skdjuw;received=192.0.2.7"
+    );
+    assert_eq!(
+        lines[2],
+        "Via: SIP  / 2.0  / TCP     spindle.example.com   ; branch  =   z9hG4bK9ikj8"
+    );
     assert!(lines[3].starts_with("Via: SIP  /    2.0   / UDP  192.168.255.111"));
     assert!(answer.contains("\r\nTo: sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n\r\n"));
     assert!(answer.contains("\r\nCall-ID: wsinv.ndaksdj@192.0.2.1\r\n"));
@@ -134,23 +147,35 @@ fn answers_copy_the_request_fields_and_say_what_is_wrong() {
 
     endpoint.handle_datagram(now, peer, &corpus("invalid/mismatch01"));
     let answer = String::from_utf8(answers(&mut endpoint).remove(0)).unwrap();
-    assert!(answer.starts_with("SIP/2.0 400 CSeq method does not match the request\r\n"), "{answer}");
-    assert!(answer.contains("\r\nTo: sip:j.user@example.com;tag="), "a To-tag is added");
+    assert!(
+        answer.starts_with("SIP/2.0 400 CSeq method does not match the request\r\n"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("\r\nTo: sip:j.user@example.com;tag="),
+        "a To-tag is added"
+    );
 
     endpoint.handle_datagram(now, peer, &corpus("valid/compact"));
     let answer = String::from_utf8(answers(&mut endpoint).remove(0)).unwrap();
     assert!(answer.starts_with("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKcompact;rport=5062;received=192.0.2.7\r\n"), "{answer}");
-    for header in ["Allow: OPTIONS, SUBSCRIBE, NOTIFY, PUBLISH", "Accept: application/pidf+xml", "Allow-Events: presence", "Server: opendpma/"] {
+    for header in [
+        "Allow: OPTIONS, SUBSCRIBE, NOTIFY, PUBLISH",
+        "Accept: application/pidf+xml",
+        "Allow-Events: presence",
+        "Server: opendpma/",
+    ] {
         assert!(answer.contains(header), "{header} missing:\n{answer}");
     }
 }
 
 #[test]
 fn valid_fixtures_parse_to_the_right_typed_values() {
-    let parsed = |name| match parse(&corpus(name), Framing::Datagram).unwrap_or_else(|e| panic!("{name}: {e:?}")) {
-        Message::Request(request) => request,
-        Message::Response(_) => panic!("{name} is a response"),
-    };
+    let parsed =
+        |name| match parse(&corpus(name), Framing::Datagram).unwrap_or_else(|e| panic!("{name}: {e:?}")) {
+            Message::Request(request) => request,
+            Message::Response(_) => panic!("{name} is a response"),
+        };
     let wsinv = parsed("valid/wsinv");
     assert_eq!(wsinv.core.vias.len(), 3);
     assert_eq!(wsinv.core.vias[1].transport, "TCP");
@@ -158,14 +183,23 @@ fn valid_fixtures_parse_to_the_right_typed_values() {
     assert_eq!(wsinv.core.from.display.as_deref(), Some("J Rosenberg \\\""));
     assert_eq!(wsinv.core.cseq, 9);
     assert_eq!(wsinv.headers.get("Max-Forwards"), Some("0068"));
-    assert_eq!(wsinv.headers.get("NewFangledHeader"), Some("newfangled value continued newfangled value"));
+    assert_eq!(
+        wsinv.headers.get("NewFangledHeader"),
+        Some("newfangled value continued newfangled value")
+    );
     assert_eq!(wsinv.headers.get("Subject"), Some(""));
     assert_eq!(wsinv.body.len(), 150);
     let intmeth = parsed("valid/intmeth");
-    assert_eq!(intmeth.method.as_str(), "!interesting-Method0123456789_*+`.%indeed'~");
+    assert_eq!(
+        intmeth.method.as_str(),
+        "!interesting-Method0123456789_*+`.%indeed'~"
+    );
     assert_eq!(intmeth.core.from.param("tag"), Some("_token~1'+`*%!-."));
     let dblreq = parsed("valid/dblreq");
-    assert!(dblreq.body.is_empty(), "the second request in the datagram is ignored");
+    assert!(
+        dblreq.body.is_empty(),
+        "the second request in the datagram is ignored"
+    );
     let compact = parsed("valid/compact");
     assert_eq!(compact.core.call_id, "compact-1@127.0.0.1");
     assert_eq!(compact.headers.get("Allow-Events"), Some("presence"));
@@ -175,9 +209,16 @@ fn valid_fixtures_parse_to_the_right_typed_values() {
     assert_eq!(linphone.event().unwrap().package, "presence");
     assert_eq!(linphone.expires(), Some(600));
     assert!(linphone.accept().is_empty());
-    assert!(linphone.body.is_empty(), "no Content-Length over UDP: body is the rest (nothing)");
+    assert!(
+        linphone.body.is_empty(),
+        "no Content-Length over UDP: body is the rest (nothing)"
+    );
     let mpart = parsed("valid/mpart01");
-    assert_eq!(mpart.body.len(), 99, "extra bytes after Content-Length are ignored on UDP");
+    assert_eq!(
+        mpart.body.len(),
+        99,
+        "extra bytes after Content-Length are ignored on UDP"
+    );
 }
 
 /// All requests with a Content-Length, back to back on one TCP stream and
@@ -192,8 +233,19 @@ fn tcp_stream_gives_the_same_answers() {
         address,
         connection: Some(ConnectionId(1)),
     };
-    let names = ["valid/lwsdisp", "valid/wsinv", "valid/intmeth", "valid/compact", "valid/esc01", "invalid/mismatch01"];
-    let stream: Vec<u8> = names.iter().flat_map(|name| corpus(name)).chain(b"\r\n\r\n".iter().copied()).collect();
+    let names = [
+        "valid/lwsdisp",
+        "valid/wsinv",
+        "valid/intmeth",
+        "valid/compact",
+        "valid/esc01",
+        "invalid/mismatch01",
+    ];
+    let stream: Vec<u8> = names
+        .iter()
+        .flat_map(|name| corpus(name))
+        .chain(b"\r\n\r\n".iter().copied())
+        .collect();
     let mut sent = Vec::new();
     for chunk in stream.chunks(13) {
         endpoint.handle_stream_bytes(now, peer, chunk).unwrap();
@@ -203,7 +255,8 @@ fn tcp_stream_gives_the_same_answers() {
     assert_eq!(pong, b"\r\n", "double CRLF ping gets a CRLF pong");
     let codes: Vec<u16> = sent.iter().map(|b| status_of(b)).collect();
     assert_eq!(codes, [200, 405, 501, 200, 405, 400]);
-    let bad = endpoint.handle_stream_bytes(now, peer, b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: x\r\n\r\n");
+    let bad =
+        endpoint.handle_stream_bytes(now, peer, b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: x\r\n\r\n");
     assert!(bad.is_err(), "an unframeable stream must be closed");
 }
 
@@ -211,11 +264,21 @@ fn tcp_stream_gives_the_same_answers() {
 fn the_subscribe_challenge_offers_sha256_then_md5() {
     let now = Instant::now();
     let mut endpoint = endpoint(now);
-    endpoint.handle_datagram(now, Peer::udp("192.0.2.7:5090".parse().unwrap()), &corpus("valid/linphone-subscribe"));
+    endpoint.handle_datagram(
+        now,
+        Peer::udp("192.0.2.7:5090".parse().unwrap()),
+        &corpus("valid/linphone-subscribe"),
+    );
     let answer = String::from_utf8(answers(&mut endpoint).remove(0)).unwrap();
-    let challenges: Vec<&str> = answer.lines().filter(|l| l.starts_with("WWW-Authenticate: ")).collect();
+    let challenges: Vec<&str> = answer
+        .lines()
+        .filter(|l| l.starts_with("WWW-Authenticate: "))
+        .collect();
     assert_eq!(challenges.len(), 2);
     assert!(challenges[0].contains("algorithm=SHA-256") && challenges[1].contains("algorithm=MD5"));
     assert!(challenges[0].contains("realm=\"opendpma\"") && challenges[0].contains("qop=\"auth\""));
-    assert!(endpoint.poll_event().is_none(), "unauthenticated requests never reach the application");
+    assert!(
+        endpoint.poll_event().is_none(),
+        "unauthenticated requests never reach the application"
+    );
 }

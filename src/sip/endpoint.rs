@@ -22,7 +22,8 @@ use super::transaction::{
     ClientState, ClientTransaction, ServerKey, ServerTransaction, T1, T2, T4, TimerQueue, TimerRef,
 };
 use crate::auth::{
-    Challenge, DigestError, DigestVerifier, Lockout, LockoutPolicy, NonceSecret, Verdict, log_safe, parse_digest,
+    Challenge, DigestError, DigestVerifier, Lockout, LockoutPolicy, NonceSecret, Verdict, log_safe,
+    parse_digest,
 };
 use crate::config::{Secret, Transport};
 
@@ -140,7 +141,12 @@ impl Endpoint {
 
     /// Bytes read from a stream connection. An error means the stream can
     /// no longer be framed: the driver must close the connection.
-    pub fn handle_stream_bytes(&mut self, now: Instant, peer: Peer, bytes: &[u8]) -> Result<(), FramingError> {
+    pub fn handle_stream_bytes(
+        &mut self,
+        now: Instant,
+        peer: Peer,
+        bytes: &[u8],
+    ) -> Result<(), FramingError> {
         let Some(connection) = peer.connection else {
             self.handle_datagram(now, peer, bytes);
             return Ok(());
@@ -227,7 +233,9 @@ impl Endpoint {
             Method::Subscribe | Method::Publish => return self.authenticate(now, key, peer, request),
             Method::Options => answer(200),
             Method::Cancel => {
-                let known = key.cancelled().is_some_and(|target| self.servers.contains_key(&target));
+                let known = key
+                    .cancelled()
+                    .is_some_and(|target| self.servers.contains_key(&target));
                 answer(if known { 200 } else { 481 })
             }
             Method::Bye | Method::Notify => answer(481),
@@ -262,7 +270,8 @@ impl Endpoint {
         let seconds = self.seconds(now);
         let tag = self.random.token();
         if let Verdict::LockedOut { .. } = self.lockout.check(peer.address.ip(), seconds) {
-            let response = ResponseBuilder::new(&request, 403, peer.address, &tag).reason("Too Many Failed Authentications");
+            let response = ResponseBuilder::new(&request, 403, peer.address, &tag)
+                .reason("Too Many Failed Authentications");
             return self.reply(now, RequestId(key), response);
         }
         let authorization = request
@@ -331,7 +340,9 @@ impl Endpoint {
     }
 
     fn reply(&mut self, now: Instant, RequestId(key): RequestId, response: ResponseBuilder) {
-        let Some(transaction) = self.servers.get_mut(&key) else { return };
+        let Some(transaction) = self.servers.get_mut(&key) else {
+            return;
+        };
         let bytes = response.to_bytes();
         self.transmits.push_back(Transmit {
             peer: transaction.peer,
@@ -340,7 +351,11 @@ impl Endpoint {
         transaction.last_response = Some(bytes);
         if response.code >= 200 {
             // Timer J: absorb retransmissions for 64·T1 on UDP; at once on streams.
-            let at = if transaction.peer.is_reliable() { now } else { now + 64 * T1 };
+            let at = if transaction.peer.is_reliable() {
+                now
+            } else {
+                now + 64 * T1
+            };
             transaction.remove_at = Some(at);
             self.timers.schedule(at, TimerRef::Server(key));
         }
@@ -392,7 +407,9 @@ impl Endpoint {
             tracing::debug!(code = response.code, "response matches no transaction; dropped");
             return;
         };
-        let Some(transaction) = self.clients.get_mut(&id) else { return };
+        let Some(transaction) = self.clients.get_mut(&id) else {
+            return;
+        };
         if transaction.method != response.core.cseq_method || transaction.state == ClientState::Completed {
             return;
         }
@@ -406,7 +423,11 @@ impl Endpoint {
         transaction.state = ClientState::Completed;
         transaction.retransmit_at = None;
         // Timer K: absorb response retransmissions for T4 on UDP.
-        transaction.end_at = if transaction.peer.is_reliable() { now } else { now + T4 };
+        transaction.end_at = if transaction.peer.is_reliable() {
+            now
+        } else {
+            now + T4
+        };
         self.timers.schedule(transaction.end_at, TimerRef::Client(id));
         self.events.push_back(Event::Response {
             id: ClientId(id),
@@ -419,7 +440,12 @@ impl Endpoint {
         while let Some(timer) = self.timers.pop_due(now) {
             match timer {
                 TimerRef::Server(key) => {
-                    if self.servers.get(&key).and_then(|t| t.remove_at).is_some_and(|at| at <= now) {
+                    if self
+                        .servers
+                        .get(&key)
+                        .and_then(|t| t.remove_at)
+                        .is_some_and(|at| at <= now)
+                    {
                         self.servers.remove(&key);
                     }
                 }
@@ -429,7 +455,9 @@ impl Endpoint {
     }
 
     fn client_timer(&mut self, now: Instant, id: u64) {
-        let Some(transaction) = self.clients.get_mut(&id) else { return };
+        let Some(transaction) = self.clients.get_mut(&id) else {
+            return;
+        };
         if transaction.end_at <= now {
             let timed_out = transaction.state != ClientState::Completed;
             let branch = transaction.branch.clone();
@@ -494,6 +522,9 @@ impl Endpoint {
 
     /// Whether `ip` is currently locked out (for metrics and tests).
     pub fn is_locked_out(&self, ip: IpAddr, now: Instant) -> bool {
-        matches!(self.lockout.check(ip, self.seconds(now)), Verdict::LockedOut { .. })
+        matches!(
+            self.lockout.check(ip, self.seconds(now)),
+            Verdict::LockedOut { .. }
+        )
     }
 }

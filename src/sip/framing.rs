@@ -50,7 +50,10 @@ impl StreamFramer {
         }
         // Stray line ends between messages are allowed (RFC 3261 §7.5);
         // keep a lone CRLF until we know whether it starts a ping.
-        while self.buffer.starts_with(b"\r\n") && self.buffer.len() >= 4 && !self.buffer.starts_with(b"\r\n\r\n") {
+        while self.buffer.starts_with(b"\r\n")
+            && self.buffer.len() >= 4
+            && !self.buffer.starts_with(b"\r\n\r\n")
+        {
             self.buffer.drain(..2);
         }
         while self.buffer.first() == Some(&b'\n') {
@@ -84,7 +87,10 @@ impl StreamFramer {
 }
 
 fn find_head_end(buffer: &[u8]) -> Option<(usize, usize)> {
-    let crlf = buffer.windows(4).position(|w| w == b"\r\n\r\n").map(|i| (i, i + 4));
+    let crlf = buffer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, i + 4));
     let lf = buffer.windows(2).position(|w| w == b"\n\n").map(|i| (i, i + 2));
     match (crlf, lf) {
         (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
@@ -97,7 +103,9 @@ fn content_length(head: &[u8]) -> Result<usize, FramingError> {
     let head = String::from_utf8_lossy(head);
     let mut found = None;
     for line in head.split('\n') {
-        let Some((name, value)) = line.split_once(':') else { continue };
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
         let name = name.trim();
         if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("l") {
             let value = value.trim();
@@ -129,7 +137,10 @@ mod tests {
     fn splits_back_to_back_messages_and_joins_split_ones() {
         let mut framer = StreamFramer::new();
         framer.push(&[A, B].concat());
-        assert_eq!(frames(&mut framer), vec![Frame::Message(A.to_vec()), Frame::Message(B.to_vec())]);
+        assert_eq!(
+            frames(&mut framer),
+            vec![Frame::Message(A.to_vec()), Frame::Message(B.to_vec())]
+        );
         for chunk in A.chunks(7) {
             assert!(frames(&mut framer).is_empty());
             framer.push(chunk);

@@ -37,7 +37,11 @@ fn delta_seconds(value: &str) -> Option<u32> {
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(value.parse::<u64>().map_or(u32::MAX, |v| u32::try_from(v).unwrap_or(u32::MAX)))
+    Some(
+        value
+            .parse::<u64>()
+            .map_or(u32::MAX, |v| u32::try_from(v).unwrap_or(u32::MAX)),
+    )
 }
 
 impl EventHeader {
@@ -84,7 +88,11 @@ impl Request {
 
     /// Media types from every Accept header (empty when none was sent).
     pub fn accept(&self) -> Vec<String> {
-        self.headers.values("Accept").into_iter().map(media_type).collect()
+        self.headers
+            .values("Accept")
+            .into_iter()
+            .map(media_type)
+            .collect()
     }
 
     pub fn content_type(&self) -> Option<String> {
@@ -106,7 +114,11 @@ pub fn contact_expires(headers: &Headers) -> Option<u32> {
 
 /// Every token of a list header such as Allow-Events.
 pub fn tokens(headers: &Headers, name: &str) -> Vec<String> {
-    headers.lines(name).flat_map(split_list).map(|t| t.to_ascii_lowercase()).collect()
+    headers
+        .lines(name)
+        .flat_map(split_list)
+        .map(|t| t.to_ascii_lowercase())
+        .collect()
 }
 
 #[cfg(test)]
@@ -124,8 +136,14 @@ mod tests {
         );
         assert_eq!(EventHeader::parse(" "), None);
         let state = SubscriptionState::parse("terminated;reason=timeout").unwrap();
-        assert_eq!((state.state.as_str(), state.reason.as_deref()), ("terminated", Some("timeout")));
-        assert_eq!(SubscriptionState::parse("active;expires=3599").unwrap().expires, Some(3599));
+        assert_eq!(
+            (state.state.as_str(), state.reason.as_deref()),
+            ("terminated", Some("timeout"))
+        );
+        assert_eq!(
+            SubscriptionState::parse("active;expires=3599").unwrap().expires,
+            Some(3599)
+        );
     }
 
     #[test]
@@ -137,7 +155,10 @@ mod tests {
     #[test]
     fn contact_expires_is_found_after_the_uri() {
         let mut headers = Headers::new();
-        headers.push("Contact", "<sip:a@b;expires=5>;expires=600;+sip.instance=\"<urn:x>\"");
+        headers.push(
+            "Contact",
+            "<sip:a@b;expires=5>;expires=600;+sip.instance=\"<urn:x>\"",
+        );
         assert_eq!(contact_expires(&headers), Some(600));
     }
 }

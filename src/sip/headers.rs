@@ -118,7 +118,10 @@ impl Headers {
 /// Splits a list value on commas outside quotes and `<…>`, dropping
 /// empty elements (RFC 3261 §7.3.1 allows `a,,b`).
 pub fn split_list(value: &str) -> impl Iterator<Item = &str> {
-    split_unquoted(value, ',').into_iter().map(str::trim).filter(|p| !p.is_empty())
+    split_unquoted(value, ',')
+        .into_iter()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
 }
 
 /// Splits on `separator` wherever it is outside a quoted string and
@@ -153,7 +156,16 @@ mod tests {
 
     #[test]
     fn compact_and_odd_case_names_are_canonical() {
-        for (sent, canonical) in [("v", "Via"), ("VIA", "Via"), ("i", "Call-ID"), ("cseq", "CSeq"), ("o", "Event"), ("u", "Allow-Events"), ("sip-etag", "SIP-ETag"), ("X-Thing", "X-Thing")] {
+        for (sent, canonical) in [
+            ("v", "Via"),
+            ("VIA", "Via"),
+            ("i", "Call-ID"),
+            ("cseq", "CSeq"),
+            ("o", "Event"),
+            ("u", "Allow-Events"),
+            ("sip-etag", "SIP-ETag"),
+            ("X-Thing", "X-Thing"),
+        ] {
             assert_eq!(canonical_name(sent), canonical);
         }
     }
@@ -163,7 +175,10 @@ mod tests {
         let mut headers = Headers::new();
         headers.push("Contact", "\"A, B\" <sip:a@x;p=1,2>;q=1, <sip:b@y>");
         headers.push("m", "<sip:c@z>");
-        assert_eq!(headers.values("contact"), ["\"A, B\" <sip:a@x;p=1,2>;q=1", "<sip:b@y>", "<sip:c@z>"]);
+        assert_eq!(
+            headers.values("contact"),
+            ["\"A, B\" <sip:a@x;p=1,2>;q=1", "<sip:b@y>", "<sip:c@z>"]
+        );
         assert_eq!(split_list(";;,,;;,;").collect::<Vec<_>>(), [";;", ";;", ";"]);
     }
 }

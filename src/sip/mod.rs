@@ -25,7 +25,7 @@ pub mod via;
 
 pub use endpoint::{ClientId, Endpoint, EndpointConfig, EndpointStats, Event, RequestId};
 pub use headers::Headers;
-pub use peer::{ConnectionId, Peer, Random, Transmit};
 pub use message::{Message, Method, Request, Response};
 pub use parse::{Framing, MAX_MESSAGE_BYTES, Malformed, parse};
+pub use peer::{ConnectionId, Peer, Random, Transmit};
 pub use response::{OutgoingRequest, ResponseBuilder, reason_phrase};

@@ -76,7 +76,9 @@ pub fn parse(input: &[u8], framing: Framing) -> Result<Message, Malformed> {
     let input = &input[start..];
     let (head_len, body_start) = head_end(input).ok_or_else(|| drop("no blank line after the headers"))?;
     let head = std::str::from_utf8(&input[..head_len]).map_err(|_| drop("headers are not UTF-8"))?;
-    let mut lines = head.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line));
+    let mut lines = head
+        .split('\n')
+        .map(|line| line.strip_suffix('\r').unwrap_or(line));
     let start_line = lines.next().unwrap_or("");
     let is_response = start_line.starts_with("SIP/");
     let headers = read_headers(lines).map_err(|(reason, headers)| Malformed {
@@ -89,7 +91,8 @@ pub fn parse(input: &[u8], framing: Framing) -> Result<Message, Malformed> {
         status,
         answer_with: (!is_response).then(|| headers.clone()),
     };
-    let body = body(&input[body_start..], &headers, framing).map_err(|reason| refuse(reason, 400, &headers))?;
+    let body =
+        body(&input[body_start..], &headers, framing).map_err(|reason| refuse(reason, 400, &headers))?;
     if is_response {
         let (code, reason) = status_line(start_line).ok_or_else(|| drop("malformed status line"))?;
         let core = core_fields(&headers).map_err(|reason| drop(reason))?;
@@ -202,7 +205,9 @@ fn check_request_uri(uri: &str) -> Result<(), &'static str> {
     let scheme = uri.split(':').next().unwrap_or("");
     let scheme_ok = uri.contains(':')
         && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
     if !scheme_ok {
         return Err("Malformed Request-URI");
     }
@@ -215,7 +220,11 @@ fn check_request_uri(uri: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn single<'a>(headers: &'a Headers, name: &'static str, missing: &'static str) -> Result<&'a str, &'static str> {
+fn single<'a>(
+    headers: &'a Headers,
+    name: &'static str,
+    missing: &'static str,
+) -> Result<&'a str, &'static str> {
     let mut lines = headers.lines(name);
     let value = lines.next().ok_or(missing)?;
     if lines.next().is_some() {

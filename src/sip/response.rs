@@ -83,14 +83,19 @@ fn with_tag(to: &str, tag: &str) -> String {
         .split(';')
         .skip(1)
         .any(|p| p.trim().to_ascii_lowercase().starts_with("tag"));
-    if has_tag { to.to_owned() } else { format!("{to};tag={tag}") }
+    if has_tag {
+        to.to_owned()
+    } else {
+        format!("{to};tag={tag}")
+    }
 }
 
 impl ResponseBuilder {
     /// A response to `request` from `source`, with `to_tag` added to To if
     /// it has none (never on 100).
     pub fn new(request: &Request, code: u16, source: SocketAddr, to_tag: &str) -> Self {
-        Self::from_headers(&request.headers, code, source, to_tag).expect("a parsed request has the core headers")
+        Self::from_headers(&request.headers, code, source, to_tag)
+            .expect("a parsed request has the core headers")
     }
 
     /// A response built from raw headers (for requests that failed to
@@ -105,7 +110,14 @@ impl ResponseBuilder {
         }
         headers.push("From", request.get("From")?);
         let to = request.get("To")?;
-        headers.push("To", if code > 100 { with_tag(to, to_tag) } else { to.to_owned() });
+        headers.push(
+            "To",
+            if code > 100 {
+                with_tag(to, to_tag)
+            } else {
+                to.to_owned()
+            },
+        );
         headers.push("Call-ID", request.get("Call-ID")?);
         headers.push("CSeq", request.get("CSeq")?);
         headers.push("Server", PRODUCT);
@@ -135,7 +147,11 @@ impl ResponseBuilder {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        serialize(&format!("SIP/2.0 {} {}", self.code, self.reason), &self.headers, &self.body)
+        serialize(
+            &format!("SIP/2.0 {} {}", self.code, self.reason),
+            &self.headers,
+            &self.body,
+        )
     }
 }
 
@@ -157,7 +173,11 @@ impl OutgoingRequest {
         for (name, value) in self.headers.iter() {
             headers.push(name, value);
         }
-        serialize(&format!("{} {} SIP/2.0", self.method, self.uri), &headers, &self.body)
+        serialize(
+            &format!("{} {} SIP/2.0", self.method, self.uri),
+            &headers,
+            &self.body,
+        )
     }
 }
 

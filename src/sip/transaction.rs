@@ -64,7 +64,11 @@ impl ServerKey {
                 )
             }
         };
-        Self { branch, sent_by, method }
+        Self {
+            branch,
+            sent_by,
+            method,
+        }
     }
 
     /// The key of the request a CANCEL targets.

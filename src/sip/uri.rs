@@ -91,7 +91,10 @@ impl SipUri {
 
     /// The user part without any `;params` (telephone-subscriber style).
     pub fn user_name(&self) -> Option<&str> {
-        self.user.as_deref().map(|u| u.split(';').next().unwrap_or(u)).map(|u| u.split(':').next().unwrap_or(u))
+        self.user
+            .as_deref()
+            .map(|u| u.split(';').next().unwrap_or(u))
+            .map(|u| u.split(':').next().unwrap_or(u))
     }
 }
 
@@ -131,7 +134,11 @@ pub fn split_host_port(input: &str) -> Result<(String, Option<u16>), UriError> {
         }
         let port = match after {
             "" => None,
-            _ => Some(after.strip_prefix(':').ok_or(UriError("junk after IPv6 reference"))?),
+            _ => Some(
+                after
+                    .strip_prefix(':')
+                    .ok_or(UriError("junk after IPv6 reference"))?,
+            ),
         };
         (host, port)
     } else {
@@ -140,7 +147,8 @@ pub fn split_host_port(input: &str) -> Result<(String, Option<u16>), UriError> {
             None => (input, None),
         }
     };
-    let valid_host = |h: &str| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || "-._:".contains(c));
+    let valid_host =
+        |h: &str| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || "-._:".contains(c));
     if !valid_host(host) {
         return Err(UriError("invalid host"));
     }
@@ -172,7 +180,10 @@ impl NameAddr {
             (Some(display), uri, rest)
         } else if let Some(open) = input.find('<') {
             let display = input[..open].trim();
-            if !display.split_whitespace().all(|word| word.chars().all(is_token_char)) {
+            if !display
+                .split_whitespace()
+                .all(|word| word.chars().all(is_token_char))
+            {
                 return Err(UriError("display name must be quoted or made of tokens"));
             }
             let (uri, rest) = bracketed(&input[open..])?;
@@ -274,7 +285,10 @@ mod tests {
     #[test]
     fn parses_odd_but_valid_uris() {
         let uri = SipUri::parse("sip:vivekg@chair-dnrc.example.com;unknownparam").unwrap();
-        assert_eq!((uri.user.as_deref(), uri.host.as_str()), (Some("vivekg"), "chair-dnrc.example.com"));
+        assert_eq!(
+            (uri.user.as_deref(), uri.host.as_str()),
+            (Some("vivekg"), "chair-dnrc.example.com")
+        );
         assert_eq!(uri.param("unknownparam"), Some(None));
         let uri = SipUri::parse("sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com").unwrap();
         assert_eq!(uri.host, "example.com");
@@ -283,28 +297,51 @@ mod tests {
         let uri = SipUri::parse("sip:2000@[2001:db8::9]:5070;transport=tcp").unwrap();
         assert_eq!((uri.host.as_str(), uri.port), ("2001:db8::9", Some(5070)));
         assert_eq!(uri.to_string(), "sip:2000@[2001:db8::9]:5070;transport=tcp");
-        assert!(SipUri::parse("sip:user@example.com?Route=%3Csip:example.com%3E").unwrap().headers.is_some());
+        assert!(
+            SipUri::parse("sip:user@example.com?Route=%3Csip:example.com%3E")
+                .unwrap()
+                .headers
+                .is_some()
+        );
     }
 
     #[test]
     fn refuses_broken_uris() {
-        for bad in ["", "sip:", "tel:+1555", "sip:@host", "sip:a b@host", "sip:host:99999", "sip:[::1", "sip:host;;x"] {
+        for bad in [
+            "",
+            "sip:",
+            "tel:+1555",
+            "sip:@host",
+            "sip:a b@host",
+            "sip:host:99999",
+            "sip:[::1",
+            "sip:host;;x",
+        ] {
             assert!(SipUri::parse(bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn parses_name_addrs_of_every_shape() {
-        let value = NameAddr::parse("\"J Rosenberg \\\\\\\"\" <sip:jdrosen@example.com> ; tag = 98asjd8").unwrap();
+        let value =
+            NameAddr::parse("\"J Rosenberg \\\\\\\"\" <sip:jdrosen@example.com> ; tag = 98asjd8").unwrap();
         assert_eq!(value.display.as_deref(), Some("J Rosenberg \\\""));
         assert_eq!(value.param("tag"), Some("98asjd8"));
         let value = NameAddr::parse("sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n").unwrap();
-        assert_eq!((value.uri.as_str(), value.param("tag")), ("sip:vivekg@chair-dnrc.example.com", Some("1918181833n")));
+        assert_eq!(
+            (value.uri.as_str(), value.param("tag")),
+            ("sip:vivekg@chair-dnrc.example.com", Some("1918181833n"))
+        );
         let value = NameAddr::parse("caller<sip:caller@example.com>;tag=323").unwrap();
         assert_eq!(value.display.as_deref(), Some("caller"));
-        let value = NameAddr::parse("token1~` token2'+_ token3*%!.- <sip:mundane@example.com>;tag=_token~1'+`*%!-.").unwrap();
+        let value =
+            NameAddr::parse("token1~` token2'+_ token3*%!.- <sip:mundane@example.com>;tag=_token~1'+`*%!-.")
+                .unwrap();
         assert_eq!(value.param("tag"), Some("_token~1'+`*%!-."));
-        let value = NameAddr::parse("<sip:2002@127.0.0.1:5090;transport=udp>;expires=600;+sip.instance=\"<urn:uuid:fb4a>\"").unwrap();
+        let value = NameAddr::parse(
+            "<sip:2002@127.0.0.1:5090;transport=udp>;expires=600;+sip.instance=\"<urn:uuid:fb4a>\"",
+        )
+        .unwrap();
         assert_eq!(value.param("+sip.instance"), Some("\"<urn:uuid:fb4a>\""));
         assert_eq!(value.sip_uri().unwrap().port, Some(5090));
     }
@@ -312,9 +349,9 @@ mod tests {
     #[test]
     fn refuses_rfc4475_invalid_name_addrs() {
         for bad in [
-            "\"Mr J. User <sip:j.user@example.com>",            // quotbal
-            "\"Watson, Thomas\" < sip:t.watson@example.org >", // badaspec
-            "Bell, Alexander <sip:a.g.bell@example.com>;tag=43", // baddn
+            "\"Mr J. User <sip:j.user@example.com>",                // quotbal
+            "\"Watson, Thomas\" < sip:t.watson@example.org >",      // badaspec
+            "Bell, Alexander <sip:a.g.bell@example.com>;tag=43",    // baddn
             "sip:user@example.com?Route=%3Csip:sip.example.com%3E", // regbadct
             "<sip:a@b>;;",
         ] {

@@ -25,11 +25,16 @@ impl Via {
         let mut parts = protocol_and_host.splitn(3, '/');
         let name = parts.next().unwrap_or("").trim();
         let version = parts.next().unwrap_or("").trim();
-        let rest = parts.next().ok_or(UriError("Via needs SIP/2.0/TRANSPORT"))?.trim_start();
+        let rest = parts
+            .next()
+            .ok_or(UriError("Via needs SIP/2.0/TRANSPORT"))?
+            .trim_start();
         if !name.eq_ignore_ascii_case("SIP") || version != "2.0" {
             return Err(UriError("Via protocol must be SIP/2.0"));
         }
-        let split = rest.find(char::is_whitespace).ok_or(UriError("Via has no sent-by"))?;
+        let split = rest
+            .find(char::is_whitespace)
+            .ok_or(UriError("Via has no sent-by"))?;
         let (transport, sent_by) = (&rest[..split], rest[split..].trim());
         if transport.is_empty() || !transport.chars().all(is_token_char) {
             return Err(UriError("invalid Via transport"));
@@ -97,7 +102,10 @@ mod tests {
     #[test]
     fn parses_spaced_out_vias() {
         let via = Via::parse("SIP  /    2.0   / UDP  192.168.255.111   ; branch=  z9hG4bK30239").unwrap();
-        assert_eq!((via.transport.as_str(), via.host.as_str(), via.branch()), ("UDP", "192.168.255.111", Some("z9hG4bK30239")));
+        assert_eq!(
+            (via.transport.as_str(), via.host.as_str(), via.branch()),
+            ("UDP", "192.168.255.111", Some("z9hG4bK30239"))
+        );
         let via = Via::parse("SIP/2.0/UDP [2001:db8::9]:5070;branch=z9hG4bK1;rport").unwrap();
         assert_eq!((via.host.as_str(), via.port), ("2001:db8::9", Some(5070)));
         assert!(via.wants_rport());
@@ -108,7 +116,10 @@ mod tests {
         let mut via = Via::parse("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKx;rport").unwrap();
         via.set_param("received", Some("2001:db8::9".into()));
         via.set_param("rport", Some("40000".into()));
-        assert_eq!(via.to_string(), "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKx;rport=40000;received=2001:db8::9");
+        assert_eq!(
+            via.to_string(),
+            "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKx;rport=40000;received=2001:db8::9"
+        );
     }
 
     #[test]
