@@ -39,7 +39,7 @@ pub struct Malformed {
     pub answer_with: Option<Headers>,
 }
 
-fn drop(reason: &str) -> Malformed {
+fn dropped(reason: &str) -> Malformed {
     Malformed {
         reason: reason.to_owned(),
         status: 400,
@@ -72,10 +72,10 @@ pub fn parse(input: &[u8], framing: Framing) -> Result<Message, Malformed> {
     let start = input
         .iter()
         .position(|b| !matches!(b, b'\r' | b'\n'))
-        .ok_or_else(|| drop("empty message"))?;
+        .ok_or_else(|| dropped("empty message"))?;
     let input = &input[start..];
-    let (head_len, body_start) = head_end(input).ok_or_else(|| drop("no blank line after the headers"))?;
-    let head = std::str::from_utf8(&input[..head_len]).map_err(|_| drop("headers are not UTF-8"))?;
+    let (head_len, body_start) = head_end(input).ok_or_else(|| dropped("no blank line after the headers"))?;
+    let head = std::str::from_utf8(&input[..head_len]).map_err(|_| dropped("headers are not UTF-8"))?;
     let mut lines = head
         .split('\n')
         .map(|line| line.strip_suffix('\r').unwrap_or(line));
@@ -94,8 +94,8 @@ pub fn parse(input: &[u8], framing: Framing) -> Result<Message, Malformed> {
     let body =
         body(&input[body_start..], &headers, framing).map_err(|reason| refuse(reason, 400, &headers))?;
     if is_response {
-        let (code, reason) = status_line(start_line).ok_or_else(|| drop("malformed status line"))?;
-        let core = core_fields(&headers).map_err(|reason| drop(reason))?;
+        let (code, reason) = status_line(start_line).ok_or_else(|| dropped("malformed status line"))?;
+        let core = core_fields(&headers).map_err(dropped)?;
         return Ok(Message::Response(Response {
             code,
             reason,
