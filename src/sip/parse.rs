@@ -67,7 +67,7 @@ fn head_end(input: &[u8]) -> Option<(usize, usize)> {
 /// Parses one message.
 pub fn parse(input: &[u8], framing: Framing) -> Result<Message, Malformed> {
     if input.len() > MAX_MESSAGE_BYTES {
-        return Err(drop("message larger than 64 KiB"));
+        return Err(dropped("message larger than 64 KiB"));
     }
     let start = input
         .iter()
