@@ -1,0 +1,130 @@
+//! PIDF (RFC 3863) NOTIFY bodies, laid out as Asterisk's PJSIP lays them
+//! out (reference §7), so Digium phones see exactly what they expect:
+//! a note and a tuple from the extension state, the `digium-presence`
+//! tuple for Digium/Sangoma User-Agents, and a `dm:person` element.
+//!
+//! Beyond Asterisk: the person element carries RPID activities for the
+//! presence state too (away → `away`, xa → `vacation`, dnd → `busy`; busy
+//! device states → `on-the-phone`) and the message as `dm:note`, so
+//! watchers that are not Digium phones also see presence. And the output
+//! is always well-formed XML: values are escaped, an empty attribute is
+//! left out rather than printed bare, and the person element has the `id`
+//! RFC 4479 requires.
+
+use super::device::ExtensionState;
+use super::hint::HintState;
+use super::state::PresenceState;
+
+/// What a NOTIFY body describes, and for whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PidfView<'a> {
+    /// The presentity URI, e.g. `sip:2001@pbx.example.com:5060`.
+    pub entity: &'a str,
+    /// The watcher's URI (its From URI without port), the tuple contact.
+    pub watcher: &'a str,
+    pub state: &'a HintState,
+    /// Add the `digium-presence` tuple (User-Agent contains digium/sangoma).
+    pub digium: bool,
+}
+
+/// Whether a User-Agent gets the Digium tuple (any case, as Asterisk).
+pub fn is_digium_user_agent(user_agent: &str) -> bool {
+    let lower = user_agent.to_ascii_lowercase();
+    lower.contains("digium") || lower.contains("sangoma")
+}
+
+/// The `<note>` and `<basic>` for an extension state (reference §6).
+fn note_and_basic(state: ExtensionState) -> (&'static str, &'static str) {
+    match state {
+        ExtensionState::Idle => ("Ready", "open"),
+        ExtensionState::InUse | ExtensionState::Busy => ("On the phone", "open"),
+        ExtensionState::Unavailable => ("Unavailable", "closed"),
+        ExtensionState::Ringing | ExtensionState::InUseRinging => ("Ringing", "open"),
+        ExtensionState::OnHold => ("On hold", "open"),
+    }
+}
+
+/// RPID activities for the person element (our documented mapping).
+fn activities(state: &HintState) -> Vec<&'static str> {
+    let mut activities = Vec::new();
+    if !matches!(state.extension_state, ExtensionState::Idle | ExtensionState::Unavailable) {
+        activities.push("on-the-phone");
+    }
+    match state.presence.state {
+        PresenceState::Away => activities.push("away"),
+        PresenceState::Xa => activities.push("vacation"),
+        PresenceState::Dnd => activities.push("busy"),
+        _ => {}
+    }
+    activities
+}
+
+/// Escapes text and attribute values (Asterisk's `ast_sip_sanitize_xml`
+/// set, which also protects line ends).
+pub fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '&' => out.push_str("&amp;"),
+            '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#13;"),
+            '\n' => out.push_str("&#10;"),
+            // Not allowed in XML 1.0 at all: drop rather than break the document.
+            c if (c as u32) < 0x20 && c != '\t' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The whole body, ending with a newline.
+pub fn render(view: &PidfView<'_>) -> String {
+    let state = view.state;
+    let (note, basic) = note_and_basic(state.extension_state);
+    let mut body = String::with_capacity(768);
+    body.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    body.push_str(&format!(
+        "<presence entity=\"{}\" xmlns=\"urn:ietf:params:xml:ns:pidf\" xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\" xmlns:rpid=\"urn:ietf:params:xml:ns:pidf:rpid\">\n",
+        escape(view.entity)
+    ));
+    body.push_str(&format!(" <note>{note}</note>\n"));
+    body.push_str(&format!(" <tuple id=\"{}\">\n", escape(state.exten.as_str())));
+    body.push_str(&format!("  <status>\n   <basic>{basic}</basic>\n  </status>\n"));
+    body.push_str(&format!("  <contact priority=\"1\">{}</contact>\n </tuple>\n", escape(view.watcher)));
+    if view.digium {
+        let presence = &state.presence;
+        let mut element = format!("<digium_presence type=\"{}\"", presence.state.as_str());
+        if !presence.subtype.is_empty() {
+            element.push_str(&format!(" subtype=\"{}\"", escape(&presence.subtype)));
+        }
+        if presence.message.is_empty() {
+            element.push_str(" />");
+        } else {
+            element.push_str(&format!(">{}</digium_presence>", escape(&presence.message)));
+        }
+        body.push_str(&format!(" <tuple id=\"digium-presence\">\n  <status>\n   {element}\n  </status>\n </tuple>\n"));
+    }
+    let activities = activities(state);
+    let message = &state.presence.message;
+    if activities.is_empty() && message.is_empty() {
+        body.push_str(" <dm:person id=\"p1\" />\n");
+    } else {
+        body.push_str(" <dm:person id=\"p1\">\n");
+        if !activities.is_empty() {
+            body.push_str("  <rpid:activities>\n");
+            for activity in activities {
+                body.push_str(&format!("   <rpid:{activity} />\n"));
+            }
+            body.push_str("  </rpid:activities>\n");
+        }
+        if !message.is_empty() {
+            body.push_str(&format!("  <dm:note>{}</dm:note>\n", escape(message)));
+        }
+        body.push_str(" </dm:person>\n");
+    }
+    body.push_str("</presence>\n");
+    body
+}
