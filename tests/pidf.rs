@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use opendpma::presence::{
-    ExtensionState, HintState, PidfView, PresenceState, PresenceValue, PublishedPresence, read_pidf, render_pidf,
+    ExtensionState, HintState, PidfView, PresenceState, PresenceValue, PublishedPresence, read_pidf,
+    render_pidf,
 };
 use quick_xml::Reader;
 use quick_xml::events::Event;
@@ -33,7 +34,11 @@ fn presence(state: PresenceState) -> PresenceValue {
         _ => PresenceValue {
             state,
             subtype: String::new(),
-            message: if state == PresenceState::Dnd { "in a meeting\nuntil 3".into() } else { String::new() },
+            message: if state == PresenceState::Dnd {
+                "in a meeting\nuntil 3".into()
+            } else {
+                String::new()
+            },
             changed_at: Some(1),
         },
     }
@@ -85,7 +90,10 @@ fn bodies_match_their_golden_files() {
         });
         check_well_formed(&body);
         let watcher = if digium { "digium" } else { "plain" };
-        let path = folder.join(format!("{watcher}-{extension_name}-{}.xml", presence_state.as_str()));
+        let path = folder.join(format!(
+            "{watcher}-{extension_name}-{}.xml",
+            presence_state.as_str()
+        ));
         if update {
             std::fs::write(&path, &body).unwrap();
         }
@@ -107,20 +115,40 @@ fn digium_bodies_give_type_subtype_and_message() {
 </presence>"#;
     assert_eq!(
         read(body),
-        PublishedPresence { state: "dnd".into(), subtype: "meeting".into(), message: "Im Büro & busy".into() }
+        PublishedPresence {
+            state: "dnd".into(),
+            subtype: "meeting".into(),
+            message: "Im Büro & busy".into()
+        }
     );
     let empty = r#"<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><note>lunch</note><tuple id="d"><status><digium_presence type="away" /></status></tuple></presence>"#;
-    assert_eq!(read(empty), PublishedPresence { state: "away".into(), subtype: String::new(), message: "lunch".into() });
+    assert_eq!(
+        read(empty),
+        PublishedPresence {
+            state: "away".into(),
+            subtype: String::new(),
+            message: "lunch".into()
+        }
+    );
     // Our own NOTIFY body reads back to what it says.
     let state = HintState {
         exten: "2001".parse().unwrap(),
         extension_state: ExtensionState::Idle,
         presence: presence(PresenceState::Away),
     };
-    let ours = render_pidf(&PidfView { entity: "sip:2001@x", watcher: "sip:2000@x", state: &state, digium: true });
+    let ours = render_pidf(&PidfView {
+        entity: "sip:2001@x",
+        watcher: "sip:2000@x",
+        state: &state,
+        digium: true,
+    });
     assert_eq!(
         read(&ours),
-        PublishedPresence { state: "away".into(), subtype: "lunch".into(), message: "Back at 2 & bringing <cake>".into() }
+        PublishedPresence {
+            state: "away".into(),
+            subtype: "lunch".into(),
+            message: "Back at 2 & bringing <cake>".into()
+        }
     );
 }
 
@@ -166,7 +194,14 @@ fn softphone_bodies_map_through_basic_and_rpid() {
             r#"<p:presence xmlns:p="urn:ietf:params:xml:ns:pidf" xmlns:r="urn:ietf:params:xml:ns:pidf:rpid" xmlns:d="urn:ietf:params:xml:ns:pidf:data-model" entity="x"><p:tuple id="t"><p:status><p:basic>open</p:basic></p:status></p:tuple><d:person id="p"><r:activities><r:{activity}/></r:activities><d:note>gone fishing</d:note></d:person></p:presence>"#
         )
     };
-    for (activity, state) in [("away", "away"), ("busy", "dnd"), ("on-the-phone", "dnd"), ("vacation", "xa"), ("permanent-absence", "xa"), ("meal", "available")] {
+    for (activity, state) in [
+        ("away", "away"),
+        ("busy", "dnd"),
+        ("on-the-phone", "dnd"),
+        ("vacation", "xa"),
+        ("permanent-absence", "xa"),
+        ("meal", "available"),
+    ] {
         let published = read(&rpid(activity));
         assert_eq!(published.state, state, "{activity}");
         assert_eq!(published.message, "gone fishing");
@@ -176,10 +211,22 @@ fn softphone_bodies_map_through_basic_and_rpid() {
 #[test]
 fn broken_or_foreign_bodies_are_refused_with_a_reason() {
     assert!(read_pidf("<presence xmlns=\"urn:ietf:params:xml:ns:pidf\"><tuple>").is_err());
-    assert!(read_pidf("<presence xmlns=\"urn:ietf:params:xml:ns:pidf\"><note>x</nope></presence>").unwrap_err().to_string().starts_with("malformed XML"));
-    assert_eq!(read_pidf("<presence><basic>open</basic></presence>").unwrap_err().to_string(), "not a PIDF document (root must be presence in urn:ietf:params:xml:ns:pidf)");
+    assert!(
+        read_pidf("<presence xmlns=\"urn:ietf:params:xml:ns:pidf\"><note>x</nope></presence>")
+            .unwrap_err()
+            .to_string()
+            .starts_with("malformed XML")
+    );
     assert_eq!(
-        read_pidf("<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"x\"/>").unwrap_err().to_string(),
+        read_pidf("<presence><basic>open</basic></presence>")
+            .unwrap_err()
+            .to_string(),
+        "not a PIDF document (root must be presence in urn:ietf:params:xml:ns:pidf)"
+    );
+    assert_eq!(
+        read_pidf("<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"x\"/>")
+            .unwrap_err()
+            .to_string(),
         "the document says nothing about presence (no digium_presence, RPID activity or basic status)"
     );
     assert!(read_pidf("").is_err());

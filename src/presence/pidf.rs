@@ -47,7 +47,10 @@ fn note_and_basic(state: ExtensionState) -> (&'static str, &'static str) {
 /// RPID activities for the person element (our documented mapping).
 fn activities(state: &HintState) -> Vec<&'static str> {
     let mut activities = Vec::new();
-    if !matches!(state.extension_state, ExtensionState::Idle | ExtensionState::Unavailable) {
+    if !matches!(
+        state.extension_state,
+        ExtensionState::Idle | ExtensionState::Unavailable
+    ) {
         activities.push("on-the-phone");
     }
     match state.presence.state {
@@ -93,7 +96,10 @@ pub fn render(view: &PidfView<'_>) -> String {
     body.push_str(&format!(" <note>{note}</note>\n"));
     body.push_str(&format!(" <tuple id=\"{}\">\n", escape(state.exten.as_str())));
     body.push_str(&format!("  <status>\n   <basic>{basic}</basic>\n  </status>\n"));
-    body.push_str(&format!("  <contact priority=\"1\">{}</contact>\n </tuple>\n", escape(view.watcher)));
+    body.push_str(&format!(
+        "  <contact priority=\"1\">{}</contact>\n </tuple>\n",
+        escape(view.watcher)
+    ));
     if view.digium {
         let presence = &state.presence;
         let mut element = format!("<digium_presence type=\"{}\"", presence.state.as_str());
@@ -105,7 +111,9 @@ pub fn render(view: &PidfView<'_>) -> String {
         } else {
             element.push_str(&format!(">{}</digium_presence>", escape(&presence.message)));
         }
-        body.push_str(&format!(" <tuple id=\"digium-presence\">\n  <status>\n   {element}\n  </status>\n </tuple>\n"));
+        body.push_str(&format!(
+            " <tuple id=\"digium-presence\">\n  <status>\n   {element}\n  </status>\n </tuple>\n"
+        ));
     }
     let activities = activities(state);
     let message = &state.presence.message;

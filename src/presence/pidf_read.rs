@@ -9,8 +9,8 @@
 //! is the Digium text, else the first `<note>`.
 
 use quick_xml::XmlVersion;
-use quick_xml::events::Event;
 use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 
@@ -56,7 +56,9 @@ pub fn read(body: &str) -> Result<PublishedPresence, PidfError> {
     let mut digium_attributes: Option<(String, String)> = None;
     let mut saw_root = false;
     loop {
-        let (namespace, event) = reader.read_resolved_event().map_err(|e| PidfError::Xml(e.to_string()))?;
+        let (namespace, event) = reader
+            .read_resolved_event()
+            .map_err(|e| PidfError::Xml(e.to_string()))?;
         let namespace = match namespace {
             ResolveResult::Bound(ns) => ns.as_ref().to_owned(),
             _ => String::new(),
@@ -149,7 +151,11 @@ pub fn read(body: &str) -> Result<PublishedPresence, PidfError> {
     let note = found.note.unwrap_or_default();
     if let Some((state, subtype, message)) = found.digium {
         let message = if message.is_empty() { note } else { message };
-        return Ok(PublishedPresence { state, subtype, message });
+        return Ok(PublishedPresence {
+            state,
+            subtype,
+            message,
+        });
     }
     let state = match (found.activity, found.basic.as_deref()) {
         (Some(activity), _) => activity.to_owned(),

@@ -10,6 +10,8 @@
 //! - `transaction`: non-INVITE transaction state and timers.
 //! - `endpoint`: the state machine that ties it together
 //!   (`handle_*` in, `poll_*` out).
+//! - `subscription`, `presence_server`: the presence event package
+//!   (SUBSCRIBE/NOTIFY, PUBLISH) on top of the endpoint.
 
 pub mod endpoint;
 pub mod framing;
@@ -18,7 +20,9 @@ pub mod headers;
 pub mod message;
 pub mod parse;
 pub mod peer;
+pub mod presence_server;
 pub mod response;
+pub mod subscription;
 pub mod transaction;
 pub mod uri;
 pub mod via;
@@ -28,4 +32,7 @@ pub use headers::Headers;
 pub use message::{Message, Method, Request, Response};
 pub use parse::{Framing, MAX_MESSAGE_BYTES, Malformed, parse};
 pub use peer::{ConnectionId, Peer, Random, Transmit};
+pub use presence_server::{
+    HintSource, LineAccess, Output, PresenceServer, PresenceServerConfig, SubscriptionSummary,
+};
 pub use response::{OutgoingRequest, ResponseBuilder, reason_phrase};

@@ -1,0 +1,211 @@
+//! One presence subscription (RFC 6665 / RFC 3856) as the notifier keeps
+//! it: the dialog, where NOTIFYs go, when it ends, and the one NOTIFY that
+//! may be in flight plus the one waiting behind it.
+//!
+//! ```text
+//!   SUBSCRIBE ──► active ──(refresh)──► active
+//!                   │ unsubscribe / expiry / line removed / 481 / Timer F
+//!                   ▼
+//!              terminating (final NOTIFY in flight) ──► gone
+//! ```
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::endpoint::ClientId;
+use super::headers::Headers;
+use super::message::Method;
+use super::peer::Peer;
+use super::response::{OutgoingRequest, PRODUCT};
+use crate::config::{Extension, Transport};
+use crate::presence::HintState;
+
+/// What the next NOTIFY says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifyContent {
+    /// `active;expires=…` with this state as the body.
+    Active(HintState),
+    /// `terminated[;reason=…]`: the last NOTIFY; with a body only for a
+    /// fetch (an initial `Expires: 0`), which gets the state just once.
+    Terminated {
+        reason: Option<&'static str>,
+        state: Option<HintState>,
+    },
+}
+
+/// The dialog a subscription lives in (RFC 3261 §12), from our side (UAS).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dialog {
+    pub call_id: String,
+    pub local_tag: String,
+    pub remote_tag: String,
+    /// Our URI (the SUBSCRIBE's To).
+    pub local_uri: String,
+    /// The watcher's URI (the SUBSCRIBE's From).
+    pub remote_uri: String,
+    /// Where in-dialog requests go (the watcher's Contact).
+    pub remote_target: String,
+    /// Record-Route values, in order.
+    pub route_set: Vec<String>,
+    pub local_cseq: u32,
+    pub remote_cseq: u32,
+}
+
+/// A live subscription.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub exten: Extension,
+    pub dialog: Dialog,
+    /// Where NOTIFYs are sent: the SUBSCRIBE's source (NAT-safe, like
+    /// Asterisk's rewrite_contact) or its connection.
+    pub peer: Peer,
+    pub expires_at: Instant,
+    pub event_id: Option<String>,
+    pub user_agent: String,
+    /// Add the `digium-presence` tuple.
+    pub digium: bool,
+    /// Presentity URI for the PIDF `entity`.
+    pub entity: String,
+    /// Our Contact for this dialog.
+    pub contact: String,
+    pub in_flight: Option<ClientId>,
+    pub queued: Option<NotifyContent>,
+    /// The final NOTIFY is queued or in flight; the dialog is already
+    /// unknown to new requests.
+    pub terminating: bool,
+}
+
+impl Subscription {
+    /// Seconds left, rounded down, never below 0.
+    pub fn remaining(&self, now: Instant) -> u64 {
+        self.expires_at.saturating_duration_since(now).as_secs()
+    }
+
+    /// Queues `content`, keeping a queued termination (nothing may follow it).
+    pub fn queue(&mut self, content: NotifyContent) {
+        if !matches!(self.queued, Some(NotifyContent::Terminated { .. })) {
+            self.queued = Some(content);
+        }
+    }
+
+    /// The NOTIFY request for `content` (the caller supplies the body).
+    pub fn notify_request(
+        &mut self,
+        now: Instant,
+        content: &NotifyContent,
+        body: Option<String>,
+    ) -> OutgoingRequest {
+        self.dialog.local_cseq += 1;
+        let mut headers = Headers::new();
+        for route in &self.dialog.route_set {
+            headers.push("Route", route.as_str());
+        }
+        headers.push("Max-Forwards", "70");
+        headers.push(
+            "From",
+            format!("<{}>;tag={}", self.dialog.local_uri, self.dialog.local_tag),
+        );
+        headers.push(
+            "To",
+            format!("<{}>;tag={}", self.dialog.remote_uri, self.dialog.remote_tag),
+        );
+        headers.push("Call-ID", self.dialog.call_id.as_str());
+        headers.push("CSeq", format!("{} NOTIFY", self.dialog.local_cseq));
+        headers.push("Contact", self.contact.as_str());
+        headers.push(
+            "Event",
+            match &self.event_id {
+                Some(id) => format!("presence;id={id}"),
+                None => "presence".to_owned(),
+            },
+        );
+        let state = match content {
+            NotifyContent::Active(_) => format!("active;expires={}", self.remaining(now)),
+            NotifyContent::Terminated { reason: None, .. } => "terminated".to_owned(),
+            NotifyContent::Terminated {
+                reason: Some(reason), ..
+            } => format!("terminated;reason={reason}"),
+        };
+        headers.push("Subscription-State", state);
+        headers.push("Allow-Events", "presence");
+        headers.push("User-Agent", PRODUCT);
+        let body = match body {
+            Some(body) => {
+                headers.push("Content-Type", "application/pidf+xml");
+                body.into()
+            }
+            None => Default::default(),
+        };
+        OutgoingRequest {
+            method: Method::Notify,
+            uri: self.dialog.remote_target.clone(),
+            headers,
+            body,
+        }
+    }
+
+    /// The durable form. Times become Unix seconds (`wall` = now).
+    pub fn record(&self, now: Instant, wall: u64) -> SubscriptionRecord {
+        SubscriptionRecord {
+            exten: self.exten.to_string(),
+            dialog: self.dialog.clone(),
+            transport: self.peer.transport,
+            address: self.peer.address.to_string(),
+            expires_at_unix: wall + self.remaining(now),
+            event_id: self.event_id.clone(),
+            user_agent: self.user_agent.clone(),
+            digium: self.digium,
+            entity: self.entity.clone(),
+            contact: self.contact.clone(),
+        }
+    }
+
+    /// Back from a record after a restart. NOTIFY CSeqs were not stored on
+    /// every NOTIFY (that would be an fsync each), so they jump ahead.
+    pub fn restore(record: SubscriptionRecord, now: Instant, wall: u64) -> Option<Self> {
+        if record.expires_at_unix <= wall {
+            return None;
+        }
+        let mut dialog = record.dialog;
+        dialog.local_cseq = dialog.local_cseq.saturating_add(CSEQ_JUMP_AFTER_RESTART);
+        Some(Self {
+            exten: record.exten.parse().ok()?,
+            dialog,
+            peer: Peer {
+                transport: record.transport,
+                address: record.address.parse().ok()?,
+                connection: None,
+            },
+            expires_at: now + Duration::from_secs(record.expires_at_unix - wall),
+            event_id: record.event_id,
+            user_agent: record.user_agent,
+            digium: record.digium,
+            entity: record.entity,
+            contact: record.contact,
+            in_flight: None,
+            queued: None,
+            terminating: false,
+        })
+    }
+}
+
+/// How far NOTIFY CSeqs jump after a restart: more NOTIFYs than this
+/// between two refreshes of one subscription would be needed to reuse a
+/// number (and a refresh stores the current one).
+pub const CSEQ_JUMP_AFTER_RESTART: u32 = 100_000;
+
+/// What the store keeps per subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionRecord {
+    pub exten: String,
+    pub dialog: Dialog,
+    pub transport: Transport,
+    pub address: String,
+    pub expires_at_unix: u64,
+    pub event_id: Option<String>,
+    pub user_agent: String,
+    pub digium: bool,
+    pub entity: String,
+    pub contact: String,
+}
