@@ -717,7 +717,7 @@ impl PresenceServer {
         let Some(line) = self.config.lines.iter().find(|line| line.exten == exten).cloned() else {
             return refuse(self, id, base(404));
         };
-        if !request.event().is_some_and(|event| event.package == "presence") {
+        if request.event().is_none_or(|event| event.package != "presence") {
             return refuse(self, id, base(489).header("Allow-Events", ALLOW_EVENTS));
         }
         if let Some(user) = &user
