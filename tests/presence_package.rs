@@ -534,11 +534,14 @@ fn publish_sets_presence_and_follows_rfc_3903_etag_rules() {
     assert_eq!(h.book.0.presence("CustomPresence:2001").state.as_str(), "dnd");
 }
 
+/// A request, the status it must get, and a header the answer must carry.
+type RefusalCase = (String, u16, Option<(&'static str, &'static str)>);
+
 #[test]
 fn publish_refusals() {
     let mut h = Harness::new();
     let unavailable = DND.replace("type=\"dnd\"", "type=\"unavailable\"");
-    let cases: Vec<(String, u16, Option<(&str, &str)>)> = vec![
+    let cases: Vec<RefusalCase> = vec![
         (publish("2999", "", DND, 1), 404, None),
         (
             publish("2001", "Expires: 30\n", DND, 2),
