@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use opendpma::auth::NonceSecret;
+use opendpma::auth::{Algorithm, NonceSecret};
 use opendpma::config::{Secret, Transport};
 use opendpma::presence::{Change, DeviceState, Hint, HintState, PresenceBook, PresenceUpdate};
 use opendpma::sip::{
@@ -50,6 +50,7 @@ impl Harness {
                 credentials: HashMap::from([("2000".to_owned(), Secret::new("pw"))]),
                 host: "192.0.2.1".into(),
                 ports: HashMap::from([(Transport::Udp, 5070), (Transport::Tcp, 5070)]),
+                algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
             },
             Random::seeded(5),
             NonceSecret::new([1; 32]),

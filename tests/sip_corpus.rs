@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use opendpma::auth::NonceSecret;
+use opendpma::auth::{Algorithm, NonceSecret};
 use opendpma::config::{Secret, Transport};
 use opendpma::sip::{ConnectionId, Endpoint, EndpointConfig, Framing, Message, Peer, Random, parse};
 
@@ -72,6 +72,7 @@ fn endpoint(now: Instant) -> Endpoint {
         credentials: HashMap::from([("2000".to_owned(), Secret::new("pw"))]),
         host: "192.0.2.1".into(),
         ports: HashMap::from([(Transport::Udp, 5060), (Transport::Tcp, 5060)]),
+        algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
     };
     Endpoint::new(config, Random::seeded(7), NonceSecret::new([3; 32]), now)
 }

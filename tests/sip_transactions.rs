@@ -19,6 +19,7 @@ fn endpoint(now: Instant) -> Endpoint {
         credentials: HashMap::from([("2000".to_owned(), Secret::new("pw-2000"))]),
         host: "192.0.2.1".into(),
         ports: HashMap::from([(Transport::Udp, 5070), (Transport::Tcp, 5070)]),
+        algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
     };
     Endpoint::new(config, Random::seeded(1), NonceSecret::new([9; 32]), now)
 }
@@ -253,9 +254,13 @@ fn digest_auth_lets_the_right_password_through_once_per_count() {
     let stale = answer_challenge(&challenge, "pw-2000", 2, "sip:2001@192.0.2.1");
     endpoint.handle_datagram(later, peer, &subscribe(Some(&stale), 4));
     assert!(drain(&mut endpoint)[0].contains("stale=true"));
-    // The URI in the credentials must be the Request-URI.
-    let elsewhere = answer_challenge(&challenge, "pw-2000", 5, "sip:2002@192.0.2.1");
-    endpoint.handle_datagram(start, peer, &subscribe(Some(&elsewhere), 5));
+    // The signed uri may differ from the Request-URI (sipp signs the host
+    // only) but must be a SIP URI.
+    let host_only = answer_challenge(&challenge, "pw-2000", 5, "sip:192.0.2.1");
+    endpoint.handle_datagram(start, peer, &subscribe(Some(&host_only), 5));
+    assert!(matches!(endpoint.poll_event(), Some(Event::Request { .. })));
+    let not_sip = answer_challenge(&challenge, "pw-2000", 6, "http://192.0.2.1/");
+    endpoint.handle_datagram(start, peer, &subscribe(Some(&not_sip), 6));
     assert!(endpoint.poll_event().is_none());
 }
 

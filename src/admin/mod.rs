@@ -18,7 +18,7 @@ use axum::middleware;
 use axum::routing::{get, post};
 
 use crate::metrics::Metrics;
-use crate::server::PresenceHub;
+use crate::server::{PresenceHub, SipHandle};
 use tokio::sync::watch;
 
 use crate::config::Secret;
@@ -34,6 +34,7 @@ pub struct AdminState {
     pub token_override: Option<Secret>,
     pub hub: Arc<PresenceHub>,
     pub metrics: Arc<Metrics>,
+    pub sip: SipHandle,
 }
 
 impl AdminState {
@@ -59,6 +60,10 @@ pub fn router(state: AdminState) -> Router {
             get(presence::get_device).put(presence::put_device),
         )
         .route("/api/v1/hints", get(presence::hints))
+        .route(
+            "/api/v1/subscriptions",
+            get(|State(state): State<AdminState>| async move { axum::Json(state.sip.subscriptions().await) }),
+        )
         .route("/api/v1/events", get(events::events))
         .route(
             "/metrics",

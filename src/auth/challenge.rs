@@ -66,6 +66,22 @@ impl Challenge<'_> {
             .header_value()
         })
     }
+
+    /// One challenge per algorithm, in the given order.
+    pub fn each(realm: &str, nonce: &str, stale: bool, algorithms: &[Algorithm]) -> Vec<String> {
+        algorithms
+            .iter()
+            .map(|&algorithm| {
+                Challenge {
+                    realm,
+                    nonce,
+                    algorithm,
+                    stale,
+                }
+                .header_value()
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -62,6 +62,20 @@ pub struct Sip {
     /// Digest auth on SUBSCRIBE and PUBLISH.
     #[serde(default = "default_true")]
     pub require_auth: bool,
+    /// Digest algorithms offered, one challenge each, in this order.
+    /// RFC 8760 puts SHA-256 first; clients that only read the first
+    /// challenge and know only MD5 (older phones, sipp) need `["MD5"]`.
+    #[serde(default = "default_digest_algorithms")]
+    pub digest_algorithms: Vec<DigestAlgorithm>,
+}
+
+/// A digest algorithm name in the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum DigestAlgorithm {
+    #[serde(rename = "SHA-256")]
+    Sha256,
+    #[serde(rename = "MD5")]
+    Md5,
 }
 
 /// `[admin]`: the admin API listener.
@@ -111,6 +125,7 @@ impl Default for Sip {
             min_expires: default_min_expires(),
             max_expires: default_max_expires(),
             require_auth: true,
+            digest_algorithms: default_digest_algorithms(),
         }
     }
 }
@@ -160,6 +175,9 @@ fn default_registration_port() -> u16 {
 }
 fn default_transport() -> Transport {
     Transport::Udp
+}
+fn default_digest_algorithms() -> Vec<DigestAlgorithm> {
+    vec![DigestAlgorithm::Sha256, DigestAlgorithm::Md5]
 }
 fn default_true() -> bool {
     true

@@ -6,10 +6,16 @@
 //! - `reload` / `config_watch`: re-reading phones.toml on change, SIGHUP
 //!   or API call.
 //! - `shutdown`: SIGINT/SIGTERM.
+//! - `presence_hub`: the durable, broadcasting write path around the
+//!   presence book.
+//! - `sip_transport` / `sip_driver`: SIP sockets and the task that owns
+//!   the sans-IO presence server.
 
 mod config_watch;
 mod http;
 mod presence_hub;
+mod sip_driver;
+mod sip_transport;
 mod reload;
 mod shutdown;
 
@@ -26,9 +32,10 @@ use crate::metrics::Metrics;
 use crate::presence::{Hint, PresenceBook};
 use crate::provision::{self, AccessControl, ProvisionState, RenderError};
 use crate::snapshot::Snapshot;
-use crate::store::{RedbStore, Store, StoreError};
+use crate::store::{RecordTable, RedbStore, Store, StoreError};
 
 pub use presence_hub::{HubError, PresenceHub};
+pub use sip_driver::SipHandle;
 pub use reload::{ReloadError, ReloadSummary, Reloader};
 pub use shutdown::shutdown_signal;
 
@@ -66,12 +73,13 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         devices = stored.devices.len(),
         "durable state loaded"
     );
-    let book = PresenceBook::new(hints_of(&snapshot.config), stored.providers, stored.devices);
+    let book = PresenceBook::new(hints_of(&snapshot.config), stored.providers.clone(), stored.devices.clone());
     let hub = Arc::new(PresenceHub::new(book, store.clone(), metrics.clone()));
     let (sender, snapshots) = watch::channel(snapshot.clone());
     let reloader = Arc::new(Reloader::new(path.clone(), sender));
     let shutdown = CancellationToken::new();
 
+    let sip_sockets = sip_driver::bind(&snapshot.config).await?;
     let provisioning = http::bind(snapshot.config.http.listen).await?;
     let admin_listener = http::bind(snapshot.config.admin.listen).await?;
     let access = Arc::new(AccessControl::new(
@@ -82,12 +90,28 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         snapshots: snapshots.clone(),
         access,
     });
+    let subscriptions: Vec<(String, Vec<u8>)> = stored
+        .records
+        .get(&RecordTable::Subscriptions)
+        .map(|records| records.clone().into_iter().collect())
+        .unwrap_or_default();
+    let sip = sip_driver::SipDriver {
+        sockets: sip_sockets,
+        hub: hub.clone(),
+        store: store.clone(),
+        snapshots: snapshots.clone(),
+        metrics: metrics.clone(),
+        subscriptions,
+        shutdown: shutdown.clone(),
+    }
+    .spawn();
     let admin_router = admin::router(AdminState {
         snapshots: snapshots.clone(),
         reloader: reloader.clone(),
         token_override,
         hub: hub.clone(),
         metrics: metrics.clone(),
+        sip,
     });
     http::spawn("provisioning", provisioning, provision_router, shutdown.clone());
     http::spawn("admin", admin_listener, admin_router, shutdown.clone());
@@ -99,6 +123,8 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     shutdown_signal().await;
     tracing::info!("shutting down");
     shutdown.cancel();
+    // Let the listeners finish in-flight work and the SIP driver flush.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     Ok(())
 }
 

@@ -18,11 +18,12 @@ use super::message::{Message, Method, Request, Response};
 use super::parse::{Framing, parse};
 use super::peer::{ConnectionId, Peer, Random, Transmit};
 use super::response::{ACCEPT, ALLOW, ALLOW_EVENTS, OutgoingRequest, ResponseBuilder};
+use super::uri::SipUri;
 use super::transaction::{
     ClientState, ClientTransaction, ServerKey, ServerTransaction, T1, T2, T4, TimerQueue, TimerRef,
 };
 use crate::auth::{
-    Challenge, DigestError, DigestVerifier, Lockout, LockoutPolicy, NonceSecret, Verdict, log_safe,
+    Algorithm, Challenge, DigestError, DigestVerifier, Lockout, LockoutPolicy, NonceSecret, Verdict, log_safe,
     parse_digest,
 };
 use crate::config::{Secret, Transport};
@@ -38,6 +39,8 @@ pub struct EndpointConfig {
     pub host: String,
     /// Our port per transport.
     pub ports: HashMap<Transport, u16>,
+    /// Challenges offered, in order (`[sip] digest_algorithms`).
+    pub algorithms: Vec<Algorithm>,
 }
 
 /// A request the application must answer; not `Clone`, so it is answered once.
@@ -287,7 +290,11 @@ impl Endpoint {
                 let password = self.config.credentials.get(&credentials.username).cloned();
                 let outcome = match password {
                     None => Err(DigestError::WrongResponse),
-                    Some(_) if credentials.uri != request.uri => Err(DigestError::WrongResponse),
+                    // The digest covers the uri the client signed; clients
+                    // differ in what they put there (sipp signs the host
+                    // only, some phones their AOR), so it need not equal
+                    // the Request-URI — but it must be a SIP URI.
+                    Some(_) if SipUri::parse(&credentials.uri).is_err() => Err(DigestError::WrongResponse),
                     Some(password) => self.verifier.verify(
                         seconds,
                         &self.config.realm,
@@ -328,7 +335,7 @@ impl Endpoint {
         let nonce = self.verifier.nonce(self.seconds(now), &self.config.realm);
         let tag = self.random.token();
         let mut response = ResponseBuilder::new(request, 401, peer.address, &tag);
-        for value in Challenge::both(&self.config.realm, &nonce, stale) {
+        for value in Challenge::each(&self.config.realm, &nonce, stale, &self.config.algorithms) {
             response = response.header("WWW-Authenticate", value);
         }
         self.reply(now, RequestId(key), response);

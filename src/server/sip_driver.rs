@@ -1,0 +1,393 @@
+//! The SIP driver: the one task that owns the sans-IO `PresenceServer`.
+//! It feeds it socket bytes, timer ticks and hint changes, and carries out
+//! what comes back — durable writes first, then transmits, so that a 200
+//! to a SUBSCRIBE or PUBLISH never leaves before its state is on disk.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::ServerError;
+use super::presence_hub::PresenceHub;
+use super::sip_transport::{self, ConnectionCounter, Connections, Inbound};
+use crate::auth::{Algorithm, NonceSecret};
+use crate::config::{Config, DigestAlgorithm, Transport};
+use crate::metrics::Metrics;
+use crate::presence::{Change, HintState};
+use crate::sip::{
+    ConnectionId, Endpoint, EndpointConfig, HintSource, LineAccess, Output, Peer, PresenceServer, PresenceServerConfig,
+    Random, SubscriptionSummary, Transmit,
+};
+use crate::snapshot::Snapshot;
+use crate::store::{RecordTable, Store};
+
+/// Questions other tasks may ask the driver.
+#[derive(Debug)]
+pub enum SipCommand {
+    Subscriptions(oneshot::Sender<Vec<SubscriptionSummary>>),
+}
+
+/// A handle to ask the driver things.
+#[derive(Debug, Clone)]
+pub struct SipHandle(mpsc::Sender<SipCommand>);
+
+impl SipHandle {
+    pub async fn subscriptions(&self) -> Vec<SubscriptionSummary> {
+        let (reply, answer) = oneshot::channel();
+        if self.0.send(SipCommand::Subscriptions(reply)).await.is_err() {
+            return Vec::new();
+        }
+        answer.await.unwrap_or_default()
+    }
+}
+
+impl HintSource for PresenceHub {
+    fn hint_state(&self, exten: &str) -> Option<HintState> {
+        PresenceHub::hint_state(self, exten)
+    }
+}
+
+fn wall() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Bound sockets, before the driver runs.
+pub struct SipSockets {
+    udp: Vec<Arc<UdpSocket>>,
+    tcp: Vec<TcpListener>,
+    ports: HashMap<Transport, u16>,
+}
+
+/// Binds every `[sip] listen` entry now, so start-up fails on a taken port.
+pub async fn bind(config: &Config) -> Result<SipSockets, ServerError> {
+    let mut sockets = SipSockets {
+        udp: Vec::new(),
+        tcp: Vec::new(),
+        ports: HashMap::new(),
+    };
+    for listen in &config.sip.listen {
+        let address = listen.address;
+        let bind_error = |source| ServerError::Bind { address, source };
+        match listen.transport {
+            Transport::Udp => {
+                let socket = UdpSocket::bind(address).await.map_err(bind_error)?;
+                let port = socket.local_addr().map_err(bind_error)?.port();
+                sockets.ports.entry(Transport::Udp).or_insert(port);
+                tracing::info!(address = %socket.local_addr().map_err(bind_error)?, "listening (sip/udp)");
+                sockets.udp.push(Arc::new(socket));
+            }
+            Transport::Tcp => {
+                let listener = TcpListener::bind(address).await.map_err(bind_error)?;
+                let port = listener.local_addr().map_err(bind_error)?.port();
+                sockets.ports.entry(Transport::Tcp).or_insert(port);
+                tracing::info!(address = %listener.local_addr().map_err(bind_error)?, "listening (sip/tcp)");
+                sockets.tcp.push(listener);
+            }
+            Transport::Tls => {
+                tracing::warn!(%address, "SIP over TLS is not implemented yet; listener skipped");
+            }
+        }
+    }
+    Ok(sockets)
+}
+
+fn endpoint_config(config: &Config, ports: &HashMap<Transport, u16>) -> EndpointConfig {
+    EndpointConfig {
+        realm: config.general.realm.clone(),
+        require_auth: config.sip.require_auth,
+        credentials: config.lines.iter().map(|line| (line.authname.clone(), line.secret.clone())).collect(),
+        host: config.general.server_address.clone(),
+        ports: ports.clone(),
+        algorithms: config
+            .sip
+            .digest_algorithms
+            .iter()
+            .map(|algorithm| match algorithm {
+                DigestAlgorithm::Sha256 => Algorithm::Sha256,
+                DigestAlgorithm::Md5 => Algorithm::Md5,
+            })
+            .collect(),
+    }
+}
+
+/// Who may PUBLISH for each line: its own user and the users of the other
+/// lines on any phone that carries it.
+fn server_config(config: &Config) -> PresenceServerConfig {
+    let lines = config
+        .lines
+        .iter()
+        .map(|line| {
+            let mut publishers = vec![line.authname.clone()];
+            for phone in config.phones_with_line(&line.name) {
+                for mate in phone.lines.iter().filter_map(|name| config.line(name)) {
+                    if !publishers.contains(&mate.authname) {
+                        publishers.push(mate.authname.clone());
+                    }
+                }
+            }
+            LineAccess {
+                name: line.name.clone(),
+                exten: line.exten.to_string(),
+                publishers,
+            }
+        })
+        .collect();
+    PresenceServerConfig {
+        min_expires: config.sip.min_expires,
+        max_expires: config.sip.max_expires,
+        lines,
+    }
+}
+
+/// Everything the driver task needs.
+pub struct SipDriver {
+    pub sockets: SipSockets,
+    pub hub: Arc<PresenceHub>,
+    pub store: Arc<dyn Store>,
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    pub metrics: Arc<Metrics>,
+    pub subscriptions: Vec<(String, Vec<u8>)>,
+    pub shutdown: CancellationToken,
+}
+
+impl SipDriver {
+    /// Starts the socket tasks and the driver task; returns its handle.
+    pub fn spawn(self) -> SipHandle {
+        let (inbound_sender, inbound) = mpsc::channel(4096);
+        let counter = Arc::new(ConnectionCounter::default());
+        for socket in &self.sockets.udp {
+            sip_transport::spawn_udp(socket.clone(), inbound_sender.clone(), self.shutdown.clone());
+        }
+        let SipDriver {
+            sockets,
+            hub,
+            store,
+            snapshots,
+            metrics,
+            subscriptions,
+            shutdown,
+        } = self;
+        for listener in sockets.tcp {
+            sip_transport::spawn_tcp(listener, inbound_sender.clone(), counter.clone(), shutdown.clone());
+        }
+        let (commands_sender, commands) = mpsc::channel(16);
+        let config = snapshots.borrow().config.clone();
+        let mut seed = [0u8; 8];
+        getrandom::fill(&mut seed).expect("the OS random source is available");
+        let now = Instant::now();
+        let endpoint = Endpoint::new(
+            endpoint_config(&config, &sockets.ports),
+            Random::seeded(u64::from_le_bytes(seed)),
+            NonceSecret::random(),
+            now,
+        );
+        let mut server = PresenceServer::new(endpoint, server_config(&config));
+        server.restore(now, wall(), subscriptions, hub.as_ref());
+        let task = DriverTask {
+            server,
+            hub: hub.clone(),
+            store,
+            metrics,
+            udp: sockets.udp.first().cloned(),
+            ports: sockets.ports,
+            connections: Connections::default(),
+            pending: HashMap::new(),
+            counter,
+            inbound_sender,
+            shutdown: shutdown.clone(),
+        };
+        let changes = hub.subscribe();
+        tokio::spawn(task.run(inbound, changes, snapshots, commands));
+        SipHandle(commands_sender)
+    }
+}
+
+struct DriverTask {
+    server: PresenceServer,
+    hub: Arc<PresenceHub>,
+    store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+    udp: Option<Arc<UdpSocket>>,
+    ports: HashMap<Transport, u16>,
+    connections: Connections,
+    /// Messages for outbound connections still being set up.
+    pending: HashMap<ConnectionId, Vec<Vec<u8>>>,
+    counter: Arc<ConnectionCounter>,
+    inbound_sender: mpsc::Sender<Inbound>,
+    shutdown: CancellationToken,
+}
+
+impl DriverTask {
+    async fn run(
+        mut self,
+        mut inbound: mpsc::Receiver<Inbound>,
+        mut changes: broadcast::Receiver<Change>,
+        mut snapshots: watch::Receiver<Arc<Snapshot>>,
+        mut commands: mpsc::Receiver<SipCommand>,
+    ) {
+        self.flush().await;
+        loop {
+            let deadline = self.server.poll_timeout();
+            let sleep = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = self.shutdown.cancelled() => break,
+                Some(message) = inbound.recv() => {
+                    self.inbound(message);
+                    // Take whatever else is waiting, then commit once.
+                    for _ in 0..64 {
+                        match inbound.try_recv() {
+                            Ok(message) => self.inbound(message),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                () = sleep => {
+                    let now = Instant::now();
+                    self.server.handle_timeout(now, wall(), self.hub.as_ref());
+                }
+                change = changes.recv() => self.change(change),
+                Ok(()) = snapshots.changed() => {
+                    let config = snapshots.borrow_and_update().config.clone();
+                    self.server.set_config(endpoint_config(&config, &self.ports), server_config(&config));
+                }
+                Some(command) = commands.recv() => match command {
+                    SipCommand::Subscriptions(reply) => {
+                        let _ = reply.send(self.server.summaries(Instant::now()));
+                    }
+                },
+            }
+            self.flush().await;
+        }
+        // Subscriptions are not terminated on shutdown: they are stored,
+        // and phones would otherwise all re-subscribe at once on restart.
+        self.flush().await;
+        tracing::info!("SIP driver stopped");
+    }
+
+    fn inbound(&mut self, message: Inbound) {
+        let now = Instant::now();
+        let hub = self.hub.clone();
+        match message {
+            Inbound::Datagram { peer, bytes } => self.server.handle_datagram(now, wall(), peer, &bytes, hub.as_ref()),
+            Inbound::Stream { peer, bytes } => {
+                if let Some(connection) = peer.connection {
+                    self.connections.remember_address(connection, peer.address);
+                }
+                if let Err(error) = self.server.handle_stream_bytes(now, wall(), peer, &bytes, hub.as_ref()) {
+                    tracing::info!(%peer, %error, "closing a connection that cannot be framed");
+                    if let Some(connection) = peer.connection {
+                        // Dropping the writer ends the connection's write half.
+                        self.connections.closed(connection);
+                    }
+                }
+            }
+            Inbound::Opened { connection, writer } => {
+                for bytes in self.pending.remove(&connection).unwrap_or_default() {
+                    let _ = writer.try_send(bytes);
+                }
+                self.connections.opened(connection, writer);
+            }
+            Inbound::Closed { connection } => {
+                self.pending.remove(&connection);
+                self.connections.closed(connection);
+                self.server.connection_lost(now, wall(), connection, hub.as_ref());
+            }
+        }
+    }
+
+    fn change(&mut self, change: Result<Change, broadcast::error::RecvError>) {
+        let now = Instant::now();
+        match change {
+            Ok(Change::Hint(state)) => self.server.handle_hint_change(now, &state),
+            Ok(Change::HintRemoved { exten }) => self.server.handle_hint_removed(now, exten.as_str()),
+            Ok(_) => {}
+            // Missed changes: send everyone the current state (de-duplication
+            // is per change, so a full resend is the safe answer).
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "presence changes missed; re-sending every hint");
+                for (_, state) in self.hub.hint_states() {
+                    self.server.handle_hint_change(now, &state);
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => {}
+        }
+    }
+
+    /// Outputs (durable writes) first, then transmits.
+    async fn flush(&mut self) {
+        let mut records = Vec::new();
+        while let Some(output) = self.server.poll_output() {
+            match output {
+                Output::Store { key, record } => records.push((key, record)),
+                Output::Publish { token, provider, update } => {
+                    let result = self.hub.set_presence(&provider, update).await.map(|_| ()).map_err(|e| e.to_string());
+                    self.server.publish_committed(Instant::now(), token, result);
+                }
+            }
+        }
+        if !records.is_empty() {
+            let store = self.store.clone();
+            let written = tokio::task::spawn_blocking(move || store.put_records(RecordTable::Subscriptions, &records))
+                .await
+                .expect("store task does not panic");
+            if let Err(error) = written {
+                tracing::error!(%error, "cannot store subscriptions; they will not survive a restart");
+            }
+        }
+        while let Some(transmit) = self.server.poll_transmit() {
+            self.send(transmit);
+        }
+        self.metrics
+            .sip_subscriptions
+            .store(self.server.subscription_count() as i64, Ordering::Relaxed);
+    }
+
+    fn send(&mut self, transmit: Transmit) {
+        let Transmit { peer, bytes } = transmit;
+        match peer.transport {
+            Transport::Udp => {
+                if let Some(socket) = &self.udp {
+                    // UDP send errors (no route, buffer full) are like loss:
+                    // retransmission timers deal with them.
+                    if let Err(error) = socket.try_send_to(&bytes, peer.address) {
+                        tracing::debug!(%error, %peer, "udp send failed");
+                    }
+                }
+            }
+            Transport::Tcp | Transport::Tls => self.send_stream(peer, bytes),
+        }
+    }
+
+    fn send_stream(&mut self, peer: Peer, bytes: Vec<u8>) {
+        let connection = peer.connection.or_else(|| self.connections.to_address(peer.address));
+        if let Some(connection) = connection {
+            if let Some(waiting) = self.pending.get_mut(&connection) {
+                waiting.push(bytes);
+                return;
+            }
+            if let Some(writer) = self.connections.writer(connection) {
+                if writer.try_send(bytes).is_err() {
+                    tracing::debug!(%peer, "connection backlog full; message dropped");
+                }
+                return;
+            }
+        }
+        // No live connection (e.g. after a restart): connect out to the
+        // watcher and send once it is up. If it cannot be reached, the
+        // NOTIFY's own Timer F ends the subscription.
+        let connection = self.counter.next();
+        self.connections.remember_address(connection, peer.address);
+        self.pending.insert(connection, vec![bytes]);
+        sip_transport::spawn_outbound(peer.address, connection, self.inbound_sender.clone(), self.shutdown.clone());
+    }
+}

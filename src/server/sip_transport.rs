@@ -1,0 +1,207 @@
+//! SIP sockets: the UDP receive loop and the TCP accept loop with one
+//! reader task per connection. They only move bytes: everything they read
+//! goes to the SIP driver task over one channel, and the driver writes
+//! back through the UDP socket or a connection's writer channel.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Transport;
+use crate::sip::{ConnectionId, MAX_MESSAGE_BYTES, Peer};
+
+/// A connection with no traffic for this long is closed (phones send
+/// CRLF keep-alives or re-SUBSCRIBE well within it).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(900);
+/// Most simultaneous TCP connections.
+pub const MAX_CONNECTIONS: usize = 4096;
+
+/// What the sockets hand to the driver.
+#[derive(Debug)]
+pub enum Inbound {
+    Datagram { peer: Peer, bytes: Vec<u8> },
+    Stream { peer: Peer, bytes: Vec<u8> },
+    Opened { connection: ConnectionId, writer: mpsc::Sender<Vec<u8>> },
+    Closed { connection: ConnectionId },
+}
+
+/// Numbers connections across listeners.
+#[derive(Debug, Default)]
+pub struct ConnectionCounter(AtomicU64);
+
+impl ConnectionCounter {
+    pub fn next(&self) -> ConnectionId {
+        ConnectionId(self.0.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+}
+
+/// Receives datagrams until shutdown.
+pub fn spawn_udp(socket: Arc<UdpSocket>, inbound: mpsc::Sender<Inbound>, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut buffer = vec![0u8; MAX_MESSAGE_BYTES + 1];
+        loop {
+            let received = tokio::select! {
+                () = shutdown.cancelled() => return,
+                received = socket.recv_from(&mut buffer) => received,
+            };
+            match received {
+                Ok((length, address)) => {
+                    let datagram = Inbound::Datagram {
+                        peer: Peer::udp(address),
+                        bytes: buffer[..length].to_vec(),
+                    };
+                    if inbound.send(datagram).await.is_err() {
+                        return;
+                    }
+                }
+                // ICMP errors from earlier sends surface here on Linux; not fatal.
+                Err(error) => tracing::debug!(%error, "udp receive error"),
+            }
+        }
+    });
+}
+
+/// Accepts TCP connections until shutdown.
+pub fn spawn_tcp(
+    listener: TcpListener,
+    inbound: mpsc::Sender<Inbound>,
+    counter: Arc<ConnectionCounter>,
+    shutdown: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                () = shutdown.cancelled() => return,
+                accepted = listener.accept() => accepted,
+            };
+            let (stream, address) = match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "tcp accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                tracing::warn!(%address, "too many TCP connections; refusing");
+                continue;
+            };
+            let connection = counter.next();
+            let inbound = inbound.clone();
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                run_connection(stream, address, connection, inbound, shutdown).await;
+                drop(slot);
+            });
+        }
+    });
+}
+
+/// Connects out to `address` (a restored subscription whose connection is
+/// gone) and runs the connection like an accepted one.
+pub fn spawn_outbound(
+    address: SocketAddr,
+    connection: ConnectionId,
+    inbound: mpsc::Sender<Inbound>,
+    shutdown: CancellationToken,
+) {
+    tokio::spawn(async move {
+        match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(address)).await {
+            Ok(Ok(stream)) => run_connection(stream, address, connection, inbound, shutdown).await,
+            _ => {
+                tracing::debug!(%address, "cannot connect to watcher");
+                let _ = inbound.send(Inbound::Closed { connection }).await;
+            }
+        }
+    });
+}
+
+async fn run_connection(
+    stream: TcpStream,
+    address: SocketAddr,
+    connection: ConnectionId,
+    inbound: mpsc::Sender<Inbound>,
+    shutdown: CancellationToken,
+) {
+    let (mut reader, mut writer) = stream.into_split();
+    let (sender, mut outgoing) = mpsc::channel::<Vec<u8>>(256);
+    if inbound.send(Inbound::Opened { connection, writer: sender }).await.is_err() {
+        return;
+    }
+    let peer = Peer {
+        transport: Transport::Tcp,
+        address,
+        connection: Some(connection),
+    };
+    let write_task = tokio::spawn(async move {
+        while let Some(bytes) = outgoing.recv().await {
+            if writer.write_all(&bytes).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let read = tokio::select! {
+            () = shutdown.cancelled() => break,
+            read = tokio::time::timeout(IDLE_TIMEOUT, reader.read(&mut buffer)) => read,
+        };
+        match read {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(length)) => {
+                let bytes = buffer[..length].to_vec();
+                if inbound.send(Inbound::Stream { peer, bytes }).await.is_err() {
+                    break;
+                }
+            }
+            Err(_) => {
+                tracing::debug!(%address, "idle TCP connection closed");
+                break;
+            }
+        }
+    }
+    write_task.abort();
+    let _ = inbound.send(Inbound::Closed { connection }).await;
+}
+
+/// The driver's view of open connections: where to write.
+#[derive(Debug, Default)]
+pub struct Connections {
+    writers: HashMap<ConnectionId, mpsc::Sender<Vec<u8>>>,
+    by_address: HashMap<SocketAddr, ConnectionId>,
+    addresses: HashMap<ConnectionId, SocketAddr>,
+}
+
+impl Connections {
+    pub fn opened(&mut self, connection: ConnectionId, writer: mpsc::Sender<Vec<u8>>) {
+        self.writers.insert(connection, writer);
+    }
+
+    pub fn remember_address(&mut self, connection: ConnectionId, address: SocketAddr) {
+        self.by_address.insert(address, connection);
+        self.addresses.insert(connection, address);
+    }
+
+    pub fn closed(&mut self, connection: ConnectionId) {
+        self.writers.remove(&connection);
+        if let Some(address) = self.addresses.remove(&connection) {
+            self.by_address.remove(&address);
+        }
+    }
+
+    pub fn writer(&self, connection: ConnectionId) -> Option<&mpsc::Sender<Vec<u8>>> {
+        self.writers.get(&connection)
+    }
+
+    pub fn to_address(&self, address: SocketAddr) -> Option<ConnectionId> {
+        self.by_address.get(&address).copied()
+    }
+}
