@@ -85,7 +85,11 @@ impl Checker<'_, '_> {
         }
         if sip.digest_algorithms.is_empty() {
             let span = Self::section_span(document, "sip");
-            self.push(span, "sip.digest_algorithms".into(), "offer at least one of \"SHA-256\", \"MD5\"".into());
+            self.push(
+                span,
+                "sip.digest_algorithms".into(),
+                "offer at least one of \"SHA-256\", \"MD5\"".into(),
+            );
         }
         let http = &document.http;
         if http.username.is_some() != http.password.is_some() {

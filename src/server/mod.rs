@@ -14,10 +14,10 @@
 mod config_watch;
 mod http;
 mod presence_hub;
-mod sip_driver;
-mod sip_transport;
 mod reload;
 mod shutdown;
+mod sip_driver;
+mod sip_transport;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,9 +35,9 @@ use crate::snapshot::Snapshot;
 use crate::store::{RecordTable, RedbStore, Store, StoreError};
 
 pub use presence_hub::{HubError, PresenceHub};
-pub use sip_driver::SipHandle;
 pub use reload::{ReloadError, ReloadSummary, Reloader};
 pub use shutdown::shutdown_signal;
+pub use sip_driver::SipHandle;
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +73,11 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         devices = stored.devices.len(),
         "durable state loaded"
     );
-    let book = PresenceBook::new(hints_of(&snapshot.config), stored.providers.clone(), stored.devices.clone());
+    let book = PresenceBook::new(
+        hints_of(&snapshot.config),
+        stored.providers.clone(),
+        stored.devices.clone(),
+    );
     let hub = Arc::new(PresenceHub::new(book, store.clone(), metrics.clone()));
     let (sender, snapshots) = watch::channel(snapshot.clone());
     let reloader = Arc::new(Reloader::new(path.clone(), sender));

@@ -20,8 +20,8 @@ use crate::config::{Config, DigestAlgorithm, Transport};
 use crate::metrics::Metrics;
 use crate::presence::{Change, HintState};
 use crate::sip::{
-    ConnectionId, Endpoint, EndpointConfig, HintSource, LineAccess, Output, Peer, PresenceServer, PresenceServerConfig,
-    Random, SubscriptionSummary, Transmit,
+    ConnectionId, Endpoint, EndpointConfig, HintSource, LineAccess, Output, Peer, PresenceServer,
+    PresenceServerConfig, Random, SubscriptionSummary, Transmit,
 };
 use crate::snapshot::Snapshot;
 use crate::store::{RecordTable, Store};
@@ -53,7 +53,9 @@ impl HintSource for PresenceHub {
 }
 
 fn wall() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Bound sockets, before the driver runs.
@@ -100,7 +102,11 @@ fn endpoint_config(config: &Config, ports: &HashMap<Transport, u16>) -> Endpoint
     EndpointConfig {
         realm: config.general.realm.clone(),
         require_auth: config.sip.require_auth,
-        credentials: config.lines.iter().map(|line| (line.authname.clone(), line.secret.clone())).collect(),
+        credentials: config
+            .lines
+            .iter()
+            .map(|line| (line.authname.clone(), line.secret.clone()))
+            .collect(),
         host: config.general.server_address.clone(),
         ports: ports.clone(),
         algorithms: config
@@ -173,7 +179,12 @@ impl SipDriver {
             shutdown,
         } = self;
         for listener in sockets.tcp {
-            sip_transport::spawn_tcp(listener, inbound_sender.clone(), counter.clone(), shutdown.clone());
+            sip_transport::spawn_tcp(
+                listener,
+                inbound_sender.clone(),
+                counter.clone(),
+                shutdown.clone(),
+            );
         }
         let (commands_sender, commands) = mpsc::channel(16);
         let config = snapshots.borrow().config.clone();
@@ -278,12 +289,18 @@ impl DriverTask {
         let now = Instant::now();
         let hub = self.hub.clone();
         match message {
-            Inbound::Datagram { peer, bytes } => self.server.handle_datagram(now, wall(), peer, &bytes, hub.as_ref()),
+            Inbound::Datagram { peer, bytes } => {
+                self.server
+                    .handle_datagram(now, wall(), peer, &bytes, hub.as_ref())
+            }
             Inbound::Stream { peer, bytes } => {
                 if let Some(connection) = peer.connection {
                     self.connections.remember_address(connection, peer.address);
                 }
-                if let Err(error) = self.server.handle_stream_bytes(now, wall(), peer, &bytes, hub.as_ref()) {
+                if let Err(error) = self
+                    .server
+                    .handle_stream_bytes(now, wall(), peer, &bytes, hub.as_ref())
+                {
                     tracing::info!(%peer, %error, "closing a connection that cannot be framed");
                     if let Some(connection) = peer.connection {
                         // Dropping the writer ends the connection's write half.
@@ -329,17 +346,27 @@ impl DriverTask {
         while let Some(output) = self.server.poll_output() {
             match output {
                 Output::Store { key, record } => records.push((key, record)),
-                Output::Publish { token, provider, update } => {
-                    let result = self.hub.set_presence(&provider, update).await.map(|_| ()).map_err(|e| e.to_string());
+                Output::Publish {
+                    token,
+                    provider,
+                    update,
+                } => {
+                    let result = self
+                        .hub
+                        .set_presence(&provider, update)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string());
                     self.server.publish_committed(Instant::now(), token, result);
                 }
             }
         }
         if !records.is_empty() {
             let store = self.store.clone();
-            let written = tokio::task::spawn_blocking(move || store.put_records(RecordTable::Subscriptions, &records))
-                .await
-                .expect("store task does not panic");
+            let written =
+                tokio::task::spawn_blocking(move || store.put_records(RecordTable::Subscriptions, &records))
+                    .await
+                    .expect("store task does not panic");
             if let Err(error) = written {
                 tracing::error!(%error, "cannot store subscriptions; they will not survive a restart");
             }
@@ -369,7 +396,9 @@ impl DriverTask {
     }
 
     fn send_stream(&mut self, peer: Peer, bytes: Vec<u8>) {
-        let connection = peer.connection.or_else(|| self.connections.to_address(peer.address));
+        let connection = peer
+            .connection
+            .or_else(|| self.connections.to_address(peer.address));
         if let Some(connection) = connection {
             if let Some(waiting) = self.pending.get_mut(&connection) {
                 waiting.push(bytes);
@@ -388,6 +417,11 @@ impl DriverTask {
         let connection = self.counter.next();
         self.connections.remember_address(connection, peer.address);
         self.pending.insert(connection, vec![bytes]);
-        sip_transport::spawn_outbound(peer.address, connection, self.inbound_sender.clone(), self.shutdown.clone());
+        sip_transport::spawn_outbound(
+            peer.address,
+            connection,
+            self.inbound_sender.clone(),
+            self.shutdown.clone(),
+        );
     }
 }

@@ -26,10 +26,21 @@ pub const MAX_CONNECTIONS: usize = 4096;
 /// What the sockets hand to the driver.
 #[derive(Debug)]
 pub enum Inbound {
-    Datagram { peer: Peer, bytes: Vec<u8> },
-    Stream { peer: Peer, bytes: Vec<u8> },
-    Opened { connection: ConnectionId, writer: mpsc::Sender<Vec<u8>> },
-    Closed { connection: ConnectionId },
+    Datagram {
+        peer: Peer,
+        bytes: Vec<u8>,
+    },
+    Stream {
+        peer: Peer,
+        bytes: Vec<u8>,
+    },
+    Opened {
+        connection: ConnectionId,
+        writer: mpsc::Sender<Vec<u8>>,
+    },
+    Closed {
+        connection: ConnectionId,
+    },
 }
 
 /// Numbers connections across listeners.
@@ -133,7 +144,14 @@ async fn run_connection(
 ) {
     let (mut reader, mut writer) = stream.into_split();
     let (sender, mut outgoing) = mpsc::channel::<Vec<u8>>(256);
-    if inbound.send(Inbound::Opened { connection, writer: sender }).await.is_err() {
+    if inbound
+        .send(Inbound::Opened {
+            connection,
+            writer: sender,
+        })
+        .await
+        .is_err()
+    {
         return;
     }
     let peer = Peer {

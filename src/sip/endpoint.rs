@@ -18,13 +18,13 @@ use super::message::{Message, Method, Request, Response};
 use super::parse::{Framing, parse};
 use super::peer::{ConnectionId, Peer, Random, Transmit};
 use super::response::{ACCEPT, ALLOW, ALLOW_EVENTS, OutgoingRequest, ResponseBuilder};
-use super::uri::SipUri;
 use super::transaction::{
     ClientState, ClientTransaction, ServerKey, ServerTransaction, T1, T2, T4, TimerQueue, TimerRef,
 };
+use super::uri::SipUri;
 use crate::auth::{
-    Algorithm, Challenge, DigestError, DigestVerifier, Lockout, LockoutPolicy, NonceSecret, Verdict, log_safe,
-    parse_digest,
+    Algorithm, Challenge, DigestError, DigestVerifier, Lockout, LockoutPolicy, NonceSecret, Verdict,
+    log_safe, parse_digest,
 };
 use crate::config::{Secret, Transport};
 

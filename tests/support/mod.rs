@@ -11,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod sip_client;
+
 use opendpma::auth::{Algorithm, DigestCredentials};
 
 /// A running server process.
@@ -42,6 +44,18 @@ pub fn free_port() -> u16 {
 /// `[admin]` head on free ports; `{HTTP}`, `{ADMIN}`, `{SIP}` in `body`
 /// are replaced by the ports.
 pub fn config_text(http: u16, admin: u16, sip: u16, head_http: &str, body: &str) -> String {
+    config_text_with_sip(http, admin, sip, head_http, "", body)
+}
+
+/// Like `config_text`, with extra `[sip]` settings.
+pub fn config_text_with_sip(
+    http: u16,
+    admin: u16,
+    sip: u16,
+    head_http: &str,
+    head_sip: &str,
+    body: &str,
+) -> String {
     format!(
         r#"[general]
 server_address = "127.0.0.1"
@@ -55,6 +69,7 @@ listen = "127.0.0.1:{http}"
 listen = ["udp:127.0.0.1:{sip}", "tcp:127.0.0.1:{sip}"]
 min_expires = 60
 max_expires = 3600
+{head_sip}
 
 [admin]
 listen = "127.0.0.1:{admin}"
@@ -100,11 +115,16 @@ impl Server {
     }
 
     pub fn start_with_env(http_settings: &str, body: &str, env: &[(&str, &str)]) -> Self {
+        Self::start_full(http_settings, "", body, env)
+    }
+
+    /// With extra `[sip]` settings too.
+    pub fn start_full(http_settings: &str, sip_settings: &str, body: &str, env: &[(&str, &str)]) -> Self {
         let (http, admin, sip) = (free_port(), free_port(), free_port());
         let dir = tempfile::tempdir().expect("tempdir");
         let config_path = dir.path().join("phones.toml");
-        std::fs::write(&config_path, config_text(http, admin, sip, http_settings, body))
-            .expect("write config");
+        let text = config_text_with_sip(http, admin, sip, http_settings, sip_settings, body);
+        std::fs::write(&config_path, text).expect("write config");
         let mut server = Self {
             child: None,
             dir,

@@ -1,0 +1,117 @@
+//! A tiny SIP user agent over a real UDP socket, for wire tests: sends
+//! requests, answers NOTIFYs, solves digest challenges with the library's
+//! own arithmetic.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use opendpma::auth::{Algorithm, DigestCredentials};
+use opendpma::sip::{Framing, Message, Request, Response, parse};
+
+pub struct SipClient {
+    pub socket: UdpSocket,
+    pub server: SocketAddr,
+    pub user: String,
+    pub password: String,
+    nc: u32,
+}
+
+impl SipClient {
+    pub fn new(server: SocketAddr, user: &str, password: &str) -> Self {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        Self {
+            socket,
+            server,
+            user: user.into(),
+            password: password.into(),
+            nc: 0,
+        }
+    }
+
+    pub fn local(&self) -> SocketAddr {
+        self.socket.local_addr().expect("addr")
+    }
+
+    pub fn send(&self, text: &str) {
+        self.socket.send_to(text.as_bytes(), self.server).expect("send");
+    }
+
+    /// The next message within `timeout`, if any.
+    pub fn receive(&self, timeout: Duration) -> Option<Message> {
+        let deadline = Instant::now() + timeout;
+        let mut buffer = vec![0u8; 65536];
+        while Instant::now() < deadline {
+            if let Ok((length, _)) = self.socket.recv_from(&mut buffer) {
+                return Some(parse(&buffer[..length], Framing::Datagram).expect("server sends valid SIP"));
+            }
+        }
+        None
+    }
+
+    pub fn response(&self, timeout: Duration) -> Response {
+        match self.receive(timeout) {
+            Some(Message::Response(response)) => response,
+            other => panic!("expected a response, got {other:?}"),
+        }
+    }
+
+    /// Waits for a NOTIFY (skipping nothing else) and answers it 200.
+    pub fn notify(&self, timeout: Duration) -> Request {
+        match self.receive(timeout) {
+            Some(Message::Request(request)) if request.method.as_str() == "NOTIFY" => {
+                self.answer(&request, 200);
+                request
+            }
+            other => panic!("expected a NOTIFY, got {other:?}"),
+        }
+    }
+
+    pub fn answer(&self, request: &Request, code: u16) {
+        let mut text = format!("SIP/2.0 {code} OK\r\n");
+        for via in request.headers.lines("Via") {
+            text.push_str(&format!("Via: {via}\r\n"));
+        }
+        for name in ["From", "To", "Call-ID", "CSeq"] {
+            text.push_str(&format!(
+                "{name}: {}\r\n",
+                request.headers.get(name).expect("core header")
+            ));
+        }
+        text.push_str("Content-Length: 0\r\n\r\n");
+        self.send(&text);
+    }
+
+    /// An Authorization value answering the first SHA-256 challenge of `response`.
+    pub fn authorization(&mut self, response: &Response, method: &str, uri: &str) -> String {
+        let challenge = response
+            .headers
+            .lines("WWW-Authenticate")
+            .find(|c| c.contains("SHA-256"))
+            .expect("a SHA-256 challenge");
+        let nonce = challenge
+            .split("nonce=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .expect("nonce");
+        self.nc += 1;
+        let mut credentials = DigestCredentials {
+            username: self.user.clone(),
+            realm: "opendpma".into(),
+            nonce: nonce.into(),
+            uri: uri.into(),
+            response: String::new(),
+            algorithm: Algorithm::Sha256,
+            qop: Some("auth".into()),
+            cnonce: Some("wiretest".into()),
+            nc: Some(self.nc),
+        };
+        credentials.response = credentials.expected_response(method, &self.password);
+        format!(
+            "Digest username=\"{}\", realm=\"opendpma\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"{}\", algorithm=SHA-256, qop=auth, nc={:08x}, cnonce=\"wiretest\"",
+            self.user, credentials.response, self.nc
+        )
+    }
+}
