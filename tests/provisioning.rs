@@ -311,7 +311,8 @@ async fn admin_reload_swaps_valid_configs_and_keeps_serving_on_invalid_ones() {
         HTTP_CREDENTIALS,
         &SAMPLE_BODY.replace("model = \"D65\"", "model = \"D99\"\nbogus = 1"),
     );
-    std::fs::write(&server.config_path, broken).unwrap();
+    let model_line = broken.lines().position(|l| l == "model = \"D99\"").unwrap() + 1;
+    std::fs::write(&server.config_path, &broken).unwrap();
     let response = reload().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let answer: serde_json::Value = response.json().await.unwrap();
@@ -325,13 +326,18 @@ async fn admin_reload_swaps_valid_configs_and_keeps_serving_on_invalid_ones() {
         problems[1].contains("phones.bob.bogus: unknown key `bogus`"),
         "{problems:?}"
     );
-    assert!(problems[0].starts_with("34:9: "), "{problems:?}");
-    assert!(fetch().await.contains("line_label=\"Bob\""));
     assert!(
-        server
-            .log()
-            .contains("phones.toml:34:9: phones.bob.model: unknown phone model")
+        problems[0].starts_with(&format!("{model_line}:9: ")),
+        "{problems:?}"
     );
+    assert!(
+        problems[1].starts_with(&format!("{}:1: ", model_line + 1)),
+        "{problems:?}"
+    );
+    assert!(fetch().await.contains("line_label=\"Bob\""));
+    assert!(server.log().contains(&format!(
+        "phones.toml:{model_line}:9: phones.bob.model: unknown phone model"
+    )));
 
     // A good edit: 200, new content.
     let fixed = server.config_with(
