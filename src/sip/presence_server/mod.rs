@@ -1,0 +1,366 @@
+//! `PresenceServer`: the presence event package on top of the endpoint —
+//! SUBSCRIBE/NOTIFY (RFC 6665, RFC 3856) and PUBLISH (RFC 3903). Sans-IO
+//! like the endpoint it wraps: the driver feeds it bytes, time (`now` for
+//! timers, `wall` Unix seconds for what is stored) and hint changes, and
+//! carries out its outputs: transmits, durable presence writes
+//! (`Output::Publish`, answered with `publish_committed`) and subscription
+//! records (`Output::Store`).
+//!
+//! Decisions settled against Asterisk (reference §11): an initial
+//! `Expires: 0` is a one-shot fetch; 423 carries Min-Expires; an Accept
+//! without PIDF gets 489; terminated NOTIFYs carry a reason except when
+//! the watcher asked; PUBLISH expiry is capped and checked against the
+//! minimum.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::time::Instant;
+
+mod notifier;
+mod publication;
+
+use self::publication::{PendingPublish, Publication};
+use super::endpoint::{ClientId, Endpoint, EndpointConfig, Event};
+use super::framing::FramingError;
+use super::header_views::contact_expires;
+use super::message::{Method, Request};
+use super::peer::{ConnectionId, Peer, Transmit};
+use super::response::ResponseBuilder;
+use super::subscription::{NotifyContent, Subscription, SubscriptionRecord};
+use crate::presence::{HintState, PresenceUpdate};
+
+/// RFC 3856 §6.4 / RFC 3903: the interval when a request names none.
+pub const DEFAULT_EXPIRES: u32 = 3600;
+
+/// Current hint states, from the presence hub.
+pub trait HintSource {
+    fn hint_state(&self, exten: &str) -> Option<HintState>;
+}
+
+/// A line as PUBLISH sees it: who may publish for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineAccess {
+    pub name: String,
+    pub exten: String,
+    /// Digest users allowed to publish: the line's own authname and those
+    /// of lines on the same phone.
+    pub publishers: Vec<String>,
+}
+
+/// Settings from the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresenceServerConfig {
+    pub min_expires: u32,
+    pub max_expires: u32,
+    pub lines: Vec<LineAccess>,
+}
+
+/// Work for the driver beyond sending bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Set `provider` durably, then call `publish_committed(token, …)`.
+    Publish {
+        token: u64,
+        provider: String,
+        update: PresenceUpdate,
+    },
+    /// Write (`Some`) or delete (`None`) a subscription record.
+    Store { key: String, record: Option<Vec<u8>> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Expiry {
+    Subscription(String),
+    Publication(String),
+}
+
+/// A subscription as the admin API lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SubscriptionSummary {
+    pub exten: String,
+    pub watcher: String,
+    pub peer: String,
+    pub user_agent: String,
+    pub digium: bool,
+    pub expires_in: u64,
+}
+
+/// The presence package.
+pub struct PresenceServer {
+    endpoint: Endpoint,
+    config: PresenceServerConfig,
+    /// By our local tag (unique per dialog).
+    subscriptions: HashMap<String, Subscription>,
+    /// (Call-ID, remote tag, local tag) → local tag.
+    by_dialog: HashMap<(String, String, String), String>,
+    by_exten: HashMap<String, BTreeSet<String>>,
+    notifies: HashMap<ClientId, String>,
+    publications: HashMap<String, Publication>,
+    pending_publishes: HashMap<u64, PendingPublish>,
+    expiries: BinaryHeap<Reverse<(Instant, Expiry)>>,
+    outputs: VecDeque<Output>,
+    next_token: u64,
+}
+
+impl PresenceServer {
+    pub fn new(endpoint: Endpoint, config: PresenceServerConfig) -> Self {
+        Self {
+            endpoint,
+            config,
+            subscriptions: HashMap::new(),
+            by_dialog: HashMap::new(),
+            by_exten: HashMap::new(),
+            notifies: HashMap::new(),
+            publications: HashMap::new(),
+            pending_publishes: HashMap::new(),
+            expiries: BinaryHeap::new(),
+            outputs: VecDeque::new(),
+            next_token: 0,
+        }
+    }
+
+    /// After a reload.
+    pub fn set_config(&mut self, endpoint: EndpointConfig, config: PresenceServerConfig) {
+        self.endpoint.set_config(endpoint);
+        self.config = config;
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Subscriptions loaded from the store after a restart: live ones get
+    /// a NOTIFY with the current state, expired ones are deleted.
+    pub fn restore(
+        &mut self,
+        now: Instant,
+        wall: u64,
+        records: Vec<(String, Vec<u8>)>,
+        hints: &dyn HintSource,
+    ) {
+        for (key, bytes) in records {
+            let record: Option<SubscriptionRecord> = serde_json::from_slice(&bytes).ok();
+            let Some(subscription) = record.and_then(|record| Subscription::restore(record, now, wall))
+            else {
+                self.outputs.push_back(Output::Store { key, record: None });
+                continue;
+            };
+            let Some(state) = hints.hint_state(subscription.exten.as_str()) else {
+                self.outputs.push_back(Output::Store { key, record: None });
+                continue;
+            };
+            let tag = subscription.dialog.local_tag.clone();
+            self.insert(now, subscription);
+            self.store(now, wall, &tag);
+            self.send_or_queue(now, &tag, NotifyContent::Active(state));
+        }
+    }
+
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        wall: u64,
+        peer: Peer,
+        bytes: &[u8],
+        hints: &dyn HintSource,
+    ) {
+        self.endpoint.handle_datagram(now, peer, bytes);
+        self.process_events(now, wall, hints);
+    }
+
+    pub fn handle_stream_bytes(
+        &mut self,
+        now: Instant,
+        wall: u64,
+        peer: Peer,
+        bytes: &[u8],
+        hints: &dyn HintSource,
+    ) -> Result<(), FramingError> {
+        let result = self.endpoint.handle_stream_bytes(now, peer, bytes);
+        self.process_events(now, wall, hints);
+        result
+    }
+
+    /// A stream connection is gone: NOTIFYs in flight on it fail.
+    pub fn connection_lost(
+        &mut self,
+        now: Instant,
+        wall: u64,
+        connection: ConnectionId,
+        hints: &dyn HintSource,
+    ) {
+        self.endpoint.connection_lost(now, connection);
+        for subscription in self.subscriptions.values_mut() {
+            if subscription.peer.connection == Some(connection) {
+                subscription.peer.connection = None;
+            }
+        }
+        self.process_events(now, wall, hints);
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant, wall: u64, hints: &dyn HintSource) {
+        self.endpoint.handle_timeout(now);
+        while let Some(Reverse((at, _))) = self.expiries.peek() {
+            if *at > now {
+                break;
+            }
+            let Some(Reverse((_, expiry))) = self.expiries.pop() else {
+                break;
+            };
+            match expiry {
+                Expiry::Subscription(tag) => {
+                    let due = self
+                        .subscriptions
+                        .get(&tag)
+                        .is_some_and(|s| !s.terminating && s.expires_at <= now);
+                    if due {
+                        self.terminate(now, &tag, Some("timeout"), None);
+                    }
+                }
+                Expiry::Publication(etag) => {
+                    if self.publications.get(&etag).is_some_and(|p| p.expires_at <= now) {
+                        // The line's presence stays: it is the user's setting.
+                        self.publications.remove(&etag);
+                    }
+                }
+            }
+        }
+        self.process_events(now, wall, hints);
+    }
+
+    /// An extension's state changed: every watcher gets the full state.
+    pub fn handle_hint_change(&mut self, now: Instant, state: &HintState) {
+        let tags: Vec<String> = self
+            .by_exten
+            .get(state.exten.as_str())
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        for tag in tags {
+            self.send_or_queue(now, &tag, NotifyContent::Active(state.clone()));
+        }
+    }
+
+    /// An extension lost its hint (a reload removed the line).
+    pub fn handle_hint_removed(&mut self, now: Instant, exten: &str) {
+        let tags: Vec<String> = self.by_exten.get(exten).into_iter().flatten().cloned().collect();
+        for tag in tags {
+            self.terminate(now, &tag, Some("noresource"), None);
+        }
+    }
+
+    /// The presence write for a PUBLISH finished.
+    pub fn publish_committed(&mut self, now: Instant, token: u64, result: Result<(), String>) {
+        let Some(pending) = self.pending_publishes.remove(&token) else {
+            return;
+        };
+        let tag = self.endpoint.random().token();
+        let response = match result {
+            Ok(()) => self.issue_etag(
+                now,
+                &pending.request,
+                pending.peer,
+                &tag,
+                &pending.line,
+                pending.expires,
+            ),
+            Err(reason) => {
+                ResponseBuilder::new(&pending.request, 500, pending.peer.address, &tag).reason(&reason)
+            }
+        };
+        self.endpoint.respond(now, pending.id, response);
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.endpoint.poll_transmit()
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let expiry = self.expiries.peek().map(|Reverse((at, _))| *at);
+        match (self.endpoint.poll_timeout(), expiry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Live subscriptions (not counting ones that are ending).
+    pub fn subscription_count(&self) -> usize {
+        self.subscriptions.values().filter(|s| !s.terminating).count()
+    }
+
+    pub fn summaries(&self, now: Instant) -> Vec<SubscriptionSummary> {
+        let mut list: Vec<SubscriptionSummary> = self
+            .subscriptions
+            .values()
+            .filter(|s| !s.terminating)
+            .map(|s| SubscriptionSummary {
+                exten: s.exten.to_string(),
+                watcher: s.dialog.remote_uri.clone(),
+                peer: s.peer.to_string(),
+                user_agent: s.user_agent.clone(),
+                digium: s.digium,
+                expires_in: s.remaining(now),
+            })
+            .collect();
+        list.sort_by(|a, b| (&a.exten, &a.watcher).cmp(&(&b.exten, &b.watcher)));
+        list
+    }
+
+    fn process_events(&mut self, now: Instant, wall: u64, hints: &dyn HintSource) {
+        while let Some(event) = self.endpoint.poll_event() {
+            match event {
+                Event::Request {
+                    id,
+                    request,
+                    peer,
+                    user,
+                } => match request.method {
+                    Method::Subscribe => self.subscribe(now, wall, id, *request, peer, hints),
+                    Method::Publish => self.publish(now, id, request, peer, user),
+                    _ => {
+                        let tag = self.endpoint.random().token();
+                        let response = ResponseBuilder::new(&request, 405, peer.address, &tag);
+                        self.endpoint.respond(now, id, response);
+                    }
+                },
+                Event::Response { id, response } => {
+                    let Some(tag) = self.notifies.remove(&id) else {
+                        continue;
+                    };
+                    if (200..300).contains(&response.code) {
+                        self.notify_done(now, &tag);
+                    } else {
+                        tracing::debug!(code = response.code, "NOTIFY refused; subscription ends");
+                        self.drop_subscription(&tag);
+                    }
+                }
+                Event::Timeout { id } => {
+                    if let Some(tag) = self.notifies.remove(&id) {
+                        tracing::debug!("NOTIFY timed out; subscription ends");
+                        self.drop_subscription(&tag);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A response with a fresh To-tag (for refusals outside any dialog).
+    fn response(&mut self, request: &Request, peer: Peer, code: u16) -> ResponseBuilder {
+        let tag = self.endpoint.random().token();
+        ResponseBuilder::new(request, code, peer.address, &tag)
+    }
+
+    /// The requested interval: Expires, else the Contact's expires
+    /// parameter, else the package default.
+    fn requested_expires(request: &Request) -> u32 {
+        request
+            .expires()
+            .or_else(|| contact_expires(&request.headers))
+            .unwrap_or(DEFAULT_EXPIRES)
+    }
+}

@@ -1,0 +1,362 @@
+//! SUBSCRIBE handling and NOTIFY sending: creating, refreshing and ending
+//! subscriptions, and the one-in-flight, latest-wins NOTIFY queue.
+
+use std::cmp::Reverse;
+use std::time::{Duration, Instant};
+
+use super::{Expiry, HintSource, Output, PresenceServer};
+use crate::presence::{HintState, PidfView, is_digium_user_agent, render_pidf};
+use crate::sip::endpoint::RequestId;
+use crate::sip::message::Request;
+use crate::sip::peer::Peer;
+use crate::sip::response::{ACCEPT, ALLOW_EVENTS, ResponseBuilder};
+use crate::sip::subscription::{Dialog, NotifyContent, Subscription};
+use crate::sip::uri::{NameAddr, SipUri};
+
+impl PresenceServer {
+    pub(super) fn subscribe(
+        &mut self,
+        now: Instant,
+        wall: u64,
+        id: RequestId,
+        request: Request,
+        peer: Peer,
+        hints: &dyn HintSource,
+    ) {
+        let refuse = |server: &mut Self, id: RequestId, code: u16, extra: Option<(&str, String)>| {
+            let mut response = server.response(&request, peer, code);
+            if let Some((name, value)) = extra {
+                response = response.header(name, value);
+            }
+            server.endpoint.respond(now, id, response);
+        };
+        let is_presence = request.event().is_some_and(|event| event.package == "presence");
+        if !is_presence {
+            return refuse(self, id, 489, Some(("Allow-Events", ALLOW_EVENTS.to_owned())));
+        }
+        let accept = request.accept();
+        if !accept.is_empty() && !accept.iter().any(|t| t == ACCEPT) {
+            return refuse(self, id, 489, Some(("Allow-Events", ALLOW_EVENTS.to_owned())));
+        }
+        let requested = Self::requested_expires(&request);
+        if let Some(local_tag) = request.core.to.param("tag") {
+            return self.resubscribe(
+                now,
+                wall,
+                id,
+                &request,
+                peer,
+                local_tag.to_owned(),
+                requested,
+                hints,
+            );
+        }
+        let Ok(uri) = SipUri::parse(&request.uri) else {
+            return refuse(self, id, 416, None);
+        };
+        let exten = uri.user_name().unwrap_or_default().to_owned();
+        let Some(state) = hints.hint_state(&exten) else {
+            return refuse(self, id, 404, None);
+        };
+        if requested > 0 && requested < self.config.min_expires {
+            return refuse(
+                self,
+                id,
+                423,
+                Some(("Min-Expires", self.config.min_expires.to_string())),
+            );
+        }
+        let Some(contact) = request
+            .headers
+            .values("Contact")
+            .first()
+            .and_then(|c| NameAddr::parse(c).ok())
+        else {
+            return refuse(self, id, 400, None);
+        };
+        let granted = requested.min(self.config.max_expires);
+        let local_tag = self.endpoint.random().token();
+        let our_contact = self.contact(&exten, peer);
+        let port = uri.port.map(|p| format!(":{p}")).unwrap_or_default();
+        let host = if uri.host.contains(':') {
+            format!("[{}]", uri.host)
+        } else {
+            uri.host.clone()
+        };
+        let entity = format!("sip:{exten}@{host}{port}");
+        let user_agent = request.user_agent().unwrap_or("").to_owned();
+        let subscription = Subscription {
+            exten: state.exten.clone(),
+            dialog: Dialog {
+                call_id: request.core.call_id.clone(),
+                local_tag: local_tag.clone(),
+                remote_tag: request.core.from.param("tag").unwrap_or("").to_owned(),
+                local_uri: request.core.to.uri.clone(),
+                remote_uri: request.core.from.uri.clone(),
+                remote_target: contact.uri.clone(),
+                route_set: request
+                    .headers
+                    .values("Record-Route")
+                    .iter()
+                    .map(|r| (*r).to_owned())
+                    .collect(),
+                local_cseq: 0,
+                remote_cseq: request.core.cseq,
+            },
+            peer,
+            expires_at: now + Duration::from_secs(u64::from(granted)),
+            event_id: request.event().and_then(|e| e.id),
+            digium: is_digium_user_agent(&user_agent),
+            user_agent,
+            entity,
+            contact: our_contact.clone(),
+            in_flight: None,
+            queued: None,
+            terminating: false,
+        };
+        let response = ResponseBuilder::new(&request, 200, peer.address, &local_tag)
+            .header("Expires", granted.to_string())
+            .header("Contact", our_contact);
+        self.endpoint.respond(now, id, response);
+        self.insert(now, subscription);
+        if granted == 0 {
+            // RFC 6665 §4.4.3: a fetch — one terminated NOTIFY with the state.
+            return self.terminate(now, &local_tag, Some("timeout"), Some(state));
+        }
+        self.store(now, wall, &local_tag);
+        self.send_or_queue(now, &local_tag, NotifyContent::Active(state));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn resubscribe(
+        &mut self,
+        now: Instant,
+        wall: u64,
+        id: RequestId,
+        request: &Request,
+        peer: Peer,
+        local_tag: String,
+        requested: u32,
+        hints: &dyn HintSource,
+    ) {
+        let key = (
+            request.core.call_id.clone(),
+            request.core.from.param("tag").unwrap_or("").to_owned(),
+            local_tag,
+        );
+        let Some(tag) = self.by_dialog.get(&key).cloned() else {
+            let response = self.response(request, peer, 481);
+            return self.endpoint.respond(now, id, response);
+        };
+        if requested > 0 && requested < self.config.min_expires {
+            let response = self
+                .response(request, peer, 423)
+                .header("Min-Expires", self.config.min_expires.to_string());
+            return self.endpoint.respond(now, id, response);
+        }
+        let granted = requested.min(self.config.max_expires);
+        let Some(subscription) = self.subscriptions.get_mut(&tag) else {
+            return;
+        };
+        if request.core.cseq <= subscription.dialog.remote_cseq {
+            let response = ResponseBuilder::new(request, 500, peer.address, &tag).reason("CSeq Out of Order");
+            return self.endpoint.respond(now, id, response);
+        }
+        subscription.dialog.remote_cseq = request.core.cseq;
+        // A NAT may have moved the watcher: follow its current address.
+        subscription.peer = peer;
+        if let Some(contact) = request
+            .headers
+            .values("Contact")
+            .first()
+            .and_then(|c| NameAddr::parse(c).ok())
+        {
+            subscription.dialog.remote_target = contact.uri;
+        }
+        let exten = subscription.exten.to_string();
+        let contact = subscription.contact.clone();
+        let response = ResponseBuilder::new(request, 200, peer.address, &tag)
+            .header("Expires", granted.to_string())
+            .header("Contact", contact);
+        self.endpoint.respond(now, id, response);
+        if granted == 0 {
+            // The watcher asked: no reason (RFC 6665 §4.2.2 leaves it out).
+            return self.terminate(now, &tag, None, None);
+        }
+        if let Some(subscription) = self.subscriptions.get_mut(&tag) {
+            subscription.expires_at = now + Duration::from_secs(u64::from(granted));
+            self.expiries.push(Reverse((
+                subscription.expires_at,
+                Expiry::Subscription(tag.clone()),
+            )));
+        }
+        self.store(now, wall, &tag);
+        match hints.hint_state(&exten) {
+            Some(state) => self.send_or_queue(now, &tag, NotifyContent::Active(state)),
+            None => self.terminate(now, &tag, Some("noresource"), None),
+        }
+    }
+
+    pub(super) fn contact(&self, exten: &str, peer: Peer) -> String {
+        let config = self.endpoint.config();
+        let port = config.ports.get(&peer.transport).copied().unwrap_or(5060);
+        format!(
+            "<sip:{exten}@{}:{port};transport={}>",
+            config.host, peer.transport
+        )
+    }
+
+    pub(super) fn insert(&mut self, _now: Instant, subscription: Subscription) {
+        let tag = subscription.dialog.local_tag.clone();
+        let key = (
+            subscription.dialog.call_id.clone(),
+            subscription.dialog.remote_tag.clone(),
+            tag.clone(),
+        );
+        self.by_dialog.insert(key, tag.clone());
+        self.by_exten
+            .entry(subscription.exten.to_string())
+            .or_default()
+            .insert(tag.clone());
+        self.expiries.push(Reverse((
+            subscription.expires_at,
+            Expiry::Subscription(tag.clone()),
+        )));
+        self.subscriptions.insert(tag, subscription);
+    }
+
+    pub(super) fn store(&mut self, now: Instant, wall: u64, tag: &str) {
+        if let Some(subscription) = self.subscriptions.get(tag) {
+            let record = serde_json::to_vec(&subscription.record(now, wall)).expect("records serialise");
+            self.outputs.push_back(Output::Store {
+                key: tag.to_owned(),
+                record: Some(record),
+            });
+        }
+    }
+
+    /// Sends now, or queues behind the one NOTIFY in flight (a newer state
+    /// replaces an older queued one: a burst ends with the latest state).
+    pub(super) fn send_or_queue(&mut self, now: Instant, tag: &str, content: NotifyContent) {
+        let Some(subscription) = self.subscriptions.get_mut(tag) else {
+            return;
+        };
+        if subscription.in_flight.is_some() {
+            subscription.queue(content);
+            return;
+        }
+        self.send_notify(now, tag, content);
+    }
+
+    pub(super) fn send_notify(&mut self, now: Instant, tag: &str, content: NotifyContent) {
+        let Some(subscription) = self.subscriptions.get_mut(tag) else {
+            return;
+        };
+        let state = match &content {
+            NotifyContent::Active(state) => Some(state),
+            NotifyContent::Terminated { state, .. } => state.as_ref(),
+        };
+        let body = state.map(|state| {
+            render_pidf(&PidfView {
+                entity: &subscription.entity,
+                watcher: &watcher_uri(&subscription.dialog.remote_uri),
+                state,
+                digium: subscription.digium,
+            })
+        });
+        let request = subscription.notify_request(now, &content, body);
+        let peer = subscription.peer;
+        let id = self.endpoint.send_request(now, peer, request);
+        if let Some(subscription) = self.subscriptions.get_mut(tag) {
+            subscription.in_flight = Some(id);
+        }
+        self.notifies.insert(id, tag.to_owned());
+    }
+
+    pub(super) fn notify_done(&mut self, now: Instant, tag: &str) {
+        let Some(subscription) = self.subscriptions.get_mut(tag) else {
+            return;
+        };
+        subscription.in_flight = None;
+        match subscription.queued.take() {
+            Some(content) => self.send_notify(now, tag, content),
+            None if subscription.terminating => {
+                self.subscriptions.remove(tag);
+            }
+            None => {}
+        }
+    }
+
+    /// Ends a subscription with a final NOTIFY; forgets the dialog now.
+    pub(super) fn terminate(
+        &mut self,
+        now: Instant,
+        tag: &str,
+        reason: Option<&'static str>,
+        state: Option<HintState>,
+    ) {
+        self.unindex(tag);
+        self.outputs.push_back(Output::Store {
+            key: tag.to_owned(),
+            record: None,
+        });
+        let Some(subscription) = self.subscriptions.get_mut(tag) else {
+            return;
+        };
+        subscription.terminating = true;
+        let content = NotifyContent::Terminated { reason, state };
+        if subscription.in_flight.is_some() {
+            subscription.queued = Some(content);
+        } else {
+            self.send_notify(now, tag, content);
+        }
+    }
+
+    /// The watcher refused a NOTIFY or did not answer: forget it entirely.
+    pub(super) fn drop_subscription(&mut self, tag: &str) {
+        let was_live = self.subscriptions.get(tag).is_some_and(|s| !s.terminating);
+        self.unindex(tag);
+        self.subscriptions.remove(tag);
+        if was_live {
+            self.outputs.push_back(Output::Store {
+                key: tag.to_owned(),
+                record: None,
+            });
+        }
+    }
+
+    pub(super) fn unindex(&mut self, tag: &str) {
+        let Some(subscription) = self.subscriptions.get(tag) else {
+            return;
+        };
+        let key = (
+            subscription.dialog.call_id.clone(),
+            subscription.dialog.remote_tag.clone(),
+            tag.to_owned(),
+        );
+        self.by_dialog.remove(&key);
+        if let Some(tags) = self.by_exten.get_mut(subscription.exten.as_str()) {
+            tags.remove(tag);
+        }
+    }
+}
+
+/// The watcher URI as pjsip prints it in the tuple contact: no port, no
+/// parameters (reference §7).
+pub(super) fn watcher_uri(uri: &str) -> String {
+    match SipUri::parse(uri) {
+        Ok(parsed) => {
+            let scheme = if parsed.secure { "sips" } else { "sip" };
+            let host = if parsed.host.contains(':') {
+                format!("[{}]", parsed.host)
+            } else {
+                parsed.host
+            };
+            match parsed.user {
+                Some(user) => format!("{scheme}:{user}@{host}"),
+                None => format!("{scheme}:{host}"),
+            }
+        }
+        Err(_) => uri.to_owned(),
+    }
+}
