@@ -162,3 +162,14 @@ fn check_command_exit_codes_and_output() {
     let version = opendpma(&["--version"]);
     assert!(String::from_utf8_lossy(&version.stdout).starts_with("opendpma 0.1.0 (git "));
 }
+
+/// Found by the mutation test: a multi-byte character where the
+/// `Custom:` prefix would end used to panic (slicing inside a character).
+#[test]
+fn multi_byte_characters_in_hint_sources_are_reported_not_panicked_on() {
+    let source = "[general]\nserver_address = \"x\"\n[hints.\"1\"]\ndevices = [\"Custom\u{fffd}:alice\"]\npresence = [\"CustomPresence\u{fffd}:alice\"]\n";
+    let error = Config::parse(source, Path::new("/tmp/phones.toml")).expect_err("invalid");
+    let ConfigError::Invalid { problems, .. } = error else { panic!("wrong error") };
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].message.ends_with("must look like Custom:<name>"), "{problems:?}");
+}
