@@ -13,6 +13,7 @@ pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod import;
 pub mod metrics;
 pub mod presence;
 pub mod provision;

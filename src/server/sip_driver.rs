@@ -372,21 +372,24 @@ impl DriverTask {
             }
         }
         while let Some(transmit) = self.server.poll_transmit() {
-            self.send(transmit);
+            self.send(transmit).await;
         }
         self.metrics
             .sip_subscriptions
             .store(self.server.subscription_count() as i64, Ordering::Relaxed);
     }
 
-    fn send(&mut self, transmit: Transmit) {
+    async fn send(&mut self, transmit: Transmit) {
         let Transmit { peer, bytes } = transmit;
         match peer.transport {
             Transport::Udp => {
                 if let Some(socket) = &self.udp {
-                    // UDP send errors (no route, buffer full) are like loss:
-                    // retransmission timers deal with them.
-                    if let Err(error) = socket.try_send_to(&bytes, peer.address) {
+                    // Waiting for buffer space (rather than `try_send_to`)
+                    // matters in bursts: a fan-out to thousands of watchers
+                    // would otherwise lose most NOTIFYs to a full buffer and
+                    // leave them to retransmission timers. Other errors (no
+                    // route) are like loss, which those timers handle.
+                    if let Err(error) = socket.send_to(&bytes, peer.address).await {
                         tracing::debug!(%error, %peer, "udp send failed");
                     }
                 }

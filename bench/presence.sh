@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Presence throughput on loopback with sipp (bounded by CALLS and sipp's
+# -timeout): digest-authenticated SUBSCRIBE dialogs per second and
+# PUBLISH requests per second (each a durable, fsync'd change), then the
+# fan-out time from one change to N watchers (benches/fanout.rs).
+# Usage: bench/presence.sh [CALLS] [RATE]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CALLS=${1:-5000}
+RATE=${2:-2000}
+command -v sipp >/dev/null || { echo "sipp is not installed (apt-get install sip-tester)"; exit 1; }
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+cargo build --release --quiet
+start_server() {
+    HTTP=$(free_port); ADMIN=$(free_port); SIP=$(free_port)
+    rm -rf "$work/data"
+    cat > "$work/phones.toml" <<TOML
+[general]
+server_address = "127.0.0.1"
+[http]
+listen = "127.0.0.1:$HTTP"
+[sip]
+listen = ["udp:127.0.0.1:$SIP"]
+digest_algorithms = ["MD5"]
+[admin]
+listen = "127.0.0.1:$ADMIN"
+token = "bench"
+[lines.2000]
+secret = "bench-2000"
+[lines.2001]
+secret = "bench-2001"
+TOML
+    ./target/release/opendpma --log-level warn serve --config "$work/phones.toml" &
+    SERVER=$!
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$ADMIN/healthz" >/dev/null && break; sleep 0.1; done
+}
+stop_server() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; }
+
+measure() { # name scenario
+    (cd "$work" && sipp -sf "$OLDPWD/bench/sipp/$2" -s 2001 "127.0.0.1:$SIP" -i 127.0.0.1 -p 0 \
+        -m "$CALLS" -r "$RATE" -l 200 -timeout 120s -nostdin -trace_stat -stf stats.csv >/dev/null 2>&1) || true
+    awk -F';' 'NR==1 { for (i = 1; i <= NF; i++) col[$i] = i }
+        END { printf "%-28s %8s calls ok, %4s failed, %7.0f/s\n", name, $col["SuccessfulCall(C)"], $col["FailedCall(C)"], $col["SuccessfulCall(C)"] / $col["ElapsedTime(C)_seconds"] }' \
+        name="$1" "$work"/*_stats.csv 2>/dev/null || \
+    awk -F';' 'NR==1 { for (i = 1; i <= NF; i++) col[$i] = i } END { print name, $col["SuccessfulCall(C)"], "ok", $col["FailedCall(C)"], "failed", $col["ElapsedTime(C)"] }' name="$1" "$work"/*stats.csv
+    rm -f "$work"/*stats.csv
+}
+
+echo "machine: $(nproc) cores, $(uname -m), $(date -u +%F); $CALLS calls at up to $RATE/s"
+start_server; measure "SUBSCRIBE (digest, dialog)" subscribe_load.xml; stop_server
+start_server; measure "PUBLISH (digest, fsync)" publish_load.xml; stop_server
+cargo bench --quiet --bench fanout -- 1000 10000

@@ -1,0 +1,261 @@
+//! res_digium_phone.conf (+ pjsip.conf for secrets) → phones.toml.
+//!
+//! Every option is either mapped or reported — with its section, file and
+//! line — never dropped silently. What DPMA configs do not say but
+//! phones.toml needs (the phone model, our server address) comes from the
+//! caller, with a report line so the admin reviews it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+
+use super::asterisk_conf::{Entry, Section};
+use crate::config::{MacAddress, PhoneModel};
+
+/// What to fill in that DPMA does not know.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub server_address: Option<String>,
+    pub model: PhoneModel,
+}
+
+/// The TOML and the notes about what could not be carried over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    pub toml: String,
+    pub notes: Vec<String>,
+}
+
+fn quoted(value: &str) -> String {
+    toml::Value::String(value.to_owned()).to_string()
+}
+
+fn key(name: &str) -> String {
+    let bare = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if bare { name.to_owned() } else { quoted(name) }
+}
+
+fn note(notes: &mut Vec<String>, section: &Section, entry: &Entry, what: &str) {
+    notes.push(format!(
+        "{}:{}: [{}] {} = {}: {what}",
+        entry.file.display(),
+        entry.line,
+        section.name,
+        entry.key,
+        entry.value
+    ));
+}
+
+/// Line secrets from pjsip.conf: the auth named by an endpoint's `auth=`,
+/// else an auth section named after the line, else one whose `username`
+/// is the line name.
+pub fn pjsip_secrets(sections: &[Section]) -> HashMap<String, String> {
+    let auths: HashMap<&str, &Section> = sections
+        .iter()
+        .filter(|s| s.get("type").is_some_and(|t| t.eq_ignore_ascii_case("auth")))
+        .map(|s| (s.name.as_str(), s))
+        .collect();
+    let mut secrets = HashMap::new();
+    for section in sections {
+        let kind = section.get("type").unwrap_or("");
+        if kind.eq_ignore_ascii_case("endpoint")
+            && let Some(password) = section.get("auth").and_then(|a| auths.get(a)).and_then(|a| a.get("password"))
+        {
+            secrets.insert(section.name.clone(), password.to_owned());
+        }
+        if kind.eq_ignore_ascii_case("auth")
+            && let Some(password) = section.get("password")
+        {
+            secrets.entry(section.name.clone()).or_insert_with(|| password.to_owned());
+            if let Some(user) = section.get("username") {
+                secrets.entry(user.to_owned()).or_insert_with(|| password.to_owned());
+            }
+        }
+    }
+    secrets
+}
+
+/// Converts DPMA sections (templates already applied).
+pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options: &ImportOptions) -> Imported {
+    let mut notes = Vec::new();
+    let mut networks = String::new();
+    let mut lines = String::new();
+    let mut phones = String::new();
+    let mut line_names: Vec<String> = Vec::new();
+    let mut first_registrar: Option<String> = None;
+    let mut seen_macs: BTreeMap<String, String> = BTreeMap::new();
+    for section in sections {
+        if section.name.eq_ignore_ascii_case("general") {
+            for entry in &section.entries {
+                note(&mut notes, section, entry, "[general] options have no phones.toml equivalent; not imported");
+            }
+            continue;
+        }
+        let kind = section.get("type").unwrap_or("").to_ascii_lowercase();
+        match kind.as_str() {
+            "network" => {
+                let _ = writeln!(networks, "[networks.{}]", key(&section.name));
+                for entry in &section.entries {
+                    let mapped = match entry.key.to_ascii_lowercase().as_str() {
+                        "type" => Some(None),
+                        "cidr" => Some(Some(("cidr", quoted(&entry.value)))),
+                        "alias" => Some(Some(("alias", quoted(&entry.value)))),
+                        "registration_address" => {
+                            first_registrar.get_or_insert_with(|| entry.value.clone());
+                            Some(Some(("registration_address", quoted(&entry.value))))
+                        }
+                        "registration_port" => entry.value.parse::<u16>().ok().map(|p| Some(("registration_port", p.to_string()))),
+                        "transport" => Some(Some(("transport", quoted(&entry.value.to_ascii_lowercase())))),
+                        "ntp_server" => Some(Some(("ntp_server", quoted(&entry.value)))),
+                        _ => None,
+                    };
+                    match mapped {
+                        Some(Some((name, value))) => {
+                            let _ = writeln!(networks, "{name} = {value}");
+                        }
+                        Some(None) => {}
+                        None => note(&mut notes, section, entry, "not supported; not imported"),
+                    }
+                }
+                networks.push('\n');
+            }
+            "line" => {
+                line_names.push(section.name.clone());
+                let _ = writeln!(lines, "[lines.{}]", key(&section.name));
+                let mut has_secret = false;
+                for entry in &section.entries {
+                    let name = match entry.key.to_ascii_lowercase().as_str() {
+                        "type" => continue,
+                        "exten" => "exten",
+                        "authname" => "authname",
+                        "secret" => {
+                            has_secret = true;
+                            "secret"
+                        }
+                        "line_label" => "label",
+                        "callerid" => "callerid",
+                        "mailbox" => "mailbox",
+                        "voicemail_uri" => "voicemail",
+                        _ => {
+                            note(&mut notes, section, entry, "not supported; not imported");
+                            continue;
+                        }
+                    };
+                    let _ = writeln!(lines, "{name} = {}", quoted(&entry.value));
+                }
+                if !has_secret {
+                    match secrets.get(&section.name) {
+                        Some(secret) => {
+                            let _ = writeln!(lines, "secret = {}", quoted(secret));
+                        }
+                        None => {
+                            notes.push(format!(
+                                "{}:{}: [{}] has no secret here or in pjsip.conf; set one",
+                                section.file.display(),
+                                section.line,
+                                section.name
+                            ));
+                            let _ = writeln!(lines, "secret = \"\"  # not found: set the SIP password");
+                        }
+                    }
+                }
+                lines.push('\n');
+            }
+            "phone" => {
+                let mut body = String::new();
+                let mut mac_ok = false;
+                for entry in &section.entries {
+                    match entry.key.to_ascii_lowercase().as_str() {
+                        "type" | "line" | "network" => {}
+                        "mac" => match entry.value.parse::<MacAddress>() {
+                            Ok(mac) => match seen_macs.insert(mac.to_string(), section.name.clone()) {
+                                Some(other) => note(&mut notes, section, entry, &format!("same MAC as [{other}]; phone not imported")),
+                                None => {
+                                    mac_ok = true;
+                                    let _ = writeln!(body, "mac = {}", quoted(mac.as_str()));
+                                }
+                            },
+                            Err(error) => note(&mut notes, section, entry, &format!("{error}; phone not imported")),
+                        },
+                        "pin" => {
+                            let _ = writeln!(body, "pin = {}", quoted(&entry.value));
+                        }
+                        "full_name" => {
+                            let _ = writeln!(body, "full_name = {}", quoted(&entry.value));
+                        }
+                        "timezone" => {
+                            let _ = writeln!(body, "timezone = {}", quoted(&entry.value));
+                        }
+                        "login_password" => {
+                            let _ = writeln!(body, "login_password = {}", quoted(&entry.value));
+                        }
+                        _ => note(&mut notes, section, entry, "not supported; not imported"),
+                    }
+                }
+                let own_lines = section.all("line");
+                if !mac_ok {
+                    if section.get("mac").is_none() {
+                        notes.push(format!(
+                            "{}:{}: [{}] has no mac (DPMA PIN login); phones.toml needs one; phone not imported",
+                            section.file.display(),
+                            section.line,
+                            section.name
+                        ));
+                    }
+                    continue;
+                }
+                if own_lines.is_empty() {
+                    notes.push(format!("{}:{}: [{}] has no line; phone not imported", section.file.display(), section.line, section.name));
+                    continue;
+                }
+                let _ = writeln!(phones, "[phones.{}]", key(&section.name));
+                phones.push_str(&body);
+                let _ = writeln!(phones, "model = {}  # DPMA does not record models: check", quoted(options.model.as_str()));
+                let list = |values: &[&str]| values.iter().map(|v| quoted(v)).collect::<Vec<_>>().join(", ");
+                let _ = writeln!(phones, "lines = [{}]", list(&own_lines));
+                let networks = section.all("network");
+                if let Some(first) = networks.first() {
+                    let _ = writeln!(phones, "network = {}", quoted(first));
+                    for extra in networks.iter().skip(1) {
+                        notes.push(format!(
+                            "{}:{}: [{}] network = {extra}: only one network per phone; the first is kept",
+                            section.file.display(),
+                            section.line,
+                            section.name
+                        ));
+                    }
+                }
+                phones.push('\n');
+                notes.push(format!(
+                    "{}:{}: [{}] model set to {} (DPMA configs do not say); check it",
+                    section.file.display(),
+                    section.line,
+                    section.name,
+                    options.model
+                ));
+            }
+            other => {
+                let what = if other.is_empty() { "a section without type".to_owned() } else { format!("type={other}") };
+                notes.push(format!(
+                    "{}:{}: [{}] {what} is not supported; section not imported",
+                    section.file.display(),
+                    section.line,
+                    section.name
+                ));
+            }
+        }
+    }
+    // Drop references to lines that were not imported, with a note.
+    let server_address = options
+        .server_address
+        .clone()
+        .or(first_registrar)
+        .unwrap_or_else(|| "127.0.0.1".to_owned());
+    let mut toml = String::new();
+    toml.push_str("# Imported from DPMA by `opendpma import-dpma`; review the notes it printed.\n");
+    let _ = writeln!(toml, "[general]\nserver_address = {}\n", quoted(&server_address));
+    toml.push_str(&networks);
+    toml.push_str(&lines);
+    toml.push_str(&phones);
+    let _ = line_names;
+    Imported { toml, notes }
+}
