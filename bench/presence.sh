@@ -41,12 +41,16 @@ stop_server() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; }
 
 measure() { # name scenario
     (cd "$work" && sipp -sf "$OLDPWD/bench/sipp/$2" -s 2001 "127.0.0.1:$SIP" -i 127.0.0.1 -p 0 \
-        -m "$CALLS" -r "$RATE" -l 200 -timeout 120s -nostdin -trace_stat -stf stats.csv >/dev/null 2>&1) || true
-    awk -F';' 'NR==1 { for (i = 1; i <= NF; i++) col[$i] = i }
-        END { printf "%-28s %8s calls ok, %4s failed, %7.0f/s\n", name, $col["SuccessfulCall(C)"], $col["FailedCall(C)"], $col["SuccessfulCall(C)"] / $col["ElapsedTime(C)_seconds"] }' \
-        name="$1" "$work"/*_stats.csv 2>/dev/null || \
-    awk -F';' 'NR==1 { for (i = 1; i <= NF; i++) col[$i] = i } END { print name, $col["SuccessfulCall(C)"], "ok", $col["FailedCall(C)"], "failed", $col["ElapsedTime(C)"] }' name="$1" "$work"/*stats.csv
-    rm -f "$work"/*stats.csv
+        -m "$CALLS" -r "$RATE" -l 500 -timeout 120s -nostdin -trace_stat -fd 1 >/dev/null 2>&1) || true
+    # The last stats row: successful and failed calls, and the elapsed
+    # time as hh:mm:ss:microseconds.
+    awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next } { last = $0 }
+        END { split(last, f, ";"); split(f[col["ElapsedTime(C)"]], t, ":");
+              seconds = t[1] * 3600 + t[2] * 60 + t[3] + t[4] / 1e6;
+              ok = f[col["SuccessfulCall(C)"]]; failed = f[col["FailedCall(C)"]];
+              printf "%-28s %7d ok %5d failed in %6.2f s: %7.0f/s\n", name, ok, failed, seconds, ok / seconds }' \
+        name="$1" "$work"/*_.csv
+    rm -f "$work"/*_.csv
 }
 
 echo "machine: $(nproc) cores, $(uname -m), $(date -u +%F); $CALLS calls at up to $RATE/s"

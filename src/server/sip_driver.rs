@@ -331,7 +331,7 @@ impl DriverTask {
             // Missed changes: send everyone the current state (de-duplication
             // is per change, so a full resend is the safe answer).
             Err(broadcast::error::RecvError::Lagged(missed)) => {
-                tracing::warn!(missed, "presence changes missed; re-sending every hint");
+                tracing::info!(missed, "presence changes missed (a burst); re-sending every hint");
                 for (_, state) in self.hub.hint_states() {
                     self.server.handle_hint_change(now, &state);
                 }
