@@ -19,7 +19,11 @@ const SOCKETS: usize = 64;
 fn free_port() -> u16 {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = socket.local_addr().unwrap().port();
-    if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() { port } else { free_port() }
+    if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        port
+    } else {
+        free_port()
+    }
 }
 
 fn http(address: SocketAddr, request: &str) -> String {
@@ -41,7 +45,11 @@ fn start(watchers: usize) -> (Child, tempfile::TempDir, SocketAddr, SocketAddr) 
     let child = Command::new(env!("CARGO_BIN_EXE_opendpma"))
         .args(["--log-level", "warn", "serve", "--config"])
         .arg(&path)
-        .stderr(if std::env::var_os("FANOUT_LOG").is_some() { Stdio::inherit() } else { Stdio::null() })
+        .stderr(if std::env::var_os("FANOUT_LOG").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .spawn()
         .unwrap();
     let admin: SocketAddr = format!("127.0.0.1:{admin}").parse().unwrap();
@@ -81,8 +89,12 @@ fn run(watchers: usize) -> (Duration, Duration, usize) {
         socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
         let local = socket.local_addr().unwrap();
         let count = watchers / SOCKETS + usize::from(index < watchers % SOCKETS);
-        let (marker, started_at, latencies, subscribed) =
-            (marker.clone(), started_at.clone(), latencies.clone(), subscribed.clone());
+        let (marker, started_at, latencies, subscribed) = (
+            marker.clone(),
+            started_at.clone(),
+            latencies.clone(),
+            subscribed.clone(),
+        );
         threads.push(std::thread::spawn(move || {
             let request = |dialog: usize| {
                 format!(
@@ -161,7 +173,11 @@ fn run(watchers: usize) -> (Duration, Duration, usize) {
 
 fn main() {
     let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let sizes = if sizes.is_empty() { vec![1000, 10_000] } else { sizes };
+    let sizes = if sizes.is_empty() {
+        vec![1000, 10_000]
+    } else {
+        sizes
+    };
     println!("watchers  received  median latency  last NOTIFY");
     for watchers in sizes {
         let (median, last, received) = run(watchers);

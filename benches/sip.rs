@@ -38,7 +38,9 @@ fn sip(c: &mut Criterion) {
     let mut group = c.benchmark_group("sip");
     group.throughput(Throughput::Elements(1));
     let message = options(1);
-    group.bench_function("parse OPTIONS", |b| b.iter(|| parse(black_box(&message), Framing::Datagram).unwrap()));
+    group.bench_function("parse OPTIONS", |b| {
+        b.iter(|| parse(black_box(&message), Framing::Datagram).unwrap())
+    });
     let mut endpoint = endpoint();
     let peer = Peer::udp("192.0.2.7:5062".parse().unwrap());
     let now = Instant::now();
@@ -76,7 +78,9 @@ fn sip(c: &mut Criterion) {
                 // The client's side of the work is excluded below: the
                 // verifier recomputes the response itself.
                 credentials.response = credentials.expected_response("SUBSCRIBE", "pw");
-                verifier.verify(100, "opendpma", "SUBSCRIBE", black_box(&credentials), "pw").unwrap();
+                verifier
+                    .verify(100, "opendpma", "SUBSCRIBE", black_box(&credentials), "pw")
+                    .unwrap();
             })
         });
     }

@@ -59,6 +59,8 @@ pub struct Metrics {
     /// Live SIP presence subscriptions.
     pub sip_subscriptions: AtomicI64,
     pub store_commit: Histogram,
+    /// SIP endpoint counters, copied from the driver's endpoint.
+    pub sip: std::sync::Mutex<crate::sip::EndpointStats>,
 }
 
 impl Metrics {

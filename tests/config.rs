@@ -169,7 +169,12 @@ fn check_command_exit_codes_and_output() {
 fn multi_byte_characters_in_hint_sources_are_reported_not_panicked_on() {
     let source = "[general]\nserver_address = \"x\"\n[hints.\"1\"]\ndevices = [\"Custom\u{fffd}:alice\"]\npresence = [\"CustomPresence\u{fffd}:alice\"]\n";
     let error = Config::parse(source, Path::new("/tmp/phones.toml")).expect_err("invalid");
-    let ConfigError::Invalid { problems, .. } = error else { panic!("wrong error") };
+    let ConfigError::Invalid { problems, .. } = error else {
+        panic!("wrong error")
+    };
     assert_eq!(problems.len(), 2, "{problems:?}");
-    assert!(problems[0].message.ends_with("must look like Custom:<name>"), "{problems:?}");
+    assert!(
+        problems[0].message.ends_with("must look like Custom:<name>"),
+        "{problems:?}"
+    );
 }

@@ -15,7 +15,8 @@ use opendpma::auth::{Algorithm, NonceSecret};
 use opendpma::config::{Config, Secret, Transport};
 use opendpma::presence::{Hint, HintState, PresenceBook, read_pidf};
 use opendpma::sip::{
-    ConnectionId, Endpoint, EndpointConfig, HintSource, LineAccess, Peer, PresenceServer, PresenceServerConfig, Random,
+    ConnectionId, Endpoint, EndpointConfig, HintSource, LineAccess, Peer, PresenceServer,
+    PresenceServerConfig, Random,
 };
 use proptest::prelude::*;
 
@@ -55,9 +56,30 @@ fn sip_seeds() -> Vec<Vec<u8>> {
 
 /// Tokens that make parsers take unusual paths.
 const TOKENS: &[&[u8]] = &[
-    b"\r\n ", b";branch=", b"[", b"]", b"\"", b"<", b">", b"Content-Length: 99999999999\r\n", b"nc=ffffffff",
-    b"\xff", b"\0", b"\r\n\r\n", b":", b";tag=", b"SIP/2.0", b",", b"%", b"@", b"&amp;", b"<![CDATA[", b"=\"",
-    b"Expires: 0\r\n", b"l: 5\r\n", b"\n",
+    b"\r\n ",
+    b";branch=",
+    b"[",
+    b"]",
+    b"\"",
+    b"<",
+    b">",
+    b"Content-Length: 99999999999\r\n",
+    b"nc=ffffffff",
+    b"\xff",
+    b"\0",
+    b"\r\n\r\n",
+    b":",
+    b";tag=",
+    b"SIP/2.0",
+    b",",
+    b"%",
+    b"@",
+    b"&amp;",
+    b"<![CDATA[",
+    b"=\"",
+    b"Expires: 0\r\n",
+    b"l: 5\r\n",
+    b"\n",
 ];
 
 /// One mutation, chosen from `choice`, applied at `position`.
@@ -121,7 +143,11 @@ impl Target {
         let config = PresenceServerConfig {
             min_expires: 60,
             max_expires: 3600,
-            lines: vec![LineAccess { name: "2000".into(), exten: "2000".into(), publishers: vec!["2000".into()] }],
+            lines: vec![LineAccess {
+                name: "2000".into(),
+                exten: "2000".into(),
+                publishers: vec!["2000".into()],
+            }],
         };
         Self {
             server: PresenceServer::new(endpoint, config),
@@ -133,13 +159,22 @@ impl Target {
     fn feed(&mut self, bytes: &[u8], chunk: usize) {
         let peer = Peer::udp("192.0.2.9:5060".parse().unwrap());
         self.server.handle_datagram(self.now, 1, peer, bytes, &self.book);
-        let stream = Peer { transport: Transport::Tcp, address: peer.address, connection: Some(ConnectionId(1)) };
+        let stream = Peer {
+            transport: Transport::Tcp,
+            address: peer.address,
+            connection: Some(ConnectionId(1)),
+        };
         for piece in bytes.chunks(chunk.max(1)) {
-            if self.server.handle_stream_bytes(self.now, 1, stream, piece, &self.book).is_err() {
+            if self
+                .server
+                .handle_stream_bytes(self.now, 1, stream, piece, &self.book)
+                .is_err()
+            {
                 break;
             }
         }
-        self.server.connection_lost(self.now, 1, ConnectionId(1), &self.book);
+        self.server
+            .connection_lost(self.now, 1, ConnectionId(1), &self.book);
         while self.server.poll_transmit().is_some() {}
         while let Some(output) = self.server.poll_output() {
             if let opendpma::sip::Output::Publish { token, .. } = output {
@@ -162,7 +197,11 @@ fn pidf_seeds() -> Vec<Vec<u8>> {
 }
 
 fn mutations() -> impl Strategy<Value = (usize, Vec<(u8, usize, u8)>, usize)> {
-    (0usize..1000, prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>()), 1..8), 1usize..200)
+    (
+        0usize..1000,
+        prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>()), 1..8),
+        1usize..200,
+    )
 }
 
 fn mutated(seeds: &[Vec<u8>], seed: usize, steps: &[(u8, usize, u8)]) -> Vec<u8> {
@@ -199,7 +238,10 @@ proptest! {
 #[test]
 #[ignore = "long run; see docs/FUZZING.md"]
 fn million_mutations_never_panic() {
-    let count: usize = std::env::var("OPENDPMA_MUTATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let count: usize = std::env::var("OPENDPMA_MUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let mut random = Random::seeded(0x5eed);
     let (sip, pidf, config) = (sip_seeds(), pidf_seeds(), config_seeds());
     let mut target = Target::new();
@@ -215,12 +257,18 @@ fn million_mutations_never_panic() {
         target.feed(&mutated(&sip, pick, &steps), 1 + pick % 97);
         let _ = read_pidf(&String::from_utf8_lossy(&mutated(&pidf, pick, &steps)));
         if round % 10 == 0 {
-            let _ = Config::parse(&String::from_utf8_lossy(&mutated(&config, pick, &steps)), Path::new("/tmp/p.toml"));
+            let _ = Config::parse(
+                &String::from_utf8_lossy(&mutated(&config, pick, &steps)),
+                Path::new("/tmp/p.toml"),
+            );
         }
         if round % 100_000 == 0 {
             // Fresh state now and then, so tables stay realistic in size.
             target = Target::new();
         }
     }
-    eprintln!("{count} mutated inputs per entry point (config: every 10th) in {:?}", started.elapsed());
+    eprintln!(
+        "{count} mutated inputs per entry point (config: every 10th) in {:?}",
+        started.elapsed()
+    );
 }

@@ -311,8 +311,10 @@ impl Checker<'_, '_> {
             let text = source.get_ref();
             // `get` rather than slicing: a multi-byte character may straddle
             // the prefix length (found by the mutation test).
-            let has_prefix =
-                text.len() > prefix.len() && text.get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix));
+            let has_prefix = text.len() > prefix.len()
+                && text
+                    .get(..prefix.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(prefix));
             if has_prefix {
                 valid.push(format!("{prefix}{}", &text[prefix.len()..]));
             } else {

@@ -28,12 +28,20 @@ pub struct Section {
 impl Section {
     /// The last value of `key` (later lines override inherited ones).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.iter().rev().find(|e| e.key.eq_ignore_ascii_case(key)).map(|e| e.value.as_str())
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| e.key.eq_ignore_ascii_case(key))
+            .map(|e| e.value.as_str())
     }
 
     /// Every value of a key that may repeat (`line=`, `network=`).
     pub fn all(&self, key: &str) -> Vec<&str> {
-        self.entries.iter().filter(|e| e.key.eq_ignore_ascii_case(key)).map(|e| e.value.as_str()).collect()
+        self.entries
+            .iter()
+            .filter(|e| e.key.eq_ignore_ascii_case(key))
+            .map(|e| e.value.as_str())
+            .collect()
     }
 }
 
@@ -43,7 +51,11 @@ pub enum ConfError {
     #[error("cannot read {}: {source}", path.display())]
     Read { path: PathBuf, source: std::io::Error },
     #[error("{}:{line}: {message}", file.display())]
-    Syntax { file: PathBuf, line: usize, message: String },
+    Syntax {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("{}: #include nested deeper than 10 levels (a loop?)", file.display())]
     IncludeDepth { file: PathBuf },
 }
@@ -62,8 +74,12 @@ struct RawSection {
 pub fn read(path: &Path) -> Result<Vec<Section>, ConfError> {
     let mut raw: Vec<RawSection> = Vec::new();
     read_into(path, &mut raw, 0)?;
-    let templates: HashMap<String, usize> =
-        raw.iter().enumerate().filter(|(_, s)| s.template).map(|(i, s)| (s.name.clone(), i)).collect();
+    let templates: HashMap<String, usize> = raw
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.template)
+        .map(|(i, s)| (s.name.clone(), i))
+        .collect();
     let mut sections = Vec::new();
     for section in raw.iter().filter(|s| !s.template) {
         let mut entries = Vec::new();
@@ -89,7 +105,13 @@ pub fn read(path: &Path) -> Result<Vec<Section>, ConfError> {
 }
 
 /// Templates may themselves inherit; depth-limited against loops.
-fn inherit(raw: &[RawSection], templates: &HashMap<String, usize>, index: usize, out: &mut Vec<Entry>, depth: usize) {
+fn inherit(
+    raw: &[RawSection],
+    templates: &HashMap<String, usize>,
+    index: usize,
+    out: &mut Vec<Entry>,
+    depth: usize,
+) {
     if depth > 10 {
         return;
     }
@@ -103,7 +125,9 @@ fn inherit(raw: &[RawSection], templates: &HashMap<String, usize>, index: usize,
 
 fn read_into(path: &Path, raw: &mut Vec<RawSection>, depth: usize) -> Result<(), ConfError> {
     if depth > 10 {
-        return Err(ConfError::IncludeDepth { file: path.to_path_buf() });
+        return Err(ConfError::IncludeDepth {
+            file: path.to_path_buf(),
+        });
     }
     let text = std::fs::read_to_string(path).map_err(|source| ConfError::Read {
         path: path.to_path_buf(),
@@ -133,7 +157,10 @@ fn read_into(path: &Path, raw: &mut Vec<RawSection>, depth: usize) -> Result<(),
         if let Some(rest) = line.strip_prefix('[') {
             let (name, after) = rest.split_once(']').ok_or_else(|| syntax("unclosed [section]"))?;
             let options = after.trim();
-            let options = options.strip_prefix('(').and_then(|o| o.strip_suffix(')')).unwrap_or("");
+            let options = options
+                .strip_prefix('(')
+                .and_then(|o| o.strip_suffix(')'))
+                .unwrap_or("");
             let mut template = false;
             let mut append = false;
             let mut parents = Vec::new();
@@ -163,7 +190,9 @@ fn read_into(path: &Path, raw: &mut Vec<RawSection>, depth: usize) -> Result<(),
             Some((key, value)) => (key.trim(), value.trim()),
             None => return Err(syntax("expected key = value")),
         };
-        let section = raw.last_mut().ok_or_else(|| syntax("key = value before any [section]"))?;
+        let section = raw
+            .last_mut()
+            .ok_or_else(|| syntax("key = value before any [section]"))?;
         section.entries.push(Entry {
             key: key.to_owned(),
             value: value.replace("\\;", ";"),

@@ -30,7 +30,10 @@ fn quoted(value: &str) -> String {
 }
 
 fn key(name: &str) -> String {
-    let bare = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let bare = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if bare { name.to_owned() } else { quoted(name) }
 }
 
@@ -58,16 +61,23 @@ pub fn pjsip_secrets(sections: &[Section]) -> HashMap<String, String> {
     for section in sections {
         let kind = section.get("type").unwrap_or("");
         if kind.eq_ignore_ascii_case("endpoint")
-            && let Some(password) = section.get("auth").and_then(|a| auths.get(a)).and_then(|a| a.get("password"))
+            && let Some(password) = section
+                .get("auth")
+                .and_then(|a| auths.get(a))
+                .and_then(|a| a.get("password"))
         {
             secrets.insert(section.name.clone(), password.to_owned());
         }
         if kind.eq_ignore_ascii_case("auth")
             && let Some(password) = section.get("password")
         {
-            secrets.entry(section.name.clone()).or_insert_with(|| password.to_owned());
+            secrets
+                .entry(section.name.clone())
+                .or_insert_with(|| password.to_owned());
             if let Some(user) = section.get("username") {
-                secrets.entry(user.to_owned()).or_insert_with(|| password.to_owned());
+                secrets
+                    .entry(user.to_owned())
+                    .or_insert_with(|| password.to_owned());
             }
         }
     }
@@ -86,7 +96,12 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
     for section in sections {
         if section.name.eq_ignore_ascii_case("general") {
             for entry in &section.entries {
-                note(&mut notes, section, entry, "[general] options have no phones.toml equivalent; not imported");
+                note(
+                    &mut notes,
+                    section,
+                    entry,
+                    "[general] options have no phones.toml equivalent; not imported",
+                );
             }
             continue;
         }
@@ -103,7 +118,11 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                             first_registrar.get_or_insert_with(|| entry.value.clone());
                             Some(Some(("registration_address", quoted(&entry.value))))
                         }
-                        "registration_port" => entry.value.parse::<u16>().ok().map(|p| Some(("registration_port", p.to_string()))),
+                        "registration_port" => entry
+                            .value
+                            .parse::<u16>()
+                            .ok()
+                            .map(|p| Some(("registration_port", p.to_string()))),
                         "transport" => Some(Some(("transport", quoted(&entry.value.to_ascii_lowercase())))),
                         "ntp_server" => Some(Some(("ntp_server", quoted(&entry.value)))),
                         _ => None,
@@ -168,13 +187,23 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                         "type" | "line" | "network" => {}
                         "mac" => match entry.value.parse::<MacAddress>() {
                             Ok(mac) => match seen_macs.insert(mac.to_string(), section.name.clone()) {
-                                Some(other) => note(&mut notes, section, entry, &format!("same MAC as [{other}]; phone not imported")),
+                                Some(other) => note(
+                                    &mut notes,
+                                    section,
+                                    entry,
+                                    &format!("same MAC as [{other}]; phone not imported"),
+                                ),
                                 None => {
                                     mac_ok = true;
                                     let _ = writeln!(body, "mac = {}", quoted(mac.as_str()));
                                 }
                             },
-                            Err(error) => note(&mut notes, section, entry, &format!("{error}; phone not imported")),
+                            Err(error) => note(
+                                &mut notes,
+                                section,
+                                entry,
+                                &format!("{error}; phone not imported"),
+                            ),
                         },
                         "pin" => {
                             let _ = writeln!(body, "pin = {}", quoted(&entry.value));
@@ -204,12 +233,21 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                     continue;
                 }
                 if own_lines.is_empty() {
-                    notes.push(format!("{}:{}: [{}] has no line; phone not imported", section.file.display(), section.line, section.name));
+                    notes.push(format!(
+                        "{}:{}: [{}] has no line; phone not imported",
+                        section.file.display(),
+                        section.line,
+                        section.name
+                    ));
                     continue;
                 }
                 let _ = writeln!(phones, "[phones.{}]", key(&section.name));
                 phones.push_str(&body);
-                let _ = writeln!(phones, "model = {}  # DPMA does not record models: check", quoted(options.model.as_str()));
+                let _ = writeln!(
+                    phones,
+                    "model = {}  # DPMA does not record models: check",
+                    quoted(options.model.as_str())
+                );
                 let list = |values: &[&str]| values.iter().map(|v| quoted(v)).collect::<Vec<_>>().join(", ");
                 let _ = writeln!(phones, "lines = [{}]", list(&own_lines));
                 let networks = section.all("network");
@@ -234,7 +272,11 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                 ));
             }
             other => {
-                let what = if other.is_empty() { "a section without type".to_owned() } else { format!("type={other}") };
+                let what = if other.is_empty() {
+                    "a section without type".to_owned()
+                } else {
+                    format!("type={other}")
+                };
                 notes.push(format!(
                     "{}:{}: [{}] {what} is not supported; section not imported",
                     section.file.display(),

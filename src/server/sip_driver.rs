@@ -377,6 +377,7 @@ impl DriverTask {
         self.metrics
             .sip_subscriptions
             .store(self.server.subscription_count() as i64, Ordering::Relaxed);
+        *self.metrics.sip.lock().expect("metrics lock is never poisoned") = self.server.endpoint().stats;
     }
 
     async fn send(&mut self, transmit: Transmit) {
