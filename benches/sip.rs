@@ -52,7 +52,7 @@ fn sip(c: &mut Criterion) {
             endpoint.handle_datagram(now, peer, &messages[(branch % 4096) as usize]);
             black_box(endpoint.poll_transmit().unwrap());
             // Keep the transaction table from growing without bound.
-            if branch % 4096 == 0 {
+            if branch.is_multiple_of(4096) {
                 endpoint.handle_timeout(now + std::time::Duration::from_secs(3600));
             }
         })
