@@ -54,6 +54,22 @@ pub enum Command {
         #[command(flatten)]
         target: AdminTarget,
     },
+    /// Convert a DPMA res_digium_phone.conf (with its #includes and
+    /// templates) into a phones.toml on stdout; everything that cannot be
+    /// carried over is listed on stderr with its file and line.
+    ImportDpma {
+        /// res_digium_phone.conf
+        file: PathBuf,
+        /// pjsip.conf, to take line secrets from its auth sections.
+        #[arg(long, value_name = "FILE")]
+        pjsip: Option<PathBuf>,
+        /// Model for every phone (DPMA configs do not record models).
+        #[arg(long, default_value = "D65")]
+        model: String,
+        /// [general] server_address (default: the first network's registration address).
+        #[arg(long, value_name = "HOST")]
+        server_address: Option<String>,
+    },
     /// Print the provisioning XML a phone would get, for review and diffs.
     Render {
         /// The phone's MAC address (any notation).

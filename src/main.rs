@@ -12,6 +12,7 @@ use opendpma::admin::client::ClientError;
 use opendpma::admin::commands;
 use opendpma::cli::{Cli, Command, LogFormat, RenderDocument};
 use opendpma::config::{Config, ConfigError, MacAddress};
+use opendpma::import;
 use opendpma::provision::{DocumentKind, render_phone};
 use tracing_subscriber::EnvFilter;
 
@@ -39,6 +40,28 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Presence(command) => client(commands::presence(command)),
         Command::Device(command) => client(commands::device(command)),
         Command::Hints { target } => client(commands::hints(target)),
+        Command::ImportDpma {
+            file,
+            pjsip,
+            model,
+            server_address,
+        } => {
+            let sections = import::read_conf(&file)?;
+            let secrets = match pjsip {
+                Some(pjsip) => import::pjsip_secrets(&import::read_conf(&pjsip)?),
+                None => Default::default(),
+            };
+            let options = import::ImportOptions {
+                server_address,
+                model: model.parse()?,
+            };
+            let imported = import::convert(&sections, &secrets, &options);
+            for note in &imported.notes {
+                eprintln!("note: {note}");
+            }
+            print!("{}", imported.toml);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Render {
             mac,
             document,

@@ -90,7 +90,13 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
     let mut networks = String::new();
     let mut lines = String::new();
     let mut phones = String::new();
-    let mut line_names: Vec<String> = Vec::new();
+    // Phones may only name lines that are imported (known before phones,
+    // whatever the file order).
+    let line_names: Vec<&str> = sections
+        .iter()
+        .filter(|s| s.get("type").is_some_and(|t| t.eq_ignore_ascii_case("line")))
+        .map(|s| s.name.as_str())
+        .collect();
     let mut first_registrar: Option<String> = None;
     let mut seen_macs: BTreeMap<String, String> = BTreeMap::new();
     for section in sections {
@@ -138,7 +144,6 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                 networks.push('\n');
             }
             "line" => {
-                line_names.push(section.name.clone());
                 let _ = writeln!(lines, "[lines.{}]", key(&section.name));
                 let mut has_secret = false;
                 for entry in &section.entries {
@@ -220,7 +225,19 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                         _ => note(&mut notes, section, entry, "not supported; not imported"),
                     }
                 }
-                let own_lines = section.all("line");
+                let mut own_lines = section.all("line");
+                own_lines.retain(|line| {
+                    let known = line_names.contains(line);
+                    if !known {
+                        notes.push(format!(
+                            "{}:{}: [{}] line = {line}: no type=line section of that name; left out",
+                            section.file.display(),
+                            section.line,
+                            section.name
+                        ));
+                    }
+                    known
+                });
                 if !mac_ok {
                     if section.get("mac").is_none() {
                         notes.push(format!(
@@ -298,6 +315,5 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
     toml.push_str(&networks);
     toml.push_str(&lines);
     toml.push_str(&phones);
-    let _ = line_names;
     Imported { toml, notes }
 }

@@ -1,0 +1,128 @@
+//! `opendpma import-dpma`: a realistic res_digium_phone.conf (templates,
+//! #include, several phones and lines, unsupported options) plus pjsip.conf
+//! becomes a phones.toml that passes `check`, and every option left behind
+//! is listed with its file and line.
+
+use std::path::Path;
+use std::process::Command;
+
+use opendpma::config::Config;
+
+fn import(extra: &[&str]) -> (String, String, Option<i32>) {
+    let output = Command::new(env!("CARGO_BIN_EXE_opendpma"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["import-dpma", "tests/fixtures/dpma/res_digium_phone.conf"])
+        .args(extra)
+        .output()
+        .expect("run");
+    (
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+        output.status.code(),
+    )
+}
+
+#[test]
+fn a_dpma_setup_converts_to_a_valid_phones_toml() {
+    let (toml, notes, code) = import(&["--pjsip", "tests/fixtures/dpma/pjsip.conf", "--model", "d70"]);
+    assert_eq!(code, Some(0), "{notes}");
+    let config =
+        Config::parse(&toml, Path::new("/tmp/imported.toml")).unwrap_or_else(|e| panic!("{e}\n{toml}"));
+    assert_eq!(
+        config.general.server_address, "pbx.example.com",
+        "from the first network"
+    );
+    // #include was followed.
+    let office = config.network("office").expect("network from the included file");
+    assert_eq!(office.registration_address.as_deref(), Some("pbx.example.com"));
+    assert_eq!(office.transport.as_str(), "udp");
+    // Secrets: from pjsip.conf (endpoint → auth, and auth by name), or inline.
+    assert_eq!(config.line("2000").unwrap().secret.expose(), "pjsip-secret-2000");
+    assert_eq!(config.line("2001").unwrap().secret.expose(), "pjsip-secret-2001");
+    assert_eq!(
+        config.line("2002").unwrap().secret.expose(),
+        "recep;tion-secret",
+        "\\; is a literal semicolon"
+    );
+    assert_eq!(config.line("2002").unwrap().authname, "reception");
+    assert_eq!(config.line("2001").unwrap().label, "Alice & Co");
+    // Phones: template values inherited, repeated `line =` kept in order.
+    let bob = config.phone("bob-desk").unwrap();
+    assert_eq!(bob.lines, ["2000", "2002"]);
+    assert_eq!(bob.timezone.as_deref(), Some("America/Chicago"));
+    assert_eq!(bob.network.as_deref(), Some("office"));
+    assert_eq!(bob.model.as_str(), "D70");
+    assert_eq!(bob.mac.as_str(), "0019159c1a2b");
+    assert_eq!(
+        config.phone("alice-desk").unwrap().lines,
+        ["2001"],
+        "the unknown line is left out"
+    );
+    assert!(config.phone("lobby").is_none(), "no MAC: not importable");
+    // What was left behind is reported, each with file and line.
+    for expected in [
+        "res_digium_phone.conf:47: [bob-desk] contact = internal.xml: not supported; not imported",
+        "res_digium_phone.conf:21: [bob-desk] send_to_vm = yes: not supported; not imported",
+        "res_digium_phone_networks.conf:10: [office] network_vlan_id = 20: not supported; not imported",
+        "[alice-desk] line = 9999: no type=line section of that name; left out",
+        "res_digium_phone.conf:55: [lobby] has no mac (DPMA PIN login); phones.toml needs one; phone not imported",
+        "res_digium_phone.conf:61: [status-away] type=application is not supported; section not imported",
+        "[general] globalpin = 1234: [general] options have no phones.toml equivalent",
+        "[bob-desk] model set to D70 (DPMA configs do not say); check it",
+    ] {
+        assert!(notes.contains(expected), "missing note {expected:?} in:\n{notes}");
+    }
+    // And the output passes `opendpma check` itself.
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("phones.toml");
+    std::fs::write(&path, &toml).unwrap();
+    let check = Command::new(env!("CARGO_BIN_EXE_opendpma"))
+        .arg("check")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}
+
+#[test]
+fn without_pjsip_missing_secrets_are_flagged_and_the_file_still_checks() {
+    let (toml, notes, code) = import(&["--server-address", "10.0.0.5"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        notes.contains("[2000] has no secret here or in pjsip.conf; set one"),
+        "{notes}"
+    );
+    let config = Config::parse(&toml, Path::new("/tmp/imported.toml")).unwrap();
+    assert_eq!(config.general.server_address, "10.0.0.5");
+    assert_eq!(config.line("2000").unwrap().secret.expose(), "");
+}
+
+#[test]
+fn unreadable_input_is_an_error() {
+    let output = Command::new(env!("CARGO_BIN_EXE_opendpma"))
+        .args(["import-dpma", "/nonexistent/res_digium_phone.conf"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("cannot read /nonexistent/res_digium_phone.conf")
+    );
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("bad.conf");
+    std::fs::write(&path, "[a](nosuchtemplate)\ntype=line\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_opendpma"))
+        .arg("import-dpma")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("bad.conf:1: section [a] uses unknown template (nosuchtemplate)")
+    );
+}
