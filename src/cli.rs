@@ -49,6 +49,13 @@ pub enum Command {
     /// Query and set `Custom:` device states on a running server.
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Send check-sync to a phone (or `all`): it re-fetches its config.
+    Reconfigure {
+        /// A phone name from phones.toml, or `all`.
+        phone: String,
+        #[command(flatten)]
+        target: AdminTarget,
+    },
     /// Every hint with its extension state and presence.
     Hints {
         #[command(flatten)]

@@ -40,6 +40,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Presence(command) => client(commands::presence(command)),
         Command::Device(command) => client(commands::device(command)),
         Command::Hints { target } => client(commands::hints(target)),
+        Command::Reconfigure { phone, target } => client(commands::reconfigure(phone, target)),
         Command::ImportDpma {
             file,
             pjsip,

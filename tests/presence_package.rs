@@ -28,6 +28,8 @@ struct Harness {
     now: Instant,
     phone: Peer,
     stored: HashMap<String, Vec<u8>>,
+    /// From-users of requests the server reported seeing.
+    seen: Vec<String>,
 }
 
 const WALL: u64 = 1_800_000_000;
@@ -83,6 +85,7 @@ impl Harness {
             now: start,
             phone: Peer::udp("192.0.2.7:5062".parse().unwrap()),
             stored: HashMap::new(),
+            seen: Vec::new(),
         }
     }
 
@@ -123,6 +126,8 @@ impl Harness {
                         self.server.publish_committed(self.now, token, Ok(()));
                     }
                 }
+                Output::Seen { from_user, .. } => self.seen.push(from_user),
+                Output::CheckSyncDone { .. } => {}
             }
         }
     }
@@ -261,6 +266,7 @@ fn subscribe_gets_200_then_an_immediate_full_state_notify() {
     );
     assert_eq!(h.server.subscription_count(), 1);
     assert_eq!(h.stored.len(), 1, "the dialog is stored");
+    assert_eq!(h.seen, ["2000"], "the watcher's whereabouts are reported");
 }
 
 #[test]

@@ -130,3 +130,31 @@ pub async fn hints(target: crate::cli::AdminTarget) -> Result<String, ClientErro
         &rows,
     ))
 }
+
+pub async fn reconfigure(phone: String, target: crate::cli::AdminTarget) -> Result<String, ClientError> {
+    let client = AdminClient::new(&target)?;
+    let path = format!("/api/v1/reconfigure/{}", path_segment(&phone));
+    let reports = client.call(Method::POST, &path, None).await?;
+    if client.json {
+        return Ok(pretty(&reports));
+    }
+    let rows: Vec<Vec<String>> = reports
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|report| {
+            let text = |key: &str| {
+                report
+                    .get(key)
+                    .map(|v| v.as_str().map_or(v.to_string(), str::to_owned))
+                    .unwrap_or_default()
+            };
+            let result = match report.get("code") {
+                Some(code) => format!("{} {code}", text("result")),
+                None => text("result"),
+            };
+            vec![text("phone"), result]
+        })
+        .collect();
+    Ok(table(&["PHONE", "RESULT"], &rows))
+}

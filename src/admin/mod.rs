@@ -7,6 +7,7 @@ pub mod commands;
 mod events;
 mod json;
 mod presence;
+mod reconfigure;
 mod reload;
 mod token;
 
@@ -50,6 +51,7 @@ impl AdminState {
 pub fn router(state: AdminState) -> Router {
     let api = Router::new()
         .route("/api/v1/reload", post(reload::reload))
+        .route("/api/v1/reconfigure/{target}", post(reconfigure::reconfigure))
         .route("/api/v1/presence", get(presence::list))
         .route(
             "/api/v1/presence/{provider}",

@@ -100,6 +100,29 @@ pub fn parse_digest(value: &str) -> Result<DigestCredentials, ParseError> {
     })
 }
 
+/// A challenge we received (`WWW-Authenticate` / `Proxy-Authenticate`),
+/// for answering it as a client: (realm, nonce, algorithm, qop offered).
+pub fn parse_challenge(value: &str) -> Option<(String, String, Algorithm, bool)> {
+    let value = value.trim_start();
+    let scheme_end = value.find(char::is_whitespace)?;
+    if !value[..scheme_end].eq_ignore_ascii_case("digest") {
+        return None;
+    }
+    let params = parse_params(&value[scheme_end..]).ok()?;
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let algorithm = match get("algorithm") {
+        None => Algorithm::Md5,
+        Some(name) => Algorithm::parse(&name)?,
+    };
+    let qop = get("qop").is_some_and(|q| q.split(',').any(|q| q.trim().eq_ignore_ascii_case("auth")));
+    Some((get("realm")?, get("nonce")?, algorithm, qop))
+}
+
 /// Splits `a="x", b=y` into pairs, honouring quoted strings with `\` escapes.
 fn parse_params(input: &str) -> Result<Vec<(String, String)>, ParseError> {
     let mut params = Vec::new();

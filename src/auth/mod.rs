@@ -15,7 +15,7 @@ mod nonce;
 
 pub use basic::parse_basic;
 pub use challenge::{Algorithm, Challenge};
-pub use digest::{DigestCredentials, DigestError, DigestVerifier, ParseError, parse_digest};
+pub use digest::{DigestCredentials, DigestError, DigestVerifier, ParseError, parse_challenge, parse_digest};
 pub use lockout::{Lockout, LockoutPolicy, Verdict};
 pub use nonce::{NonceCheck, NonceSecret};
 

@@ -11,6 +11,15 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// 12 lower-case hex digits, no separators (`0019159c1a2b`).
+///
+/// ```
+/// use opendpma::config::MacAddress;
+///
+/// let mac: MacAddress = "00:19:15:9C:1A:2B".parse().unwrap();
+/// assert_eq!(mac.as_str(), "0019159c1a2b");
+/// assert_eq!("0019.159c.1a2b".parse::<MacAddress>().unwrap(), mac);
+/// assert!("00:19:15:9c:1a".parse::<MacAddress>().is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct MacAddress(String);

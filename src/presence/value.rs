@@ -78,6 +78,15 @@ impl PresenceUpdate {
     /// Asterisk's `state[,subtype[,message]]` form. Unlike Asterisk the
     /// message is everything after the second comma, commas included, and
     /// there is no options field (no base64 `e` flag to get wrong).
+    ///
+    /// ```
+    /// use opendpma::presence::{PhoneState, PresenceUpdate};
+    ///
+    /// let update = PresenceUpdate::parse_asterisk("AWAY,lunch,back at 2, promise").unwrap();
+    /// assert_eq!(update.state, PhoneState::Away);
+    /// assert_eq!(update.message, "back at 2, promise");
+    /// assert!(PresenceUpdate::parse_asterisk("unavailable").is_err());
+    /// ```
     pub fn parse_asterisk(value: &str) -> Result<Self, InvalidUpdate> {
         let mut parts = value.splitn(3, ',');
         let state = parts.next().unwrap_or("");

@@ -94,11 +94,15 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         snapshots: snapshots.clone(),
         access,
     });
-    let subscriptions: Vec<(String, Vec<u8>)> = stored
-        .records
-        .get(&RecordTable::Subscriptions)
-        .map(|records| records.clone().into_iter().collect())
-        .unwrap_or_default();
+    let records = |table| -> Vec<(String, Vec<u8>)> {
+        stored
+            .records
+            .get(&table)
+            .map(|records| records.clone().into_iter().collect())
+            .unwrap_or_default()
+    };
+    let subscriptions = records(RecordTable::Subscriptions);
+    let phone_contacts = records(RecordTable::PhoneContacts);
     let sip = sip_driver::SipDriver {
         sockets: sip_sockets,
         hub: hub.clone(),
@@ -106,9 +110,11 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         snapshots: snapshots.clone(),
         metrics: metrics.clone(),
         subscriptions,
+        phone_contacts,
         shutdown: shutdown.clone(),
     }
     .spawn();
+    reloader.set_reconfigure(sip.clone());
     let admin_router = admin::router(AdminState {
         snapshots: snapshots.clone(),
         reloader: reloader.clone(),

@@ -6,13 +6,15 @@
 //! interleave their swaps.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{Mutex, watch};
 
 use crate::config::{Config, ConfigError, Problem};
 use crate::provision::RenderError;
 use crate::snapshot::Snapshot;
+
+use super::SipHandle;
 
 /// Why a reload left the old config in place.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +49,9 @@ pub struct Reloader {
     path: PathBuf,
     snapshots: watch::Sender<Arc<Snapshot>>,
     serial: Mutex<()>,
+    /// Where check-syncs go after a reload (`[http] auto_reconfigure`);
+    /// set once the SIP driver runs.
+    reconfigure: OnceLock<SipHandle>,
 }
 
 impl Reloader {
@@ -55,7 +60,13 @@ impl Reloader {
             path,
             snapshots,
             serial: Mutex::new(()),
+            reconfigure: OnceLock::new(),
         }
+    }
+
+    /// Lets reloads push check-sync to phones whose config changed.
+    pub fn set_reconfigure(&self, sip: SipHandle) {
+        let _ = self.reconfigure.set(sip);
     }
 
     /// Re-reads the file; on success swaps the snapshot, on failure logs
@@ -101,7 +112,19 @@ impl Reloader {
             changed_phones,
         };
         tracing::info!(trigger, generation, summary = %summary.summary, changed = ?summary.changed_phones, "configuration reloaded");
+        let auto = snapshot.config.http.auto_reconfigure;
         self.snapshots.send_replace(Arc::new(snapshot));
+        if auto
+            && !summary.changed_phones.is_empty()
+            && let Some(sip) = self.reconfigure.get()
+        {
+            let (sip, phones) = (sip.clone(), summary.changed_phones.clone());
+            tokio::spawn(async move {
+                for report in sip.reconfigure(phones).await {
+                    tracing::info!(phone = %report.phone, outcome = ?report.outcome, "automatic check-sync after reload");
+                }
+            });
+        }
         Ok(summary)
     }
 }

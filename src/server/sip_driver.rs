@@ -20,8 +20,8 @@ use crate::config::{Config, DigestAlgorithm, Transport};
 use crate::metrics::Metrics;
 use crate::presence::{Change, HintState};
 use crate::sip::{
-    ConnectionId, Endpoint, EndpointConfig, HintSource, LineAccess, Output, Peer, PresenceServer,
-    PresenceServerConfig, Random, SubscriptionSummary, Transmit,
+    CheckSyncResult, ConnectionId, Endpoint, EndpointConfig, HintSource, LineAccess, Output, Peer,
+    PresenceServer, PresenceServerConfig, Random, SubscriptionSummary, Transmit,
 };
 use crate::snapshot::Snapshot;
 use crate::store::{RecordTable, Store};
@@ -30,6 +30,55 @@ use crate::store::{RecordTable, Store};
 #[derive(Debug)]
 pub enum SipCommand {
     Subscriptions(oneshot::Sender<Vec<SubscriptionSummary>>),
+    /// Send check-sync to these phones; answer when all are done or after
+    /// `RECONFIGURE_WAIT`.
+    Reconfigure {
+        phones: Vec<String>,
+        reply: oneshot::Sender<Vec<ReconfigureReport>>,
+    },
+}
+
+/// How long a reconfigure request waits for phones to answer.
+const RECONFIGURE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Where a phone was last heard from (kept in the store).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PhoneContact {
+    pub address: std::net::SocketAddr,
+    pub transport: Transport,
+    /// The Contact URI it sent, if any.
+    pub contact: Option<String>,
+    pub user_agent: String,
+    pub seen_at_unix: u64,
+}
+
+/// The outcome of a check-sync for one phone.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "result")]
+pub enum ReconfigureOutcome {
+    /// The phone has never contacted us: nowhere to send to.
+    UnknownContact,
+    /// Sent; no final answer yet.
+    Sent,
+    /// The phone answered (200: it re-fetches its config).
+    Answered { code: u16 },
+    /// No answer at all.
+    Timeout,
+}
+
+/// One phone's line in a reconfigure report.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReconfigureReport {
+    pub phone: String,
+    #[serde(flatten)]
+    pub outcome: ReconfigureOutcome,
+}
+
+/// A reconfigure request waiting for its phones.
+struct PendingReconfigure {
+    reply: oneshot::Sender<Vec<ReconfigureReport>>,
+    reports: Vec<ReconfigureReport>,
+    deadline: Instant,
 }
 
 /// A handle to ask the driver things.
@@ -40,6 +89,20 @@ impl SipHandle {
     pub async fn subscriptions(&self) -> Vec<SubscriptionSummary> {
         let (reply, answer) = oneshot::channel();
         if self.0.send(SipCommand::Subscriptions(reply)).await.is_err() {
+            return Vec::new();
+        }
+        answer.await.unwrap_or_default()
+    }
+
+    /// Sends check-sync to `phones` and reports per phone.
+    pub async fn reconfigure(&self, phones: Vec<String>) -> Vec<ReconfigureReport> {
+        let (reply, answer) = oneshot::channel();
+        if self
+            .0
+            .send(SipCommand::Reconfigure { phones, reply })
+            .await
+            .is_err()
+        {
             return Vec::new();
         }
         answer.await.unwrap_or_default()
@@ -158,6 +221,7 @@ pub struct SipDriver {
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     pub metrics: Arc<Metrics>,
     pub subscriptions: Vec<(String, Vec<u8>)>,
+    pub phone_contacts: Vec<(String, Vec<u8>)>,
     pub shutdown: CancellationToken,
 }
 
@@ -176,8 +240,13 @@ impl SipDriver {
             snapshots,
             metrics,
             subscriptions,
+            phone_contacts,
             shutdown,
         } = self;
+        let contacts = phone_contacts
+            .into_iter()
+            .filter_map(|(phone, bytes)| Some((phone, serde_json::from_slice(&bytes).ok()?)))
+            .collect();
         for listener in sockets.tcp {
             sip_transport::spawn_tcp(
                 listener,
@@ -208,6 +277,11 @@ impl SipDriver {
             ports: sockets.ports,
             connections: Connections::default(),
             pending: HashMap::new(),
+            contacts,
+            snapshot: snapshots.borrow().clone(),
+            reconfigures: HashMap::new(),
+            check_syncs: HashMap::new(),
+            next_token: 0,
             counter,
             inbound_sender,
             shutdown: shutdown.clone(),
@@ -228,6 +302,13 @@ struct DriverTask {
     connections: Connections,
     /// Messages for outbound connections still being set up.
     pending: HashMap<ConnectionId, Vec<Vec<u8>>>,
+    /// Phone name → where it was last heard from.
+    contacts: HashMap<String, PhoneContact>,
+    snapshot: Arc<Snapshot>,
+    reconfigures: HashMap<u64, PendingReconfigure>,
+    /// Check-sync token → (reconfigure request, index in its reports).
+    check_syncs: HashMap<u64, (u64, usize)>,
+    next_token: u64,
     counter: Arc<ConnectionCounter>,
     inbound_sender: mpsc::Sender<Inbound>,
     shutdown: CancellationToken,
@@ -243,7 +324,11 @@ impl DriverTask {
     ) {
         self.flush().await;
         loop {
-            let deadline = self.server.poll_timeout();
+            let reconfigure_deadline = self.reconfigures.values().map(|r| r.deadline).min();
+            let deadline = match (self.server.poll_timeout(), reconfigure_deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let sleep = async {
                 match deadline {
                     Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -268,15 +353,18 @@ impl DriverTask {
                 }
                 change = changes.recv() => self.change(change),
                 Ok(()) = snapshots.changed() => {
-                    let config = snapshots.borrow_and_update().config.clone();
-                    self.server.set_config(endpoint_config(&config, &self.ports), server_config(&config));
+                    self.snapshot = snapshots.borrow_and_update().clone();
+                    let config = &self.snapshot.config;
+                    self.server.set_config(endpoint_config(config, &self.ports), server_config(config));
                 }
                 Some(command) = commands.recv() => match command {
                     SipCommand::Subscriptions(reply) => {
                         let _ = reply.send(self.server.summaries(Instant::now()));
                     }
+                    SipCommand::Reconfigure { phones, reply } => self.reconfigure(phones, reply),
                 },
             }
+            self.finish_reconfigures(false);
             self.flush().await;
         }
         // Subscriptions are not terminated on shutdown: they are stored,
@@ -343,6 +431,7 @@ impl DriverTask {
     /// Outputs (durable writes) first, then transmits.
     async fn flush(&mut self) {
         let mut records = Vec::new();
+        let mut contact_records: Vec<(String, Option<Vec<u8>>)> = Vec::new();
         while let Some(output) = self.server.poll_output() {
             match output {
                 Output::Store { key, record } => records.push((key, record)),
@@ -359,6 +448,25 @@ impl DriverTask {
                         .map_err(|e| e.to_string());
                     self.server.publish_committed(Instant::now(), token, result);
                 }
+                Output::Seen {
+                    user,
+                    from_user,
+                    peer,
+                    contact,
+                    user_agent,
+                } => contact_records.extend(self.seen(user, &from_user, peer, contact, user_agent)),
+                Output::CheckSyncDone { token, result } => self.check_sync_done(token, result),
+            }
+        }
+        if !contact_records.is_empty() {
+            let store = self.store.clone();
+            let written = tokio::task::spawn_blocking(move || {
+                store.put_records(RecordTable::PhoneContacts, &contact_records)
+            })
+            .await
+            .expect("store task does not panic");
+            if let Err(error) = written {
+                tracing::warn!(%error, "cannot store phone contacts");
             }
         }
         if !records.is_empty() {
@@ -378,6 +486,133 @@ impl DriverTask {
             .sip_subscriptions
             .store(self.server.subscription_count() as i64, Ordering::Relaxed);
         *self.metrics.sip.lock().expect("metrics lock is never poisoned") = self.server.endpoint().stats;
+    }
+
+    /// Records where the phones behind a request are; returns store
+    /// writes for contacts that changed.
+    fn seen(
+        &mut self,
+        user: Option<String>,
+        from_user: &str,
+        peer: Peer,
+        contact: Option<String>,
+        user_agent: String,
+    ) -> Vec<(String, Option<Vec<u8>>)> {
+        let config = &self.snapshot.config;
+        let line = match &user {
+            Some(user) => config.line_by_authname(user),
+            None => config.line_by_exten(from_user),
+        };
+        let Some(line) = line else { return Vec::new() };
+        let mut writes = Vec::new();
+        for phone in config.phones_with_line(&line.name) {
+            let record = PhoneContact {
+                address: peer.address,
+                transport: peer.transport,
+                contact: contact.clone(),
+                user_agent: user_agent.clone(),
+                seen_at_unix: wall(),
+            };
+            let changed = self.contacts.get(&phone.name).is_none_or(|old| {
+                (&old.address, old.transport, &old.contact, &old.user_agent)
+                    != (
+                        &record.address,
+                        record.transport,
+                        &record.contact,
+                        &record.user_agent,
+                    )
+            });
+            if changed {
+                tracing::info!(phone = %phone.name, address = %peer.address, "phone contact recorded");
+                let bytes = serde_json::to_vec(&record).expect("contacts serialise");
+                writes.push((phone.name.clone(), Some(bytes)));
+            }
+            self.contacts.insert(phone.name.clone(), record);
+        }
+        writes
+    }
+
+    /// Starts check-syncs for a reconfigure request.
+    fn reconfigure(&mut self, phones: Vec<String>, reply: oneshot::Sender<Vec<ReconfigureReport>>) {
+        let now = Instant::now();
+        self.next_token += 1;
+        let request = self.next_token;
+        let mut pending = PendingReconfigure {
+            reply,
+            reports: Vec::new(),
+            deadline: now + RECONFIGURE_WAIT,
+        };
+        let config = self.snapshot.config.clone();
+        for name in phones {
+            let index = pending.reports.len();
+            let phone = config.phone(&name);
+            let first_line = phone.and_then(|p| p.lines.first()).and_then(|l| config.line(l));
+            let (Some(contact), Some(line)) = (self.contacts.get(&name), first_line) else {
+                pending.reports.push(ReconfigureReport {
+                    phone: name,
+                    outcome: ReconfigureOutcome::UnknownContact,
+                });
+                continue;
+            };
+            let uri = contact
+                .contact
+                .clone()
+                .unwrap_or_else(|| format!("sip:{}@{}", line.exten, contact.address));
+            let peer = Peer {
+                transport: contact.transport,
+                address: contact.address,
+                connection: None,
+            };
+            self.next_token += 1;
+            let token = self.next_token;
+            self.check_syncs.insert(token, (request, index));
+            tracing::info!(phone = %name, %uri, "sending check-sync");
+            self.server.send_check_sync(
+                now,
+                token,
+                peer,
+                &uri,
+                Some((line.authname.clone(), line.secret.clone())),
+            );
+            pending.reports.push(ReconfigureReport {
+                phone: name,
+                outcome: ReconfigureOutcome::Sent,
+            });
+        }
+        self.reconfigures.insert(request, pending);
+    }
+
+    fn check_sync_done(&mut self, token: u64, result: CheckSyncResult) {
+        let Some((request, index)) = self.check_syncs.remove(&token) else {
+            return;
+        };
+        let Some(pending) = self.reconfigures.get_mut(&request) else {
+            return;
+        };
+        let outcome = match result {
+            CheckSyncResult::Answered { code } => ReconfigureOutcome::Answered { code },
+            CheckSyncResult::Timeout => ReconfigureOutcome::Timeout,
+        };
+        tracing::info!(phone = %pending.reports[index].phone, ?outcome, "check-sync finished");
+        pending.reports[index].outcome = outcome;
+    }
+
+    /// Answers reconfigure requests that are complete or out of time.
+    fn finish_reconfigures(&mut self, all: bool) {
+        let now = Instant::now();
+        let done: Vec<u64> = self
+            .reconfigures
+            .iter()
+            .filter(|(_, p)| {
+                all || p.deadline <= now || p.reports.iter().all(|r| r.outcome != ReconfigureOutcome::Sent)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in done {
+            if let Some(pending) = self.reconfigures.remove(&id) {
+                let _ = pending.reply.send(pending.reports);
+            }
+        }
     }
 
     async fn send(&mut self, transmit: Transmit) {

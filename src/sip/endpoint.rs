@@ -66,6 +66,9 @@ pub enum Event {
     Response { id: ClientId, response: Box<Response> },
     /// No final response within Timer F (or the connection is gone).
     Timeout { id: ClientId },
+    /// A request the endpoint answered itself (OPTIONS): who sent it,
+    /// for the application's records.
+    Seen { request: Box<Request>, peer: Peer },
 }
 
 /// Counters for metrics.
@@ -257,6 +260,12 @@ impl Endpoint {
                 .header("Allow-Events", ALLOW_EVENTS);
         }
         self.reply(now, RequestId(key), response);
+        if request.method == Method::Options {
+            self.events.push_back(Event::Seen {
+                request: Box::new(request),
+                peer,
+            });
+        }
     }
 
     /// Digest check for SUBSCRIBE/PUBLISH; passes them on or challenges.

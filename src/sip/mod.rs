@@ -33,6 +33,7 @@ pub use message::{Message, Method, Request, Response};
 pub use parse::{Framing, MAX_MESSAGE_BYTES, Malformed, parse};
 pub use peer::{ConnectionId, Peer, Random, Transmit};
 pub use presence_server::{
-    HintSource, LineAccess, Output, PresenceServer, PresenceServerConfig, SubscriptionSummary,
+    CheckSyncResult, HintSource, LineAccess, Output, PresenceServer, PresenceServerConfig,
+    SubscriptionSummary,
 };
 pub use response::{OutgoingRequest, ResponseBuilder, reason_phrase};

@@ -16,9 +16,12 @@ use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::time::Instant;
 
+mod check_sync;
 mod notifier;
 mod publication;
 
+use self::check_sync::CheckSync;
+pub use self::check_sync::CheckSyncResult;
 use self::publication::{PendingPublish, Publication};
 use super::endpoint::{ClientId, Endpoint, EndpointConfig, Event};
 use super::framing::FramingError;
@@ -27,6 +30,7 @@ use super::message::{Method, Request};
 use super::peer::{ConnectionId, Peer, Transmit};
 use super::response::ResponseBuilder;
 use super::subscription::{NotifyContent, Subscription, SubscriptionRecord};
+use super::uri::NameAddr;
 use crate::presence::{HintState, PresenceUpdate};
 
 /// RFC 3856 §6.4 / RFC 3903: the interval when a request names none.
@@ -66,6 +70,17 @@ pub enum Output {
     },
     /// Write (`Some`) or delete (`None`) a subscription record.
     Store { key: String, record: Option<Vec<u8>> },
+    /// A request from a phone: where it is, for check-sync later.
+    /// `user` is the authenticated digest user, if any.
+    Seen {
+        user: Option<String>,
+        from_user: String,
+        peer: Peer,
+        contact: Option<String>,
+        user_agent: String,
+    },
+    /// A check-sync NOTIFY finished.
+    CheckSyncDone { token: u64, result: CheckSyncResult },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -97,6 +112,7 @@ pub struct PresenceServer {
     notifies: HashMap<ClientId, String>,
     publications: HashMap<String, Publication>,
     pending_publishes: HashMap<u64, PendingPublish>,
+    check_syncs: HashMap<ClientId, CheckSync>,
     expiries: BinaryHeap<Reverse<(Instant, Expiry)>>,
     outputs: VecDeque<Output>,
     next_token: u64,
@@ -113,6 +129,7 @@ impl PresenceServer {
             notifies: HashMap::new(),
             publications: HashMap::new(),
             pending_publishes: HashMap::new(),
+            check_syncs: HashMap::new(),
             expiries: BinaryHeap::new(),
             outputs: VecDeque::new(),
             next_token: 0,
@@ -319,16 +336,22 @@ impl PresenceServer {
                     request,
                     peer,
                     user,
-                } => match request.method {
-                    Method::Subscribe => self.subscribe(now, wall, id, *request, peer, hints),
-                    Method::Publish => self.publish(now, id, request, peer, user),
-                    _ => {
-                        let tag = self.endpoint.random().token();
-                        let response = ResponseBuilder::new(&request, 405, peer.address, &tag);
-                        self.endpoint.respond(now, id, response);
+                } => {
+                    self.seen(&request, peer, user.clone());
+                    match request.method {
+                        Method::Subscribe => self.subscribe(now, wall, id, *request, peer, hints),
+                        Method::Publish => self.publish(now, id, request, peer, user),
+                        _ => {
+                            let response = self.response(&request, peer, 405);
+                            self.endpoint.respond(now, id, response);
+                        }
                     }
-                },
+                }
+                Event::Seen { request, peer } => self.seen(&request, peer, None),
                 Event::Response { id, response } => {
+                    if self.check_sync_finished(now, id, Some(&response)) {
+                        continue;
+                    }
                     let Some(tag) = self.notifies.remove(&id) else {
                         continue;
                     };
@@ -340,6 +363,9 @@ impl PresenceServer {
                     }
                 }
                 Event::Timeout { id } => {
+                    if self.check_sync_finished(now, id, None) {
+                        continue;
+                    }
                     if let Some(tag) = self.notifies.remove(&id) {
                         tracing::debug!("NOTIFY timed out; subscription ends");
                         self.drop_subscription(&tag);
@@ -347,6 +373,29 @@ impl PresenceServer {
                 }
             }
         }
+    }
+
+    /// Notes where a phone is (for check-sync).
+    fn seen(&mut self, request: &Request, peer: Peer, user: Option<String>) {
+        let from_user = request
+            .core
+            .from
+            .sip_uri()
+            .and_then(|uri| uri.user_name().map(str::to_owned))
+            .unwrap_or_default();
+        let contact = request
+            .headers
+            .values("Contact")
+            .first()
+            .and_then(|c| NameAddr::parse(c).ok())
+            .map(|c| c.uri);
+        self.outputs.push_back(Output::Seen {
+            user,
+            from_user,
+            peer,
+            contact,
+            user_agent: request.user_agent().unwrap_or("").to_owned(),
+        });
     }
 
     /// A response with a fresh To-tag (for refusals outside any dialog).

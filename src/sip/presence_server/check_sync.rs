@@ -1,0 +1,166 @@
+//! check-sync (issue 7): an unsolicited `NOTIFY` with `Event: check-sync`
+//! and no body tells a Digium phone to fetch its config again. Phones
+//! often challenge requests they receive; we know each line's secret, so
+//! one 401/407 is answered with digest credentials and the NOTIFY resent.
+
+use std::time::Instant;
+
+use super::{Output, PresenceServer};
+use crate::auth::{DigestCredentials, parse_challenge};
+use crate::config::Secret;
+use crate::sip::endpoint::ClientId;
+use crate::sip::headers::Headers;
+use crate::sip::message::{Method, Response};
+use crate::sip::peer::Peer;
+use crate::sip::response::{OutgoingRequest, PRODUCT};
+
+/// How a check-sync went, per phone.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "result")]
+pub enum CheckSyncResult {
+    /// A final response (2xx: the phone will re-fetch).
+    Answered { code: u16 },
+    /// No final response within Timer F, or the connection failed.
+    Timeout,
+}
+
+/// A check-sync in progress.
+pub(super) struct CheckSync {
+    pub(super) token: u64,
+    pub(super) peer: Peer,
+    pub(super) uri: String,
+    pub(super) credentials: Option<(String, Secret)>,
+    pub(super) cseq: u32,
+    pub(super) call_id: String,
+    pub(super) from_tag: String,
+    /// Already answered one challenge (never loop on 401s).
+    pub(super) retried: bool,
+}
+
+impl PresenceServer {
+    /// Sends a check-sync to `uri` via `peer`; the outcome comes back as
+    /// `Output::CheckSyncDone { token, … }`. `credentials` (authname,
+    /// secret) answer a challenge from the phone.
+    pub fn send_check_sync(
+        &mut self,
+        now: Instant,
+        token: u64,
+        peer: Peer,
+        uri: &str,
+        credentials: Option<(String, Secret)>,
+    ) {
+        let call_id = format!("{}@opendpma", self.endpoint.random().token());
+        let from_tag = self.endpoint.random().token();
+        let mut check = CheckSync {
+            token,
+            peer,
+            uri: uri.to_owned(),
+            credentials,
+            cseq: 1,
+            call_id,
+            from_tag,
+            retried: false,
+        };
+        let request = self.check_sync_request(&check, None);
+        let id = self.endpoint.send_request(now, peer, request);
+        check.cseq = 1;
+        self.check_syncs.insert(id, check);
+    }
+
+    fn check_sync_request(
+        &self,
+        check: &CheckSync,
+        authorization: Option<(&str, String)>,
+    ) -> OutgoingRequest {
+        let config = self.endpoint.config();
+        let mut headers = Headers::new();
+        headers.push("Max-Forwards", "70");
+        headers.push(
+            "From",
+            format!("<sip:opendpma@{}>;tag={}", config.host, check.from_tag),
+        );
+        headers.push("To", format!("<{}>", check.uri));
+        headers.push("Call-ID", check.call_id.as_str());
+        headers.push("CSeq", format!("{} NOTIFY", check.cseq));
+        headers.push("Event", "check-sync");
+        headers.push("Subscription-State", "terminated");
+        headers.push("User-Agent", PRODUCT);
+        if let Some((name, value)) = authorization {
+            headers.push(name, value);
+        }
+        OutgoingRequest {
+            method: Method::Notify,
+            uri: check.uri.clone(),
+            headers,
+            body: Default::default(),
+        }
+    }
+
+    /// A final response (or timeout) to a check-sync NOTIFY; `true` if
+    /// `id` was one.
+    pub(super) fn check_sync_finished(
+        &mut self,
+        now: Instant,
+        id: ClientId,
+        response: Option<&Response>,
+    ) -> bool {
+        let Some(mut check) = self.check_syncs.remove(&id) else {
+            return false;
+        };
+        let result = match response {
+            Some(response) if matches!(response.code, 401 | 407) && !check.retried => {
+                if let Some(authorization) = self.answer_challenge(&check, response) {
+                    check.retried = true;
+                    check.cseq += 1;
+                    let request = self.check_sync_request(&check, Some(authorization));
+                    let id = self.endpoint.send_request(now, check.peer, request);
+                    self.check_syncs.insert(id, check);
+                    return true;
+                }
+                CheckSyncResult::Answered { code: response.code }
+            }
+            Some(response) => CheckSyncResult::Answered { code: response.code },
+            None => CheckSyncResult::Timeout,
+        };
+        self.outputs.push_back(Output::CheckSyncDone {
+            token: check.token,
+            result,
+        });
+        true
+    }
+
+    fn answer_challenge(&self, check: &CheckSync, response: &Response) -> Option<(&'static str, String)> {
+        let (user, secret) = check.credentials.as_ref()?;
+        let (header, answer) = if response.code == 407 {
+            ("Proxy-Authenticate", "Proxy-Authorization")
+        } else {
+            ("WWW-Authenticate", "Authorization")
+        };
+        let (realm, nonce, algorithm, qop) = response.headers.lines(header).find_map(parse_challenge)?;
+        let mut credentials = DigestCredentials {
+            username: user.clone(),
+            realm,
+            nonce,
+            uri: check.uri.clone(),
+            response: String::new(),
+            algorithm,
+            qop: qop.then(|| "auth".to_owned()),
+            cnonce: qop.then(|| format!("{:08x}", check.cseq)),
+            nc: qop.then_some(1),
+        };
+        credentials.response = credentials.expected_response("NOTIFY", secret.expose());
+        let mut value = format!(
+            "Digest username=\"{}\", realm=\"{}\", nonce=\"{}\", uri=\"{}\", response=\"{}\", algorithm={}",
+            credentials.username,
+            credentials.realm,
+            credentials.nonce,
+            credentials.uri,
+            credentials.response,
+            algorithm.as_str()
+        );
+        if qop {
+            value.push_str(&format!(", qop=auth, nc=00000001, cnonce=\"{:08x}\"", check.cseq));
+        }
+        Some((answer, value))
+    }
+}
