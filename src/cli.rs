@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Open DPMA-style provisioning and SIP presence server for Digium/Sangoma D-series phones.
 #[derive(Debug, Parser)]
-#[command(name = "opendpma", version = crate::VERSION, propagate_version = true)]
+#[command(name = "opendpma", version = crate::VERSION, propagate_version = true, after_long_help = OVERVIEW)]
 pub struct Cli {
     /// Log level or filter (e.g. `info`, `opendpma=debug`); RUST_LOG wins if set.
     #[arg(long, global = true, value_name = "FILTER")]
@@ -18,6 +18,32 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// `opendpma --help`: the whole tool on one page.
+const OVERVIEW: &str = "\
+FILES
+    phones.toml          phones, lines, networks and server settings (see the sample)
+    DATA_DIR/opendpma.redb   presence, device states, subscriptions, phone contacts
+
+ENVIRONMENT
+    OPENDPMA_ADMIN_TOKEN  admin API token (overrides [admin] token)
+    RUST_LOG              log filter (overrides --log-level)
+
+SIGNALS
+    SIGHUP               reload phones.toml (an invalid file is refused, the old one keeps serving)
+    SIGINT, SIGTERM      stop gracefully (subscriptions are kept for the next start)
+
+EXIT STATUS
+    0 success, 1 failure (invalid config, refused request, unreachable server), 2 usage error
+
+EXAMPLES
+    opendpma check phones.toml
+    opendpma serve --config /etc/opendpma/phones.toml
+    opendpma render 00:19:15:9c:1a:2b --document blf
+    opendpma presence set 2000 \"away,lunch,back at 2\"
+    opendpma device set 2000 INUSE
+    opendpma reconfigure all
+    opendpma import-dpma /etc/asterisk/res_digium_phone.conf --pjsip /etc/asterisk/pjsip.conf > phones.toml";
 
 /// How log lines look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -100,6 +126,7 @@ pub enum PresenceCommand {
     },
     /// One provider (`CustomPresence:2000`, or just `2000`).
     Get {
+        /// `CustomPresence:<name>`, or just the line name.
         provider: String,
         #[command(flatten)]
         target: AdminTarget,
@@ -107,11 +134,14 @@ pub enum PresenceCommand {
     /// Set a provider: `set 2000 away --message "back at 2"`, or Asterisk's
     /// form `set CustomPresence:2000 "away,lunch,back at 2"`.
     Set {
+        /// `CustomPresence:<name>`, or just the line name.
         provider: String,
         /// available, away, dnd, xa or chat (or `state,subtype,message`).
         state: String,
+        /// Short qualifier shown by phones (at most 255 bytes).
         #[arg(long)]
         subtype: Option<String>,
+        /// Free text (at most 1023 bytes; commas and newlines are fine).
         #[arg(long)]
         message: Option<String>,
         #[command(flatten)]
@@ -119,6 +149,7 @@ pub enum PresenceCommand {
     },
     /// Return a provider to not_set.
     Clear {
+        /// `CustomPresence:<name>`, or just the line name.
         provider: String,
         #[command(flatten)]
         target: AdminTarget,
@@ -130,6 +161,7 @@ pub enum PresenceCommand {
 pub enum DeviceCommand {
     /// Show a device's state (`Custom:2000`, or just `2000`).
     Get {
+        /// `Custom:<name>`, or just the line name.
         device: String,
         #[command(flatten)]
         target: AdminTarget,
@@ -137,7 +169,9 @@ pub enum DeviceCommand {
     /// Set a device's state: NOT_INUSE, INUSE, BUSY, UNAVAILABLE, RINGING,
     /// RINGINUSE, ONHOLD or UNKNOWN.
     Set {
+        /// `Custom:<name>`, or just the line name.
         device: String,
+        /// The device state (case-insensitive).
         state: String,
         #[command(flatten)]
         target: AdminTarget,

@@ -178,3 +178,40 @@ fn multi_byte_characters_in_hint_sources_are_reported_not_panicked_on() {
         "{problems:?}"
     );
 }
+
+/// `--log-format json`: one JSON object per line, for log shippers.
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("phones.toml");
+    // A SIP port that is taken makes `serve` log its start-up, then fail.
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let config = format!(
+        "[general]\nserver_address = \"x\"\n[http]\nlisten = \"127.0.0.1:0\"\n[sip]\nlisten = [\"udp:127.0.0.1:{port}\"]\n[admin]\nlisten = \"127.0.0.1:0\"\ntoken = \"t\"\n"
+    );
+    std::fs::write(&path, config).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_opendpma"))
+        .args(["--log-format", "json", "serve", "--config"])
+        .arg(&path)
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let json_lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        json_lines
+            .iter()
+            .any(|v| v["fields"]["message"] == "configuration loaded" && v["level"] == "INFO"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+}
