@@ -521,3 +521,100 @@ fn an_unreadable_store_stops_start_up_with_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn dashboard_login_cookie_and_static_tables() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // Without a token: the login form, not the data.
+    let page = no_redirects
+        .get(server.admin_url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<label for=\"token\">Admin token</label>") && !page.contains("data-line="));
+    let refused = no_redirects
+        .post(server.admin_url("/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("token=nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let login = no_redirects
+        .post(server.admin_url("/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert_eq!(
+        cookie,
+        format!("opendpma_token={TOKEN}; HttpOnly; SameSite=Strict; Path=/")
+    );
+    // With the cookie: the full page, tables rendered on the server.
+    put(
+        &server,
+        "/api/v1/presence/CustomPresence:2001",
+        json!({"state": "away", "message": "Bob & <Co>"}),
+    )
+    .send()
+    .await
+    .unwrap();
+    let cookie_value = cookie.split(';').next().unwrap().to_owned();
+    let page = no_redirects
+        .get(server.admin_url("/"))
+        .header("cookie", &cookie_value)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<tr data-line=\"2001\" data-exten=\"2001\">"),
+        "{page}"
+    );
+    assert!(page.contains("<td class=\"state\" data-state=\"away\">away</td>"));
+    assert!(
+        page.contains("<td class=\"message\">Bob &#38; &#60;Co&#62;</td>"),
+        "escaped"
+    );
+    assert!(page.contains("<tr data-phone=\"bob\">"));
+    assert!(!page.contains("line-secret"), "no secrets on the page");
+    // The cookie also opens the API (the page's fetch and EventSource use it).
+    let lines: Value = no_redirects
+        .get(server.admin_url("/api/v1/lines"))
+        .header("cookie", &cookie_value)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lines[1]["presence"]["state"], "away");
+    assert!(!lines.to_string().contains("secret"));
+    let phones: Value = get(&server, "/api/v1/phones")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(phones[0]["mac"], "0019159c1a2b");
+    assert_eq!(phones[0]["last_contact"], Value::Null);
+    let script = no_redirects
+        .get(server.admin_url("/dashboard.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.headers()["content-type"], "text/javascript; charset=utf-8");
+}

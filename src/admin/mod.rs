@@ -4,7 +4,9 @@
 
 pub mod client;
 pub mod commands;
+mod dashboard;
 mod events;
+mod inventory;
 mod json;
 mod presence;
 mod reconfigure;
@@ -19,6 +21,7 @@ use axum::middleware;
 use axum::routing::{get, post};
 
 use crate::metrics::Metrics;
+use crate::provision::FetchLog;
 use crate::server::{PresenceHub, SipHandle};
 use tokio::sync::watch;
 
@@ -36,6 +39,7 @@ pub struct AdminState {
     pub hub: Arc<PresenceHub>,
     pub metrics: Arc<Metrics>,
     pub sip: SipHandle,
+    pub fetches: Arc<FetchLog>,
 }
 
 impl AdminState {
@@ -62,6 +66,8 @@ pub fn router(state: AdminState) -> Router {
             get(presence::get_device).put(presence::put_device),
         )
         .route("/api/v1/hints", get(presence::hints))
+        .route("/api/v1/lines", get(inventory::lines))
+        .route("/api/v1/phones", get(inventory::phones))
         .route(
             "/api/v1/subscriptions",
             get(|State(state): State<AdminState>| async move { axum::Json(state.sip.subscriptions().await) }),
@@ -77,6 +83,11 @@ pub fn router(state: AdminState) -> Router {
         ));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/", get(dashboard::page))
+        .route("/login", post(dashboard::login))
+        .route("/logout", post(dashboard::logout))
+        .route("/dashboard.js", get(dashboard::script))
+        .route("/dashboard.css", get(dashboard::style))
         .merge(api)
         .with_state(state)
 }

@@ -1,7 +1,7 @@
 //! Bearer-token guard for the admin API.
 
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -14,13 +14,7 @@ pub async fn require_token(State(state): State<AdminState>, request: Request, ne
     let Some(token) = state.token() else {
         return next.run(request).await;
     };
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .or_else(|| cookie_token(&request));
-    match presented {
+    match presented_token(request.headers()) {
         Some(presented) if token.matches(presented.trim()) => next.run(request).await,
         Some(_) => {
             tracing::warn!(target: "opendpma::auth", "admin API: wrong token");
@@ -41,10 +35,19 @@ pub async fn require_token(State(state): State<AdminState>, request: Request, ne
     }
 }
 
+/// The token a request carries: `Authorization: Bearer …`, else the
+/// dashboard's `opendpma_token` cookie.
+pub fn presented_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .or_else(|| cookie_token(headers))
+}
+
 /// The token from the dashboard's `opendpma_token` cookie, if any.
-fn cookie_token(request: &Request) -> Option<&str> {
-    request
-        .headers()
+fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())

@@ -19,4 +19,4 @@ pub use access::AccessControl;
 pub use catalog::Catalog;
 pub use render::{Document, DocumentKind, PhoneDocuments, RenderError, render_phone};
 pub use request_path::parse_file_name;
-pub use service::{ProvisionState, router};
+pub use service::{FetchLog, ProvisionState, router};

@@ -24,6 +24,29 @@ use crate::snapshot::Snapshot;
 pub struct ProvisionState {
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     pub access: Arc<AccessControl>,
+    pub fetches: Arc<FetchLog>,
+}
+
+/// When each phone last fetched its config (Unix seconds), for the
+/// dashboard. A std mutex: one map insert per fetch, no `.await` inside.
+#[derive(Debug, Default)]
+pub struct FetchLog(std::sync::Mutex<std::collections::HashMap<String, u64>>);
+
+impl FetchLog {
+    pub fn record(&self, phone: &str, at: u64) {
+        self.0
+            .lock()
+            .expect("fetch log lock is never poisoned")
+            .insert(phone.to_owned(), at);
+    }
+
+    pub fn last(&self, phone: &str) -> Option<u64> {
+        self.0
+            .lock()
+            .expect("fetch log lock is never poisoned")
+            .get(phone)
+            .copied()
+    }
 }
 
 /// The provisioning router (serve it with `ConnectInfo<SocketAddr>`).
@@ -112,6 +135,7 @@ async fn fetch(
     let document = documents.get(kind);
     let phone = config.phone_by_mac(&mac).map_or("?", |p| p.name.as_str());
     tracing::info!(phone, file = %file, peer = %peer.ip(), "phone fetched {kind:?}");
+    state.fetches.record(phone, unix_now());
     let etag = HeaderValue::from_str(&document.etag).expect("ETags are quoted hex");
     if if_none_match(&headers, &document.etag) {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();

@@ -30,14 +30,14 @@ use crate::auth::{LockoutPolicy, NonceSecret};
 use crate::config::{Config, Secret};
 use crate::metrics::Metrics;
 use crate::presence::{Hint, PresenceBook};
-use crate::provision::{self, AccessControl, ProvisionState, RenderError};
+use crate::provision::{self, AccessControl, FetchLog, ProvisionState, RenderError};
 use crate::snapshot::Snapshot;
 use crate::store::{RecordTable, RedbStore, Store, StoreError};
 
 pub use presence_hub::{HubError, PresenceHub};
 pub use reload::{ReloadError, ReloadSummary, Reloader};
 pub use shutdown::shutdown_signal;
-pub use sip_driver::SipHandle;
+pub use sip_driver::{PhoneContact, SipHandle};
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
@@ -90,9 +90,11 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         NonceSecret::random(),
         LockoutPolicy::default(),
     ));
+    let fetches = Arc::new(FetchLog::default());
     let provision_router = provision::router(ProvisionState {
         snapshots: snapshots.clone(),
         access,
+        fetches: fetches.clone(),
     });
     let records = |table| -> Vec<(String, Vec<u8>)> {
         stored
@@ -122,6 +124,7 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         hub: hub.clone(),
         metrics: metrics.clone(),
         sip,
+        fetches,
     });
     http::spawn("provisioning", provisioning, provision_router, shutdown.clone());
     http::spawn("admin", admin_listener, admin_router, shutdown.clone());

@@ -36,6 +36,8 @@ pub enum SipCommand {
         phones: Vec<String>,
         reply: oneshot::Sender<Vec<ReconfigureReport>>,
     },
+    /// Where each phone was last heard from.
+    Contacts(oneshot::Sender<HashMap<String, PhoneContact>>),
 }
 
 /// How long a reconfigure request waits for phones to answer.
@@ -90,6 +92,15 @@ impl SipHandle {
         let (reply, answer) = oneshot::channel();
         if self.0.send(SipCommand::Subscriptions(reply)).await.is_err() {
             return Vec::new();
+        }
+        answer.await.unwrap_or_default()
+    }
+
+    /// Where each phone was last heard from.
+    pub async fn contacts(&self) -> HashMap<String, PhoneContact> {
+        let (reply, answer) = oneshot::channel();
+        if self.0.send(SipCommand::Contacts(reply)).await.is_err() {
+            return HashMap::new();
         }
         answer.await.unwrap_or_default()
     }
@@ -362,6 +373,9 @@ impl DriverTask {
                         let _ = reply.send(self.server.summaries(Instant::now()));
                     }
                     SipCommand::Reconfigure { phones, reply } => self.reconfigure(phones, reply),
+                    SipCommand::Contacts(reply) => {
+                        let _ = reply.send(self.contacts.clone());
+                    }
                 },
             }
             self.finish_reconfigures(false);
