@@ -24,7 +24,7 @@ fn options_from(phone: &SipClient, exten: &str) -> String {
 
 /// The phone's side: challenge the first check-sync, verify the second.
 fn answer_check_syncs(phone: &SipClient) -> String {
-    let Some(Message::Request(first)) = phone.receive(Duration::from_secs(3)) else {
+    let Some(Message::Request(first)) = phone.receive(Duration::from_secs(10)) else {
         panic!("no check-sync")
     };
     assert_eq!(first.method.as_str(), "NOTIFY");

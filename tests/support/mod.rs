@@ -273,9 +273,31 @@ impl Server {
     }
 }
 
+/// Every secret the test configs contain (see `SAMPLE_BODY`,
+/// `HTTP_CREDENTIALS`, `TOKEN`), plus what digest and Basic credentials
+/// look like on the wire.
+const SECRETS: &[&str] = &[
+    "line-secret-2000",
+    "line-secret-2001",
+    "line-secret-2002",
+    "http-secret-pw",
+    TOKEN,
+    "response=\"",
+    "cHJvdmlzaW9uOmh0dHAtc2VjcmV0LXB3", // base64 of provision:http-secret-pw
+];
+
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
+        // Logs are checked after every wire test (unless it already failed).
+        if !std::thread::panicking() {
+            let log = self.log();
+            for secret in SECRETS {
+                if let Some(line) = log.lines().find(|line| line.contains(secret)) {
+                    panic!("a secret ({secret}) reached the log:\n{line}");
+                }
+            }
+        }
     }
 }
 
