@@ -28,6 +28,8 @@ listen = ["udp:127.0.0.1:{sip}"]
 [admin]
 listen = "127.0.0.1:{admin}"
 token = "bench"
+[limits]
+http_requests_per_second = 0
 ''']
 for i in range(phones):
     out.append(f'[lines."{3000+i}"]\nsecret = "pw{i}"\nlabel = "User {i} & Co"\n')

@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use opendpma::auth::{Algorithm, DigestCredentials, DigestVerifier, NonceSecret};
+use opendpma::auth::{Algorithm, DigestCredentials, DigestVerifier, LockoutPolicy, NonceSecret};
 use opendpma::config::{Secret, Transport};
 use opendpma::sip::{Endpoint, EndpointConfig, Framing, Peer, Random, parse};
 
@@ -27,6 +27,7 @@ fn endpoint() -> Endpoint {
             host: "192.0.2.1".into(),
             ports: HashMap::from([(Transport::Udp, 5060)]),
             algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
+            lockout: LockoutPolicy::default(),
         },
         Random::seeded(1),
         NonceSecret::new([1; 32]),

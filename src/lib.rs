@@ -17,6 +17,7 @@ pub mod import;
 pub mod metrics;
 pub mod presence;
 pub mod provision;
+pub mod rate_limit;
 pub mod server;
 pub mod sip;
 pub mod snapshot;

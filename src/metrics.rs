@@ -59,6 +59,12 @@ pub struct Metrics {
     /// Live SIP presence subscriptions.
     pub sip_subscriptions: AtomicI64,
     pub store_commit: Histogram,
+    /// Limits at work.
+    pub sip_rate_limited: AtomicU64,
+    pub http_rate_limited: AtomicU64,
+    pub tcp_connections_refused: AtomicU64,
+    pub tcp_connections: AtomicI64,
+    pub subscriptions_refused: AtomicU64,
     /// SIP endpoint counters, copied from the driver's endpoint.
     pub sip: std::sync::Mutex<crate::sip::EndpointStats>,
 }
@@ -123,6 +129,78 @@ impl Metrics {
             "Durable store commit latency.",
             &mut out,
         );
+        let limits: [(&str, &str, u64); 4] = [
+            (
+                "opendpma_sip_rate_limited_total",
+                "SIP datagrams dropped by the per-address rate limit.",
+                load(&self.sip_rate_limited),
+            ),
+            (
+                "opendpma_http_rate_limited_total",
+                "HTTP requests refused (429) by the per-address rate limit.",
+                load(&self.http_rate_limited),
+            ),
+            (
+                "opendpma_tcp_connections_refused_total",
+                "SIP TCP connections refused by the connection limits.",
+                load(&self.tcp_connections_refused),
+            ),
+            (
+                "opendpma_subscriptions_refused_total",
+                "SUBSCRIBEs refused by the per-line or per-address limit.",
+                load(&self.subscriptions_refused),
+            ),
+        ];
+        for (name, help, value) in limits {
+            counter(&mut out, name, help, value);
+        }
+        gauge(
+            &mut out,
+            "opendpma_tcp_connections",
+            "Open SIP TCP connections.",
+            self.tcp_connections.load(Ordering::Relaxed),
+        );
+        let sip = *self.sip.lock().expect("metrics lock is never poisoned");
+        let endpoint: [(&str, &str, u64); 7] = [
+            (
+                "opendpma_sip_requests_total",
+                "SIP requests received (parsed).",
+                sip.requests,
+            ),
+            (
+                "opendpma_sip_malformed_answered_total",
+                "Malformed SIP requests answered with 400/505.",
+                sip.malformed_answered,
+            ),
+            (
+                "opendpma_sip_malformed_dropped_total",
+                "Unanswerable SIP messages dropped.",
+                sip.malformed_dropped,
+            ),
+            (
+                "opendpma_sip_retransmissions_total",
+                "Retransmitted SIP requests absorbed.",
+                sip.retransmissions_absorbed,
+            ),
+            (
+                "opendpma_sip_challenges_total",
+                "Digest challenges sent (401).",
+                sip.challenges,
+            ),
+            (
+                "opendpma_sip_auth_failures_total",
+                "Failed SIP digest authentications.",
+                sip.auth_failures,
+            ),
+            (
+                "opendpma_sip_stateless_answers_total",
+                "Requests answered without a stored transaction (table full).",
+                sip.stateless_answers,
+            ),
+        ];
+        for (name, help, value) in endpoint {
+            counter(&mut out, name, help, value);
+        }
         out
     }
 }
@@ -143,5 +221,11 @@ mod tests {
         assert!(text.contains("opendpma_store_commit_seconds_bucket{le=\"0.001\"} 1\n"));
         assert!(text.contains("opendpma_store_commit_seconds_bucket{le=\"0.05\"} 2\n"));
         assert!(text.contains("opendpma_store_commit_seconds_count 2\n"));
+        metrics.sip_rate_limited.fetch_add(7, Ordering::Relaxed);
+        metrics.sip.lock().unwrap().challenges = 4;
+        let text = metrics.render();
+        assert!(text.contains("\nopendpma_sip_rate_limited_total 7\n"), "{text}");
+        assert!(text.contains("\nopendpma_sip_challenges_total 4\n"), "{text}");
+        assert!(text.contains("\nopendpma_tcp_connections 0\n"), "{text}");
     }
 }

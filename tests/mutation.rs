@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
-use opendpma::auth::{Algorithm, NonceSecret};
+use opendpma::auth::{Algorithm, LockoutPolicy, NonceSecret};
 use opendpma::config::{Config, Secret, Transport};
 use opendpma::presence::{Hint, HintState, PresenceBook, read_pidf};
 use opendpma::sip::{
@@ -127,6 +127,7 @@ impl Target {
                 host: "192.0.2.1".into(),
                 ports: HashMap::from([(Transport::Udp, 5060), (Transport::Tcp, 5060)]),
                 algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
+                lockout: LockoutPolicy::default(),
             },
             Random::seeded(3),
             NonceSecret::new([2; 32]),
@@ -143,6 +144,8 @@ impl Target {
         let config = PresenceServerConfig {
             min_expires: 60,
             max_expires: 3600,
+            max_per_line: 2000,
+            max_per_address: 1000,
             lines: vec![LineAccess {
                 name: "2000".into(),
                 exten: "2000".into(),

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use opendpma::auth::{Algorithm, NonceSecret};
+use opendpma::auth::{Algorithm, LockoutPolicy, NonceSecret};
 use opendpma::config::{Secret, Transport};
 use opendpma::presence::{Change, DeviceState, Hint, HintState, PresenceBook, PresenceUpdate};
 use opendpma::sip::{
@@ -53,6 +53,7 @@ impl Harness {
                 host: "192.0.2.1".into(),
                 ports: HashMap::from([(Transport::Udp, 5070), (Transport::Tcp, 5070)]),
                 algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
+                lockout: LockoutPolicy::default(),
             },
             Random::seeded(5),
             NonceSecret::new([1; 32]),
@@ -61,6 +62,8 @@ impl Harness {
         let config = PresenceServerConfig {
             min_expires: 60,
             max_expires: 3600,
+            max_per_line: 2000,
+            max_per_address: 1000,
             lines: vec![
                 LineAccess {
                     name: "2000".into(),

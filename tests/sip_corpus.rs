@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use opendpma::auth::{Algorithm, NonceSecret};
+use opendpma::auth::{Algorithm, LockoutPolicy, NonceSecret};
 use opendpma::config::{Secret, Transport};
 use opendpma::sip::{ConnectionId, Endpoint, EndpointConfig, Framing, Message, Peer, Random, parse};
 
@@ -73,6 +73,7 @@ fn endpoint(now: Instant) -> Endpoint {
         host: "192.0.2.1".into(),
         ports: HashMap::from([(Transport::Udp, 5060), (Transport::Tcp, 5060)]),
         algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
+        lockout: LockoutPolicy::default(),
     };
     Endpoint::new(config, Random::seeded(7), NonceSecret::new([3; 32]), now)
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use opendpma::auth::{Algorithm, DigestCredentials, NonceSecret};
+use opendpma::auth::{Algorithm, DigestCredentials, LockoutPolicy, NonceSecret};
 use opendpma::config::{Secret, Transport};
 use opendpma::sip::{
     ConnectionId, Endpoint, EndpointConfig, Event, Headers, Method, OutgoingRequest, Peer, Random,
@@ -20,6 +20,7 @@ fn endpoint(now: Instant) -> Endpoint {
         host: "192.0.2.1".into(),
         ports: HashMap::from([(Transport::Udp, 5070), (Transport::Tcp, 5070)]),
         algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
+        lockout: LockoutPolicy::default(),
     };
     Endpoint::new(config, Random::seeded(1), NonceSecret::new([9; 32]), now)
 }

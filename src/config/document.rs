@@ -18,7 +18,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use super::entries::{HintEntry, LineEntry, PhoneEntry};
 use super::field_names::field_names;
 use super::problem::{Problem, nearest_key, path_segment};
-use super::sections::{Admin, General, Http, Network, Sip};
+use super::sections::{Admin, General, Http, Limits, Network, Sip};
 
 /// The sections phones.toml may have, in the order the docs present them.
 const SECTIONS: &[&str] = &[
@@ -33,6 +33,7 @@ pub struct Document {
     pub http: Http,
     pub sip: Sip,
     pub admin: Admin,
+    pub limits: Limits,
     pub networks: Vec<Entry<Network>>,
     pub lines: Vec<Entry<LineEntry>>,
     pub phones: Vec<Entry<PhoneEntry>>,
@@ -69,6 +70,7 @@ pub fn read(source: &str, problems: &mut Vec<Problem>) -> Document {
             "http" => document.http = reader.entry("http", value).unwrap_or_default(),
             "sip" => document.sip = reader.entry("sip", value).unwrap_or_default(),
             "admin" => document.admin = reader.entry("admin", value).unwrap_or_default(),
+            "limits" => document.limits = reader.entry("limits", value).unwrap_or_default(),
             "networks" => document.networks = reader.entries("networks", value, &mut document.broken_entries),
             "lines" => document.lines = reader.entries("lines", value, &mut document.broken_entries),
             "phones" => document.phones = reader.entries("phones", value, &mut document.broken_entries),

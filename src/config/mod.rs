@@ -32,7 +32,7 @@ pub use model::{Config, HintDefinition, Line, Phone};
 pub use phone_model::{KeyLayout, PhoneModel};
 pub use problem::Problem;
 pub use secret::Secret;
-pub use sections::{Admin, DigestAlgorithm, General, Http, Network, Sip};
+pub use sections::{Admin, DigestAlgorithm, General, Http, Limits, Network, Sip};
 
 /// Why a config could not be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -8,7 +8,7 @@ use super::extension::Extension;
 use super::mac_address::MacAddress;
 use super::phone_model::PhoneModel;
 use super::secret::Secret;
-use super::sections::{Admin, General, Http, Network, Sip};
+use super::sections::{Admin, General, Http, Limits, Network, Sip};
 
 /// A whole phones.toml, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,7 @@ pub struct Config {
     pub http: Http,
     pub sip: Sip,
     pub admin: Admin,
+    pub limits: Limits,
     /// By name, in file order.
     pub networks: Vec<(String, Network)>,
     /// In file order.

@@ -67,6 +67,92 @@ pub struct Sip {
     /// challenge and know only MD5 (older phones, sipp) need `["MD5"]`.
     #[serde(default = "default_digest_algorithms")]
     pub digest_algorithms: Vec<DigestAlgorithm>,
+    /// Run without digest auth on a non-loopback listener (logged loudly).
+    #[serde(default)]
+    pub allow_unauthenticated: bool,
+}
+
+/// `[limits]`: what one source may cost us. Every limit is counted in
+/// `/metrics`; a value of 0 turns a rate limit off. Read at start.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// SIP requests per second per source IP; the excess is dropped
+    /// silently (as Kamailio's pike does).
+    #[serde(default = "default_sip_rate")]
+    pub sip_requests_per_second: u32,
+    /// HTTP requests per second per source IP; the excess gets 429.
+    #[serde(default = "default_http_rate")]
+    pub http_requests_per_second: u32,
+    #[serde(default = "default_connections_per_ip")]
+    pub tcp_connections_per_ip: usize,
+    #[serde(default = "default_connections")]
+    pub tcp_connections: usize,
+    /// Seconds without traffic before a TCP connection is closed.
+    #[serde(default = "default_idle_timeout")]
+    pub tcp_idle_timeout: u64,
+    /// Live subscriptions to one extension.
+    #[serde(default = "default_subscriptions_per_line")]
+    pub subscriptions_per_line: usize,
+    /// Live subscriptions from one source IP.
+    #[serde(default = "default_subscriptions_per_ip")]
+    pub subscriptions_per_ip: usize,
+    /// Failed logins (SIP or HTTP) from one IP within `auth_window`
+    /// seconds that lock it out for `auth_cooldown` seconds.
+    #[serde(default = "default_auth_failures")]
+    pub auth_failures: u32,
+    #[serde(default = "default_auth_window")]
+    pub auth_window: u64,
+    #[serde(default = "default_auth_cooldown")]
+    pub auth_cooldown: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            sip_requests_per_second: default_sip_rate(),
+            http_requests_per_second: default_http_rate(),
+            tcp_connections_per_ip: default_connections_per_ip(),
+            tcp_connections: default_connections(),
+            tcp_idle_timeout: default_idle_timeout(),
+            subscriptions_per_line: default_subscriptions_per_line(),
+            subscriptions_per_ip: default_subscriptions_per_ip(),
+            auth_failures: default_auth_failures(),
+            auth_window: default_auth_window(),
+            auth_cooldown: default_auth_cooldown(),
+        }
+    }
+}
+
+fn default_sip_rate() -> u32 {
+    200
+}
+fn default_http_rate() -> u32 {
+    100
+}
+fn default_connections_per_ip() -> usize {
+    32
+}
+fn default_connections() -> usize {
+    4096
+}
+fn default_idle_timeout() -> u64 {
+    900
+}
+fn default_subscriptions_per_line() -> usize {
+    2000
+}
+fn default_subscriptions_per_ip() -> usize {
+    1000
+}
+fn default_auth_failures() -> u32 {
+    10
+}
+fn default_auth_window() -> u64 {
+    60
+}
+fn default_auth_cooldown() -> u64 {
+    300
 }
 
 /// A digest algorithm name in the config.
@@ -126,6 +212,7 @@ impl Default for Sip {
             max_expires: default_max_expires(),
             require_auth: true,
             digest_algorithms: default_digest_algorithms(),
+            allow_unauthenticated: false,
         }
     }
 }

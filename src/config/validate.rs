@@ -41,6 +41,7 @@ pub fn validate(
         http: document.http,
         sip: document.sip,
         admin: document.admin,
+        limits: document.limits,
         networks: document
             .networks
             .into_iter()

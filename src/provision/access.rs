@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use crate::auth::{Challenge, DigestError, DigestVerifier, Lockout, LockoutPolicy, NonceSecret, Verdict};
 use crate::auth::{log_safe, parse_basic, parse_digest};
 use crate::config::Http;
+use crate::rate_limit::RateLimiter;
 
 /// What the access check decided.
 #[derive(Debug, PartialEq, Eq)]
@@ -18,7 +19,9 @@ pub enum Access {
     Granted,
     /// Outside `allowed_networks`.
     Forbidden,
-    /// Locked out until the given Unix time.
+    /// Over `[limits] http_requests_per_second` for this address.
+    RateLimited,
+    /// Locked out: retry after this many seconds.
     TooManyFailures {
         retry_after: u64,
     },
@@ -31,6 +34,7 @@ pub enum Access {
 pub struct AccessControl {
     verifier: Mutex<DigestVerifier>,
     lockout: Mutex<Lockout>,
+    limiter: Mutex<RateLimiter>,
 }
 
 /// One request as far as access is concerned.
@@ -40,19 +44,31 @@ pub struct AccessRequest<'a> {
     /// Path and query as sent, for the digest `uri` check.
     pub uri: &'a str,
     pub authorization: Option<&'a str>,
+    /// Unix seconds (nonces, lock-out).
     pub now: u64,
+    /// Monotonic time (rate limiting).
+    pub instant: std::time::Instant,
 }
 
 impl AccessControl {
-    pub fn new(secret: NonceSecret, policy: LockoutPolicy) -> Self {
+    pub fn new(secret: NonceSecret, policy: LockoutPolicy, requests_per_second: u32) -> Self {
         Self {
             verifier: Mutex::new(DigestVerifier::new(secret)),
             lockout: Mutex::new(Lockout::new(policy)),
+            limiter: Mutex::new(RateLimiter::new(requests_per_second)),
         }
     }
 
     /// Decides whether `request` may proceed under the `[http]` settings.
     pub fn check(&self, http: &Http, realm: &str, request: &AccessRequest<'_>) -> Access {
+        let within_rate = self
+            .limiter
+            .lock()
+            .expect("limiter lock is never poisoned")
+            .allow(request.peer, request.instant);
+        if !within_rate {
+            return Access::RateLimited;
+        }
         if !http.allowed_networks.is_empty()
             && !http.allowed_networks.iter().any(|n| n.contains(request.peer))
         {

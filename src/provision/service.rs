@@ -25,6 +25,7 @@ pub struct ProvisionState {
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     pub access: Arc<AccessControl>,
     pub fetches: Arc<FetchLog>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// When each phone last fetched its config (Unix seconds), for the
@@ -86,6 +87,7 @@ async fn guard(
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok()),
         now: unix_now(),
+        instant: Instant::now(),
     };
     match state
         .access
@@ -96,6 +98,17 @@ async fn guard(
             StatusCode::FORBIDDEN,
             "forbidden: address not in allowed_networks\n",
         ),
+        Access::RateLimited => {
+            state
+                .metrics
+                .http_rate_limited
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut response = plain(StatusCode::TOO_MANY_REQUESTS, "too many requests; slow down\n");
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(1));
+            response
+        }
         Access::TooManyFailures { retry_after } => {
             let mut response = plain(
                 StatusCode::TOO_MANY_REQUESTS,

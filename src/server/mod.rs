@@ -26,7 +26,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::{self, AdminState};
-use crate::auth::{LockoutPolicy, NonceSecret};
+use crate::auth::NonceSecret;
 use crate::config::{Config, Secret};
 use crate::metrics::Metrics;
 use crate::presence::{Hint, PresenceBook};
@@ -86,15 +86,18 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     let sip_sockets = sip_driver::bind(&snapshot.config).await?;
     let provisioning = http::bind(snapshot.config.http.listen).await?;
     let admin_listener = http::bind(snapshot.config.admin.listen).await?;
+    let limits = &snapshot.config.limits;
     let access = Arc::new(AccessControl::new(
         NonceSecret::random(),
-        LockoutPolicy::default(),
+        sip_driver::lockout_policy(limits),
+        limits.http_requests_per_second,
     ));
     let fetches = Arc::new(FetchLog::default());
     let provision_router = provision::router(ProvisionState {
         snapshots: snapshots.clone(),
         access,
         fetches: fetches.clone(),
+        metrics: metrics.clone(),
     });
     let records = |table| -> Vec<(String, Vec<u8>)> {
         stored
@@ -192,6 +195,23 @@ fn check_exposure(config: &Config, env_token: bool) -> Result<(), ServerError> {
             )));
         }
         tracing::warn!(listen = %http.listen, "provisioning is served WITHOUT authentication (allow_unauthenticated = true)");
+    }
+    let public_sip = config
+        .sip
+        .listen
+        .iter()
+        .any(|listen| !listen.address.ip().is_loopback());
+    if !config.sip.require_auth && public_sip {
+        if !config.sip.allow_unauthenticated {
+            return Err(ServerError::Unsafe(
+                "[sip] require_auth = false on a non-loopback listener lets anyone set any line's presence. \
+                 Turn auth on, or set [sip] allow_unauthenticated = true to accept the risk"
+                    .to_owned(),
+            ));
+        }
+        tracing::warn!(
+            "SIP presence runs WITHOUT authentication on a public listener (allow_unauthenticated = true)"
+        );
     }
     if config.admin.token.is_none() && !env_token {
         tracing::warn!("the admin API has no token; anyone on this machine can use it");

@@ -15,10 +15,11 @@ use tokio_util::sync::CancellationToken;
 use super::ServerError;
 use super::presence_hub::PresenceHub;
 use super::sip_transport::{self, ConnectionCounter, Connections, Inbound};
-use crate::auth::{Algorithm, NonceSecret};
+use crate::auth::{Algorithm, LockoutPolicy, NonceSecret};
 use crate::config::{Config, DigestAlgorithm, Transport};
 use crate::metrics::Metrics;
 use crate::presence::{Change, HintState};
+use crate::rate_limit::RateLimiter;
 use crate::sip::{
     CheckSyncResult, ConnectionId, Endpoint, EndpointConfig, HintSource, LineAccess, Output, Peer,
     PresenceServer, PresenceServerConfig, Random, SubscriptionSummary, Transmit,
@@ -192,6 +193,17 @@ fn endpoint_config(config: &Config, ports: &HashMap<Transport, u16>) -> Endpoint
                 DigestAlgorithm::Md5 => Algorithm::Md5,
             })
             .collect(),
+        lockout: lockout_policy(&config.limits),
+    }
+}
+
+/// The brute-force policy from `[limits]`, shared by SIP and HTTP.
+pub fn lockout_policy(limits: &crate::config::Limits) -> LockoutPolicy {
+    LockoutPolicy {
+        max_failures: limits.auth_failures,
+        window: limits.auth_window,
+        cooldown: limits.auth_cooldown,
+        ..LockoutPolicy::default()
     }
 }
 
@@ -221,6 +233,8 @@ fn server_config(config: &Config) -> PresenceServerConfig {
         min_expires: config.sip.min_expires,
         max_expires: config.sip.max_expires,
         lines,
+        max_per_line: config.limits.subscriptions_per_line,
+        max_per_address: config.limits.subscriptions_per_ip,
     }
 }
 
@@ -258,11 +272,14 @@ impl SipDriver {
             .into_iter()
             .filter_map(|(phone, bytes)| Some((phone, serde_json::from_slice(&bytes).ok()?)))
             .collect();
+        let connection_limits =
+            sip_transport::ConnectionLimits::new(&snapshots.borrow().config.limits, metrics.clone());
         for listener in sockets.tcp {
             sip_transport::spawn_tcp(
                 listener,
                 inbound_sender.clone(),
                 counter.clone(),
+                connection_limits.clone(),
                 shutdown.clone(),
             );
         }
@@ -289,6 +306,7 @@ impl SipDriver {
             connections: Connections::default(),
             pending: HashMap::new(),
             contacts,
+            limiter: RateLimiter::new(config.limits.sip_requests_per_second),
             snapshot: snapshots.borrow().clone(),
             reconfigures: HashMap::new(),
             check_syncs: HashMap::new(),
@@ -315,6 +333,8 @@ struct DriverTask {
     pending: HashMap<ConnectionId, Vec<Vec<u8>>>,
     /// Phone name → where it was last heard from.
     contacts: HashMap<String, PhoneContact>,
+    /// `[limits] sip_requests_per_second`, per source address.
+    limiter: RateLimiter,
     snapshot: Arc<Snapshot>,
     reconfigures: HashMap<u64, PendingReconfigure>,
     /// Check-sync token → (reconfigure request, index in its reports).
@@ -392,8 +412,12 @@ impl DriverTask {
         let hub = self.hub.clone();
         match message {
             Inbound::Datagram { peer, bytes } => {
+                if !self.limiter.allow(peer.address.ip(), now) {
+                    self.metrics.sip_rate_limited.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
                 self.server
-                    .handle_datagram(now, wall(), peer, &bytes, hub.as_ref())
+                    .handle_datagram(now, wall(), peer, &bytes, hub.as_ref());
             }
             Inbound::Stream { peer, bytes } => {
                 if let Some(connection) = peer.connection {
@@ -493,13 +517,17 @@ impl DriverTask {
                 tracing::error!(%error, "cannot store subscriptions; they will not survive a restart");
             }
         }
-        while let Some(transmit) = self.server.poll_transmit() {
-            self.send(transmit).await;
-        }
+        // Counters first, so that anyone who saw our answer sees them too.
         self.metrics
             .sip_subscriptions
             .store(self.server.subscription_count() as i64, Ordering::Relaxed);
         *self.metrics.sip.lock().expect("metrics lock is never poisoned") = self.server.endpoint().stats;
+        self.metrics
+            .subscriptions_refused
+            .store(self.server.refused_subscriptions, Ordering::Relaxed);
+        while let Some(transmit) = self.server.poll_transmit() {
+            self.send(transmit).await;
+        }
     }
 
     /// Records where the phones behind a request are; returns store

@@ -14,14 +14,76 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Transport;
+use crate::config::{Limits, Transport};
+use crate::metrics::Metrics;
 use crate::sip::{ConnectionId, MAX_MESSAGE_BYTES, Peer};
 
-/// A connection with no traffic for this long is closed (phones send
-/// CRLF keep-alives or re-SUBSCRIBE well within it).
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(900);
-/// Most simultaneous TCP connections.
-pub const MAX_CONNECTIONS: usize = 4096;
+/// `[limits]` for TCP: connections in total and per address, and the
+/// idle timeout (phones send CRLF keep-alives or re-SUBSCRIBE within it).
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    total: Arc<Semaphore>,
+    per_address: usize,
+    open: Arc<std::sync::Mutex<HashMap<std::net::IpAddr, usize>>>,
+    idle: Duration,
+    metrics: Arc<Metrics>,
+}
+
+impl ConnectionLimits {
+    pub fn new(limits: &Limits, metrics: Arc<Metrics>) -> Self {
+        Self {
+            total: Arc::new(Semaphore::new(limits.tcp_connections)),
+            per_address: limits.tcp_connections_per_ip,
+            open: Arc::default(),
+            idle: Duration::from_secs(limits.tcp_idle_timeout),
+            metrics,
+        }
+    }
+
+    /// A slot for a connection from `ip`, or `None` if a limit is reached.
+    fn admit(&self, ip: std::net::IpAddr) -> Option<ConnectionSlot> {
+        let total = self.total.clone().try_acquire_owned().ok()?;
+        let mut open = self.open.lock().expect("connection table lock is never poisoned");
+        let count = open.entry(ip).or_default();
+        if *count >= self.per_address {
+            return None;
+        }
+        *count += 1;
+        self.metrics.tcp_connections.fetch_add(1, Ordering::Relaxed);
+        Some(ConnectionSlot {
+            _total: total,
+            ip,
+            limits: self.clone(),
+        })
+    }
+}
+
+/// Held for a connection's lifetime; gives its slots back on drop.
+struct ConnectionSlot {
+    _total: tokio::sync::OwnedSemaphorePermit,
+    ip: std::net::IpAddr,
+    limits: ConnectionLimits,
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        let mut open = self
+            .limits
+            .open
+            .lock()
+            .expect("connection table lock is never poisoned");
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+        self.limits
+            .metrics
+            .tcp_connections
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// What the sockets hand to the driver.
 #[derive(Debug)]
@@ -84,9 +146,9 @@ pub fn spawn_tcp(
     listener: TcpListener,
     inbound: mpsc::Sender<Inbound>,
     counter: Arc<ConnectionCounter>,
+    limits: ConnectionLimits,
     shutdown: CancellationToken,
 ) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     tokio::spawn(async move {
         loop {
             let accepted = tokio::select! {
@@ -101,15 +163,20 @@ pub fn spawn_tcp(
                     continue;
                 }
             };
-            let Ok(slot) = slots.clone().try_acquire_owned() else {
-                tracing::warn!(%address, "too many TCP connections; refusing");
+            let Some(slot) = limits.admit(address.ip()) else {
+                limits
+                    .metrics
+                    .tcp_connections_refused
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(%address, "TCP connection limit reached; refusing");
                 continue;
             };
             let connection = counter.next();
             let inbound = inbound.clone();
             let shutdown = shutdown.clone();
+            let idle = limits.idle;
             tokio::spawn(async move {
-                run_connection(stream, address, connection, inbound, shutdown).await;
+                run_connection(stream, address, connection, inbound, idle, shutdown).await;
                 drop(slot);
             });
         }
@@ -126,7 +193,9 @@ pub fn spawn_outbound(
 ) {
     tokio::spawn(async move {
         match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(address)).await {
-            Ok(Ok(stream)) => run_connection(stream, address, connection, inbound, shutdown).await,
+            Ok(Ok(stream)) => {
+                run_connection(stream, address, connection, inbound, OUTBOUND_IDLE, shutdown).await
+            }
             _ => {
                 tracing::debug!(%address, "cannot connect to watcher");
                 let _ = inbound.send(Inbound::Closed { connection }).await;
@@ -135,11 +204,15 @@ pub fn spawn_outbound(
     });
 }
 
+/// Idle timeout of connections we open ourselves (to restored watchers).
+const OUTBOUND_IDLE: Duration = Duration::from_secs(900);
+
 async fn run_connection(
     stream: TcpStream,
     address: SocketAddr,
     connection: ConnectionId,
     inbound: mpsc::Sender<Inbound>,
+    idle: Duration,
     shutdown: CancellationToken,
 ) {
     let (mut reader, mut writer) = stream.into_split();
@@ -170,7 +243,7 @@ async fn run_connection(
     loop {
         let read = tokio::select! {
             () = shutdown.cancelled() => break,
-            read = tokio::time::timeout(IDLE_TIMEOUT, reader.read(&mut buffer)) => read,
+            read = tokio::time::timeout(idle, reader.read(&mut buffer)) => read,
         };
         match read {
             Ok(Ok(0)) | Ok(Err(_)) => break,

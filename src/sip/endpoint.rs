@@ -41,7 +41,14 @@ pub struct EndpointConfig {
     pub ports: HashMap<Transport, u16>,
     /// Challenges offered, in order (`[sip] digest_algorithms`).
     pub algorithms: Vec<Algorithm>,
+    /// Brute-force lock-out (read at start).
+    pub lockout: LockoutPolicy,
 }
+
+/// Most server transactions kept for retransmission absorption. Beyond
+/// it (a flood), requests are still answered, just not remembered: a
+/// retransmission then gets a fresh answer, which is harmless.
+pub const MAX_SERVER_TRANSACTIONS: usize = 20_000;
 
 /// A request the application must answer; not `Clone`, so it is answered once.
 #[derive(Debug, PartialEq, Eq)]
@@ -80,6 +87,8 @@ pub struct EndpointStats {
     pub retransmissions_absorbed: u64,
     pub auth_failures: u64,
     pub challenges: u64,
+    /// Requests answered without a stored transaction (table full).
+    pub stateless_answers: u64,
 }
 
 /// The SIP server state machine.
@@ -90,6 +99,8 @@ pub struct Endpoint {
     verifier: DigestVerifier,
     lockout: Lockout,
     servers: HashMap<ServerKey, ServerTransaction>,
+    /// Where to answer requests whose transaction could not be stored.
+    unstored: HashMap<ServerKey, Peer>,
     clients: HashMap<u64, ClientTransaction>,
     client_by_branch: HashMap<String, u64>,
     next_client: u64,
@@ -105,12 +116,13 @@ impl Endpoint {
     pub fn new(config: EndpointConfig, mut random: Random, secret: NonceSecret, now: Instant) -> Self {
         let _ = random.next_u64();
         Self {
+            lockout: Lockout::new(config.lockout),
             config,
             random,
             epoch: now,
             verifier: DigestVerifier::new(secret),
-            lockout: Lockout::new(LockoutPolicy::default()),
             servers: HashMap::new(),
+            unstored: HashMap::new(),
             clients: HashMap::new(),
             client_by_branch: HashMap::new(),
             next_client: 0,
@@ -226,14 +238,23 @@ impl Endpoint {
             }
             return;
         }
-        self.servers.insert(
-            key.clone(),
-            ServerTransaction {
-                peer,
-                last_response: None,
-                remove_at: None,
-            },
-        );
+        if self.servers.len() < MAX_SERVER_TRANSACTIONS {
+            self.servers.insert(
+                key.clone(),
+                ServerTransaction {
+                    peer,
+                    last_response: None,
+                    remove_at: None,
+                },
+            );
+        } else {
+            self.stats.stateless_answers += 1;
+            // Answered within this same call (or by the application right
+            // after the event), so this map stays tiny; bounded anyway.
+            if self.unstored.len() < MAX_SERVER_TRANSACTIONS {
+                self.unstored.insert(key.clone(), peer);
+            }
+        }
         let answer = |code| (code, None::<&str>);
         let (code, extra) = match &request.method {
             Method::Subscribe | Method::Publish => return self.authenticate(now, key, peer, request),
@@ -357,6 +378,14 @@ impl Endpoint {
 
     fn reply(&mut self, now: Instant, RequestId(key): RequestId, response: ResponseBuilder) {
         let Some(transaction) = self.servers.get_mut(&key) else {
+            // Not remembered (the table was full): answer the request's
+            // source anyway, statelessly.
+            if let Some(peer) = self.unstored.remove(&key) {
+                self.transmits.push_back(Transmit {
+                    peer,
+                    bytes: response.to_bytes(),
+                });
+            }
             return;
         };
         let bytes = response.to_bytes();

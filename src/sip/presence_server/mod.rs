@@ -57,6 +57,10 @@ pub struct PresenceServerConfig {
     pub min_expires: u32,
     pub max_expires: u32,
     pub lines: Vec<LineAccess>,
+    /// Live subscriptions to one extension.
+    pub max_per_line: usize,
+    /// Live subscriptions from one source address.
+    pub max_per_address: usize,
 }
 
 /// Work for the driver beyond sending bytes.
@@ -109,10 +113,14 @@ pub struct PresenceServer {
     /// (Call-ID, remote tag, local tag) → local tag.
     by_dialog: HashMap<(String, String, String), String>,
     by_exten: HashMap<String, BTreeSet<String>>,
+    /// Live subscriptions per source address (for the per-address limit).
+    by_address: HashMap<std::net::IpAddr, usize>,
     notifies: HashMap<ClientId, String>,
     publications: HashMap<String, Publication>,
     pending_publishes: HashMap<u64, PendingPublish>,
     check_syncs: HashMap<ClientId, CheckSync>,
+    /// SUBSCRIBEs refused by a subscription limit (for metrics).
+    pub refused_subscriptions: u64,
     expiries: BinaryHeap<Reverse<(Instant, Expiry)>>,
     outputs: VecDeque<Output>,
     next_token: u64,
@@ -126,10 +134,12 @@ impl PresenceServer {
             subscriptions: HashMap::new(),
             by_dialog: HashMap::new(),
             by_exten: HashMap::new(),
+            by_address: HashMap::new(),
             notifies: HashMap::new(),
             publications: HashMap::new(),
             pending_publishes: HashMap::new(),
             check_syncs: HashMap::new(),
+            refused_subscriptions: 0,
             expiries: BinaryHeap::new(),
             outputs: VecDeque::new(),
             next_token: 0,

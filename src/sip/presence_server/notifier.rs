@@ -66,6 +66,10 @@ impl PresenceServer {
                 Some(("Min-Expires", self.config.min_expires.to_string())),
             );
         }
+        if self.at_subscription_limit(&exten, peer) {
+            self.refused_subscriptions += 1;
+            return refuse(self, id, 503, Some(("Retry-After", "60".to_owned())));
+        }
         let Some(contact) = request
             .headers
             .values("Contact")
@@ -163,8 +167,16 @@ impl PresenceServer {
             return self.endpoint.respond(now, id, response);
         }
         subscription.dialog.remote_cseq = request.core.cseq;
-        // A NAT may have moved the watcher: follow its current address.
+        // A NAT may have moved the watcher: follow its current address
+        // (and move it in the per-address count).
+        let old_ip = subscription.peer.address.ip();
         subscription.peer = peer;
+        if old_ip != peer.address.ip() {
+            if let Some(count) = self.by_address.get_mut(&old_ip) {
+                *count = count.saturating_sub(1);
+            }
+            *self.by_address.entry(peer.address.ip()).or_default() += 1;
+        }
         if let Some(contact) = request
             .headers
             .values("Contact")
@@ -197,6 +209,14 @@ impl PresenceServer {
         }
     }
 
+    /// Whether another subscription to `exten` from `peer` would exceed
+    /// `[limits] subscriptions_per_line` or `subscriptions_per_ip`.
+    fn at_subscription_limit(&self, exten: &str, peer: Peer) -> bool {
+        let per_line = self.by_exten.get(exten).map_or(0, |tags| tags.len());
+        let per_address = self.by_address.get(&peer.address.ip()).copied().unwrap_or(0);
+        per_line >= self.config.max_per_line || per_address >= self.config.max_per_address
+    }
+
     pub(super) fn contact(&self, exten: &str, peer: Peer) -> String {
         let config = self.endpoint.config();
         let port = config.ports.get(&peer.transport).copied().unwrap_or(5060);
@@ -214,6 +234,7 @@ impl PresenceServer {
             tag.clone(),
         );
         self.by_dialog.insert(key, tag.clone());
+        *self.by_address.entry(subscription.peer.address.ip()).or_default() += 1;
         self.by_exten
             .entry(subscription.exten.to_string())
             .or_default()
@@ -334,9 +355,20 @@ impl PresenceServer {
             subscription.dialog.remote_tag.clone(),
             tag.to_owned(),
         );
-        self.by_dialog.remove(&key);
+        // Only the first unindexing counts (a terminating subscription is
+        // unindexed, then dropped when its last NOTIFY is answered).
+        if self.by_dialog.remove(&key).is_none() {
+            return;
+        }
         if let Some(tags) = self.by_exten.get_mut(subscription.exten.as_str()) {
             tags.remove(tag);
+        }
+        let ip = subscription.peer.address.ip();
+        if let Some(count) = self.by_address.get_mut(&ip) {
+            *count -= 1;
+            if *count == 0 {
+                self.by_address.remove(&ip);
+            }
         }
     }
 }
