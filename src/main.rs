@@ -109,6 +109,14 @@ fn client(
 fn check(file: &std::path::Path) -> ExitCode {
     match Config::load(file) {
         Ok(config) => {
+            let problems = opendpma::server::tls::check(&config);
+            if !problems.is_empty() {
+                println!("{} has {} TLS problem(s):", file.display(), problems.len());
+                for problem in problems {
+                    println!("  {problem}");
+                }
+                return ExitCode::FAILURE;
+            }
             println!("{}: ok ({})", file.display(), config.summary());
             ExitCode::SUCCESS
         }

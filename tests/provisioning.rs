@@ -410,7 +410,9 @@ async fn concurrent_requests_during_reloads_get_whole_old_or_new_bodies() {
     let body = format!("{SAMPLE_BODY}\n[limits]\nhttp_requests_per_second = 0\n");
     let server = Server::start(HTTP_CREDENTIALS, &body);
     let client = client();
-    let versions: Vec<String> = (0..4).map(|i| body.replace("\"Bob\"", &format!("\"Bob v{i}\""))).collect();
+    let versions: Vec<String> = (0..4)
+        .map(|i| body.replace("\"Bob\"", &format!("\"Bob v{i}\"")))
+        .collect();
     let mut expected = Vec::new();
     for version in &versions {
         let config = opendpma::config::Config::parse(

@@ -45,6 +45,10 @@ pub struct Http {
     /// Serve without credentials on a non-loopback address (logged loudly).
     #[serde(default)]
     pub allow_unauthenticated: bool,
+    /// PEM certificate chain and private key: serve HTTPS instead of HTTP.
+    /// Relative paths are resolved against the config file's folder.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `[sip]`: the presence server.
@@ -70,6 +74,9 @@ pub struct Sip {
     /// Run without digest auth on a non-loopback listener (logged loudly).
     #[serde(default)]
     pub allow_unauthenticated: bool,
+    /// Certificate and key for `tls:` listeners; default: `[http]`'s.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `[limits]`: what one source may cost us. Every limit is counted in
@@ -200,6 +207,8 @@ impl Default for Http {
             allowed_networks: Vec::new(),
             auto_reconfigure: true,
             allow_unauthenticated: false,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -213,6 +222,8 @@ impl Default for Sip {
             require_auth: true,
             digest_algorithms: default_digest_algorithms(),
             allow_unauthenticated: false,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

@@ -24,13 +24,24 @@ pub fn validate(
     let lines = check.lines(&document);
     let phones = check.phones(&document);
     let hints = check.hints(&document, &lines);
-    let mut general = document.general?;
-    if general.data_dir.is_relative() {
-        let folder = file
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        general.data_dir = folder.join(&general.data_dir);
+    let mut document = document;
+    let mut general = document.general.take()?;
+    // Relative paths mean "next to phones.toml", wherever we were started.
+    let folder = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let paths = [
+        Some(&mut general.data_dir),
+        document.http.tls_cert.as_mut(),
+        document.http.tls_key.as_mut(),
+        document.sip.tls_cert.as_mut(),
+        document.sip.tls_key.as_mut(),
+    ];
+    for path in paths.into_iter().flatten() {
+        if path.is_relative() {
+            *path = folder.join(&*path);
+        }
     }
     if !check.problems.is_empty() {
         return None;
@@ -93,6 +104,28 @@ impl Checker<'_, '_> {
             );
         }
         let http = &document.http;
+        for (section, cert, key) in [
+            ("http", http.tls_cert.is_some(), http.tls_key.is_some()),
+            ("sip", sip.tls_cert.is_some(), sip.tls_key.is_some()),
+        ] {
+            if cert != key {
+                let span = Self::section_span(document, section);
+                self.push(
+                    span,
+                    section.into(),
+                    "tls_cert and tls_key must be set together".into(),
+                );
+            }
+        }
+        let has_tls_listener = sip.listen.iter().any(|l| l.transport == super::Transport::Tls);
+        if has_tls_listener && sip.tls_cert.is_none() && http.tls_cert.is_none() {
+            let span = Self::section_span(document, "sip");
+            self.push(
+                span,
+                "sip.listen".into(),
+                "a tls: listener needs a certificate: set [sip] (or [http]) tls_cert and tls_key".into(),
+            );
+        }
         if http.username.is_some() != http.password.is_some() {
             let span = Self::section_span(document, "http");
             self.push(

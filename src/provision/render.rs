@@ -98,7 +98,7 @@ pub fn render_phone(config: &Config, phone: &Phone) -> Result<PhoneDocuments, Re
     })
 }
 
-/// `http://server:port/` — where the phone fetches its other files.
+/// `http(s)://server:port/` — where the phone fetches its other files.
 fn base_url(config: &Config) -> String {
     let host = &config.general.server_address;
     let host = if host.contains(':') && !host.starts_with('[') {
@@ -106,7 +106,12 @@ fn base_url(config: &Config) -> String {
     } else {
         host.clone()
     };
-    format!("http://{host}:{}/", config.http.listen.port())
+    let scheme = if config.http.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}:{}/", config.http.listen.port())
 }
 
 fn config_xml<'a>(config: &'a Config, phone: &'a Phone) -> PhoneConfigXml<'a> {

@@ -18,6 +18,7 @@ mod reload;
 mod shutdown;
 mod sip_driver;
 mod sip_transport;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -53,6 +54,8 @@ pub enum ServerError {
     Unsafe(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 /// Runs the server on `config` until SIGINT or SIGTERM.
@@ -83,7 +86,7 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     let reloader = Arc::new(Reloader::new(path.clone(), sender));
     let shutdown = CancellationToken::new();
 
-    let sip_sockets = sip_driver::bind(&snapshot.config).await?;
+    let sip_sockets = sip_driver::bind(&snapshot.config, tls::sip_acceptor(&snapshot.config)?).await?;
     let provisioning = http::bind(snapshot.config.http.listen).await?;
     let admin_listener = http::bind(snapshot.config.admin.listen).await?;
     let limits = &snapshot.config.limits;
@@ -129,7 +132,16 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         sip,
         fetches,
     });
-    http::spawn("provisioning", provisioning, provision_router, shutdown.clone());
+    match tls::http_acceptor(&snapshot.config)? {
+        Some(acceptor) => http::spawn_tls(
+            "provisioning",
+            provisioning,
+            provision_router,
+            acceptor,
+            shutdown.clone(),
+        ),
+        None => http::spawn("provisioning", provisioning, provision_router, shutdown.clone()),
+    }
     http::spawn("admin", admin_listener, admin_router, shutdown.clone());
     config_watch::spawn(&path, reloader.clone(), shutdown.clone());
     spawn_sighup_reload(reloader, shutdown.clone());

@@ -136,15 +136,19 @@ fn wall() -> u64 {
 /// Bound sockets, before the driver runs.
 pub struct SipSockets {
     udp: Vec<Arc<UdpSocket>>,
-    tcp: Vec<TcpListener>,
+    /// Stream listeners, with the TLS acceptor for `tls:` ones.
+    streams: Vec<(TcpListener, Option<tokio_rustls::TlsAcceptor>)>,
     ports: HashMap<Transport, u16>,
 }
 
 /// Binds every `[sip] listen` entry now, so start-up fails on a taken port.
-pub async fn bind(config: &Config) -> Result<SipSockets, ServerError> {
+pub async fn bind(
+    config: &Config,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> Result<SipSockets, ServerError> {
     let mut sockets = SipSockets {
         udp: Vec::new(),
-        tcp: Vec::new(),
+        streams: Vec::new(),
         ports: HashMap::new(),
     };
     for listen in &config.sip.listen {
@@ -158,15 +162,16 @@ pub async fn bind(config: &Config) -> Result<SipSockets, ServerError> {
                 tracing::info!(address = %socket.local_addr().map_err(bind_error)?, "listening (sip/udp)");
                 sockets.udp.push(Arc::new(socket));
             }
-            Transport::Tcp => {
+            Transport::Tcp | Transport::Tls => {
                 let listener = TcpListener::bind(address).await.map_err(bind_error)?;
                 let port = listener.local_addr().map_err(bind_error)?.port();
-                sockets.ports.entry(Transport::Tcp).or_insert(port);
-                tracing::info!(address = %listener.local_addr().map_err(bind_error)?, "listening (sip/tcp)");
-                sockets.tcp.push(listener);
-            }
-            Transport::Tls => {
-                tracing::warn!(%address, "SIP over TLS is not implemented yet; listener skipped");
+                sockets.ports.entry(listen.transport).or_insert(port);
+                tracing::info!(address = %listener.local_addr().map_err(bind_error)?, "listening (sip/{})", listen.transport);
+                // Validation guarantees a certificate for tls: listeners.
+                let acceptor = (listen.transport == Transport::Tls)
+                    .then(|| tls.clone())
+                    .flatten();
+                sockets.streams.push((listener, acceptor));
             }
         }
     }
@@ -274,9 +279,10 @@ impl SipDriver {
             .collect();
         let connection_limits =
             sip_transport::ConnectionLimits::new(&snapshots.borrow().config.limits, metrics.clone());
-        for listener in sockets.tcp {
-            sip_transport::spawn_tcp(
+        for (listener, tls) in sockets.streams {
+            sip_transport::spawn_stream_listener(
                 listener,
+                tls,
                 inbound_sender.clone(),
                 counter.clone(),
                 connection_limits.clone(),
@@ -691,6 +697,13 @@ impl DriverTask {
                 }
                 return;
             }
+        }
+        if peer.transport == Transport::Tls {
+            // We would need the watcher's trust anchors to connect out over
+            // TLS; the NOTIFY's Timer F ends the subscription instead, and
+            // the phone subscribes again on its own connection.
+            tracing::debug!(%peer, "no TLS connection to this watcher; message dropped");
+            return;
         }
         // No live connection (e.g. after a restart): connect out to the
         // watcher and send once it is up. If it cannot be reached, the

@@ -141,9 +141,10 @@ pub fn spawn_udp(socket: Arc<UdpSocket>, inbound: mpsc::Sender<Inbound>, shutdow
     });
 }
 
-/// Accepts TCP connections until shutdown.
-pub fn spawn_tcp(
+/// Accepts TCP connections (TLS when `tls` is set) until shutdown.
+pub fn spawn_stream_listener(
     listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     inbound: mpsc::Sender<Inbound>,
     counter: Arc<ConnectionCounter>,
     limits: ConnectionLimits,
@@ -175,8 +176,42 @@ pub fn spawn_tcp(
             let inbound = inbound.clone();
             let shutdown = shutdown.clone();
             let idle = limits.idle;
+            let acceptor = tls.clone();
             tokio::spawn(async move {
-                run_connection(stream, address, connection, inbound, idle, shutdown).await;
+                match acceptor {
+                    None => {
+                        run_connection(
+                            stream,
+                            Transport::Tcp,
+                            address,
+                            connection,
+                            inbound,
+                            idle,
+                            shutdown,
+                        )
+                        .await
+                    }
+                    Some(acceptor) => {
+                        // A silent client must not hold a connection slot forever.
+                        let handshake =
+                            tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream));
+                        match handshake.await {
+                            Ok(Ok(stream)) => {
+                                run_connection(
+                                    stream,
+                                    Transport::Tls,
+                                    address,
+                                    connection,
+                                    inbound,
+                                    idle,
+                                    shutdown,
+                                )
+                                .await
+                            }
+                            _ => tracing::debug!(%address, "SIP TLS handshake failed"),
+                        }
+                    }
+                }
                 drop(slot);
             });
         }
@@ -194,7 +229,16 @@ pub fn spawn_outbound(
     tokio::spawn(async move {
         match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(address)).await {
             Ok(Ok(stream)) => {
-                run_connection(stream, address, connection, inbound, OUTBOUND_IDLE, shutdown).await
+                run_connection(
+                    stream,
+                    Transport::Tcp,
+                    address,
+                    connection,
+                    inbound,
+                    OUTBOUND_IDLE,
+                    shutdown,
+                )
+                .await
             }
             _ => {
                 tracing::debug!(%address, "cannot connect to watcher");
@@ -207,15 +251,18 @@ pub fn spawn_outbound(
 /// Idle timeout of connections we open ourselves (to restored watchers).
 const OUTBOUND_IDLE: Duration = Duration::from_secs(900);
 
-async fn run_connection(
-    stream: TcpStream,
+async fn run_connection<S>(
+    stream: S,
+    transport: Transport,
     address: SocketAddr,
     connection: ConnectionId,
     inbound: mpsc::Sender<Inbound>,
     idle: Duration,
     shutdown: CancellationToken,
-) {
-    let (mut reader, mut writer) = stream.into_split();
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+{
+    let (mut reader, mut writer) = tokio::io::split(stream);
     let (sender, mut outgoing) = mpsc::channel::<Vec<u8>>(256);
     if inbound
         .send(Inbound::Opened {
@@ -228,7 +275,7 @@ async fn run_connection(
         return;
     }
     let peer = Peer {
-        transport: Transport::Tcp,
+        transport,
         address,
         connection: Some(connection),
     };
