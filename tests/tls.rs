@@ -105,8 +105,7 @@ fn https_provisioning_and_sip_over_tls() {
     );
     // One tls: listener beside UDP and TCP, on its own free port.
     let tls_port = support::free_port();
-    let sip = format!("require_auth = false\n");
-    let mut server = Server::start_full(&http, &sip, SAMPLE_BODY, &[]);
+    let mut server = Server::start_full(&http, "require_auth = false", SAMPLE_BODY, &[]);
     let text = std::fs::read_to_string(&server.config_path).unwrap().replace(
         &format!("\"tcp:127.0.0.1:{}\"]", server.sip.port()),
         &format!(
@@ -162,9 +161,7 @@ fn check_refuses_a_key_that_does_not_match() {
     let folder = tempfile::tempdir().unwrap();
     make_certificate(folder.path(), "one");
     make_certificate(folder.path(), "two");
-    let config = format!(
-        "[general]\nserver_address = \"x\"\n[http]\nlisten = \"127.0.0.1:8443\"\nusername = \"a\"\npassword = \"b\"\ntls_cert = \"one.pem\"\ntls_key = \"two.key\"\n"
-    );
+    let config = "[general]\nserver_address = \"x\"\n[http]\nlisten = \"127.0.0.1:8443\"\nusername = \"a\"\npassword = \"b\"\ntls_cert = \"one.pem\"\ntls_key = \"two.key\"\n";
     let path = folder.path().join("phones.toml");
     std::fs::write(&path, config).unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_opendpma"))
