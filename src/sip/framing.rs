@@ -30,6 +30,10 @@ pub enum FramingError {
 #[derive(Debug, Default)]
 pub struct StreamFramer {
     buffer: Vec<u8>,
+    /// How far the search for the end of the head has looked: a client
+    /// sending one byte at a time must not make every read rescan the
+    /// whole buffer (quadratic work; found by fuzzing).
+    scanned: usize,
 }
 
 impl StreamFramer {
@@ -46,6 +50,7 @@ impl StreamFramer {
     pub fn next_frame(&mut self) -> Result<Option<Frame>, FramingError> {
         if self.buffer.starts_with(b"\r\n\r\n") {
             self.buffer.drain(..4);
+            self.scanned = 0;
             return Ok(Some(Frame::KeepAlive));
         }
         // Stray line ends between messages are allowed (RFC 3261 §7.5);
@@ -55,17 +60,23 @@ impl StreamFramer {
             && !self.buffer.starts_with(b"\r\n\r\n")
         {
             self.buffer.drain(..2);
+            self.scanned = 0;
         }
         while self.buffer.first() == Some(&b'\n') {
             self.buffer.remove(0);
+            self.scanned = 0;
         }
         if self.buffer.starts_with(b"\r\n") {
             return Ok(None);
         }
-        let Some((head_end, body_start)) = find_head_end(&self.buffer) else {
+        // Resume a few bytes back: the terminator may straddle two reads.
+        let from = self.scanned.saturating_sub(3);
+        let Some((head_end, body_start)) = find_head_end(&self.buffer[from..]).map(|(a, b)| (a + from, b + from))
+        else {
             if self.buffer.len() > MAX_MESSAGE_BYTES {
                 return Err(FramingError::TooLarge);
             }
+            self.scanned = self.buffer.len();
             return Ok(None);
         };
         let length = content_length(&self.buffer[..head_end])?;
@@ -77,6 +88,7 @@ impl StreamFramer {
             return Ok(None);
         }
         let message: Vec<u8> = self.buffer.drain(..total).collect();
+        self.scanned = 0;
         Ok(Some(Frame::Message(message)))
     }
 
@@ -158,6 +170,23 @@ mod tests {
         assert!(frames(&mut framer).is_empty(), "a lone CRLF may be half a ping");
         framer.push(B);
         assert_eq!(frames(&mut framer), vec![Frame::Message(B.to_vec())]);
+    }
+
+    #[test]
+    fn one_byte_reads_do_not_rescan_the_buffer() {
+        let mut framer = StreamFramer::new();
+        let mut message = b"OPTIONS sip:a@b SIP/2.0\r\nX: ".to_vec();
+        message.extend(std::iter::repeat_n(b'a', 30_000));
+        message.extend_from_slice(b"\r\nContent-Length: 0\r\n\r\n");
+        let started = std::time::Instant::now();
+        let mut frames = Vec::new();
+        for byte in &message {
+            framer.push(std::slice::from_ref(byte));
+            frames.extend(std::iter::from_fn(|| framer.next_frame().unwrap()));
+        }
+        assert_eq!(frames, vec![Frame::Message(message.clone())]);
+        // Quadratic rescanning took seconds here; linear work takes milliseconds.
+        assert!(started.elapsed() < std::time::Duration::from_millis(500), "{:?}", started.elapsed());
     }
 
     #[test]
