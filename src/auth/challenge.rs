@@ -55,16 +55,8 @@ impl Challenge<'_> {
     }
 
     /// Both challenges for a nonce, SHA-256 first.
-    pub fn both(realm: &str, nonce: &str, stale: bool) -> [String; 2] {
-        [Algorithm::Sha256, Algorithm::Md5].map(|algorithm| {
-            Challenge {
-                realm,
-                nonce,
-                algorithm,
-                stale,
-            }
-            .header_value()
-        })
+    pub fn both(realm: &str, nonce: &str, stale: bool) -> Vec<String> {
+        Self::each(realm, nonce, stale, &[Algorithm::Sha256, Algorithm::Md5])
     }
 
     /// One challenge per algorithm, in the given order.
@@ -90,7 +82,7 @@ mod tests {
 
     #[test]
     fn sha256_comes_first_and_stale_is_flagged() {
-        let [first, second] = Challenge::both("opendpma", "abc", true);
+        let [first, second] = <[String; 2]>::try_from(Challenge::both("opendpma", "abc", true)).unwrap();
         assert_eq!(
             first,
             "Digest realm=\"opendpma\", nonce=\"abc\", algorithm=SHA-256, qop=\"auth\", stale=true"

@@ -102,6 +102,16 @@ impl Lockout {
         false
     }
 
+    /// A failed login: logs the one fixed line fail2ban filters match
+    /// (`auth failure: ip=… user=… proto=…`, see docs/fail2ban.conf),
+    /// counts it, and warns once when the address becomes locked out.
+    pub fn failed_login(&mut self, ip: IpAddr, user: &str, protocol: &'static str, now: u64) {
+        tracing::warn!(target: "opendpma::auth", "auth failure: ip={ip} user={} proto={protocol}", super::log_safe(user));
+        if self.record_failure(ip, now) {
+            tracing::warn!(%ip, protocol, "too many failed logins; refusing this address for a while");
+        }
+    }
+
     /// A successful login forgives earlier failures.
     pub fn record_success(&mut self, ip: IpAddr) {
         self.records.remove(&ip);

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 
 use crate::auth::{Challenge, DigestError, DigestVerifier, Lockout, LockoutPolicy, NonceSecret, Verdict};
-use crate::auth::{log_safe, parse_basic, parse_digest};
+use crate::auth::{parse_basic, parse_digest};
 use crate::config::Http;
 use crate::rate_limit::RateLimiter;
 
@@ -133,17 +133,11 @@ impl AccessControl {
             // Right password, old nonce: not a failure, just a new round.
             Err(DigestError::StaleNonce) => self.challenge(realm, request.now, true),
             Err(error) => {
-                // The fixed shape fail2ban filters match (docs/fail2ban.conf).
-                tracing::warn!(target: "opendpma::auth", "auth failure: ip={} user={} proto=http", request.peer, log_safe(&user));
                 tracing::debug!(%error, "credentials refused");
-                let locked = self
-                    .lockout
+                self.lockout
                     .lock()
                     .expect("lockout lock is never poisoned")
-                    .record_failure(request.peer, request.now);
-                if locked {
-                    tracing::warn!(ip = %request.peer, "too many failed logins; refusing this address for a while");
-                }
+                    .failed_login(request.peer, &user, "http", request.now);
                 self.challenge(realm, request.now, false)
             }
         }
@@ -155,7 +149,7 @@ impl AccessControl {
             .lock()
             .expect("verifier lock is never poisoned")
             .nonce(now, realm);
-        let mut values: Vec<String> = Challenge::both(realm, &nonce, stale).into();
+        let mut values = Challenge::both(realm, &nonce, stale);
         values.push(format!("Basic realm=\"{}\"", realm.replace(['"', '\\'], "")));
         Access::Challenge(values)
     }

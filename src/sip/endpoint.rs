@@ -24,7 +24,7 @@ use super::transaction::{
 use super::uri::SipUri;
 use crate::auth::{
     Algorithm, Challenge, DigestError, DigestVerifier, Lockout, LockoutPolicy, NonceSecret, Verdict,
-    log_safe, parse_digest,
+    parse_digest,
 };
 use crate::config::{Secret, Transport};
 
@@ -350,11 +350,9 @@ impl Endpoint {
             Err(DigestError::StaleNonce) => self.challenge(now, key, &request, peer, true),
             Err(error) => {
                 self.stats.auth_failures += 1;
-                tracing::warn!(target: "opendpma::auth", "auth failure: ip={} user={} proto=sip", peer.address.ip(), log_safe(&user));
                 tracing::debug!(%error, "SIP credentials refused");
-                if self.lockout.record_failure(peer.address.ip(), seconds) {
-                    tracing::warn!(ip = %peer.address.ip(), "too many failed SIP authentications; refusing this address for a while");
-                }
+                self.lockout
+                    .failed_login(peer.address.ip(), &user, "sip", seconds);
                 self.challenge(now, key, &request, peer, false);
             }
         }

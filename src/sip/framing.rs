@@ -71,7 +71,8 @@ impl StreamFramer {
         }
         // Resume a few bytes back: the terminator may straddle two reads.
         let from = self.scanned.saturating_sub(3);
-        let Some((head_end, body_start)) = find_head_end(&self.buffer[from..]).map(|(a, b)| (a + from, b + from))
+        let Some((head_end, body_start)) =
+            find_head_end(&self.buffer[from..]).map(|(a, b)| (a + from, b + from))
         else {
             if self.buffer.len() > MAX_MESSAGE_BYTES {
                 return Err(FramingError::TooLarge);
@@ -186,7 +187,11 @@ mod tests {
         }
         assert_eq!(frames, vec![Frame::Message(message.clone())]);
         // Quadratic rescanning took seconds here; linear work takes milliseconds.
-        assert!(started.elapsed() < std::time::Duration::from_millis(500), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

@@ -104,25 +104,36 @@ impl fmt::Display for SipUri {
         if let Some(user) = &self.user {
             write!(f, "{user}@")?;
         }
-        if self.host.contains(':') {
-            write!(f, "[{}]", self.host)?;
-        } else {
-            f.write_str(&self.host)?;
-        }
-        if let Some(port) = self.port {
-            write!(f, ":{port}")?;
-        }
-        for (name, value) in &self.params {
-            match value {
-                Some(value) => write!(f, ";{name}={value}")?,
-                None => write!(f, ";{name}")?,
-            }
-        }
+        write_host_port_params(f, &self.host, self.port, &self.params)?;
         if let Some(headers) = &self.headers {
             write!(f, "?{headers}")?;
         }
         Ok(())
     }
+}
+
+/// Prints `host[:port];name[=value]…`, bracketing IPv6 hosts (URIs and Vias).
+pub fn write_host_port_params(
+    f: &mut fmt::Formatter<'_>,
+    host: &str,
+    port: Option<u16>,
+    params: &[(String, Option<String>)],
+) -> fmt::Result {
+    if host.contains(':') {
+        write!(f, "[{host}]")?;
+    } else {
+        f.write_str(host)?;
+    }
+    if let Some(port) = port {
+        write!(f, ":{port}")?;
+    }
+    for (name, value) in params {
+        match value {
+            Some(value) => write!(f, ";{name}={value}")?,
+            None => write!(f, ";{name}")?,
+        }
+    }
+    Ok(())
 }
 
 /// `host[:port]` with IPv6 references in brackets.

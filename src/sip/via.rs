@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::uri::{UriError, is_token_char, parse_params, split_host_port};
+use super::uri::{UriError, is_token_char, parse_params, split_host_port, write_host_port_params};
 
 /// One Via value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,21 +77,7 @@ impl Via {
 impl fmt::Display for Via {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SIP/2.0/{} ", self.transport)?;
-        if self.host.contains(':') {
-            write!(f, "[{}]", self.host)?;
-        } else {
-            f.write_str(&self.host)?;
-        }
-        if let Some(port) = self.port {
-            write!(f, ":{port}")?;
-        }
-        for (name, value) in &self.params {
-            match value {
-                Some(value) => write!(f, ";{name}={value}")?,
-                None => write!(f, ";{name}")?,
-            }
-        }
-        Ok(())
+        write_host_port_params(f, &self.host, self.port, &self.params)
     }
 }
 
