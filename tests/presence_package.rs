@@ -616,6 +616,14 @@ fn publish_refusals() {
         "{}",
         malformed.reason
     );
+    // baresip's first PUBLISH: well-formed, `<basic>unknown</basic>`. It is
+    // accepted (an etag) and changes nothing.
+    let unknown = "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:2001@x\"><tuple id=\"t\"><status><basic>unknown</basic></status></tuple></presence>";
+    h.send(&publish("2001", "", unknown, 11));
+    let accepted = h.responses().0.remove(0);
+    assert_eq!(accepted.code, 200);
+    assert!(accepted.headers.get("SIP-ETag").is_some());
+    assert_eq!(h.book.0.presence("CustomPresence:2001").state.as_str(), "not_set");
     let capped = {
         h.send(&publish("2001", "Expires: 99999\n", DND, 10));
         h.responses().0.remove(0)

@@ -141,6 +141,12 @@ pub fn read(body: &str) -> Result<PublishedPresence, PidfError> {
                 }
                 text.clear();
             }
+            Event::Eof if !stack.is_empty() => {
+                return Err(PidfError::Xml(format!(
+                    "the document ends inside <{}>",
+                    stack[stack.len() - 1].0
+                )));
+            }
             Event::Eof => break,
             _ => {}
         }

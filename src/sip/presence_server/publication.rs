@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 use std::time::{Duration, Instant};
 
 use super::{Expiry, Output, PresenceServer};
-use crate::presence::{PresenceUpdate, read_pidf};
+use crate::presence::{PidfError, PresenceUpdate, read_pidf};
 use crate::sip::endpoint::RequestId;
 use crate::sip::message::Request;
 use crate::sip::peer::Peer;
@@ -101,6 +101,16 @@ impl PresenceServer {
         let body = String::from_utf8_lossy(&request.body);
         let published = match read_pidf(&body) {
             Ok(published) => published,
+            // Well-formed, but no state we can read (baresip publishes
+            // `<basic>unknown</basic>` before its user picks one): accept
+            // the publication and leave the line's presence as it is.
+            Err(PidfError::NoState) => {
+                if let Some(etag) = &if_match {
+                    self.publications.remove(etag);
+                }
+                let response = self.issue_etag(now, &request, peer, &tag, &line.name, expires);
+                return self.endpoint.respond(now, id, response);
+            }
             Err(error) => return refuse(self, id, base(400).reason(&error.to_string())),
         };
         let update = match PresenceUpdate::new(&published.state, &published.subtype, &published.message) {

@@ -1,0 +1,215 @@
+//! Interop with a real softphone: baresip (Debian `baresip-core`) as line
+//! 2001 subscribes to 2000 and publishes its own presence through its
+//! `presence` module, driven over `ctrl_tcp`. Configured as in
+//! shared/reference/real-clients.md. baresip must be installed (`.ci/run`
+//! installs it); set OPENDPMA_SKIP_BARESIP=1 to skip on a machine without it.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::{HTTP_CREDENTIALS, SAMPLE_BODY, Server, TOKEN, client, free_port};
+
+struct Baresip {
+    child: Child,
+    ctrl: u16,
+    output: Arc<Mutex<String>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Baresip {
+    fn start(server: &Server) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (sip, ctrl) = (free_port(), free_port());
+        let config = format!(
+            "poll_method\tepoll\nsip_listen\t127.0.0.1:{sip}\ndns_server\t127.0.0.1:53\nnet_interface\t127.0.0.1\naudio_player\taufile,/dev/null\naudio_source\tausine,440\naudio_alert\taufile,/dev/null\nmodule_path\t/usr/lib/baresip/modules\nmodule\tg711.so\nmodule\tausine.so\nmodule\taufile.so\nmodule_tmp\tuuid.so\nmodule_tmp\taccount.so\nmodule_app\tcontact.so\nmodule_app\tmenu.so\nmodule_app\tpresence.so\nmodule_app\tctrl_tcp.so\nctrl_tcp_listen\t127.0.0.1:{ctrl}\n"
+        );
+        std::fs::write(dir.path().join("config"), config).unwrap();
+        let port = server.sip.port();
+        // regint=0: opendpma is no registrar; baresip still subscribes and publishes.
+        std::fs::write(
+            dir.path().join("accounts"),
+            format!("<sip:2001@127.0.0.1:{port};transport=udp>;auth_pass=line-secret-2001;regint=0;pubint=300;mwi=no\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("contacts"),
+            format!("\"Line 2000\" <sip:2000@127.0.0.1:{port}>;presence=p2p\n"),
+        )
+        .unwrap();
+        let mut child = Command::new("baresip")
+            .arg("-f")
+            .arg(dir.path())
+            .args(["-t", "60"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("baresip is installed (apt-get install baresip-core), or set OPENDPMA_SKIP_BARESIP=1");
+        let output = Arc::new(Mutex::new(String::new()));
+        for mut pipe in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let output = output.clone();
+            std::thread::spawn(move || {
+                let mut buffer = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut buffer) {
+                    if n == 0 {
+                        break;
+                    }
+                    output
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buffer[..n]));
+                }
+            });
+        }
+        Self {
+            child,
+            ctrl,
+            output,
+            _dir: dir,
+        }
+    }
+
+    /// One ctrl_tcp command (netstring-framed JSON).
+    fn command(&self, command: &str) {
+        let message = json!({"command": command, "params": "", "token": "t"}).to_string();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.ctrl)) {
+                stream
+                    .write_all(format!("{}:{message},", message.len()).as_bytes())
+                    .unwrap();
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "baresip's ctrl_tcp never came up:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Baresip {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn get(server: &Server, path: &str) -> Value {
+    client()
+        .get(server.admin_url(path))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn baresip_subscribes_publishes_and_follows_changes() {
+    if std::env::var_os("OPENDPMA_SKIP_BARESIP").is_some() {
+        return;
+    }
+    // baresip answers only the first (MD5) challenge it understands.
+    let server = Server::start_full(
+        HTTP_CREDENTIALS,
+        "digest_algorithms = [\"MD5\"]",
+        SAMPLE_BODY,
+        &[],
+    );
+    let baresip = Baresip::start(&server);
+
+    // It subscribes to its contact 2000, with digest auth as 2001.
+    eventually("baresip's subscription", async || {
+        let list = get(&server, "/api/v1/subscriptions").await;
+        list.as_array().is_some_and(|l| {
+            l.iter().any(|s| {
+                s["exten"] == "2000" && s["user_agent"].as_str().unwrap_or("").starts_with("baresip")
+            })
+        })
+    })
+    .await;
+
+    // Its own status: offline publishes `closed` (→ away), online `open` (→ available).
+    baresip.command("presence_offline");
+    eventually("2001 away", async || {
+        get(&server, "/api/v1/presence/CustomPresence:2001").await["state"] == "away"
+    })
+    .await;
+    baresip.command("presence_online");
+    eventually("2001 available", async || {
+        get(&server, "/api/v1/presence/CustomPresence:2001").await["state"] == "available"
+    })
+    .await;
+
+    // 2000 goes dnd and unreachable: baresip shows it as Busy.
+    for (path, body) in [
+        ("/api/v1/presence/CustomPresence:2000", json!({"state": "dnd"})),
+        ("/api/v1/devices/Custom:2000", json!({"state": "UNAVAILABLE"})),
+    ] {
+        let response = client()
+            .put(server.admin_url(path))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !baresip.output().contains("changed status from") {
+        assert!(
+            Instant::now() < deadline,
+            "baresip never saw the change:\n{}",
+            baresip.output()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = baresip.output();
+    assert!(
+        output.contains(&format!(
+            "<sip:2000@127.0.0.1:{}> changed status from",
+            server.sip.port()
+        )),
+        "{output}"
+    );
+    assert!(
+        !output.contains("publisher got error response"),
+        "every PUBLISH was accepted:\n{output}"
+    );
+
+    // Quitting un-publishes and un-subscribes cleanly.
+    baresip.command("quit");
+    eventually("baresip's unsubscribe", async || {
+        get(&server, "/api/v1/subscriptions")
+            .await
+            .as_array()
+            .is_some_and(|l| l.is_empty())
+    })
+    .await;
+}
