@@ -38,7 +38,7 @@ use crate::store::{RecordTable, RedbStore, Store, StoreError};
 pub use presence_hub::{HubError, PresenceHub};
 pub use reload::{ReloadError, ReloadSummary, Reloader};
 pub use shutdown::shutdown_signal;
-pub use sip_driver::{PhoneContact, SipHandle};
+pub use sip_driver::{PhoneContact, ReconfigureOutcome, ReconfigureReport, SipHandle};
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]

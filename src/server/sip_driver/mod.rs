@@ -12,6 +12,10 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
+mod reconfigure;
+
+use self::reconfigure::PendingReconfigure;
+pub use self::reconfigure::{PhoneContact, ReconfigureOutcome, ReconfigureReport};
 use super::ServerError;
 use super::presence_hub::PresenceHub;
 use super::sip_transport::{self, ConnectionCounter, Connections, Inbound};
@@ -21,8 +25,8 @@ use crate::metrics::Metrics;
 use crate::presence::{Change, HintState};
 use crate::rate_limit::RateLimiter;
 use crate::sip::{
-    CheckSyncResult, ConnectionId, Endpoint, EndpointConfig, HintSource, LineAccess, Output, Peer,
-    PresenceServer, PresenceServerConfig, Random, SubscriptionSummary, Transmit,
+    ConnectionId, Endpoint, EndpointConfig, HintSource, LineAccess, Output, Peer, PresenceServer,
+    PresenceServerConfig, Random, SubscriptionSummary, Transmit,
 };
 use crate::snapshot::Snapshot;
 use crate::store::{RecordTable, Store};
@@ -39,49 +43,6 @@ pub enum SipCommand {
     },
     /// Where each phone was last heard from.
     Contacts(oneshot::Sender<HashMap<String, PhoneContact>>),
-}
-
-/// How long a reconfigure request waits for phones to answer.
-const RECONFIGURE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Where a phone was last heard from (kept in the store).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct PhoneContact {
-    pub address: std::net::SocketAddr,
-    pub transport: Transport,
-    /// The Contact URI it sent, if any.
-    pub contact: Option<String>,
-    pub user_agent: String,
-    pub seen_at_unix: u64,
-}
-
-/// The outcome of a check-sync for one phone.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case", tag = "result")]
-pub enum ReconfigureOutcome {
-    /// The phone has never contacted us: nowhere to send to.
-    UnknownContact,
-    /// Sent; no final answer yet.
-    Sent,
-    /// The phone answered (200: it re-fetches its config).
-    Answered { code: u16 },
-    /// No answer at all.
-    Timeout,
-}
-
-/// One phone's line in a reconfigure report.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ReconfigureReport {
-    pub phone: String,
-    #[serde(flatten)]
-    pub outcome: ReconfigureOutcome,
-}
-
-/// A reconfigure request waiting for its phones.
-struct PendingReconfigure {
-    reply: oneshot::Sender<Vec<ReconfigureReport>>,
-    reports: Vec<ReconfigureReport>,
-    deadline: Instant,
 }
 
 /// A handle to ask the driver things.
@@ -533,133 +494,6 @@ impl DriverTask {
             .store(self.server.refused_subscriptions, Ordering::Relaxed);
         while let Some(transmit) = self.server.poll_transmit() {
             self.send(transmit).await;
-        }
-    }
-
-    /// Records where the phones behind a request are; returns store
-    /// writes for contacts that changed.
-    fn seen(
-        &mut self,
-        user: Option<String>,
-        from_user: &str,
-        peer: Peer,
-        contact: Option<String>,
-        user_agent: String,
-    ) -> Vec<(String, Option<Vec<u8>>)> {
-        let config = &self.snapshot.config;
-        let line = match &user {
-            Some(user) => config.line_by_authname(user),
-            None => config.line_by_exten(from_user),
-        };
-        let Some(line) = line else { return Vec::new() };
-        let mut writes = Vec::new();
-        for phone in config.phones_with_line(&line.name) {
-            let record = PhoneContact {
-                address: peer.address,
-                transport: peer.transport,
-                contact: contact.clone(),
-                user_agent: user_agent.clone(),
-                seen_at_unix: wall(),
-            };
-            let changed = self.contacts.get(&phone.name).is_none_or(|old| {
-                (&old.address, old.transport, &old.contact, &old.user_agent)
-                    != (
-                        &record.address,
-                        record.transport,
-                        &record.contact,
-                        &record.user_agent,
-                    )
-            });
-            if changed {
-                tracing::info!(phone = %phone.name, address = %peer.address, "phone contact recorded");
-                let bytes = serde_json::to_vec(&record).expect("contacts serialise");
-                writes.push((phone.name.clone(), Some(bytes)));
-            }
-            self.contacts.insert(phone.name.clone(), record);
-        }
-        writes
-    }
-
-    /// Starts check-syncs for a reconfigure request.
-    fn reconfigure(&mut self, phones: Vec<String>, reply: oneshot::Sender<Vec<ReconfigureReport>>) {
-        let now = Instant::now();
-        self.next_token += 1;
-        let request = self.next_token;
-        let mut pending = PendingReconfigure {
-            reply,
-            reports: Vec::new(),
-            deadline: now + RECONFIGURE_WAIT,
-        };
-        let config = self.snapshot.config.clone();
-        for name in phones {
-            let index = pending.reports.len();
-            let phone = config.phone(&name);
-            let first_line = phone.and_then(|p| p.lines.first()).and_then(|l| config.line(l));
-            let (Some(contact), Some(line)) = (self.contacts.get(&name), first_line) else {
-                pending.reports.push(ReconfigureReport {
-                    phone: name,
-                    outcome: ReconfigureOutcome::UnknownContact,
-                });
-                continue;
-            };
-            let uri = contact
-                .contact
-                .clone()
-                .unwrap_or_else(|| format!("sip:{}@{}", line.exten, contact.address));
-            let peer = Peer {
-                transport: contact.transport,
-                address: contact.address,
-                connection: None,
-            };
-            self.next_token += 1;
-            let token = self.next_token;
-            self.check_syncs.insert(token, (request, index));
-            tracing::info!(phone = %name, %uri, "sending check-sync");
-            self.server.send_check_sync(
-                now,
-                token,
-                peer,
-                &uri,
-                Some((line.authname.clone(), line.secret.clone())),
-            );
-            pending.reports.push(ReconfigureReport {
-                phone: name,
-                outcome: ReconfigureOutcome::Sent,
-            });
-        }
-        self.reconfigures.insert(request, pending);
-    }
-
-    fn check_sync_done(&mut self, token: u64, result: CheckSyncResult) {
-        let Some((request, index)) = self.check_syncs.remove(&token) else {
-            return;
-        };
-        let Some(pending) = self.reconfigures.get_mut(&request) else {
-            return;
-        };
-        let outcome = match result {
-            CheckSyncResult::Answered { code } => ReconfigureOutcome::Answered { code },
-            CheckSyncResult::Timeout => ReconfigureOutcome::Timeout,
-        };
-        tracing::info!(phone = %pending.reports[index].phone, ?outcome, "check-sync finished");
-        pending.reports[index].outcome = outcome;
-    }
-
-    /// Answers reconfigure requests that are complete or out of time.
-    fn finish_reconfigures(&mut self, all: bool) {
-        let now = Instant::now();
-        let done: Vec<u64> = self
-            .reconfigures
-            .iter()
-            .filter(|(_, p)| {
-                all || p.deadline <= now || p.reports.iter().all(|r| r.outcome != ReconfigureOutcome::Sent)
-            })
-            .map(|(id, _)| *id)
-            .collect();
-        for id in done {
-            if let Some(pending) = self.reconfigures.remove(&id) {
-                let _ = pending.reply.send(pending.reports);
-            }
         }
     }
 
