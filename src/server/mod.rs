@@ -33,7 +33,7 @@ use crate::metrics::Metrics;
 use crate::presence::{Hint, PresenceBook};
 use crate::provision::{self, AccessControl, FetchLog, ProvisionState, RenderError};
 use crate::snapshot::Snapshot;
-use crate::store::{RecordTable, RedbStore, Store, StoreError};
+use crate::store::{RecordTable, RedbStore, Store, StoreError, StoredState};
 
 pub use presence_hub::{HubError, PresenceHub};
 pub use reload::{ReloadError, ReloadSummary, Reloader};
@@ -70,17 +70,17 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     tracing::info!(config = %path.display(), summary = %snapshot.config.summary(), "configuration loaded");
     let metrics = Arc::new(Metrics::default());
     let store = open_store(&snapshot.config).await?;
-    let stored = store.load()?;
+    let StoredState {
+        providers,
+        devices,
+        mut records,
+    } = store.load()?;
     tracing::info!(
-        providers = stored.providers.len(),
-        devices = stored.devices.len(),
+        providers = providers.len(),
+        devices = devices.len(),
         "durable state loaded"
     );
-    let book = PresenceBook::new(
-        hints_of(&snapshot.config),
-        stored.providers.clone(),
-        stored.devices.clone(),
-    );
+    let book = PresenceBook::new(hints_of(&snapshot.config), providers, devices);
     let hub = Arc::new(PresenceHub::new(book, store.clone(), metrics.clone()));
     let (sender, snapshots) = watch::channel(snapshot.clone());
     let reloader = Arc::new(Reloader::new(path.clone(), sender));
@@ -102,15 +102,14 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         fetches: fetches.clone(),
         metrics: metrics.clone(),
     });
-    let records = |table| -> Vec<(String, Vec<u8>)> {
-        stored
-            .records
-            .get(&table)
-            .map(|records| records.clone().into_iter().collect())
+    let mut take = |table| -> Vec<(String, Vec<u8>)> {
+        records
+            .remove(&table)
+            .map(|table| table.into_iter().collect())
             .unwrap_or_default()
     };
-    let subscriptions = records(RecordTable::Subscriptions);
-    let phone_contacts = records(RecordTable::PhoneContacts);
+    let subscriptions = take(RecordTable::Subscriptions);
+    let phone_contacts = take(RecordTable::PhoneContacts);
     let sip = sip_driver::SipDriver {
         sockets: sip_sockets,
         hub: hub.clone(),
