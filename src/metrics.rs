@@ -65,6 +65,7 @@ pub struct Metrics {
     pub tcp_connections_refused: AtomicU64,
     pub tcp_connections: AtomicI64,
     pub subscriptions_refused: AtomicU64,
+    pub notifies_superseded: AtomicU64,
     /// SIP endpoint counters, copied from the driver's endpoint.
     pub sip: std::sync::Mutex<crate::sip::EndpointStats>,
 }
@@ -129,7 +130,7 @@ impl Metrics {
             "Durable store commit latency.",
             &mut out,
         );
-        let limits: [(&str, &str, u64); 4] = [
+        let limits: [(&str, &str, u64); 5] = [
             (
                 "opendpma_sip_rate_limited_total",
                 "SIP datagrams dropped by the per-address rate limit.",
@@ -149,6 +150,11 @@ impl Metrics {
                 "opendpma_subscriptions_refused_total",
                 "SUBSCRIBEs refused by the per-line or per-address limit.",
                 load(&self.subscriptions_refused),
+            ),
+            (
+                "opendpma_sip_notifies_superseded_total",
+                "Queued NOTIFY states replaced by a newer one (one waits per subscription).",
+                load(&self.notifies_superseded),
             ),
         ];
         for (name, help, value) in limits {

@@ -101,4 +101,6 @@ async fn subscriptions_per_line_are_capped_with_503() {
         (503, Some("60"))
     );
     assert_eq!(metric(&server, "opendpma_subscriptions_refused_total").await, 1);
+    // The NOTIFY above was answered at once: nothing waited behind it.
+    assert_eq!(metric(&server, "opendpma_sip_notifies_superseded_total").await, 0);
 }

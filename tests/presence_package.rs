@@ -370,6 +370,10 @@ fn every_change_notifies_and_a_burst_ends_with_the_latest_state() {
     h.answer(&requests[0], 200);
     let (_, next) = h.responses();
     assert_eq!(next.len(), 1, "only the latest queued state is sent");
+    assert_eq!(
+        h.server.superseded_notifies, 2,
+        "away and xa were dropped for dnd"
+    );
     let body = String::from_utf8_lossy(&next[0].body);
     assert!(
         body.contains("<digium_presence type=\"dnd\">back soon</digium_presence>"),

@@ -83,10 +83,17 @@ impl Subscription {
     }
 
     /// Queues `content`, keeping a queued termination (nothing may follow it).
-    pub fn queue(&mut self, content: NotifyContent) {
-        if !matches!(self.queued, Some(NotifyContent::Terminated { .. })) {
-            self.queued = Some(content);
+    /// Returns true when a state was dropped: replaced by a newer one, or
+    /// refused because the subscription is already ending.
+    ///
+    /// The queue per subscription is one deep on purpose: presence is a
+    /// state, not a log, so a deeper queue would only deliver states that
+    /// are already stale; the latest one always wins.
+    pub fn queue(&mut self, content: NotifyContent) -> bool {
+        if matches!(self.queued, Some(NotifyContent::Terminated { .. })) {
+            return true;
         }
+        self.queued.replace(content).is_some()
     }
 
     /// The NOTIFY request for `content` (the caller supplies the body).

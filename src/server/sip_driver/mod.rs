@@ -492,6 +492,9 @@ impl DriverTask {
         self.metrics
             .subscriptions_refused
             .store(self.server.refused_subscriptions, Ordering::Relaxed);
+        self.metrics
+            .notifies_superseded
+            .store(self.server.superseded_notifies, Ordering::Relaxed);
         while let Some(transmit) = self.server.poll_transmit() {
             self.send(transmit).await;
         }

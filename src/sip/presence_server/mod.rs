@@ -121,6 +121,8 @@ pub struct PresenceServer {
     check_syncs: HashMap<ClientId, CheckSync>,
     /// SUBSCRIBEs refused by a subscription limit (for metrics).
     pub refused_subscriptions: u64,
+    /// NOTIFY states dropped from the one-deep queue (for metrics).
+    pub superseded_notifies: u64,
     expiries: BinaryHeap<Reverse<(Instant, Expiry)>>,
     outputs: VecDeque<Output>,
     next_token: u64,
@@ -140,6 +142,7 @@ impl PresenceServer {
             pending_publishes: HashMap::new(),
             check_syncs: HashMap::new(),
             refused_subscriptions: 0,
+            superseded_notifies: 0,
             expiries: BinaryHeap::new(),
             outputs: VecDeque::new(),
             next_token: 0,

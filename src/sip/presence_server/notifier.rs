@@ -263,7 +263,9 @@ impl PresenceServer {
             return;
         };
         if subscription.in_flight.is_some() {
-            subscription.queue(content);
+            if subscription.queue(content) {
+                self.superseded_notifies += 1;
+            }
             return;
         }
         self.send_notify(now, tag, content);
