@@ -7,26 +7,17 @@
 //! -- --ignored` drives the same mutator that many times per entry point
 //! (see docs/FUZZING.md for recorded runs).
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
-use opendpma::auth::{Algorithm, LockoutPolicy, NonceSecret};
-use opendpma::config::{Config, Secret, Transport};
-use opendpma::presence::{Hint, HintState, PresenceBook, read_pidf};
-use opendpma::sip::{
-    ConnectionId, Endpoint, EndpointConfig, HintSource, LineAccess, Peer, PresenceServer,
-    PresenceServerConfig, Random,
-};
+use opendpma::config::{Config, Transport};
+use opendpma::presence::read_pidf;
+use opendpma::sip::{ConnectionId, Peer, PresenceServer, Random};
 use proptest::prelude::*;
 
-struct Book(PresenceBook);
+mod support;
 
-impl HintSource for Book {
-    fn hint_state(&self, exten: &str) -> Option<HintState> {
-        self.0.hint_state(exten)
-    }
-}
+use support::sans_io::{Book, book, presence_server};
 
 fn seeds(folder: &str, extension: &str) -> Vec<Vec<u8>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
@@ -119,42 +110,9 @@ struct Target {
 impl Target {
     fn new() -> Self {
         let now = Instant::now();
-        let endpoint = Endpoint::new(
-            EndpointConfig {
-                realm: "opendpma".into(),
-                require_auth: false,
-                credentials: HashMap::from([("2000".to_owned(), Secret::new("pw"))]),
-                host: "192.0.2.1".into(),
-                ports: HashMap::from([(Transport::Udp, 5060), (Transport::Tcp, 5060)]),
-                algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
-                lockout: LockoutPolicy::default(),
-            },
-            Random::seeded(3),
-            NonceSecret::new([2; 32]),
-            now,
-        );
-        let hints = ["2000", "2001", "vivekg", "user"]
-            .iter()
-            .map(|e| Hint {
-                exten: e.parse().unwrap(),
-                devices: vec![format!("Custom:{e}")],
-                presence: vec![format!("CustomPresence:{e}")],
-            })
-            .collect();
-        let config = PresenceServerConfig {
-            min_expires: 60,
-            max_expires: 3600,
-            max_per_line: 2000,
-            max_per_address: 1000,
-            lines: vec![LineAccess {
-                name: "2000".into(),
-                exten: "2000".into(),
-                publishers: vec!["2000".into()],
-            }],
-        };
         Self {
-            server: PresenceServer::new(endpoint, config),
-            book: Book(PresenceBook::new(hints, HashMap::new(), HashMap::new())),
+            server: presence_server(now, &["2000"]),
+            book: book(&["2000", "2001", "vivekg", "user"]),
             now,
         }
     }

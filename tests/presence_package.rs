@@ -5,21 +5,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use opendpma::auth::{Algorithm, LockoutPolicy, NonceSecret};
-use opendpma::config::{Secret, Transport};
-use opendpma::presence::{Change, DeviceState, Hint, HintState, PresenceBook, PresenceUpdate};
-use opendpma::sip::{
-    Endpoint, EndpointConfig, Framing, HintSource, LineAccess, Message, Output, Peer, PresenceServer,
-    PresenceServerConfig, Random, Request, Response, parse,
-};
+use opendpma::presence::{Change, DeviceState, PresenceUpdate};
+use opendpma::sip::{Framing, Message, Output, Peer, PresenceServer, Request, Response, parse};
 
-struct Book(PresenceBook);
+mod support;
 
-impl HintSource for Book {
-    fn hint_state(&self, exten: &str) -> Option<HintState> {
-        self.0.hint_state(exten)
-    }
-}
+use support::sans_io::{Book, book, hint, presence_server};
 
 struct Harness {
     server: PresenceServer,
@@ -34,56 +25,12 @@ struct Harness {
 
 const WALL: u64 = 1_800_000_000;
 
-fn hint(exten: &str) -> Hint {
-    Hint {
-        exten: exten.parse().unwrap(),
-        devices: vec![format!("Custom:{exten}")],
-        presence: vec![format!("CustomPresence:{exten}")],
-    }
-}
-
 impl Harness {
     fn new() -> Self {
         let start = Instant::now();
-        let endpoint = Endpoint::new(
-            EndpointConfig {
-                realm: "opendpma".into(),
-                require_auth: false,
-                credentials: HashMap::from([("2000".to_owned(), Secret::new("pw"))]),
-                host: "192.0.2.1".into(),
-                ports: HashMap::from([(Transport::Udp, 5070), (Transport::Tcp, 5070)]),
-                algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
-                lockout: LockoutPolicy::default(),
-            },
-            Random::seeded(5),
-            NonceSecret::new([1; 32]),
-            start,
-        );
-        let config = PresenceServerConfig {
-            min_expires: 60,
-            max_expires: 3600,
-            max_per_line: 2000,
-            max_per_address: 1000,
-            lines: vec![
-                LineAccess {
-                    name: "2000".into(),
-                    exten: "2000".into(),
-                    publishers: vec!["2000".into()],
-                },
-                LineAccess {
-                    name: "2001".into(),
-                    exten: "2001".into(),
-                    publishers: vec!["2001".into()],
-                },
-            ],
-        };
         Self {
-            server: PresenceServer::new(endpoint, config),
-            book: Book(PresenceBook::new(
-                vec![hint("2000"), hint("2001")],
-                HashMap::new(),
-                HashMap::new(),
-            )),
+            server: presence_server(start, &["2000", "2001"]),
+            book: book(&["2000", "2001"]),
             start,
             now: start,
             phone: Peer::udp("192.0.2.7:5062".parse().unwrap()),

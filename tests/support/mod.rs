@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod sans_io;
 pub mod sip_client;
 
 use opendpma::auth::{Algorithm, DigestCredentials};
