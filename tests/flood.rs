@@ -8,23 +8,10 @@ mod support;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use support::{HTTP_CREDENTIALS, SAMPLE_BODY, Server, TOKEN};
+use support::{HTTP_CREDENTIALS, SAMPLE_BODY, Server};
 
 fn metric(server: &Server, name: &str) -> u64 {
-    let output = std::process::Command::new("curl")
-        .args([
-            "-s",
-            "-H",
-            &format!("Authorization: Bearer {TOKEN}"),
-            &server.admin_url("/metrics"),
-        ])
-        .output()
-        .expect("curl");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .find_map(|line| line.strip_prefix(&format!("{name} ")))
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(0)
+    server.metric(name).unwrap_or(0)
 }
 
 #[test]

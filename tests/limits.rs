@@ -10,24 +10,14 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use support::sip_client::SipClient;
-use support::{HTTP_CREDENTIALS, SAMPLE_BODY, Server, TOKEN, client};
+use support::{HTTP_CREDENTIALS, SAMPLE_BODY, Server, client};
 
 const LIMITS: &str =
     "[limits]\ntcp_connections_per_ip = 2\nhttp_requests_per_second = 5\nsubscriptions_per_line = 1\n";
 
-async fn metric(server: &Server, name: &str) -> u64 {
-    let text = client()
-        .get(server.admin_url("/metrics"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(&format!("{name} ")))
-        .and_then(|value| value.parse().ok())
+fn metric(server: &Server, name: &str) -> u64 {
+    server
+        .metric(name)
         .unwrap_or_else(|| panic!("{name} missing from /metrics"))
 }
 
@@ -45,8 +35,8 @@ async fn tcp_connections_per_address_are_capped() {
         0,
         "the third connection is closed at once"
     );
-    assert_eq!(metric(&server, "opendpma_tcp_connections_refused_total").await, 1);
-    assert_eq!(metric(&server, "opendpma_tcp_connections").await, 2);
+    assert_eq!(metric(&server, "opendpma_tcp_connections_refused_total"), 1);
+    assert_eq!(metric(&server, "opendpma_tcp_connections"), 2);
     drop((first, second));
 }
 
@@ -70,7 +60,7 @@ async fn http_requests_over_the_rate_get_429() {
     assert!(limited >= 5, "{statuses:?}");
     assert_eq!(statuses[0], StatusCode::OK);
     assert_eq!(
-        metric(&server, "opendpma_http_rate_limited_total").await,
+        metric(&server, "opendpma_http_rate_limited_total"),
         limited as u64
     );
 }
@@ -100,7 +90,7 @@ async fn subscriptions_per_line_are_capped_with_503() {
         (refused.code, refused.headers.get("Retry-After")),
         (503, Some("60"))
     );
-    assert_eq!(metric(&server, "opendpma_subscriptions_refused_total").await, 1);
+    assert_eq!(metric(&server, "opendpma_subscriptions_refused_total"), 1);
     // The NOTIFY above was answered at once: nothing waited behind it.
-    assert_eq!(metric(&server, "opendpma_sip_notifies_superseded_total").await, 0);
+    assert_eq!(metric(&server, "opendpma_sip_notifies_superseded_total"), 0);
 }

@@ -133,20 +133,7 @@ fn sipp_watcher_sees_the_publish_over_udp_and_tcp() {
 
 /// Live SIP subscriptions, from /metrics.
 fn subscription_count(server: &Server) -> u64 {
-    let response = std::process::Command::new("curl")
-        .args([
-            "-s",
-            "-H",
-            &format!("Authorization: Bearer {TOKEN}"),
-            &server.admin_url("/metrics"),
-        ])
-        .output()
-        .expect("curl");
-    String::from_utf8_lossy(&response.stdout)
-        .lines()
-        .find_map(|line| line.strip_prefix("opendpma_sip_subscriptions "))
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(0)
+    server.metric("opendpma_sip_subscriptions").unwrap_or(0)
 }
 
 fn subscribe_text(

@@ -270,6 +270,25 @@ impl Server {
         format!("http://{}{path}", self.admin)
     }
 
+    /// One value from `/metrics` (blocking, so sync and async tests can
+    /// both poll it); `None` while the admin listener is not answering or
+    /// when the metric is absent.
+    pub fn metric(&self, name: &str) -> Option<u64> {
+        let output = Command::new("curl")
+            .args([
+                "-s",
+                "-H",
+                &format!("Authorization: Bearer {TOKEN}"),
+                &self.admin_url("/metrics"),
+            ])
+            .output()
+            .expect("curl runs");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .and_then(|value| value.parse().ok())
+    }
+
     /// Replaces the config the way editors do: write a temp file, rename.
     pub fn replace_config(&self, text: &str) {
         let temporary = self.config_path.with_extension("toml.tmp");
