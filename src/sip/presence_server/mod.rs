@@ -17,6 +17,7 @@ use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::time::Instant;
 
 mod check_sync;
+mod entity;
 mod notifier;
 mod publication;
 
@@ -242,9 +243,11 @@ impl PresenceServer {
                     let due = self
                         .subscriptions
                         .get(&tag)
-                        .is_some_and(|s| !s.terminating && s.expires_at <= now);
-                    if due {
-                        self.terminate(now, &tag, Some("timeout"), None);
+                        .filter(|s| !s.terminating && s.expires_at <= now)
+                        .map(|s| s.exten.to_string());
+                    if let Some(exten) = due {
+                        // The final NOTIFY carries the state, as Asterisk's does.
+                        self.terminate(now, &tag, Some("timeout"), hints.hint_state(&exten));
                     }
                 }
                 Expiry::Publication(etag) => {
