@@ -98,41 +98,66 @@ pub fn escape(value: &str) -> String {
 
 /// The whole body, ending with a newline.
 pub fn render(view: &PidfView<'_>) -> String {
-    let state = view.state;
-    let (note, basic) = note_and_basic(state.extension_state);
-    let mut body = String::with_capacity(768);
-    body.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    body.push_str(&format!(
-        "<presence entity=\"{}\" xmlns=\"urn:ietf:params:xml:ns:pidf\" xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\" xmlns:rpid=\"urn:ietf:params:xml:ns:pidf:rpid\">\n",
-        escape(view.entity)
-    ));
-    body.push_str(&format!(" <note>{note}</note>\n"));
-    body.push_str(&format!(" <tuple id=\"{}\">\n", escape(state.exten.as_str())));
-    body.push_str(&format!("  <status>\n   <basic>{basic}</basic>\n  </status>\n"));
-    body.push_str(&format!(
-        "  <contact priority=\"1\">{}</contact>\n </tuple>\n",
-        escape(view.watcher)
-    ));
-    if view.digium {
-        let presence = &state.presence;
-        let mut element = format!("<digium_presence type=\"{}\"", presence.state.as_str());
-        if !presence.subtype.is_empty() {
-            element.push_str(&format!(" subtype=\"{}\"", escape(&presence.subtype)));
-        }
-        if presence.message.is_empty() {
-            element.push_str(" />");
-        } else {
-            element.push_str(&format!(">{}</digium_presence>", escape(&presence.message)));
-        }
-        body.push_str(&format!(
-            " <tuple id=\"digium-presence\">\n  <status>\n   {element}\n  </status>\n </tuple>\n"
+    PidfParts::new(view.entity, view.state, view.digium).body(view.watcher)
+}
+
+/// A body without its watcher: everything every watcher of one state,
+/// entity and variant shares, so a change fanned out to many watchers is
+/// rendered once (issue 16). Only the tuple contact is per watcher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PidfParts {
+    /// Up to and including `<contact priority="1">`.
+    head: String,
+    /// From `</contact>` to the end.
+    tail: String,
+}
+
+impl PidfParts {
+    pub fn new(entity: &str, state: &HintState, digium: bool) -> Self {
+        let (note, basic) = note_and_basic(state.extension_state);
+        let mut head = String::with_capacity(384);
+        head.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        head.push_str(&format!(
+            "<presence entity=\"{}\" xmlns=\"urn:ietf:params:xml:ns:pidf\" xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\" xmlns:rpid=\"urn:ietf:params:xml:ns:pidf:rpid\">\n",
+            escape(entity)
         ));
-        push_asterisk_person(&mut body, state);
-    } else {
-        push_rpid_person(&mut body, state);
+        head.push_str(&format!(" <note>{note}</note>\n"));
+        head.push_str(&format!(" <tuple id=\"{}\">\n", escape(state.exten.as_str())));
+        head.push_str(&format!("  <status>\n   <basic>{basic}</basic>\n  </status>\n"));
+        head.push_str("  <contact priority=\"1\">");
+        let mut tail = String::with_capacity(384);
+        tail.push_str("</contact>\n </tuple>\n");
+        if digium {
+            let presence = &state.presence;
+            let mut element = format!("<digium_presence type=\"{}\"", presence.state.as_str());
+            if !presence.subtype.is_empty() {
+                element.push_str(&format!(" subtype=\"{}\"", escape(&presence.subtype)));
+            }
+            if presence.message.is_empty() {
+                element.push_str(" />");
+            } else {
+                element.push_str(&format!(">{}</digium_presence>", escape(&presence.message)));
+            }
+            tail.push_str(&format!(
+                " <tuple id=\"digium-presence\">\n  <status>\n   {element}\n  </status>\n </tuple>\n"
+            ));
+            push_asterisk_person(&mut tail, state);
+        } else {
+            push_rpid_person(&mut tail, state);
+        }
+        tail.push_str("</presence>\n");
+        Self { head, tail }
     }
-    body.push_str("</presence>\n");
-    body
+
+    /// The body for one watcher (its URI as the tuple contact).
+    pub fn body(&self, watcher: &str) -> String {
+        let watcher = escape(watcher);
+        let mut body = String::with_capacity(self.head.len() + watcher.len() + self.tail.len());
+        body.push_str(&self.head);
+        body.push_str(&watcher);
+        body.push_str(&self.tail);
+        body
+    }
 }
 
 /// Asterisk's person element, byte for byte (`res_pjsip_pidf_eyebeam_body_supplement.c`:

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::entity::entity_uri;
 use super::{Expiry, HintSource, Output, PresenceServer};
-use crate::presence::{HintState, PidfView, is_digium_user_agent, render_pidf};
+use crate::presence::{HintState, is_digium_user_agent};
 use crate::sip::endpoint::RequestId;
 use crate::sip::message::Request;
 use crate::sip::peer::Peer;
@@ -275,13 +275,11 @@ impl PresenceServer {
             NotifyContent::Active(state) => Some(state),
             NotifyContent::Terminated { state, .. } => state.as_ref(),
         };
+        // Rendered once per state and variant, shared by the line's watchers.
         let body = state.map(|state| {
-            render_pidf(&PidfView {
-                entity: &subscription.entity,
-                watcher: &watcher_uri(&subscription.dialog.remote_uri),
-                state,
-                digium: subscription.digium,
-            })
+            self.bodies
+                .parts(&subscription.entity, state, subscription.digium)
+                .body(&watcher_uri(&subscription.dialog.remote_uri))
         });
         let request = subscription.notify_request(now, &content, body);
         let peer = subscription.peer;
