@@ -35,7 +35,8 @@ start() {
   echo $! > "$PIDFILE"
   # bounded: 300 x 0.1 s
   for _ in $(seq 300); do
-    alive || { echo "asterisk exited:"; tail -20 "$STATE/asterisk.stdout"; return 1; }
+    # right after the spawn, comm may still read nohup/chroot (before exec): only a gone PID is a failure
+    kill -0 "$(pid)" 2>/dev/null || { echo "asterisk exited:"; tail -20 "$STATE/asterisk.stdout"; return 1; }
     if cli "core waitfullybooted" 2>/dev/null | grep -q "fully booted"; then
       echo "asterisk up (pid $(pid))"; return 0
     fi

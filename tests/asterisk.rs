@@ -1,0 +1,448 @@
+//! opendpma beside a real Asterisk 22 (issue 14), over AMI: presence both
+//! ways, real call state on BLF keys, check-sync through Asterisk, restart
+//! and outage handling. Asterisk runs in the Debian sid chroot built by
+//! tests/asterisk/setup-chroot.sh; without it these tests print
+//! "skipped: needs Asterisk chroot (see tests/asterisk/README)", unless
+//! OPENDPMA_REQUIRE_ALL=1 (CI), which makes that a failure.
+
+#[path = "asterisk/harness.rs"]
+mod harness;
+mod support;
+
+use std::time::Duration;
+
+use harness::{AMI_SECRET, AdminAmi, Asterisk, Phone, register, section, sipp, wait_until};
+use serde_json::{Value, json};
+use support::sip_client::SipClient;
+use support::{HTTP_CREDENTIALS, SAMPLE_BODY, Server, TOKEN};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn start_server(section: &str, env: &[(&str, &str)]) -> Server {
+    Server::start_full(HTTP_CREDENTIALS, "", &format!("{SAMPLE_BODY}\n{section}"), env)
+}
+
+/// Waits until opendpma has logged in and resynchronised `connects` times.
+fn wait_synced(server: &Server, connects: u64) {
+    let synced = wait_until(WAIT, || {
+        server.metric("opendpma_asterisk_connected") == Some(1)
+            && server.metric("opendpma_asterisk_connects_total") >= Some(connects)
+    });
+    assert!(synced, "not synchronised with Asterisk:\n{}", server.log());
+}
+
+fn admin(server: &Server, method: &str, path: &str, body: Option<Value>) -> (u16, String) {
+    let mut command = std::process::Command::new("curl");
+    command.args([
+        "-s",
+        "-w",
+        "\n%{http_code}",
+        "-X",
+        method,
+        "-H",
+        &format!("Authorization: Bearer {TOKEN}"),
+    ]);
+    if let Some(body) = body {
+        command.args([
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            &body.to_string(),
+        ]);
+    }
+    let output = command.arg(server.admin_url(path)).output().expect("curl runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').expect("status line");
+    (code.parse().expect("status code"), body.to_owned())
+}
+
+/// A Digium watcher (line 2002) subscribed to `exten` on opendpma;
+/// returns it with the body of the first NOTIFY.
+fn watch(server: &Server, exten: &str) -> (SipClient, String) {
+    let mut watcher = SipClient::new(server.sip, "2002", "line-secret-2002");
+    let uri = format!("sip:{exten}@{}", server.sip);
+    let subscribe = |watcher: &SipClient, cseq: u32, authorization: &str| {
+        format!(
+            "SUBSCRIBE {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKa{cseq};rport\r\nFrom: <sip:2002@127.0.0.1>;tag=w\r\nTo: <{uri}>\r\nCall-ID: ast-watch-{exten}\r\nCSeq: {cseq} SUBSCRIBE\r\nContact: <sip:2002@{local}>\r\nUser-Agent: Digium D65 2_9_27\r\nEvent: presence\r\nAccept: application/pidf+xml\r\nExpires: 600\r\n{authorization}Content-Length: 0\r\n\r\n",
+            local = watcher.local()
+        )
+    };
+    watcher.send(&subscribe(&watcher, 1, ""));
+    let challenge = watcher.response(Duration::from_secs(2));
+    assert_eq!(challenge.code, 401);
+    let authorization = format!(
+        "Authorization: {}\r\n",
+        watcher.authorization(&challenge, "SUBSCRIBE", &uri)
+    );
+    watcher.send(&subscribe(&watcher, 2, &authorization));
+    assert_eq!(watcher.response(Duration::from_secs(2)).code, 200);
+    let first = watcher.notify(Duration::from_secs(2));
+    (watcher, String::from_utf8_lossy(&first.body).into_owned())
+}
+
+/// The next NOTIFY body (answered 200).
+fn next_body(watcher: &SipClient) -> String {
+    String::from_utf8_lossy(&watcher.notify(Duration::from_secs(5)).body).into_owned()
+}
+
+fn note(body: &str) -> &str {
+    body.split("<note>")
+        .nth(1)
+        .and_then(|rest| rest.split("</note>").next())
+        .unwrap_or("")
+}
+
+fn publish(server: &Server, line: &str, kind: &str, text: &str) -> u16 {
+    let mut phone = SipClient::new(server.sip, line, &format!("line-secret-{line}"));
+    let uri = format!("sip:{line}@{}", server.sip);
+    let body = format!(
+        "<?xml version=\"1.0\"?><presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"{uri}\"><tuple id=\"digium-presence\"><status><digium_presence type=\"{kind}\">{text}</digium_presence></status></tuple></presence>"
+    );
+    let local = phone.local();
+    let request = |cseq: u32, authorization: &str| {
+        format!(
+            "PUBLISH {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKp{cseq};rport\r\nFrom: <sip:{line}@127.0.0.1>;tag=p\r\nTo: <sip:{line}@127.0.0.1>\r\nCall-ID: ast-pub-{line}\r\nCSeq: {cseq} PUBLISH\r\nUser-Agent: Digium D65 2_9_27\r\nEvent: presence\r\nExpires: 300\r\nContent-Type: application/pidf+xml\r\n{authorization}Content-Length: {}\r\n\r\n{body}",
+            body.len(),
+        )
+    };
+    phone.send(&request(1, ""));
+    let challenge = phone.response(Duration::from_secs(2));
+    let authorization = format!(
+        "Authorization: {}\r\n",
+        phone.authorization(&challenge, "PUBLISH", &uri)
+    );
+    phone.send(&request(2, &authorization));
+    phone.response(Duration::from_secs(2)).code
+}
+
+/// A phone's PUBLISH and an API write (commas, quotes, a newline) are
+/// read back from Asterisk's `PRESENCE_STATE(CustomPresence:<line>)`;
+/// Asterisk's echoes of our writes cause no writes or changes of their own.
+#[test]
+fn phone_and_api_changes_are_read_back_from_asterisk() {
+    let Some(_asterisk) = Asterisk::start() else {
+        return;
+    };
+    // The secret from the environment (the contract's alternative).
+    let server = start_server(&section(false), &[("OPENDPMA_AMI_SECRET", AMI_SECRET)]);
+    wait_synced(&server, 1);
+    let mut ami = AdminAmi::connect();
+
+    assert_eq!(publish(&server, "2001", "dnd", "in a meeting"), 200);
+    let expected = ("dnd".to_owned(), String::new(), "in a meeting".to_owned());
+    assert!(
+        wait_until(WAIT, || ami.presence("2001") == expected),
+        "{:?}",
+        ami.presence("2001")
+    );
+
+    let tricky = json!({"state": "away", "subtype": "lunch, late", "message": "back at 2, \"maybe\" & 'so'\nsecond line"});
+    assert_eq!(
+        admin(
+            &server,
+            "PUT",
+            "/api/v1/presence/CustomPresence:2000",
+            Some(tricky)
+        )
+        .0,
+        200
+    );
+    let expected = (
+        "away".to_owned(),
+        "lunch, late".to_owned(),
+        "back at 2, \"maybe\" & 'so'\nsecond line".to_owned(),
+    );
+    assert!(
+        wait_until(WAIT, || ami.presence("2000") == expected),
+        "{:?}",
+        ami.presence("2000")
+    );
+
+    // A change made in Asterisk after our two writes: once it has arrived,
+    // the echoes of our writes (announced before it) have been handled.
+    ami.setvar("PRESENCE_STATE(CustomPresence:2002)", "chat,,barrier");
+    assert!(wait_until(WAIT, || {
+        admin(&server, "GET", "/api/v1/presence/CustomPresence:2002", None)
+            .1
+            .contains("barrier")
+    }));
+    assert_eq!(
+        server.metric("opendpma_asterisk_writes_total"),
+        Some(2),
+        "one Setvar per change, none echoed"
+    );
+    assert_eq!(server.metric("opendpma_presence_changes_total"), Some(3));
+    assert_eq!(
+        server
+            .metric("opendpma_asterisk_changes_in_total")
+            .map(|n| n >= 1),
+        Some(true)
+    );
+    assert!(
+        !server.log().contains(AMI_SECRET),
+        "the AMI secret must never be logged"
+    );
+}
+
+/// `presencestate change` (CLI) and AMI writes in Asterisk reach a Digium
+/// watcher of opendpma; `unavailable` is shown as Asterisk shows it
+/// (docs/DECISIONS.md); base64 `e` values arrive decoded; a line that is not
+/// registered to Asterisk shows Unavailable.
+#[test]
+fn asterisk_presence_changes_reach_opendpma_watchers() {
+    let Some(asterisk) = Asterisk::start() else { return };
+    let server = start_server(&section(true), &[]);
+    wait_synced(&server, 1);
+    let (watcher, first) = watch(&server, "2000");
+    assert_eq!(
+        note(&first),
+        "Unavailable",
+        "PJSIP/2000 is not registered: {first}"
+    );
+    assert!(first.contains("<basic>closed</basic>"), "{first}");
+
+    asterisk.cli("presencestate change CustomPresence:2000 \"AWAY,lunch,back at 2\"");
+    let body = next_body(&watcher);
+    assert!(
+        body.contains("<digium_presence type=\"away\" subtype=\"lunch\">back at 2</digium_presence>"),
+        "{body}"
+    );
+
+    let mut ami = AdminAmi::connect();
+    ami.setvar("PRESENCE_STATE(CustomPresence:2000)", "unavailable,,gone home");
+    let body = next_body(&watcher);
+    assert!(
+        body.contains("<digium_presence type=\"unavailable\">gone home</digium_presence>"),
+        "{body}"
+    );
+    let (_, api) = admin(&server, "GET", "/api/v1/presence/CustomPresence:2000", None);
+    assert!(api.contains("\"state\":\"unavailable\""), "{api}");
+
+    // base64 with `e`: Asterisk decodes; the C-escaped AMI message is undone.
+    ami.setvar(
+        "PRESENCE_STATE(CustomPresence:2000)",
+        "xa,dHJpcCwgbG9uZw==,YmFjayAibW9uZGF5Ig==,e",
+    );
+    let body = next_body(&watcher);
+    assert!(
+        body.contains(
+            "<digium_presence type=\"xa\" subtype=\"trip, long\">back &quot;monday&quot;</digium_presence>"
+        ),
+        "{body}"
+    );
+    ami.setvar("PRESENCE_STATE(CustomPresence:2000)", "not_set");
+    let body = next_body(&watcher);
+    assert!(body.contains("<digium_presence type=\"not_set\" />"), "{body}");
+    let (_, api) = admin(&server, "GET", "/api/v1/presence/CustomPresence:2000", None);
+    assert!(api.contains("\"state\":\"not_set\""), "{api}");
+}
+
+/// A call between two sipp phones through Asterisk: the Digium watcher of
+/// 2000 on opendpma sees Ready (registered), Ringing, On the phone, Ready.
+#[test]
+fn a_call_through_asterisk_shows_on_the_blf_key() {
+    let Some(_asterisk) = Asterisk::start() else {
+        return;
+    };
+    let server = start_server(&section(true), &[]);
+    wait_synced(&server, 1);
+    let (watcher, first) = watch(&server, "2000");
+    assert_eq!(note(&first), "Unavailable", "{first}");
+
+    let mut callee = Phone::listen("asterisk_answer.xml", "2000");
+    register("2000", callee.port);
+    let caller = std::thread::spawn(|| {
+        sipp(
+            "asterisk_call.xml",
+            &[
+                "-s",
+                "2000",
+                harness::SIP,
+                "-au",
+                "2001",
+                "-ap",
+                "s2001",
+                "-key",
+                "caller",
+                "2001",
+                "-p",
+                "0",
+                "-timeout",
+                "20s",
+            ],
+        )
+    });
+    let mut notes = vec![note(&first).to_owned()];
+    while !notes.ends_with(&["On the phone".to_owned(), "Ready".to_owned()]) {
+        let body = next_body(&watcher);
+        if note(&body) == "On the phone" {
+            assert!(body.contains("<basic>open</basic>"), "{body}");
+        }
+        notes.push(note(&body).to_owned());
+        assert!(notes.len() < 12, "unexpected NOTIFYs: {notes:?}");
+    }
+    caller.join().expect("the call completes");
+    assert!(
+        callee.finished_ok(Duration::from_secs(10)),
+        "the callee saw the whole call"
+    );
+    assert_eq!(
+        notes,
+        ["Unavailable", "Ready", "Ringing", "On the phone", "Ready"]
+    );
+}
+
+/// Asterisk stops: opendpma keeps serving and says so; changes made
+/// meanwhile are pushed when Asterisk is back, and values Asterisk lost
+/// (fresh astdb) are restored from opendpma's store.
+#[test]
+fn asterisk_restart_reconnects_and_resynchronises() {
+    let Some(asterisk) = Asterisk::start() else { return };
+    let server = start_server(&section(true), &[]);
+    wait_synced(&server, 1);
+    let away = json!({"state": "away", "message": "before the restart"});
+    assert_eq!(
+        admin(&server, "PUT", "/api/v1/presence/CustomPresence:2001", Some(away)).0,
+        200
+    );
+    let mut ami = AdminAmi::connect();
+    assert!(wait_until(WAIT, || ami.presence("2001").0 == "away"));
+    drop(ami);
+
+    asterisk.stop();
+    assert!(wait_until(WAIT, || admin(&server, "GET", "/healthz", None)
+        == (200, "degraded: Asterisk AMI not connected\n".to_owned())));
+    assert_eq!(server.metric("opendpma_asterisk_connected"), Some(0));
+    let dnd = json!({"state": "dnd", "message": "while Asterisk was down"});
+    assert_eq!(
+        admin(&server, "PUT", "/api/v1/presence/CustomPresence:2002", Some(dnd)).0,
+        200
+    );
+    assert_eq!(
+        publish(&server, "2000", "xa", "on leave"),
+        200,
+        "SIP keeps serving"
+    );
+
+    asterisk.start_again();
+    wait_synced(&server, 2);
+    assert_eq!(admin(&server, "GET", "/healthz", None), (200, "ok\n".to_owned()));
+    let mut ami = AdminAmi::connect();
+    for (line, state, message) in [
+        ("2000", "xa", "on leave"),
+        ("2001", "away", "before the restart"),
+        ("2002", "dnd", "while Asterisk was down"),
+    ] {
+        let expected = (state.to_owned(), String::new(), message.to_owned());
+        assert!(
+            wait_until(WAIT, || ami.presence(line) == expected),
+            "{line}: {:?}",
+            ami.presence(line)
+        );
+    }
+}
+
+/// check-sync reaches a phone that registered to Asterisk and never sent
+/// opendpma anything (AMI `PJSIPNotify`), with its per-phone report.
+#[test]
+fn reconfigure_reaches_a_phone_known_only_to_asterisk() {
+    let Some(_asterisk) = Asterisk::start() else {
+        return;
+    };
+    let server = start_server(&section(true), &[]);
+    wait_synced(&server, 1);
+    let mut phone = Phone::listen("asterisk_check_sync.xml", "2001");
+    register("2001", phone.port);
+    let (code, body) = admin(&server, "POST", "/api/v1/reconfigure/alice", None);
+    assert_eq!(code, 200);
+    let report: Value = serde_json::from_str(&body).expect("JSON report");
+    assert_eq!(
+        report,
+        json!([{"phone": "alice", "result": "sent_via_asterisk", "endpoint": "2001"}])
+    );
+    assert!(
+        phone.finished_ok(Duration::from_secs(10)),
+        "the phone got Event: check-sync"
+    );
+}
+
+/// A wrong AMI secret: refused login in the log (without the secret),
+/// degraded health, and everything else keeps working.
+#[test]
+fn a_refused_login_is_reported_and_opendpma_keeps_serving() {
+    let Some(_asterisk) = Asterisk::start() else {
+        return;
+    };
+    let server = start_server(&section(false), &[("OPENDPMA_AMI_SECRET", "not-the-secret")]);
+    assert!(
+        server.wait_for_log("Asterisk refused the login", WAIT),
+        "{}",
+        server.log()
+    );
+    assert_eq!(
+        admin(&server, "GET", "/healthz", None).1,
+        "degraded: Asterisk AMI not connected\n"
+    );
+    assert!(!server.log().contains("not-the-secret"));
+}
+
+/// No Asterisk listening at all (no chroot needed): opendpma starts,
+/// serves presence and provisioning, and says it is degraded in /healthz,
+/// /metrics and on the dashboard.
+#[test]
+fn ami_down_keeps_serving_and_says_so() {
+    let port = support::free_port();
+    let section =
+        format!("[asterisk]\nami = \"127.0.0.1:{port}\"\nusername = \"opendpma\"\nsecret = \"x\"\n");
+    let server = start_server(&section, &[]);
+    assert!(wait_until(WAIT, || server
+        .metric("opendpma_asterisk_connect_failures_total")
+        >= Some(1)));
+    assert_eq!(server.metric("opendpma_asterisk_configured"), Some(1));
+    assert_eq!(server.metric("opendpma_asterisk_connected"), Some(0));
+    assert_eq!(
+        admin(&server, "GET", "/healthz", None),
+        (200, "degraded: Asterisk AMI not connected\n".to_owned())
+    );
+    let away = json!({"state": "away"});
+    assert_eq!(
+        admin(&server, "PUT", "/api/v1/presence/CustomPresence:2000", Some(away)).0,
+        200
+    );
+    let (code, page) = admin(&server, "GET", "/", None);
+    assert_eq!(code, 200);
+    assert!(page.contains("Asterisk (AMI): not connected"), "{page}");
+    // With [asterisk] a line's hint is its PJSIP endpoint plus its presence.
+    let (_, hints) = admin(&server, "GET", "/api/v1/hints", None);
+    let hints: Value = serde_json::from_str(&hints).expect("JSON");
+    assert_eq!(hints[0]["devices"], json!(["PJSIP/2000"]));
+    assert_eq!(hints[0]["presence_providers"], json!(["CustomPresence:2000"]));
+}
+
+/// Without `[asterisk]` nothing changes: `Custom:` hints, health "ok".
+#[test]
+fn without_asterisk_opendpma_works_alone_as_before() {
+    let server = start_server("", &[]);
+    assert_eq!(admin(&server, "GET", "/healthz", None), (200, "ok\n".to_owned()));
+    assert_eq!(server.metric("opendpma_asterisk_configured"), Some(0));
+    let (_, hints) = admin(&server, "GET", "/api/v1/hints", None);
+    let hints: Value = serde_json::from_str(&hints).expect("JSON");
+    assert_eq!(hints[0]["devices"], json!(["Custom:2000"]));
+}
+
+/// `[asterisk]` problems are reported with their place, like any other.
+#[test]
+fn asterisk_section_problems_are_reported_with_their_place() {
+    let text = "[general]\nserver_address = \"pbx\"\n\n[asterisk]\nami = \"pbx\"\nusername = \"o\"\nsekret = \"x\"\n";
+    let error = opendpma::config::Config::parse(text, std::path::Path::new("phones.toml"))
+        .expect_err("invalid")
+        .to_string();
+    assert!(
+        error.contains("phones.toml:5:7: asterisk.ami: \"pbx\" is not host:port"),
+        "{error}"
+    );
+    assert!(
+        error.contains("phones.toml:7:1: asterisk.sekret: unknown key `sekret` (did you mean `secret`?)"),
+        "{error}"
+    );
+}
