@@ -1,12 +1,14 @@
 //! Asterisk Manager Interface (AMI), sans-IO: framing (`packet`), what
 //! Asterisk's packets mean (`message`), presence values across AMI
-//! (`presence_codec`), one connection's protocol state with echo control
-//! (`session`) and the resync rule (`resync`). No socket, no clock: the
+//! (`presence_codec`), one connection's protocol state (`session`), telling
+//! our own writes from Asterisk's changes (`echo`) and the resync rule
+//! (`resync`). No socket, no clock: the
 //! tokio driver is `server::ami`.
 //!
 //! Facts about Asterisk 22's AMI used here are cited where they are used;
 //! the raw transcripts are in tests/asterisk/README.md.
 
+mod echo;
 mod message;
 mod packet;
 mod presence_codec;

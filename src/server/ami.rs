@@ -271,10 +271,9 @@ impl AmiTask {
                     queue.drain(..=index);
                     return;
                 }
-                if self.session.phase() == Phase::Synced {
+                if self.session.local_change(&provider, &value) {
                     self.metrics.asterisk.writes.fetch_add(1, Ordering::Relaxed);
                 }
-                self.session.local_change(&provider, &value);
             }
             Ok(_) => {}
             Err(broadcast::error::RecvError::Lagged(missed)) => {
@@ -285,7 +284,9 @@ impl AmiTask {
                     "AMI driver fell behind the presence changes; comparing all"
                 );
                 for (provider, value) in self.hub.providers() {
-                    self.session.local_change(&provider, &value);
+                    if self.session.local_change(&provider, &value) {
+                        self.metrics.asterisk.writes.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             }
             Err(broadcast::error::RecvError::Closed) => self.shutdown.cancel(),
