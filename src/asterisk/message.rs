@@ -55,7 +55,7 @@ impl Incoming {
 }
 
 fn presence(packet: &Packet, action_id: Option<String>) -> Option<Incoming> {
-    let provider = packet.get("Presentity")?.to_owned();
+    let provider = canonical_label(packet.get("Presentity")?);
     let state = parse_state(packet.get("Status")?)?;
     Some(Incoming::Presence {
         action_id,
@@ -67,6 +67,16 @@ fn presence(packet: &Packet, action_id: Option<String>) -> Option<Incoming> {
             changed_at: None,
         },
     })
+}
+
+/// Asterisk takes the `CustomPresence:` label in any case and announces the
+/// name as written (`func_presencestate.c`); one provider, one spelling.
+fn canonical_label(provider: &str) -> String {
+    const LABEL: &str = "CustomPresence:";
+    match provider.get(..LABEL.len()) {
+        Some(head) if head.eq_ignore_ascii_case(LABEL) => format!("{LABEL}{}", &provider[LABEL.len()..]),
+        _ => provider.to_owned(),
+    }
 }
 
 fn device(packet: &Packet, action_id: Option<String>) -> Option<Incoming> {
@@ -116,6 +126,19 @@ mod tests {
             (value.subtype.as_str(), value.message.as_str()),
             ("a,b", "hello, world\n\"x\"")
         );
+    }
+
+    #[test]
+    fn any_spelling_of_the_label_is_one_provider() {
+        let packet = Packet::new([
+            ("Event", "PresenceStateChange"),
+            ("Presentity", "custompresence:Bob"),
+            ("Status", "away"),
+        ]);
+        assert!(matches!(
+            Incoming::classify(packet),
+            Incoming::Presence { provider, .. } if provider == "CustomPresence:Bob"
+        ));
     }
 
     #[test]

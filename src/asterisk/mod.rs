@@ -28,6 +28,8 @@ pub enum AmiError {
     NotAmi(String),
     #[error("Asterisk refused the login: {0}")]
     LoginRefused(String),
+    #[error("Asterisk is still starting (PRESENCE_STATE() not loaded yet)")]
+    NotReady,
     #[error("Asterisk refused to list states: {0}")]
     ListRefused(String),
     #[error("AMI packet too large ({0} bytes buffered)")]

@@ -2,7 +2,8 @@
 //! (`receive`), bytes to send come out (`take_output`), and what Asterisk
 //! told us comes back as `SessionEvent`s. No socket, no clock.
 //!
-//! Phases: greeting → `Login` → loading (`PresenceStateList` and
+//! Phases: greeting → `Login` (then a probe that Asterisk has finished
+//! loading `PRESENCE_STATE()`) → loading (`PresenceStateList` and
 //! `DeviceStateList`; live changes heard meanwhile are folded into the
 //! snapshot) → synced. Actions are matched to responses by `ActionID`.
 //!
@@ -66,6 +67,7 @@ pub enum SessionEvent {
 #[derive(Debug)]
 enum Action {
     Login,
+    Probe,
     List,
     Getvar { device: String },
     Setvar { provider: String, value: PresenceValue },
@@ -287,13 +289,25 @@ impl AmiSession {
     ) -> Result<(), AmiError> {
         match action {
             Action::Login if success => {
+                // AMI answers while Asterisk is still loading modules; a
+                // Setvar before func_presencestate is loaded would be
+                // refused. Getvar of a missing function is "Success" with an
+                // empty value (checked on 22.10), a loaded one says not_set.
+                let probe = Packet::new([
+                    ("Action", "Getvar"),
+                    ("Variable", "PRESENCE_STATE(CustomPresence:opendpma-probe,value)"),
+                ]);
+                self.send(probe, Action::Probe);
+                events.push(SessionEvent::LoggedIn);
+            }
+            Action::Login => return Err(AmiError::LoginRefused(message)),
+            Action::Probe if packet.get("Value").is_some_and(|value| !value.is_empty()) => {
                 self.phase = Phase::Loading;
                 self.lists_pending = 2;
                 self.send(Packet::new([("Action", "PresenceStateList")]), Action::List);
                 self.send(Packet::new([("Action", "DeviceStateList")]), Action::List);
-                events.push(SessionEvent::LoggedIn);
             }
-            Action::Login => return Err(AmiError::LoginRefused(message)),
+            Action::Probe => return Err(AmiError::NotReady),
             Action::List if !success => return Err(AmiError::ListRefused(message)),
             Action::List => {}
             Action::Getvar { device } => {

@@ -36,22 +36,31 @@ fn synced(asterisk: &str) -> (AmiSession, AsteriskState) {
         .receive(b"Response: Success\r\nActionID: 1\r\nMessage: Authentication accepted\r\n\r\n")
         .unwrap();
     assert_eq!(events, [SessionEvent::LoggedIn]);
+    let probe = String::from_utf8(session.take_output()).unwrap();
+    assert_eq!(
+        probe,
+        "Action: Getvar\r\nVariable: PRESENCE_STATE(CustomPresence:opendpma-probe,value)\r\nActionID: 2\r\n\r\n"
+    );
+    let events = session
+        .receive(b"Response: Success\r\nActionID: 2\r\nVariable: x\r\nValue: not_set\r\n\r\n")
+        .unwrap();
+    assert!(events.is_empty());
     let lists = String::from_utf8(session.take_output()).unwrap();
     assert!(
-        lists.contains("Action: PresenceStateList\r\nActionID: 2\r\n"),
+        lists.contains("Action: PresenceStateList\r\nActionID: 3\r\n"),
         "{lists}"
     );
     assert!(
-        lists.contains("Action: DeviceStateList\r\nActionID: 3\r\n"),
+        lists.contains("Action: DeviceStateList\r\nActionID: 4\r\n"),
         "{lists}"
     );
     let stream = format!(
-        "Response: Success\r\nActionID: 2\r\nEventList: start\r\n\r\n\
-         Event: PresenceStateChange\r\nActionID: 2\r\nPresentity: CustomPresence:2000\r\nStatus: away\r\nSubtype: lunch\r\nMessage: back \\\"soon\\\"\r\n\r\n\
+        "Response: Success\r\nActionID: 3\r\nEventList: start\r\n\r\n\
+         Event: PresenceStateChange\r\nActionID: 3\r\nPresentity: CustomPresence:2000\r\nStatus: away\r\nSubtype: lunch\r\nMessage: back \\\"soon\\\"\r\n\r\n\
          {asterisk}\
-         Event: PresenceStateListComplete\r\nActionID: 2\r\nEventList: Complete\r\n\r\n\
-         Event: DeviceStateChange\r\nActionID: 3\r\nDevice: PJSIP/2000\r\nState: NOT_INUSE\r\n\r\n\
-         Event: DeviceStateListComplete\r\nActionID: 3\r\nEventList: Complete\r\n\r\n"
+         Event: PresenceStateListComplete\r\nActionID: 3\r\nEventList: Complete\r\n\r\n\
+         Event: DeviceStateChange\r\nActionID: 4\r\nDevice: PJSIP/2000\r\nState: NOT_INUSE\r\n\r\n\
+         Event: DeviceStateListComplete\r\nActionID: 4\r\nEventList: Complete\r\n\r\n"
     );
     let mut events = session.receive(stream.as_bytes()).unwrap();
     assert_eq!(session.phase(), Phase::Synced);
@@ -70,7 +79,7 @@ fn logs_in_loads_lists_and_folds_in_live_changes() {
 }
 
 #[test]
-fn a_refused_login_is_an_error() {
+fn a_refused_login_or_an_asterisk_still_starting_is_an_error() {
     let mut session = AmiSession::new("u".into(), Secret::new("wrong"));
     session.receive(b"Asterisk Call Manager/11.0.0\r\n").unwrap();
     let refused =
@@ -84,6 +93,14 @@ fn a_refused_login_is_an_error() {
         other.receive(b"SSH-2.0-OpenSSH\r\n"),
         Err(AmiError::NotAmi(_))
     ));
+    // Logged in, but func_presencestate not loaded yet: an empty Getvar.
+    let mut early = AmiSession::new("u".into(), Secret::new("pw"));
+    early.receive(b"Asterisk Call Manager/11.0.0\r\n").unwrap();
+    early
+        .receive(b"Response: Success\r\nActionID: 1\r\nMessage: Authentication accepted\r\n\r\n")
+        .unwrap();
+    let starting = early.receive(b"Response: Success\r\nActionID: 2\r\nVariable: x\r\nValue: \r\n\r\n");
+    assert_eq!(starting, Err(AmiError::NotReady));
 }
 
 /// Our writes come back as events (every write, repeats included):
@@ -96,8 +113,8 @@ fn own_writes_are_not_echoed_back_and_superseded_changes_are_skipped() {
     session.local_change("CustomPresence:2001", &away);
     session.local_change("CustomPresence:2001", &dnd);
     let out = String::from_utf8(session.take_output()).unwrap();
-    assert!(out.contains("Value: away,,YSwgYg==,e\r\nActionID: 4"), "{out}");
-    assert!(out.contains("Value: dnd\r\nActionID: 5"), "{out}");
+    assert!(out.contains("Value: away,,YSwgYg==,e\r\nActionID: 5"), "{out}");
+    assert!(out.contains("Value: dnd\r\nActionID: 6"), "{out}");
     // A change made in Asterisk before our writes landed, then our echoes.
     let stream = change("CustomPresence:2001", "xa", "")
         + &change("CustomPresence:2001", "away", "a, b")
@@ -135,7 +152,7 @@ fn a_refused_write_is_reported_and_not_awaited() {
     session.local_change("CustomPresence:9", &value(PresenceState::Away, ""));
     session.take_output();
     let events = session
-        .receive(b"Response: Error\r\nActionID: 4\r\nMessage: Variable not set\r\n\r\n")
+        .receive(b"Response: Error\r\nActionID: 5\r\nMessage: Variable not set\r\n\r\n")
         .unwrap();
     assert_eq!(
         events,
@@ -179,12 +196,12 @@ fn check_sync_and_device_queries_are_answered_by_action_id() {
     let out = String::from_utf8(session.take_output()).unwrap();
     assert!(
         out.contains(
-            "Action: PJSIPNotify\r\nEndpoint: 2000\r\nVariable: Event=check-sync\r\nActionID: 4\r\n"
+            "Action: PJSIPNotify\r\nEndpoint: 2000\r\nVariable: Event=check-sync\r\nActionID: 5\r\n"
         )
     );
-    assert!(out.contains("Variable: DEVICE_STATE(PJSIP/2003)\r\nActionID: 5\r\n"));
+    assert!(out.contains("Variable: DEVICE_STATE(PJSIP/2003)\r\nActionID: 6\r\n"));
     let events = session
-        .receive(b"Response: Success\r\nActionID: 5\r\nValue: INUSE\r\n\r\nResponse: Error\r\nActionID: 4\r\nMessage: Unable to retrieve endpoint 2000\r\n\r\n")
+        .receive(b"Response: Success\r\nActionID: 6\r\nValue: INUSE\r\n\r\nResponse: Error\r\nActionID: 5\r\nMessage: Unable to retrieve endpoint 2000\r\n\r\n")
         .unwrap();
     assert_eq!(
         events,
