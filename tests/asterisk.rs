@@ -124,7 +124,10 @@ fn phone_and_api_changes_are_read_back_from_asterisk() {
         return;
     };
     // The secret from the environment (the contract's alternative).
-    let server = start_server(&section(false), &[("OPENDPMA_AMI_SECRET", AMI_SECRET)]);
+    let server = start_server(
+        &section(false),
+        &[("OPENDPMA_AMI_SECRET", AMI_SECRET), ("RUST_LOG", "trace")],
+    );
     wait_synced(&server, 1);
     let mut ami = AdminAmi::connect();
 
@@ -342,6 +345,38 @@ fn asterisk_restart_reconnects_and_resynchronises() {
     }
 }
 
+/// A change made in Asterisk while opendpma was not running is taken at
+/// the next start (resync rule 4, docs/DECISIONS.md §5); values opendpma
+/// holds that Asterisk did not change stay.
+#[test]
+fn changes_made_in_asterisk_while_opendpma_was_down_are_taken_at_start() {
+    let Some(_asterisk) = Asterisk::start() else {
+        return;
+    };
+    let mut server = start_server(&section(true), &[]);
+    wait_synced(&server, 1);
+    for (line, state) in [("2000", "away"), ("2001", "xa")] {
+        let body = json!({"state": state});
+        let path = format!("/api/v1/presence/CustomPresence:{line}");
+        assert_eq!(admin(&server, "PUT", &path, Some(body)).0, 200);
+    }
+    let mut ami = AdminAmi::connect();
+    assert!(wait_until(WAIT, || ami.presence("2001").0 == "xa"));
+    server.kill9();
+    ami.setvar("PRESENCE_STATE(CustomPresence:2001)", "dnd,,changed in Asterisk");
+    server.restart();
+    wait_synced(&server, 1);
+    let taken = wait_until(WAIT, || {
+        admin(&server, "GET", "/api/v1/presence/CustomPresence:2001", None)
+            .1
+            .contains("changed in Asterisk")
+    });
+    assert!(taken, "{}", server.log());
+    let (_, kept) = admin(&server, "GET", "/api/v1/presence/CustomPresence:2000", None);
+    assert!(kept.contains("\"state\":\"away\""), "{kept}");
+    assert_eq!(ami.presence("2000").0, "away");
+}
+
 /// check-sync reaches a phone that registered to Asterisk and never sent
 /// opendpma anything (AMI `PJSIPNotify`), with its per-phone report.
 #[test]
@@ -373,7 +408,10 @@ fn a_refused_login_is_reported_and_opendpma_keeps_serving() {
     let Some(_asterisk) = Asterisk::start() else {
         return;
     };
-    let server = start_server(&section(false), &[("OPENDPMA_AMI_SECRET", "not-the-secret")]);
+    let server = start_server(
+        &section(false),
+        &[("OPENDPMA_AMI_SECRET", "not-the-secret"), ("RUST_LOG", "trace")],
+    );
     assert!(
         server.wait_for_log("Asterisk refused the login", WAIT),
         "{}",
