@@ -484,3 +484,58 @@ fn asterisk_section_problems_are_reported_with_their_place() {
         "{error}"
     );
 }
+
+/// `[asterisk]` without a secret anywhere: refused at start, saying how to fix it.
+#[test]
+fn asterisk_without_a_secret_refuses_to_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("phones.toml");
+    let (http, admin, sip) = (support::free_port(), support::free_port(), support::free_port());
+    let text = support::config_text(
+        http,
+        admin,
+        sip,
+        HTTP_CREDENTIALS,
+        &format!("{SAMPLE_BODY}\n{}", section(false)),
+    );
+    std::fs::write(&path, text).expect("write config");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_opendpma"))
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env_remove("OPENDPMA_AMI_SECRET")
+        .output()
+        .expect("run opendpma");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("[asterisk] needs a secret: set [asterisk] secret or OPENDPMA_AMI_SECRET"),
+        "{stderr}"
+    );
+}
+
+/// A line added by a reload gets its real device state from Asterisk
+/// (2003 is not registered: Unavailable, not the "Ready" of an unknown device).
+#[test]
+fn a_line_added_by_reload_gets_its_state_from_asterisk() {
+    let Some(_asterisk) = Asterisk::start() else {
+        return;
+    };
+    let server = start_server(&section(true), &[]);
+    wait_synced(&server, 1);
+    let body = format!(
+        "{SAMPLE_BODY}\n[lines.2003]\nsecret = \"line-secret-2003\"\n\n{}",
+        section(true)
+    );
+    server.replace_config(&server.config_with(HTTP_CREDENTIALS, &body));
+    let unavailable = wait_until(WAIT, || {
+        let (_, hints) = admin(&server, "GET", "/api/v1/hints", None);
+        serde_json::from_str::<Value>(&hints).is_ok_and(|hints| {
+            hints
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|hint| hint["exten"] == "2003" && hint["extension_state"] == "unavailable")
+        })
+    });
+    assert!(unavailable, "{}", server.log());
+}

@@ -245,6 +245,13 @@ impl AmiTask {
                 }
                 change = self.changes.recv() => self.local(change),
                 Some(command) = self.commands.recv() => self.command(command),
+                Ok(()) = self.snapshots.changed(), if synced => {
+                    // A reload may name new devices: ask for every hinted
+                    // device's state (answers come as SessionEvent::Device).
+                    for device in self.hinted_devices() {
+                        self.session.query_device(&device);
+                    }
+                }
             }
         }
     }
