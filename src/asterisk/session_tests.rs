@@ -217,3 +217,24 @@ fn check_sync_and_device_queries_are_answered_by_action_id() {
         ]
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config { cases: 256, failure_persistence: None, ..Default::default() })]
+
+    /// Whatever a peer sends, in any chunks, the session answers with
+    /// events or an error, never a panic.
+    #[test]
+    fn any_bytes_in_any_chunks_never_panic(
+        bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+        split in 0usize..2048,
+    ) {
+        let mut session = AmiSession::new("u".into(), Secret::new("pw"));
+        let mut stream = b"Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nActionID: 1\r\n\r\n".to_vec();
+        stream.extend(&bytes);
+        let split = split.min(stream.len());
+        if session.receive(&stream[..split]).is_ok() {
+            let _ = session.receive(&stream[split..]);
+        }
+        session.local_change("CustomPresence:x", &value(PresenceState::Away, "a,b\nc"));
+    }
+}

@@ -27,12 +27,6 @@ pub struct Asterisk {
 #[serde(try_from = "String")]
 pub struct AmiAddress(String);
 
-impl AmiAddress {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 /// Why an AMI address was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0:?} is not host:port (e.g. \"127.0.0.1:5038\")")]
