@@ -44,6 +44,9 @@ pub fn section(with_secret: bool) -> String {
 /// A running test Asterisk (fresh astdb); stopped on drop.
 pub struct Asterisk {
     _turn: MutexGuard<'static, ()>,
+    /// Other test processes on this machine (another worktree, CI) use
+    /// the same fixed ports: they wait for this lock too.
+    _machine_turn: std::fs::File,
 }
 
 impl Asterisk {
@@ -60,7 +63,13 @@ impl Asterisk {
             return None;
         }
         let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let asterisk = Self { _turn: turn };
+        let machine_turn = std::fs::File::create(std::env::temp_dir().join("opendpma-asterisk-test.lock"))
+            .expect("lock file");
+        machine_turn.lock().expect("lock the test Asterisk");
+        let asterisk = Self {
+            _turn: turn,
+            _machine_turn: machine_turn,
+        };
         asterisk.run("restart");
         Some(asterisk)
     }
