@@ -302,6 +302,17 @@ fn reconfigure_reaches_a_phone_known_only_to_asterisk() {
         phone.finished_ok(Duration::from_secs(10)),
         "the phone got Event: check-sync"
     );
+    // The CLI says the same, naming the endpoint (bob's 2000 is not
+    // registered, which Asterisk does not tell: "NOTIFY sent" all the same).
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_opendpma"))
+        .args(["reconfigure", "bob", "--admin-url", &server.admin_url("")])
+        .env("OPENDPMA_ADMIN_TOKEN", support::TOKEN)
+        .output()
+        .expect("run the CLI");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "PHONE  RESULT\nbob    sent_via_asterisk (PJSIP/2000)\n"
+    );
 }
 
 /// A wrong AMI secret: refused login in the log (without the secret),
@@ -349,6 +360,12 @@ fn ami_down_keeps_serving_and_says_so() {
     assert_eq!(
         admin(&server, "PUT", "/api/v1/presence/CustomPresence:2000", Some(away)).0,
         200
+    );
+    let (_, report) = admin(&server, "POST", "/api/v1/reconfigure/bob", None);
+    let report: Value = serde_json::from_str(&report).expect("JSON report");
+    assert_eq!(
+        report,
+        json!([{"phone": "bob", "result": "asterisk_failed", "endpoint": "2000", "reason": "Asterisk is not connected"}])
     );
     let (code, page) = admin(&server, "GET", "/", None);
     assert_eq!(code, 200);
