@@ -72,6 +72,7 @@ enum Action {
     Getvar { device: String },
     Setvar { provider: String, value: PresenceValue },
     CheckSync { token: u64 },
+    Ping,
 }
 
 /// One connection's state; `reconnected` starts over for a new
@@ -87,6 +88,8 @@ pub struct AmiSession {
     lists_pending: u8,
     loading: AsteriskState,
     echo: EchoControl,
+    /// A `Ping` is waiting for its answer.
+    ping_unanswered: bool,
     /// Providers changed here while not synced: pushed at the next resync.
     dirty: BTreeSet<String>,
     outbox: Vec<u8>,
@@ -104,6 +107,7 @@ impl AmiSession {
             lists_pending: 0,
             loading: AsteriskState::default(),
             echo: EchoControl::default(),
+            ping_unanswered: false,
             dirty: BTreeSet::new(),
             outbox: Vec::new(),
         }
@@ -217,6 +221,18 @@ impl AmiSession {
         self.send(packet, Action::CheckSync { token });
     }
 
+    /// Sends `Ping` (a silent peer, e.g. a crashed host, is otherwise never
+    /// noticed); `false` if the previous one is still unanswered: the
+    /// connection is dead.
+    pub fn ping(&mut self) -> bool {
+        if self.ping_unanswered {
+            return false;
+        }
+        self.ping_unanswered = true;
+        self.send(Packet::new([("Action", "Ping")]), Action::Ping);
+        true
+    }
+
     /// Providers changed here while not synced; cleared by the call.
     pub fn take_dirty(&mut self) -> BTreeSet<String> {
         std::mem::take(&mut self.dirty)
@@ -320,6 +336,7 @@ impl AmiSession {
                 events.push(SessionEvent::WriteRefused { provider, message });
             }
             Action::Setvar { .. } => {}
+            Action::Ping => self.ping_unanswered = false,
             Action::CheckSync { token } => events.push(SessionEvent::CheckSync {
                 token,
                 result: if success { Ok(()) } else { Err(message) },

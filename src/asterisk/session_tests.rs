@@ -218,6 +218,22 @@ fn check_sync_and_device_queries_are_answered_by_action_id() {
     );
 }
 
+#[test]
+fn a_ping_left_unanswered_means_a_dead_connection() {
+    let (mut session, _) = synced("");
+    assert!(session.ping());
+    assert!(
+        session
+            .take_output()
+            .starts_with(b"Action: Ping\r\nActionID: 5\r\n")
+    );
+    assert!(!session.ping(), "the first one is still unanswered");
+    session
+        .receive(b"Response: Success\r\nActionID: 5\r\nPing: Pong\r\n\r\n")
+        .unwrap();
+    assert!(session.ping());
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::test_runner::Config { cases: 256, failure_persistence: None, ..Default::default() })]
 

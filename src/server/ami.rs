@@ -31,6 +31,9 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
 /// From TCP connect to synchronised; past this the attempt is given up.
 const LOGIN_DEADLINE: Duration = Duration::from_secs(10);
+/// How often a synced link is pinged; an unanswered ping by the next one
+/// (or a write stuck this long) means the link is dead.
+const PING_EVERY: Duration = Duration::from_secs(20);
 /// How long a check-sync waits for Asterisk's answer.
 const CHECK_SYNC_WAIT: Duration = Duration::from_secs(5);
 
@@ -211,16 +214,19 @@ impl AmiTask {
         let (mut reader, mut writer) = stream.into_split();
         let mut buffer = vec![0u8; 16 * 1024];
         let login_deadline = Instant::now() + LOGIN_DEADLINE;
+        let mut pings = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
         let lost = |reason: String, session: &AmiSession| Ended::Lost {
             reason,
             synced: session.phase() == Phase::Synced,
         };
         loop {
             let output = self.session.take_output();
-            if !output.is_empty()
-                && let Err(error) = writer.write_all(&output).await
-            {
-                return lost(error.to_string(), &self.session);
+            if !output.is_empty() {
+                match timeout(PING_EVERY, writer.write_all(&output)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => return lost(error.to_string(), &self.session),
+                    Err(_) => return lost("Asterisk stopped reading".to_owned(), &self.session),
+                }
             }
             let synced = self.session.phase() == Phase::Synced;
             tokio::select! {
@@ -245,6 +251,11 @@ impl AmiTask {
                 }
                 change = self.changes.recv() => self.local(change),
                 Some(command) = self.commands.recv() => self.command(command),
+                _ = pings.tick(), if synced => {
+                    if !self.session.ping() {
+                        return lost(format!("no answer to Ping within {} s", PING_EVERY.as_secs()), &self.session);
+                    }
+                }
                 Ok(()) = self.snapshots.changed(), if synced => {
                     // A reload may name new devices: ask for every hinted
                     // device's state (answers come as SessionEvent::Device).
