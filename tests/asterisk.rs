@@ -291,6 +291,18 @@ fn reconfigure_reaches_a_phone_known_only_to_asterisk() {
     wait_synced(&server, 1);
     let mut phone = Phone::listen("asterisk_check_sync.xml", "2001");
     register("2001", phone.port);
+    // opendpma knows 2001 is registered once Asterisk's device state says so.
+    let registered = wait_until(WAIT, || {
+        let (_, hints) = admin(&server, "GET", "/api/v1/hints", None);
+        serde_json::from_str::<Value>(&hints).is_ok_and(|hints| {
+            hints
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|hint| hint["exten"] == "2001" && hint["extension_state"] == "idle")
+        })
+    });
+    assert!(registered, "{}", server.log());
     let (code, body) = admin(&server, "POST", "/api/v1/reconfigure/alice", None);
     assert_eq!(code, 200);
     let report: Value = serde_json::from_str(&body).expect("JSON report");
@@ -302,8 +314,9 @@ fn reconfigure_reaches_a_phone_known_only_to_asterisk() {
         phone.finished_ok(Duration::from_secs(10)),
         "the phone got Event: check-sync"
     );
-    // The CLI says the same, naming the endpoint (bob's 2000 is not
-    // registered, which Asterisk does not tell: "NOTIFY sent" all the same).
+    // The CLI says the same, naming the endpoint. Bob's 2000 is not
+    // registered (Asterisk would answer "NOTIFY sent" all the same; its
+    // device state tells).
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_opendpma"))
         .args(["reconfigure", "bob", "--admin-url", &server.admin_url("")])
         .env("OPENDPMA_ADMIN_TOKEN", support::TOKEN)
@@ -311,7 +324,7 @@ fn reconfigure_reaches_a_phone_known_only_to_asterisk() {
         .expect("run the CLI");
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
-        "PHONE  RESULT\nbob    sent_via_asterisk (PJSIP/2000)\n"
+        "PHONE  RESULT\nbob    asterisk_failed (PJSIP/2000): PJSIP/2000 is not registered to Asterisk\n"
     );
 }
 

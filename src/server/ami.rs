@@ -23,7 +23,7 @@ use super::sip_driver::{ReconfigureOutcome, ReconfigureReport};
 use crate::asterisk::{AmiSession, AsteriskState, Phase, SessionEvent, is_custom_presence, plan_resync};
 use crate::config::{Asterisk, Secret};
 use crate::metrics::Metrics;
-use crate::presence::{Change, PresenceValue};
+use crate::presence::{Change, DeviceState, PresenceValue};
 use crate::snapshot::Snapshot;
 
 /// First retry delay; doubled per failure up to `MAX_BACKOFF`.
@@ -121,6 +121,7 @@ pub fn spawn(
         check_syncs: HashMap::new(),
         next_token: 0,
         inbound: HashMap::new(),
+        endpoints: HashMap::new(),
     };
     let handle = AmiHandle {
         commands: sender,
@@ -150,6 +151,8 @@ struct AmiTask {
     /// Values taken from Asterisk into the hub, per provider, whose
     /// broadcast has not come back yet: not to be written back.
     inbound: HashMap<String, VecDeque<PresenceValue>>,
+    /// Last known state of each PJSIP endpoint (registered or not).
+    endpoints: HashMap<String, DeviceState>,
 }
 
 impl AmiTask {
@@ -273,6 +276,13 @@ impl AmiTask {
             let _ = reply.send(Err("Asterisk is not connected".to_owned()));
             return;
         }
+        // Asterisk answers "NOTIFY sent" even with no contact to send to;
+        // its device state says whether the endpoint is registered.
+        let device = format!("PJSIP/{endpoint}");
+        if self.endpoints.get(&device) == Some(&DeviceState::Unavailable) {
+            let _ = reply.send(Err(format!("{device} is not registered to Asterisk")));
+            return;
+        }
         self.next_token += 1;
         self.session.check_sync(&endpoint, self.next_token);
         self.check_syncs.insert(self.next_token, reply);
@@ -322,14 +332,9 @@ impl AmiTask {
             }
             SessionEvent::Device { device, state } => {
                 if self.hinted_devices().contains(&device) {
-                    match self.hub.mirror_device(&device, state).await {
-                        Ok(()) => {
-                            self.metrics.asterisk.changes_in.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(error) => {
-                            tracing::warn!(%device, %error, "device state from Asterisk not applied")
-                        }
-                    }
+                    self.device(device, state).await;
+                } else if device.starts_with("PJSIP/") {
+                    self.endpoints.insert(device, state);
                 }
             }
             SessionEvent::WriteRefused { provider, message } => {
@@ -344,6 +349,19 @@ impl AmiTask {
                     let _ = reply.send(result);
                 }
             }
+        }
+    }
+
+    /// Takes a hinted device's state from Asterisk into the hub.
+    async fn device(&mut self, device: String, state: DeviceState) {
+        match self.hub.mirror_device(&device, state).await {
+            Ok(()) => {
+                self.metrics.asterisk.changes_in.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(error) => tracing::warn!(%device, %error, "device state from Asterisk not applied"),
+        }
+        if device.starts_with("PJSIP/") {
+            self.endpoints.insert(device, state);
         }
     }
 
@@ -380,14 +398,18 @@ impl AmiTask {
         for (provider, value) in plan.pull {
             self.inbound(provider, value).await;
         }
+        self.endpoints = state
+            .devices
+            .iter()
+            .filter(|(device, _)| device.starts_with("PJSIP/"))
+            .map(|(device, state)| (device.clone(), *state))
+            .collect();
         let mut devices = 0;
         for device in self.hinted_devices() {
             match state.devices.get(&device) {
                 Some(&device_state) => {
                     devices += 1;
-                    if let Err(error) = self.hub.mirror_device(&device, device_state).await {
-                        tracing::warn!(%device, %error, "device state from Asterisk not applied");
-                    }
+                    self.device(device, device_state).await;
                 }
                 // Not in Asterisk's cache: ask for it.
                 None => self.session.query_device(&device),
