@@ -115,8 +115,10 @@ fn asterisk_presence_changes_reach_opendpma_watchers() {
     );
 
     let mut ami = AdminAmi::connect();
+    let sent_at = std::time::Instant::now();
     ami.setvar("PRESENCE_STATE(CustomPresence:2000)", "unavailable,,gone home");
     let body = next_body(&watcher);
+    eprintln!("Asterisk Setvar → opendpma NOTIFY: {:?}", sent_at.elapsed());
     assert!(
         body.contains("<digium_presence type=\"unavailable\">gone home</digium_presence>"),
         "{body}"
