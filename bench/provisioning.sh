@@ -2,7 +2,7 @@
 # Provisioning throughput: wrk against <mac>.cfg for a generated config of
 # 1,000 phones (rotating over all MACs, Basic auth), then nginx serving the
 # same bytes as static files, if nginx is installed. Loopback only, bounded
-# by DURATION. Usage: bench/provisioning.sh [DURATION_SECONDS]
+# by DURATION. Exits non-zero when any request fails. Usage: bench/provisioning.sh [DURATION_SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
@@ -63,6 +63,12 @@ report() { # name, wrk output
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$2")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$2")
     printf '%-22s %12s req/s   p99 %s\n' "$1" "$rps" "$p99"
+    # A run that got errors or refusals measured something else: fail it.
+    if grep -q "Non-2xx or 3xx responses\|Socket errors" <<<"$2" || [ -z "$rps" ]; then
+        grep "Non-2xx or 3xx responses\|Socket errors" <<<"$2" || true
+        echo "FAILED: $1"
+        exit 1
+    fi
 }
 
 echo "machine: $(nproc) cores, $(uname -m), $(date -u +%F)"
