@@ -9,16 +9,17 @@ mod events;
 mod inventory;
 mod json;
 mod presence;
+mod protection;
 mod reconfigure;
 mod reload;
 mod token;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::State;
 use axum::middleware;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 
 use crate::metrics::Metrics;
 use crate::provision::FetchLog;
@@ -53,6 +54,8 @@ impl AdminState {
 
 /// The admin router.
 pub fn router(state: AdminState) -> Router {
+    let policy = crate::server::lockout_policy(&state.snapshots.borrow().config.limits);
+    let protection = Arc::new(protection::Protection::new(policy));
     let api = Router::new()
         .route("/api/v1/reload", post(reload::reload))
         .route("/api/v1/reconfigure/{target}", post(reconfigure::reconfigure))
@@ -89,5 +92,10 @@ pub fn router(state: AdminState) -> Router {
         .route("/dashboard.js", get(dashboard::script))
         .route("/dashboard.css", get(dashboard::style))
         .merge(api)
+        .layer(middleware::from_fn_with_state(
+            protection.clone(),
+            protection::protect,
+        ))
+        .layer(Extension(protection))
         .with_state(state)
 }

@@ -38,6 +38,7 @@ use crate::store::{RecordTable, RedbStore, Store, StoreError, StoredState};
 pub use presence_hub::{HubError, PresenceHub};
 pub use reload::{ReloadError, ReloadSummary, Reloader};
 pub use shutdown::shutdown_signal;
+pub use sip_driver::lockout_policy;
 pub use sip_driver::{PhoneContact, ReconfigureOutcome, ReconfigureReport, SipHandle};
 
 /// Why the server could not run.
@@ -122,6 +123,9 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     }
     .spawn();
     reloader.set_reconfigure(sip.clone());
+    // Armed before any listener answers: a save made as soon as /healthz
+    // says ok must be seen (the race behind a flaky reload test).
+    config_watch::spawn(&path, reloader.clone(), shutdown.clone());
     let admin_router = admin::router(AdminState {
         snapshots: snapshots.clone(),
         reloader: reloader.clone(),
@@ -142,7 +146,6 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         None => http::spawn("provisioning", provisioning, provision_router, shutdown.clone()),
     }
     http::spawn("admin", admin_listener, admin_router, shutdown.clone());
-    config_watch::spawn(&path, reloader.clone(), shutdown.clone());
     spawn_sighup_reload(reloader, shutdown.clone());
     spawn_hint_follower(snapshots.clone(), hub.clone(), shutdown.clone());
 

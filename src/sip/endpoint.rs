@@ -14,6 +14,7 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use super::framing::{Frame, FramingError, StreamFramer};
+use super::inspection::{Refusal, inspect};
 use super::message::{Message, Method, Request, Response};
 use super::parse::{Framing, parse};
 use super::peer::{ConnectionId, Peer, Random, Transmit};
@@ -256,6 +257,13 @@ impl Endpoint {
             }
         }
         let answer = |code| (code, None::<&str>);
+        // SUBSCRIBE and PUBLISH are inspected after authentication;
+        // CANCEL never is (§8.2.2.3), refused methods get their 405/501.
+        if matches!(request.method, Method::Options | Method::Notify | Method::Bye)
+            && let Some(refusal) = inspect(&request)
+        {
+            return self.refuse(now, key, &request, peer, refusal);
+        }
         let (code, extra) = match &request.method {
             Method::Subscribe | Method::Publish => return self.authenticate(now, key, peer, request),
             Method::Options => answer(200),
@@ -301,11 +309,8 @@ impl Endpoint {
             return;
         }
         let seconds = self.seconds(now);
-        let tag = self.random.token();
         if let Verdict::LockedOut { .. } = self.lockout.check(peer.address.ip(), seconds) {
-            let response = ResponseBuilder::new(&request, 403, peer.address, &tag)
-                .reason("Too Many Failed Authentications");
-            return self.reply(now, RequestId(key), response);
+            return self.refuse_locked_out(now, key, &request, peer);
         }
         let authorization = request
             .headers
@@ -317,6 +322,12 @@ impl Endpoint {
         };
         let (user, outcome) = match parse_digest(authorization) {
             Ok(credentials) => {
+                if let Verdict::LockedOut { .. } =
+                    self.lockout
+                        .check_user(peer.address.ip(), &credentials.username, seconds)
+                {
+                    return self.refuse_locked_out(now, key, &request, peer);
+                }
                 let password = self.config.credentials.get(&credentials.username).cloned();
                 let outcome = match password {
                     None => Err(DigestError::WrongResponse),
@@ -339,7 +350,11 @@ impl Endpoint {
         };
         match outcome {
             Ok(()) => {
-                self.lockout.record_success(peer.address.ip());
+                self.lockout.record_success(peer.address.ip(), &user);
+                // RFC 3261 §8.2: header inspection follows authentication.
+                if let Some(refusal) = inspect(&request) {
+                    return self.refuse(now, key, &request, peer, refusal);
+                }
                 self.events.push_back(Event::Request {
                     id: RequestId(key),
                     request: Box::new(request),
@@ -356,6 +371,24 @@ impl Endpoint {
                 self.challenge(now, key, &request, peer, false);
             }
         }
+    }
+
+    fn refuse_locked_out(&mut self, now: Instant, key: ServerKey, request: &Request, peer: Peer) {
+        let tag = self.random.token();
+        let response =
+            ResponseBuilder::new(request, 403, peer.address, &tag).reason("Too Many Failed Authentications");
+        self.reply(now, RequestId(key), response);
+    }
+
+    fn refuse(&mut self, now: Instant, key: ServerKey, request: &Request, peer: Peer, refusal: Refusal) {
+        let tag = self.random.token();
+        let response = match refusal {
+            Refusal::UriScheme => ResponseBuilder::new(request, 416, peer.address, &tag),
+            Refusal::Extensions(tags) => {
+                ResponseBuilder::new(request, 420, peer.address, &tag).header("Unsupported", tags.join(", "))
+            }
+        };
+        self.reply(now, RequestId(key), response);
     }
 
     fn challenge(&mut self, now: Instant, key: ServerKey, request: &Request, peer: Peer, stale: bool) {
@@ -563,10 +596,10 @@ impl Endpoint {
         (self.servers.len(), self.clients.len())
     }
 
-    /// Whether `ip` is currently locked out (for metrics and tests).
-    pub fn is_locked_out(&self, ip: IpAddr, now: Instant) -> bool {
+    /// Whether `user` from `ip` is currently locked out (for metrics and tests).
+    pub fn is_locked_out(&self, ip: IpAddr, user: &str, now: Instant) -> bool {
         matches!(
-            self.lockout.check(ip, self.seconds(now)),
+            self.lockout.check_user(ip, user, self.seconds(now)),
             Verdict::LockedOut { .. }
         )
     }
