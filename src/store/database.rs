@@ -43,8 +43,33 @@ impl RedbStore {
             path: path.clone(),
             source,
         };
-        let database = Database::create(&path).map_err(|e| open_error(e.into()))?;
+        // redb would make a 0-byte file into a new, empty database: a
+        // store truncated by a crash or a bad copy must not silently lose
+        // everything it held.
+        if std::fs::metadata(&path).is_ok_and(|meta| meta.len() == 0) {
+            return Err(StoreError::Empty { path });
+        }
+        let mut database = Database::create(&path).map_err(|e| match e {
+            redb::DatabaseError::Storage(redb::StorageError::Corrupted(detail)) => StoreError::Corrupted {
+                path: path.clone(),
+                detail,
+            },
+            other => open_error(other.into()),
+        })?;
         restrict_file(&path);
+        // Normal reads do not verify page checksums, so damaged pages
+        // would load as wrong values or make a lookup panic; a full check
+        // at start (the store is small) turns either into one clear error.
+        match database.check_integrity() {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(path = %path.display(), "the store was damaged and has been repaired to its last intact commit");
+            }
+            Err(redb::DatabaseError::Storage(redb::StorageError::Corrupted(detail))) => {
+                return Err(StoreError::Corrupted { path, detail });
+            }
+            Err(error) => return Err(open_error(error.into())),
+        }
         let store = Self { database, path };
         store.check_schema()?;
         Ok(store)
@@ -289,6 +314,62 @@ mod tests {
         .unwrap();
         let error = RedbStore::open(folder.path()).err().expect("refused");
         assert!(error.to_string().starts_with("cannot open the store"), "{error}");
+    }
+
+    #[test]
+    fn an_empty_file_is_an_error_not_a_new_database() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("opendpma.redb");
+        std::fs::write(&path, b"").unwrap();
+        let error = RedbStore::open(folder.path()).err().expect("refused");
+        assert!(matches!(error, StoreError::Empty { .. }), "{error}");
+        assert!(error.to_string().contains("empty file"), "{error}");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "left as found");
+    }
+
+    #[test]
+    fn damaged_pages_are_one_clear_error() {
+        let folder = tempfile::tempdir().unwrap();
+        {
+            let store = RedbStore::open(folder.path()).unwrap();
+            let records: Vec<(String, Option<Vec<u8>>)> = (0..2000)
+                .map(|i| (format!("key{i}"), Some(vec![7; 200])))
+                .collect();
+            store.put_records(RecordTable::Subscriptions, &records).unwrap();
+        }
+        let path = folder.path().join("opendpma.redb");
+        let intact = std::fs::read(&path).unwrap();
+        // 64 bytes over the records' pages, at several places in turn:
+        // each either leaves the data intact or is refused, never loads
+        // wrong values and never panics.
+        let mut refused = 0;
+        for place in 0..20 {
+            let mut damaged = intact.clone();
+            let at = 4_113 + place * 30_000;
+            for (offset, byte) in damaged[at..at + 64].iter_mut().enumerate() {
+                *byte = (offset as u8).wrapping_mul(37).wrapping_add(place as u8);
+            }
+            std::fs::write(&path, &damaged).unwrap();
+            match RedbStore::open(folder.path()) {
+                Ok(store) => {
+                    let state = store.load().unwrap();
+                    let records = &state.records[&RecordTable::Subscriptions];
+                    assert_eq!(records.len(), 2000);
+                    assert!(records.values().all(|v| v == &vec![7; 200]), "place {place}");
+                }
+                Err(error) => {
+                    refused += 1;
+                    assert!(matches!(error, StoreError::Corrupted { .. }), "{error}");
+                    let text = error.to_string();
+                    assert!(
+                        text.contains("opendpma.redb") && text.contains("corrupted"),
+                        "{text}"
+                    );
+                    assert!(text.contains("move it aside"), "{text}");
+                }
+            }
+        }
+        assert!(refused > 0, "some of the damage hit live pages");
     }
 
     #[cfg(unix)]

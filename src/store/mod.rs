@@ -43,6 +43,16 @@ pub enum StoreError {
     #[error("cannot open the store {}: {source}", path.display())]
     Open { path: PathBuf, source: redb::Error },
     #[error(
+        "the store {} is an empty file (0 bytes), not a database; if this is a new installation delete it, otherwise restore it from a backup",
+        path.display()
+    )]
+    Empty { path: PathBuf },
+    #[error(
+        "the store {} is corrupted ({detail}); stop opendpma, move it aside (keep it for inspection) and start again with an empty store, or restore it from a backup",
+        path.display()
+    )]
+    Corrupted { path: PathBuf, detail: String },
+    #[error(
         "the store {} has schema version {found}, this build understands {SCHEMA_VERSION}; refusing to start rather than lose data",
         path.display()
     )]

@@ -118,9 +118,15 @@ impl PresenceServer {
             queued: None,
             terminating: false,
         };
-        let response = ResponseBuilder::new(&request, 200, peer.address, &local_tag)
+        let mut response = ResponseBuilder::new(&request, 200, peer.address, &local_tag)
             .header("Expires", granted.to_string())
             .header("Contact", our_contact);
+        // RFC 3261 §12.1.1: a response that creates a dialog copies every
+        // Record-Route value, in order, so the watcher's in-dialog requests
+        // (refresh, un-SUBSCRIBE) take the same proxies as our NOTIFYs.
+        for record_route in request.headers.lines("Record-Route") {
+            response = response.header("Record-Route", record_route);
+        }
         self.endpoint.respond(now, id, response);
         self.insert(now, subscription);
         if granted == 0 {
