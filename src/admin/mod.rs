@@ -52,6 +52,23 @@ impl AdminState {
     }
 }
 
+/// `/healthz`: 200 "ok", or 503 while the store cannot write (so a
+/// monitor sees a full disk; it turns healthy again by itself).
+async fn health(State(state): State<AdminState>) -> (axum::http::StatusCode, &'static str) {
+    let hub = state.hub.clone();
+    let works = tokio::task::spawn_blocking(move || hub.store_works())
+        .await
+        .unwrap_or(false);
+    if works {
+        (axum::http::StatusCode::OK, "ok\n")
+    } else {
+        (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "store failing (see the log)\n",
+        )
+    }
+}
+
 /// The admin router.
 pub fn router(state: AdminState) -> Router {
     let policy = crate::server::lockout_policy(&state.snapshots.borrow().config.limits);
@@ -85,7 +102,7 @@ pub fn router(state: AdminState) -> Router {
             token::require_token,
         ));
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(health))
         .route("/", get(dashboard::page))
         .route("/login", post(dashboard::login))
         .route("/logout", post(dashboard::logout))

@@ -64,6 +64,8 @@ pub enum StoreError {
         key: String,
         detail: String,
     },
+    #[error("the store {} is failing (a full disk?); changes are refused until it can write again", path.display())]
+    Unavailable { path: PathBuf },
     #[error("store operation failed: {0}")]
     Database(#[from] redb::Error),
 }
@@ -80,4 +82,13 @@ pub trait Store: Send + Sync + 'static {
         table: RecordTable,
         records: &[(String, Option<Vec<u8>>)],
     ) -> Result<(), StoreError>;
+    /// Whether the last write succeeded (for `/healthz`).
+    fn healthy(&self) -> bool {
+        true
+    }
+    /// Like `healthy`, but a failing store first tries a real write, so
+    /// health comes back as soon as the disk does.
+    fn probe(&self) -> bool {
+        self.healthy()
+    }
 }

@@ -4,6 +4,7 @@
 use std::cmp::Reverse;
 use std::time::{Duration, Instant};
 
+use super::durability::Unconfirmed;
 use super::{Expiry, HintSource, Output, PresenceServer};
 use crate::presence::{HintState, PidfView, is_digium_user_agent, render_pidf};
 use crate::sip::endpoint::RequestId;
@@ -127,6 +128,7 @@ impl PresenceServer {
         for record_route in request.headers.lines("Record-Route") {
             response = response.header("Record-Route", record_route);
         }
+        let answered = id.answered();
         self.endpoint.respond(now, id, response);
         self.insert(now, subscription);
         if granted == 0 {
@@ -134,6 +136,11 @@ impl PresenceServer {
             return self.terminate(now, &local_tag, Some("timeout"), Some(state));
         }
         self.store(now, wall, &local_tag);
+        // Refusals reuse the tag: drawing a new one would shift every
+        // later tag of a seeded run.
+        let refusal = ResponseBuilder::new(&request, 503, peer.address, &local_tag);
+        self.unconfirmed
+            .insert(local_tag.clone(), Unconfirmed::new(answered, refusal, true));
         self.send_or_queue(now, &local_tag, NotifyContent::Active(state));
     }
 
@@ -196,6 +203,7 @@ impl PresenceServer {
         let response = ResponseBuilder::new(request, 200, peer.address, &tag)
             .header("Expires", granted.to_string())
             .header("Contact", contact);
+        let answered = id.answered();
         self.endpoint.respond(now, id, response);
         if granted == 0 {
             // The watcher asked: no reason (RFC 6665 §4.2.2 leaves it out).
@@ -209,6 +217,9 @@ impl PresenceServer {
             )));
         }
         self.store(now, wall, &tag);
+        let refusal = ResponseBuilder::new(request, 503, peer.address, &tag);
+        self.unconfirmed
+            .insert(tag.clone(), Unconfirmed::new(answered, refusal, false));
         match hints.hint_state(&exten) {
             Some(state) => self.send_or_queue(now, &tag, NotifyContent::Active(state)),
             None => self.terminate(now, &tag, Some("noresource"), None),
