@@ -13,6 +13,7 @@
 
 mod config_watch;
 mod http;
+mod memory;
 mod presence_hub;
 mod reload;
 mod shutdown;

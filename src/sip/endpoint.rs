@@ -631,6 +631,14 @@ impl Endpoint {
         self.timers.next()
     }
 
+    /// Shrinks transaction tables left mostly empty after a burst; true
+    /// when any shrank (see `presence_server/memory.rs`).
+    pub fn compact(&mut self) -> bool {
+        shrink_if_mostly_empty(&mut self.servers)
+            | shrink_if_mostly_empty(&mut self.clients)
+            | shrink_if_mostly_empty(&mut self.client_by_branch)
+    }
+
     /// Live transaction counts (server, client), for tests and metrics.
     pub fn transaction_counts(&self) -> (usize, usize) {
         (self.servers.len(), self.clients.len())
@@ -643,4 +651,18 @@ impl Endpoint {
             Verdict::LockedOut { .. }
         )
     }
+}
+
+/// Tables smaller than this are never worth shrinking.
+const MIN_SHRINK_CAPACITY: usize = 1024;
+
+/// Shrinks `map` to twice its length when it is less than a quarter full;
+/// true when it did. Amortised: a table must lose three quarters of its
+/// entries between two shrinks.
+pub(crate) fn shrink_if_mostly_empty<K: Eq + std::hash::Hash, V>(map: &mut HashMap<K, V>) -> bool {
+    if map.capacity() > MIN_SHRINK_CAPACITY && map.len() * 4 < map.capacity() {
+        map.shrink_to(map.len() * 2);
+        return true;
+    }
+    false
 }

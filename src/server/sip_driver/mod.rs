@@ -492,6 +492,9 @@ impl DriverTask {
         }
         // Before any transmit: a 200 whose record failed becomes a 503.
         self.server.subscriptions_stored(Instant::now(), stored);
+        if self.server.compact() {
+            super::memory::release_free_memory();
+        }
         // Counters first, so that anyone who saw our answer sees them too.
         self.metrics
             .sip_subscriptions

@@ -18,6 +18,7 @@ use std::time::Instant;
 
 mod check_sync;
 mod durability;
+mod memory;
 mod notifier;
 mod publication;
 
