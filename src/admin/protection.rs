@@ -110,8 +110,8 @@ fn unix_now() -> u64 {
 /// The client's address. Both admin servers (plain and TLS) provide
 /// `ConnectInfo`; without it (a router driven in-process) every request
 /// counts as one unknown address, which errs towards locking out.
-pub fn peer_ip(request_headers_extensions: &axum::http::Extensions) -> IpAddr {
-    request_headers_extensions
+pub fn peer_ip(extensions: &axum::http::Extensions) -> IpAddr {
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(peer)| peer.ip())
 }
