@@ -312,6 +312,9 @@ impl Endpoint {
     /// Digest check for SUBSCRIBE/PUBLISH; passes them on or challenges.
     fn authenticate(&mut self, now: Instant, key: ServerKey, peer: Peer, request: Request) {
         if !self.config.require_auth {
+            if let Some(refusal) = inspect(&request) {
+                return self.refuse(now, key, &request, peer, refusal);
+            }
             self.events.push_back(Event::Request {
                 id: RequestId(key),
                 request: Box::new(request),
