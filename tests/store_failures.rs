@@ -1,5 +1,6 @@
 //! Store failures against the real binary (issue 17 items 6 and 7): on a
-//! full disk (a small tmpfs) nothing is acknowledged that is not durable,
+//! full disk (a small tmpfs; skipped with a printed line where mounting is
+//! not permitted) nothing is acknowledged that is not durable,
 //! `/healthz` turns unhealthy, and both recover by themselves when space
 //! is freed; a corrupt or empty store file stops start-up with one clear
 //! error and exit code 1, never a panic.
@@ -49,6 +50,30 @@ fn try_subscribe(server: &Server, call_id: &str) -> (u16, String, bool) {
     (answer.code, answer.reason, notified)
 }
 
+/// A PUBLISH of dnd for 2001: the final response's code and reason.
+fn try_publish(server: &Server) -> (u16, String) {
+    let mut publisher = SipClient::new(server.sip, "2001", "line-secret-2001");
+    let body = "<?xml version=\"1.0\"?><presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:2001@x\"><tuple id=\"d\"><status><digium_presence type=\"dnd\">busy</digium_presence></status></tuple></presence>";
+    let (target, local) = (publisher.server, publisher.local());
+    let text = |cseq: u32, authorization: Option<&str>| {
+        let authorization = authorization
+            .map(|a| format!("Authorization: {a}\r\n"))
+            .unwrap_or_default();
+        format!(
+            "PUBLISH sip:2001@{server} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKpub{cseq};rport\r\nFrom: <sip:2001@127.0.0.1>;tag=pub\r\nTo: <sip:2001@127.0.0.1>\r\nCall-ID: pub@test\r\nCSeq: {cseq} PUBLISH\r\nEvent: presence\r\nExpires: 300\r\nContent-Type: application/pidf+xml\r\n{authorization}Content-Length: {}\r\n\r\n{body}",
+            body.len(),
+            server = target,
+        )
+    };
+    publisher.send(&text(1, None));
+    let challenge = publisher.response(Duration::from_secs(5));
+    let uri = format!("sip:2001@{}", server.sip);
+    let authorization = publisher.authorization(&challenge, "PUBLISH", &uri);
+    publisher.send(&text(2, Some(&authorization)));
+    let answer = publisher.response(Duration::from_secs(5));
+    (answer.code, answer.reason)
+}
+
 async fn health(server: &Server) -> u16 {
     client()
         .get(server.admin_url("/healthz"))
@@ -65,6 +90,7 @@ fn fill(folder: &Path) -> PathBuf {
     let _ = Command::new("dd")
         .args(["if=/dev/zero", "bs=64k", "status=none"])
         .arg(format!("of={}", ballast.display()))
+        .stderr(std::process::Stdio::null())
         .status();
     ballast
 }
@@ -109,6 +135,9 @@ async fn a_full_disk_refuses_subscriptions_honestly_and_recovers_by_itself() {
     assert_eq!(reason, "Service Unavailable", "a generic reason, no internals");
     assert!(!notified, "no NOTIFY for a subscription that was not stored");
     assert_eq!(health(&server).await, 503, "{}", server.log());
+    let (code, reason) = try_publish(&server);
+    assert!(code >= 500, "a PUBLISH is not acknowledged: {code} {reason}");
+    assert_eq!(reason, "Service Unavailable", "a generic reason, no internals");
     let listed: serde_json::Value = client()
         .get(server.admin_url("/api/v1/subscriptions"))
         .bearer_auth(support::TOKEN)
