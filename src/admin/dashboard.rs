@@ -5,10 +5,10 @@
 //! token in an `HttpOnly`, `SameSite=Strict` cookie. Everything is
 //! compiled into the binary: no CDN, no build step.
 
-use askama::Template;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use askama::Template;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
