@@ -11,8 +11,11 @@ function say(text, isError) {
   statusLine.className = isError ? "error" : "";
 }
 
+// Every state change carries the page's CSRF token (see src/admin/protection.rs).
+const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+
 async function api(method, path, body) {
-  const init = { method, credentials: "same-origin", headers: {} };
+  const init = { method, credentials: "same-origin", headers: { "X-CSRF-Token": csrfToken } };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);

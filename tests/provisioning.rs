@@ -335,9 +335,11 @@ async fn admin_reload_swaps_valid_configs_and_keeps_serving_on_invalid_ones() {
         "{problems:?}"
     );
     assert!(fetch().await.contains("line_label=\"Bob\""));
-    assert!(server.log().contains(&format!(
-        "phones.toml:{model_line}:9: phones.bob.model: unknown phone model"
-    )));
+    // The log arrives through a pipe: wait for the line, do not race it.
+    assert!(server.wait_for_log(
+        &format!("phones.toml:{model_line}:9: phones.bob.model: unknown phone model"),
+        Duration::from_secs(10)
+    ));
 
     // A good edit: 200, new content.
     let fixed = server.config_with(

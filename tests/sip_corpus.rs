@@ -33,6 +33,11 @@ const EXPECTED: &[(&str, Option<u16>)] = &[
     ("valid/lf-only", Some(200)),
     ("valid/ipv6", Some(200)),
     ("valid/linphone-subscribe", Some(401)),
+    // RFC 3261 §8.2.2.1: an unknown Request-URI scheme → 416.
+    ("valid/unkscm", Some(416)),
+    ("valid/novelsc", Some(416)),
+    // RFC 3261 §8.2.2.3: an unknown Require option-tag → 420.
+    ("valid/bext01", Some(420)),
     ("invalid/badinv01", Some(400)),
     ("invalid/clerr", Some(400)),
     ("invalid/ncl", Some(400)),
@@ -282,5 +287,22 @@ fn the_subscribe_challenge_offers_sha256_then_md5() {
     assert!(
         endpoint.poll_event().is_none(),
         "unauthenticated requests never reach the application"
+    );
+}
+
+#[test]
+fn bad_extension_lists_every_unsupported_option_tag() {
+    let now = Instant::now();
+    let mut endpoint = endpoint(now);
+    endpoint.handle_datagram(
+        now,
+        Peer::udp("192.0.2.1:5080".parse().unwrap()),
+        &corpus("valid/bext01"),
+    );
+    let answer = String::from_utf8(answers(&mut endpoint).remove(0)).unwrap();
+    assert!(answer.starts_with("SIP/2.0 420 Bad Extension\r\n"), "{answer}");
+    assert!(
+        answer.contains("\r\nUnsupported: newfeature1, newfeature2\r\n"),
+        "{answer}"
     );
 }

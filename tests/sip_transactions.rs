@@ -266,7 +266,7 @@ fn digest_auth_lets_the_right_password_through_once_per_count() {
 }
 
 #[test]
-fn ten_wrong_passwords_lock_the_address_out() {
+fn ten_wrong_passwords_lock_the_user_out_at_that_address() {
     let start = Instant::now();
     let mut endpoint = endpoint(start);
     let peer = Peer::udp(PEER.parse().unwrap());
@@ -277,7 +277,12 @@ fn ten_wrong_passwords_lock_the_address_out() {
         endpoint.handle_datagram(start, peer, &subscribe(Some(&guess), 10 + attempt));
         assert!(drain(&mut endpoint)[0].starts_with("SIP/2.0 401"));
     }
-    assert!(endpoint.is_locked_out(PEER.parse::<std::net::SocketAddr>().unwrap().ip(), start));
+    let ip = PEER.parse::<std::net::SocketAddr>().unwrap().ip();
+    assert!(endpoint.is_locked_out(ip, "2000", start));
+    assert!(
+        !endpoint.is_locked_out(ip, "2001", start),
+        "other users at that address are not"
+    );
     let right = answer_challenge(&challenge, "pw-2000", 50, "sip:2001@192.0.2.1");
     endpoint.handle_datagram(start, peer, &subscribe(Some(&right), 50));
     assert!(drain(&mut endpoint)[0].starts_with("SIP/2.0 403 Too Many Failed Authentications"));

@@ -5,22 +5,28 @@
 //! token in an `HttpOnly`, `SameSite=Strict` cookie. Everything is
 //! compiled into the binary: no CDN, no build step.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
 use askama::Template;
-use axum::Form;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
 use serde::Deserialize;
 
 use super::AdminState;
 use super::client::format_time;
 use super::inventory::{LineView, PhoneView, lines_view, phones_view};
-use super::token::presented_token;
+use super::protection::Protection;
+use super::token::{cookie_token, presented_token};
 use crate::presence::PhoneState;
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
+    /// For `X-CSRF-Token` (script) and the sign-out form (see protection.rs).
+    csrf: String,
     lines: Vec<LineRow>,
     phones: Vec<PhoneRow>,
     states: Vec<&'static str>,
@@ -63,7 +69,11 @@ fn html(template: &impl Template, status: StatusCode) -> Response {
     }
 }
 
-pub async fn page(State(state): State<AdminState>, headers: HeaderMap) -> Response {
+pub async fn page(
+    State(state): State<AdminState>,
+    Extension(protection): Extension<Arc<Protection>>,
+    headers: HeaderMap,
+) -> Response {
     if !logged_in(&state, &headers) {
         return html(&LoginPage { error: None }, StatusCode::OK);
     }
@@ -94,6 +104,7 @@ pub async fn page(State(state): State<AdminState>, headers: HeaderMap) -> Respon
         })
         .collect();
     let page = DashboardPage {
+        csrf: protection.csrf_token(cookie_token(&headers)),
         lines,
         phones,
         states: PhoneState::ALL.iter().map(|s| s.as_str()).collect(),
@@ -119,10 +130,29 @@ pub struct LoginForm {
     token: String,
 }
 
-pub async fn login(State(state): State<AdminState>, Form(form): Form<LoginForm>) -> Response {
+pub async fn login(
+    State(state): State<AdminState>,
+    Extension(protection): Extension<Arc<Protection>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if let Some(retry_after) = protection.locked_out(peer.ip()) {
+        let mut response = html(
+            &LoginPage {
+                error: Some("Too many wrong tokens from this address; try again later."),
+            },
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        return response;
+    }
     let valid = state.token().is_none_or(|token| token.matches(form.token.trim()));
-    if !valid {
-        tracing::warn!(target: "opendpma::auth", "dashboard: wrong token");
+    if valid {
+        protection.succeeded(peer.ip());
+    } else {
+        protection.failed(peer.ip());
         return html(
             &LoginPage {
                 error: Some("That token is not right."),
@@ -142,7 +172,25 @@ pub async fn login(State(state): State<AdminState>, Form(form): Form<LoginForm>)
     response
 }
 
-pub async fn logout() -> Response {
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    csrf: String,
+}
+
+/// Signs out; the form carries the CSRF token (a forged sign-out is a
+/// nuisance, but the rule is the same for every state change).
+pub async fn logout(
+    Extension(protection): Extension<Arc<Protection>>,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    if !protection.csrf_matches(&headers, &form.csrf) {
+        return (
+            StatusCode::FORBIDDEN,
+            "missing or wrong CSRF token (reload the dashboard)\n",
+        )
+            .into_response();
+    }
     let mut response = Redirect::to("/").into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,

@@ -9,16 +9,17 @@ mod events;
 mod inventory;
 mod json;
 mod presence;
+mod protection;
 mod reconfigure;
 mod reload;
 mod token;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::State;
 use axum::middleware;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 
 use crate::metrics::Metrics;
 use crate::provision::FetchLog;
@@ -51,8 +52,34 @@ impl AdminState {
     }
 }
 
+/// `/healthz`: 200 "ok"; 503 while the store cannot write (so a monitor
+/// sees a full disk; it turns healthy again by itself). Beside Asterisk, a
+/// lost AMI link is "degraded", still 200: phones are served and presence
+/// stays local until the link is back.
+async fn health(State(state): State<AdminState>) -> (axum::http::StatusCode, &'static str) {
+    let hub = state.hub.clone();
+    let works = tokio::task::spawn_blocking(move || hub.store_works())
+        .await
+        .unwrap_or(false);
+    if works && state.metrics.asterisk.degraded() {
+        (
+            axum::http::StatusCode::OK,
+            "degraded: Asterisk AMI not connected\n",
+        )
+    } else if works {
+        (axum::http::StatusCode::OK, "ok\n")
+    } else {
+        (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "store failing (see the log)\n",
+        )
+    }
+}
+
 /// The admin router.
 pub fn router(state: AdminState) -> Router {
+    let policy = crate::server::lockout_policy(&state.snapshots.borrow().config.limits);
+    let protection = Arc::new(protection::Protection::new(policy));
     let api = Router::new()
         .route("/api/v1/reload", post(reload::reload))
         .route("/api/v1/reconfigure/{target}", post(reconfigure::reconfigure))
@@ -89,16 +116,10 @@ pub fn router(state: AdminState) -> Router {
         .route("/dashboard.js", get(dashboard::script))
         .route("/dashboard.css", get(dashboard::style))
         .merge(api)
+        .layer(middleware::from_fn_with_state(
+            protection.clone(),
+            protection::protect,
+        ))
+        .layer(Extension(protection))
         .with_state(state)
-}
-
-/// `GET /healthz`: 200 while serving. Beside Asterisk, a lost AMI link is
-/// "degraded" (still 200: phones are served, presence stays local until
-/// the link is back), never "down".
-async fn health(State(state): State<AdminState>) -> &'static str {
-    if state.metrics.asterisk.degraded() {
-        "degraded: Asterisk AMI not connected\n"
-    } else {
-        "ok\n"
-    }
 }

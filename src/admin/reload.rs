@@ -14,6 +14,7 @@ pub async fn reload(State(state): State<AdminState>) -> Response {
             "generation": summary.generation,
             "summary": summary.summary,
             "changed_phones": summary.changed_phones,
+            "restart_required": summary.restart_required,
         }))
         .into_response(),
         Err(error) => {

@@ -1,5 +1,8 @@
 //! Bearer-token guard for the admin API.
 
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
@@ -7,17 +10,32 @@ use axum::response::{IntoResponse, Response};
 
 use super::AdminState;
 use super::json::error_response;
+use super::protection::{Protection, peer_ip, too_many_failures};
 
 /// Requires `Authorization: Bearer <token>` when a token is configured.
-/// Without one the listener is loopback-only (checked at start).
-pub async fn require_token(State(state): State<AdminState>, request: Request, next: Next) -> Response {
+/// Without one the listener is loopback-only (checked at start). Wrong
+/// tokens count towards a lock-out of the address, like SIP and HTTP
+/// credentials do.
+pub async fn require_token(
+    State(state): State<AdminState>,
+    Extension(protection): Extension<Arc<Protection>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(token) = state.token() else {
         return next.run(request).await;
     };
+    let ip = peer_ip(request.extensions());
+    if let Some(retry_after) = protection.locked_out(ip) {
+        return too_many_failures(retry_after);
+    }
     match presented_token(request.headers()) {
-        Some(presented) if token.matches(presented.trim()) => next.run(request).await,
+        Some(presented) if token.matches(presented.trim()) => {
+            protection.succeeded(ip);
+            next.run(request).await
+        }
         Some(_) => {
-            tracing::warn!(target: "opendpma::auth", "admin API: wrong token");
+            protection.failed(ip);
             error_response(StatusCode::UNAUTHORIZED, "wrong admin token").into_response()
         }
         None => {
@@ -45,8 +63,17 @@ pub fn presented_token(headers: &HeaderMap) -> Option<&str> {
         .or_else(|| cookie_token(headers))
 }
 
+/// Whether the request carries `Authorization: Bearer …` (which a
+/// browser never adds to a cross-site request on its own).
+pub fn has_bearer(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer ") || v.starts_with("bearer "))
+}
+
 /// The token from the dashboard's `opendpma_token` cookie, if any.
-fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+pub fn cookie_token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -197,12 +197,16 @@ impl Algorithm {
     }
 }
 
+/// The count recorded for a nonce used once without qop.
+const NONCE_USED_WITHOUT_QOP: u32 = u32::MAX;
+
 /// Checks credentials against our nonces, their counts and a password.
 pub struct DigestVerifier {
     secret: NonceSecret,
-    /// Highest `nc` accepted per nonce, with the nonce's issue time so the
-    /// table can be pruned: it only ever holds nonces younger than the
-    /// lifetime that were used with a correct password.
+    /// Highest `nc` accepted per nonce (or `NONCE_USED_WITHOUT_QOP`), with
+    /// the nonce's issue time so the table can be pruned: it only ever
+    /// holds nonces younger than the lifetime that were used with a
+    /// correct password.
     counts: HashMap<String, (u64, u32)>,
     /// Makes each nonce unique (see `nonce.rs`).
     next_salt: u64,
@@ -237,32 +241,52 @@ impl DigestVerifier {
         if credentials.realm != realm {
             return Err(DigestError::Realm(credentials.realm.clone()));
         }
-        let issued = match self.secret.check(&credentials.nonce, now, realm) {
-            NonceCheck::Fresh { issued } => issued,
-            NonceCheck::Stale => return Err(DigestError::StaleNonce),
-            NonceCheck::Invalid => return Err(DigestError::InvalidNonce),
-        };
         if let Some(qop) = &credentials.qop
             && !qop.eq_ignore_ascii_case("auth")
         {
             return Err(DigestError::Qop(qop.clone()));
         }
-        if !credentials.response_matches(method, password) {
+        // The password is checked whatever the nonce: RFC 7616 §3.3 (as
+        // RFC 2617 §3.2.1) sets stale=true only "if the nonce is invalid
+        // but with a valid digest for that nonce". A phone presenting the
+        // previous process's nonce, or an expired one, with the right
+        // password is no attacker: it gets a fresh challenge with
+        // stale=true and is not counted as a failure; a wrong password is
+        // a failure whatever nonce it came with.
+        let right_password = credentials.response_matches(method, password);
+        let issued = match self.secret.check(&credentials.nonce, now, realm) {
+            NonceCheck::Fresh { issued } => issued,
+            NonceCheck::Stale | NonceCheck::Invalid if right_password => return Err(DigestError::StaleNonce),
+            NonceCheck::Stale => return Err(DigestError::WrongResponse),
+            NonceCheck::Invalid => return Err(DigestError::InvalidNonce),
+        };
+        if !right_password {
             return Err(DigestError::WrongResponse);
         }
-        // Without qop there is no nc: such clients re-use the nonce freely
-        // (RFC 2069), so replay protection is only as good as the lifetime.
-        if let Some(nc) = credentials.nc {
-            self.counts
-                .retain(|_, (issued, _)| now.saturating_sub(*issued) <= NONCE_LIFETIME_SECONDS);
-            let last = self
-                .counts
-                .entry(credentials.nonce.clone())
-                .or_insert((issued, 0));
-            if nc <= last.1 {
-                return Err(DigestError::Replay);
+        self.counts
+            .retain(|_, (issued, _)| now.saturating_sub(*issued) <= NONCE_LIFETIME_SECONDS);
+        match credentials.nc {
+            Some(nc) => {
+                let last = self
+                    .counts
+                    .entry(credentials.nonce.clone())
+                    .or_insert((issued, 0));
+                if nc <= last.1 {
+                    return Err(DigestError::Replay);
+                }
+                last.1 = nc;
             }
-            last.1 = nc;
+            // Without qop there is no nc, so nothing tells a replay from a
+            // re-use: such a nonce is good for one request. The next one
+            // gets stale=true and the client (knowing the password) simply
+            // answers a fresh challenge; a replayed capture gets nowhere.
+            None => {
+                if self.counts.contains_key(&credentials.nonce) {
+                    return Err(DigestError::StaleNonce);
+                }
+                self.counts
+                    .insert(credentials.nonce.clone(), (issued, NONCE_USED_WITHOUT_QOP));
+            }
         }
         Ok(())
     }
@@ -378,6 +402,47 @@ mod tests {
         assert_eq!(
             verifier.verify(100, "opendpma", "SUBSCRIBE", &other_realm, "pw"),
             Err(DigestError::Realm("x".into()))
+        );
+    }
+
+    #[test]
+    fn a_previous_process_nonce_with_the_right_password_is_stale_not_a_failure() {
+        let mut before_restart = DigestVerifier::new(NonceSecret::new([1; 32]));
+        let mut after_restart = DigestVerifier::new(NonceSecret::new([2; 32]));
+        let right = signed(&mut before_restart, 100, 1, "pw");
+        assert_eq!(
+            after_restart.verify(101, "opendpma", "SUBSCRIBE", &right, "pw"),
+            Err(DigestError::StaleNonce)
+        );
+        let wrong = signed(&mut before_restart, 100, 1, "guess");
+        assert_eq!(
+            after_restart.verify(101, "opendpma", "SUBSCRIBE", &wrong, "pw"),
+            Err(DigestError::InvalidNonce),
+            "a wrong password is a failure whatever the nonce"
+        );
+        let expired_wrong = signed(&mut after_restart, 100, 1, "guess");
+        assert_eq!(
+            after_restart.verify(1_000, "opendpma", "SUBSCRIBE", &expired_wrong, "pw"),
+            Err(DigestError::WrongResponse)
+        );
+    }
+
+    #[test]
+    fn a_nonce_without_qop_serves_one_request() {
+        let mut verifier = DigestVerifier::new(NonceSecret::new([1; 32]));
+        let mut credentials = signed(&mut verifier, 100, 1, "pw");
+        credentials.qop = None;
+        credentials.cnonce = None;
+        credentials.nc = None;
+        credentials.response = credentials.expected_response("GET", "pw");
+        assert_eq!(
+            verifier.verify(100, "opendpma", "GET", &credentials, "pw"),
+            Ok(())
+        );
+        assert_eq!(
+            verifier.verify(101, "opendpma", "GET", &credentials, "pw"),
+            Err(DigestError::StaleNonce),
+            "the replay gets a fresh challenge, not access"
         );
     }
 }

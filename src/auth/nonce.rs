@@ -3,9 +3,10 @@
 //! The server keeps no table of issued nonces — a flood of unauthenticated
 //! requests costs nothing — yet can tell its own nonces from forged ones
 //! and knows their age. The secret is per process: after a restart old
-//! nonces fail verification and the client simply gets a fresh challenge.
-//! Replay within a nonce's lifetime is caught by the `nc` check in
-//! `digest.rs`. The salt makes every nonce unique even within one second:
+//! nonces fail verification and a client with the right password gets a
+//! fresh challenge with `stale=true` (see `digest.rs`). Replay within a
+//! nonce's lifetime is caught by the `nc` check in `digest.rs` (and a
+//! nonce used without qop serves one request). The salt makes every nonce unique even within one second:
 //! two clients sharing a nonce would share its `nc` sequence, and the
 //! second one's first request would look like a replay.
 

@@ -66,9 +66,10 @@ pub struct Sip {
     /// Digest auth on SUBSCRIBE and PUBLISH.
     #[serde(default = "default_true")]
     pub require_auth: bool,
-    /// Digest algorithms offered, one challenge each, in this order.
-    /// RFC 8760 puts SHA-256 first; clients that only read the first
-    /// challenge and know only MD5 (older phones, sipp) need `["MD5"]`.
+    /// Digest algorithms offered, one challenge each, in this order of
+    /// preference (RFC 8760 §2.4). MD5 alone by default: baresip 1.0
+    /// (libre 1.1) and sipp refuse a 401 that carries any SHA-256
+    /// challenge, whatever its position (docs/DECISIONS.md §Digest default).
     #[serde(default = "default_digest_algorithms")]
     pub digest_algorithms: Vec<DigestAlgorithm>,
     /// Run without digest auth on a non-loopback listener (logged loudly).
@@ -275,7 +276,7 @@ fn default_transport() -> Transport {
     Transport::Udp
 }
 fn default_digest_algorithms() -> Vec<DigestAlgorithm> {
-    vec![DigestAlgorithm::Sha256, DigestAlgorithm::Md5]
+    vec![DigestAlgorithm::Md5]
 }
 fn default_true() -> bool {
     true

@@ -81,7 +81,7 @@ impl AccessControl {
             .lockout
             .lock()
             .expect("lockout lock is never poisoned")
-            .check(request.peer, request.now);
+            .check_user(request.peer, username, request.now);
         if let Verdict::LockedOut { until } = lockout {
             return Access::TooManyFailures {
                 retry_after: until.saturating_sub(request.now),
@@ -127,7 +127,7 @@ impl AccessControl {
                 self.lockout
                     .lock()
                     .expect("lockout lock is never poisoned")
-                    .record_success(request.peer);
+                    .record_success(request.peer, &user);
                 Access::Granted
             }
             // Right password, old nonce: not a failure, just a new round.

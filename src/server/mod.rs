@@ -15,6 +15,7 @@
 mod ami;
 mod config_watch;
 mod http;
+mod memory;
 mod presence_hub;
 mod reload;
 mod shutdown;
@@ -41,6 +42,7 @@ pub use ami::AmiHandle;
 pub use presence_hub::{HubError, PresenceHub};
 pub use reload::{ReloadError, ReloadSummary, Reloader};
 pub use shutdown::shutdown_signal;
+pub use sip_driver::lockout_policy;
 pub use sip_driver::{PhoneContact, ReconfigureOutcome, ReconfigureReport, SipHandle};
 
 /// Why the server could not run.
@@ -138,6 +140,9 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     .spawn()
     .with_asterisk(asterisk);
     reloader.set_reconfigure(sip.clone());
+    // Armed before any listener answers: a save made as soon as /healthz
+    // says ok must be seen (the race behind a flaky reload test).
+    config_watch::spawn(&path, reloader.clone(), shutdown.clone());
     let admin_router = admin::router(AdminState {
         snapshots: snapshots.clone(),
         reloader: reloader.clone(),
@@ -158,7 +163,6 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         None => http::spawn("provisioning", provisioning, provision_router, shutdown.clone()),
     }
     http::spawn("admin", admin_listener, admin_router, shutdown.clone());
-    config_watch::spawn(&path, reloader.clone(), shutdown.clone());
     spawn_sighup_reload(reloader, shutdown.clone());
     spawn_hint_follower(snapshots.clone(), hub.clone(), shutdown.clone());
 

@@ -73,6 +73,12 @@ impl PresenceHub {
     }
 
     /// Changes as they happen (after they are durable).
+    /// Whether the store takes writes; a failing one is probed with a
+    /// real write (blocking I/O: call from a blocking thread).
+    pub fn store_works(&self) -> bool {
+        self.store.probe()
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.changes.subscribe()
     }

@@ -3,8 +3,12 @@
 //!
 //! Every trigger (file change, SIGHUP, `POST /api/v1/reload`) goes through
 //! `Reloader::reload`, which serialises them, so two triggers at once never
-//! interleave their swaps.
+//! interleave their swaps. Settings bound at start (listeners, data folder,
+//! certificates) keep their running values in the new snapshot — so
+//! provisioning documents keep pointing at the ports that are really open —
+//! and the reload reports them as waiting for a restart.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
@@ -19,6 +23,12 @@ use super::SipHandle;
 /// Why a reload left the old config in place.
 #[derive(Debug, thiserror::Error)]
 pub enum ReloadError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -42,6 +52,9 @@ pub struct ReloadSummary {
     pub summary: String,
     /// Names of phones whose documents changed (new phones included).
     pub changed_phones: Vec<String>,
+    /// Keys that changed in the file but keep their running value until
+    /// a restart (e.g. `http.listen`).
+    pub restart_required: Vec<&'static str>,
 }
 
 /// Owns the path and the sending side of the snapshot channel.
@@ -52,16 +65,42 @@ pub struct Reloader {
     /// Where check-syncs go after a reload (`[http] auto_reconfigure`);
     /// set once the SIP driver runs.
     reconfigure: OnceLock<SipHandle>,
+    /// Fingerprint of the text last tried (applied or refused), so the
+    /// watcher reloads once per new content, not once per event.
+    last_text: std::sync::Mutex<Option<u64>>,
+}
+
+fn fingerprint(text: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
 }
 
 impl Reloader {
+    /// Seeds the fingerprint with the file as it is now (just loaded).
     pub fn new(path: PathBuf, snapshots: watch::Sender<Arc<Snapshot>>) -> Self {
+        let loaded = std::fs::read_to_string(&path).ok().map(|text| fingerprint(&text));
         Self {
             path,
             snapshots,
             serial: Mutex::new(()),
             reconfigure: OnceLock::new(),
+            last_text: std::sync::Mutex::new(loaded),
         }
+    }
+
+    /// The file watcher's entry: applies `text` (read and settled by the
+    /// watcher) unless it is what was last tried. `None` when unchanged.
+    pub async fn reload_if_changed(
+        &self,
+        trigger: &str,
+        text: String,
+    ) -> Option<Result<ReloadSummary, ReloadError>> {
+        if *self.last_text.lock().expect("never poisoned") == Some(fingerprint(&text)) {
+            tracing::debug!(trigger, "config file unchanged; nothing to reload");
+            return None;
+        }
+        Some(self.reload_text(trigger, text).await)
     }
 
     /// Lets reloads push check-sync to phones whose config changed.
@@ -72,19 +111,38 @@ impl Reloader {
     /// Re-reads the file; on success swaps the snapshot, on failure logs
     /// every problem and leaves the running config untouched.
     pub async fn reload(&self, trigger: &str) -> Result<ReloadSummary, ReloadError> {
+        let text = match tokio::fs::read_to_string(&self.path).await {
+            Ok(text) => text,
+            Err(source) => {
+                let error = ReloadError::Read {
+                    path: self.path.clone(),
+                    source,
+                };
+                tracing::error!(trigger, %error, "reload refused, the running configuration stays in place");
+                return Err(error);
+            }
+        };
+        self.reload_text(trigger, text).await
+    }
+
+    async fn reload_text(&self, trigger: &str, text: String) -> Result<ReloadSummary, ReloadError> {
         let _serial = self.serial.lock().await;
+        *self.last_text.lock().expect("never poisoned") = Some(fingerprint(&text));
         let path = self.path.clone();
         let previous = self.snapshots.borrow().clone();
         let generation = previous.generation + 1;
-        // Reading and rendering a large config is blocking work.
-        let built = tokio::task::spawn_blocking(move || -> Result<Snapshot, ReloadError> {
-            let config = Config::load(&path)?;
-            Ok(Snapshot::build(config, generation)?)
-        })
-        .await
-        .expect("reload task does not panic");
-        let snapshot = match built {
-            Ok(snapshot) => snapshot,
+        let running = previous.config.clone();
+        // Parsing and rendering a large config is blocking work.
+        let built =
+            tokio::task::spawn_blocking(move || -> Result<(Snapshot, Vec<&'static str>), ReloadError> {
+                let mut config = Config::parse(&text, &path)?;
+                let restart_required = keep_start_only_settings(&running, &mut config);
+                Ok((Snapshot::build(config, generation)?, restart_required))
+            })
+            .await
+            .expect("reload task does not panic");
+        let (snapshot, restart_required) = match built {
+            Ok(built) => built,
             Err(error) => {
                 tracing::error!(
                     trigger,
@@ -99,7 +157,12 @@ impl Reloader {
                 return Err(error);
             }
         };
-        warn_about_restart_only_changes(&previous.config, &snapshot.config);
+        for key in &restart_required {
+            tracing::warn!(
+                key,
+                "this setting changed but only takes effect after a restart; the running value stays in use"
+            );
+        }
         let changed_phones = previous
             .catalog
             .changed_since(&snapshot.catalog)
@@ -110,6 +173,7 @@ impl Reloader {
             generation,
             summary: snapshot.config.summary(),
             changed_phones,
+            restart_required,
         };
         tracing::info!(trigger, generation, summary = %summary.summary, changed = ?summary.changed_phones, "configuration reloaded");
         let auto = snapshot.config.http.auto_reconfigure;
@@ -129,18 +193,38 @@ impl Reloader {
     }
 }
 
-/// Listener addresses and the data folder are bound at start; say so
-/// instead of silently ignoring the edit.
-fn warn_about_restart_only_changes(old: &Config, new: &Config) {
-    let changes = [
-        ("http.listen", old.http.listen != new.http.listen),
-        ("admin.listen", old.admin.listen != new.admin.listen),
-        ("sip.listen", old.sip.listen != new.sip.listen),
-        ("general.data_dir", old.general.data_dir != new.general.data_dir),
-    ];
-    for (key, changed) in changes {
+/// Listener addresses, the data folder and certificates are bound at
+/// start: a new value would half-apply (documents pointing at a port that
+/// is not open yet), so the running value is kept and the key reported.
+fn keep_start_only_settings(running: &Config, new: &mut Config) -> Vec<&'static str> {
+    let mut kept = Vec::new();
+    let mut keep = |key: &'static str, changed: bool| {
         if changed {
-            tracing::warn!(key, "this setting changed but only takes effect after a restart");
+            kept.push(key);
         }
-    }
+    };
+    keep("http.listen", running.http.listen != new.http.listen);
+    new.http.listen = running.http.listen;
+    keep(
+        "http.tls_cert",
+        (&running.http.tls_cert, &running.http.tls_key) != (&new.http.tls_cert, &new.http.tls_key),
+    );
+    new.http.tls_cert.clone_from(&running.http.tls_cert);
+    new.http.tls_key.clone_from(&running.http.tls_key);
+    keep("admin.listen", running.admin.listen != new.admin.listen);
+    new.admin.listen = running.admin.listen;
+    keep("sip.listen", running.sip.listen != new.sip.listen);
+    new.sip.listen.clone_from(&running.sip.listen);
+    keep(
+        "sip.tls_cert",
+        (&running.sip.tls_cert, &running.sip.tls_key) != (&new.sip.tls_cert, &new.sip.tls_key),
+    );
+    new.sip.tls_cert.clone_from(&running.sip.tls_cert);
+    new.sip.tls_key.clone_from(&running.sip.tls_key);
+    keep(
+        "general.data_dir",
+        running.general.data_dir != new.general.data_dir,
+    );
+    new.general.data_dir.clone_from(&running.general.data_dir);
+    kept
 }

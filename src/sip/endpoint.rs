@@ -14,6 +14,7 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use super::framing::{Frame, FramingError, StreamFramer};
+use super::inspection::{Refusal, inspect};
 use super::message::{Message, Method, Request, Response};
 use super::parse::{Framing, parse};
 use super::peer::{ConnectionId, Peer, Random, Transmit};
@@ -53,6 +54,18 @@ pub const MAX_SERVER_TRANSACTIONS: usize = 20_000;
 /// A request the application must answer; not `Clone`, so it is answered once.
 #[derive(Debug, PartialEq, Eq)]
 pub struct RequestId(ServerKey);
+
+/// Which request a queued answer belongs to, kept by the application
+/// until the answer's durable side effects are confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnsweredRequest(ServerKey);
+
+impl RequestId {
+    /// A handle to take the answer back while it is still queued.
+    pub fn answered(&self) -> AnsweredRequest {
+        AnsweredRequest(self.0.clone())
+    }
+}
 
 /// Our own outgoing transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -256,6 +269,13 @@ impl Endpoint {
             }
         }
         let answer = |code| (code, None::<&str>);
+        // SUBSCRIBE and PUBLISH are inspected after authentication;
+        // CANCEL never is (§8.2.2.3), refused methods get their 405/501.
+        if matches!(request.method, Method::Options | Method::Notify | Method::Bye)
+            && let Some(refusal) = inspect(&request)
+        {
+            return self.refuse(now, key, &request, peer, refusal);
+        }
         let (code, extra) = match &request.method {
             Method::Subscribe | Method::Publish => return self.authenticate(now, key, peer, request),
             Method::Options => answer(200),
@@ -292,6 +312,9 @@ impl Endpoint {
     /// Digest check for SUBSCRIBE/PUBLISH; passes them on or challenges.
     fn authenticate(&mut self, now: Instant, key: ServerKey, peer: Peer, request: Request) {
         if !self.config.require_auth {
+            if let Some(refusal) = inspect(&request) {
+                return self.refuse(now, key, &request, peer, refusal);
+            }
             self.events.push_back(Event::Request {
                 id: RequestId(key),
                 request: Box::new(request),
@@ -301,11 +324,8 @@ impl Endpoint {
             return;
         }
         let seconds = self.seconds(now);
-        let tag = self.random.token();
         if let Verdict::LockedOut { .. } = self.lockout.check(peer.address.ip(), seconds) {
-            let response = ResponseBuilder::new(&request, 403, peer.address, &tag)
-                .reason("Too Many Failed Authentications");
-            return self.reply(now, RequestId(key), response);
+            return self.refuse_locked_out(now, key, &request, peer);
         }
         let authorization = request
             .headers
@@ -317,6 +337,12 @@ impl Endpoint {
         };
         let (user, outcome) = match parse_digest(authorization) {
             Ok(credentials) => {
+                if let Verdict::LockedOut { .. } =
+                    self.lockout
+                        .check_user(peer.address.ip(), &credentials.username, seconds)
+                {
+                    return self.refuse_locked_out(now, key, &request, peer);
+                }
                 let password = self.config.credentials.get(&credentials.username).cloned();
                 let outcome = match password {
                     None => Err(DigestError::WrongResponse),
@@ -339,7 +365,11 @@ impl Endpoint {
         };
         match outcome {
             Ok(()) => {
-                self.lockout.record_success(peer.address.ip());
+                self.lockout.record_success(peer.address.ip(), &user);
+                // RFC 3261 §8.2: header inspection follows authentication.
+                if let Some(refusal) = inspect(&request) {
+                    return self.refuse(now, key, &request, peer, refusal);
+                }
                 self.events.push_back(Event::Request {
                     id: RequestId(key),
                     request: Box::new(request),
@@ -356,6 +386,24 @@ impl Endpoint {
                 self.challenge(now, key, &request, peer, false);
             }
         }
+    }
+
+    fn refuse_locked_out(&mut self, now: Instant, key: ServerKey, request: &Request, peer: Peer) {
+        let tag = self.random.token();
+        let response =
+            ResponseBuilder::new(request, 403, peer.address, &tag).reason("Too Many Failed Authentications");
+        self.reply(now, RequestId(key), response);
+    }
+
+    fn refuse(&mut self, now: Instant, key: ServerKey, request: &Request, peer: Peer, refusal: Refusal) {
+        let tag = self.random.token();
+        let response = match refusal {
+            Refusal::UriScheme => ResponseBuilder::new(request, 416, peer.address, &tag),
+            Refusal::Extensions(tags) => {
+                ResponseBuilder::new(request, 420, peer.address, &tag).header("Unsupported", tags.join(", "))
+            }
+        };
+        self.reply(now, RequestId(key), response);
     }
 
     fn challenge(&mut self, now: Instant, key: ServerKey, request: &Request, peer: Peer, stale: bool) {
@@ -401,6 +449,34 @@ impl Endpoint {
             };
             transaction.remove_at = Some(at);
             self.timers.schedule(at, TimerRef::Server(key));
+        }
+    }
+
+    /// Replaces an answer that is still queued (not yet taken by
+    /// `poll_transmit`) with `response` — for a 200 whose durable write
+    /// then failed: the request gets the refusal instead and never sees
+    /// the 200.
+    pub fn replace_queued_response(
+        &mut self,
+        now: Instant,
+        request: &AnsweredRequest,
+        response: ResponseBuilder,
+    ) {
+        let AnsweredRequest(key) = request;
+        if let Some(old) = self.servers.get(key).and_then(|t| t.last_response.as_ref())
+            && let Some(position) = self.transmits.iter().position(|t| &t.bytes == old)
+        {
+            self.transmits.remove(position);
+        }
+        self.reply(now, RequestId(key.clone()), response);
+    }
+
+    /// Abandons one of our requests while it is still queued: it is not
+    /// sent and reports nothing.
+    pub fn abandon_queued_request(&mut self, id: ClientId) {
+        if let Some(transaction) = self.clients.remove(&id.0) {
+            self.client_by_branch.remove(&transaction.branch);
+            self.transmits.retain(|t| t.bytes != transaction.bytes);
         }
     }
 
@@ -558,16 +634,38 @@ impl Endpoint {
         self.timers.next()
     }
 
+    /// Shrinks transaction tables left mostly empty after a burst; true
+    /// when any shrank (see `presence_server/memory.rs`).
+    pub fn compact(&mut self) -> bool {
+        shrink_if_mostly_empty(&mut self.servers)
+            | shrink_if_mostly_empty(&mut self.clients)
+            | shrink_if_mostly_empty(&mut self.client_by_branch)
+    }
+
     /// Live transaction counts (server, client), for tests and metrics.
     pub fn transaction_counts(&self) -> (usize, usize) {
         (self.servers.len(), self.clients.len())
     }
 
-    /// Whether `ip` is currently locked out (for metrics and tests).
-    pub fn is_locked_out(&self, ip: IpAddr, now: Instant) -> bool {
+    /// Whether `user` from `ip` is currently locked out (for metrics and tests).
+    pub fn is_locked_out(&self, ip: IpAddr, user: &str, now: Instant) -> bool {
         matches!(
-            self.lockout.check(ip, self.seconds(now)),
+            self.lockout.check_user(ip, user, self.seconds(now)),
             Verdict::LockedOut { .. }
         )
     }
+}
+
+/// Tables smaller than this are never worth shrinking.
+const MIN_SHRINK_CAPACITY: usize = 1024;
+
+/// Shrinks `map` to twice its length when it is less than a quarter full;
+/// true when it did. Amortised: a table must lose three quarters of its
+/// entries between two shrinks.
+pub(crate) fn shrink_if_mostly_empty<K: Eq + std::hash::Hash, V>(map: &mut HashMap<K, V>) -> bool {
+    if map.capacity() > MIN_SHRINK_CAPACITY && map.len() * 4 < map.capacity() {
+        map.shrink_to(map.len() * 2);
+        return true;
+    }
+    false
 }

@@ -17,6 +17,7 @@ pub mod endpoint;
 pub mod framing;
 pub mod header_views;
 pub mod headers;
+pub mod inspection;
 pub mod message;
 pub mod parse;
 pub mod peer;

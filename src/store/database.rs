@@ -3,8 +3,15 @@
 //! fsync. One file, `opendpma.redb`, in `data_dir`.
 //!
 //! Values are JSON: small, inspectable, and tolerant of added fields.
+//!
+//! A failed commit (a full disk, an I/O error) leaves redb unable to write
+//! until the file is reopened, so after a failure the next operation (or
+//! a health probe) reopens it: the store recovers by itself when the disk
+//! does, and says so.
 
 use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -19,6 +26,11 @@ const PRESENCE: TableDefinition<&str, &[u8]> = TableDefinition::new("presence");
 const DEVICES: TableDefinition<&str, &str> = TableDefinition::new("devices");
 const SUBSCRIPTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("subscriptions");
 const PHONE_CONTACTS: TableDefinition<&str, &[u8]> = TableDefinition::new("phone_contacts");
+/// Scratch space for the health probe of a failing store (empty otherwise).
+const PROBE: TableDefinition<&str, &[u8]> = TableDefinition::new("probe");
+
+/// What the probe writes: room for a burst of subscription records.
+const PROBE_BYTES: usize = 1 << 20;
 
 fn record_table(table: RecordTable) -> TableDefinition<'static, &'static str, &'static [u8]> {
     match table {
@@ -29,8 +41,11 @@ fn record_table(table: RecordTable) -> TableDefinition<'static, &'static str, &'
 
 /// The redb-backed store.
 pub struct RedbStore {
-    database: Database,
+    /// `None` only while a reopen after a failure has not succeeded.
+    database: RwLock<Option<Database>>,
     path: PathBuf,
+    /// The last write failed; the next operation reopens the file first.
+    failing: AtomicBool,
 }
 
 impl RedbStore {
@@ -43,16 +58,121 @@ impl RedbStore {
             path: path.clone(),
             source,
         };
-        let database = Database::create(&path).map_err(|e| open_error(e.into()))?;
+        // redb would make a 0-byte file into a new, empty database: a
+        // store truncated by a crash or a bad copy must not silently lose
+        // everything it held.
+        if std::fs::metadata(&path).is_ok_and(|meta| meta.len() == 0) {
+            return Err(StoreError::Empty { path });
+        }
+        let mut database = Database::create(&path).map_err(|e| match e {
+            redb::DatabaseError::Storage(redb::StorageError::Corrupted(detail)) => StoreError::Corrupted {
+                path: path.clone(),
+                detail,
+            },
+            other => open_error(other.into()),
+        })?;
         restrict_file(&path);
-        let store = Self { database, path };
+        // Normal reads do not verify page checksums, so damaged pages
+        // would load as wrong values or make a lookup panic; a full check
+        // at start (the store is small) turns either into one clear error.
+        match database.check_integrity() {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(path = %path.display(), "the store was damaged and has been repaired to its last intact commit");
+            }
+            Err(redb::DatabaseError::Storage(redb::StorageError::Corrupted(detail))) => {
+                return Err(StoreError::Corrupted { path, detail });
+            }
+            Err(error) => return Err(open_error(error.into())),
+        }
+        let store = Self {
+            database: RwLock::new(Some(database)),
+            path,
+            failing: AtomicBool::new(false),
+        };
         store.check_schema()?;
         Ok(store)
     }
 
+    /// Runs `operation` on the database and notes whether it failed. While
+    /// the store is failing, every operation first checks that it can
+    /// write again (`recover`): a small write may squeeze into space the
+    /// file already has while the disk is still full, and must not make
+    /// the store look healthy.
+    fn with_database<T>(
+        &self,
+        operation: impl FnOnce(&Database) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if self.failing.load(Ordering::Acquire) && !self.recover() {
+            return Err(StoreError::Unavailable {
+                path: self.path.clone(),
+            });
+        }
+        let guard = self.database.read().expect("store lock is never poisoned");
+        let database = guard.as_ref().ok_or_else(|| StoreError::Unavailable {
+            path: self.path.clone(),
+        })?;
+        let result = operation(database);
+        if let Err(error) = &result
+            && !self.failing.swap(true, Ordering::AcqRel)
+        {
+            tracing::error!(path = %self.path.display(), %error, "the store failed; refusing changes until it can write again");
+        }
+        result
+    }
+
+    /// Reopens the file and commits (then removes) a scratch value big
+    /// enough to need fresh pages; true when both commits went through.
+    fn recover(&self) -> bool {
+        if self.reopen().is_err() {
+            return false;
+        }
+        let guard = self.database.read().expect("store lock is never poisoned");
+        let Some(database) = guard.as_ref() else {
+            return false;
+        };
+        let probe = || -> Result<(), redb::Error> {
+            for value in [Some(vec![0; PROBE_BYTES]), None] {
+                let transaction = database.begin_write()?;
+                {
+                    let mut table = transaction.open_table(PROBE)?;
+                    match &value {
+                        Some(bytes) => table.insert("space", bytes.as_slice()).map(|_| ())?,
+                        None => table.remove("space").map(|_| ())?,
+                    }
+                }
+                transaction.commit()?;
+            }
+            Ok(())
+        };
+        let recovered = probe().is_ok();
+        if recovered && self.failing.swap(false, Ordering::AcqRel) {
+            tracing::info!(path = %self.path.display(), "the store works again");
+        }
+        recovered
+    }
+
+    /// Drops the handle and opens the file again (redb repairs it to its
+    /// last commit).
+    fn reopen(&self) -> Result<(), StoreError> {
+        let mut guard = self.database.write().expect("store lock is never poisoned");
+        // The old handle must be closed before the file can be opened again.
+        drop(guard.take());
+        let database = Database::create(&self.path).map_err(|source| StoreError::Open {
+            path: self.path.clone(),
+            source: source.into(),
+        })?;
+        *guard = Some(database);
+        Ok(())
+    }
+
     /// Writes the schema version into a new store, or checks an existing one.
     fn check_schema(&self) -> Result<(), StoreError> {
-        let transaction = self.database.begin_write().map_err(redb::Error::from)?;
+        self.with_database(|database| self.check_schema_in(database))
+    }
+
+    fn check_schema_in(&self, database: &Database) -> Result<(), StoreError> {
+        let transaction = database.begin_write().map_err(redb::Error::from)?;
         {
             let mut meta = transaction.open_table(META).map_err(redb::Error::from)?;
             let found = meta
@@ -96,7 +216,33 @@ impl RedbStore {
 
 impl Store for RedbStore {
     fn load(&self) -> Result<StoredState, StoreError> {
-        let transaction = self.database.begin_read().map_err(redb::Error::from)?;
+        self.with_database(|database| self.load_from(database))
+    }
+
+    fn apply(&self, plan: &Plan) -> Result<(), StoreError> {
+        self.with_database(|database| apply_to(database, plan))
+    }
+
+    fn put_records(
+        &self,
+        table: RecordTable,
+        records: &[(String, Option<Vec<u8>>)],
+    ) -> Result<(), StoreError> {
+        self.with_database(|database| put_records_into(database, table, records))
+    }
+
+    fn healthy(&self) -> bool {
+        !self.failing.load(Ordering::Acquire)
+    }
+
+    fn probe(&self) -> bool {
+        self.healthy() || self.recover()
+    }
+}
+
+impl RedbStore {
+    fn load_from(&self, database: &Database) -> Result<StoredState, StoreError> {
+        let transaction = database.begin_read().map_err(redb::Error::from)?;
         let mut state = StoredState::default();
         let presence = transaction.open_table(PRESENCE).map_err(redb::Error::from)?;
         for entry in presence.iter().map_err(redb::Error::from)? {
@@ -126,58 +272,58 @@ impl Store for RedbStore {
         }
         Ok(state)
     }
+}
 
-    fn apply(&self, plan: &Plan) -> Result<(), StoreError> {
-        let transaction = self.database.begin_write().map_err(redb::Error::from)?;
-        match plan {
-            Plan::SetPresence { provider, value } => {
-                let json = serde_json::to_vec(value).expect("presence values serialise");
-                let mut table = transaction.open_table(PRESENCE).map_err(redb::Error::from)?;
-                table
-                    .insert(provider.as_str(), json.as_slice())
-                    .map_err(redb::Error::from)?;
-            }
-            Plan::ClearPresence { provider } => {
-                let mut table = transaction.open_table(PRESENCE).map_err(redb::Error::from)?;
-                table.remove(provider.as_str()).map_err(redb::Error::from)?;
-            }
-            Plan::SetDevice { device, state } => {
-                let mut table = transaction.open_table(DEVICES).map_err(redb::Error::from)?;
-                table
-                    .insert(device.as_str(), state.as_str())
-                    .map_err(redb::Error::from)?;
-            }
-        }
-        transaction.commit().map_err(redb::Error::from)?;
-        Ok(())
-    }
-
-    fn put_records(
-        &self,
-        table: RecordTable,
-        records: &[(String, Option<Vec<u8>>)],
-    ) -> Result<(), StoreError> {
-        let transaction = self.database.begin_write().map_err(redb::Error::from)?;
-        {
-            let mut opened = transaction
-                .open_table(record_table(table))
+fn apply_to(database: &Database, plan: &Plan) -> Result<(), StoreError> {
+    let transaction = database.begin_write().map_err(redb::Error::from)?;
+    match plan {
+        Plan::SetPresence { provider, value } => {
+            let json = serde_json::to_vec(value).expect("presence values serialise");
+            let mut table = transaction.open_table(PRESENCE).map_err(redb::Error::from)?;
+            table
+                .insert(provider.as_str(), json.as_slice())
                 .map_err(redb::Error::from)?;
-            for (key, value) in records {
-                match value {
-                    Some(value) => {
-                        opened
-                            .insert(key.as_str(), value.as_slice())
-                            .map_err(redb::Error::from)?;
-                    }
-                    None => {
-                        opened.remove(key.as_str()).map_err(redb::Error::from)?;
-                    }
+        }
+        Plan::ClearPresence { provider } => {
+            let mut table = transaction.open_table(PRESENCE).map_err(redb::Error::from)?;
+            table.remove(provider.as_str()).map_err(redb::Error::from)?;
+        }
+        Plan::SetDevice { device, state } => {
+            let mut table = transaction.open_table(DEVICES).map_err(redb::Error::from)?;
+            table
+                .insert(device.as_str(), state.as_str())
+                .map_err(redb::Error::from)?;
+        }
+    }
+    transaction.commit().map_err(redb::Error::from)?;
+    Ok(())
+}
+
+fn put_records_into(
+    database: &Database,
+    table: RecordTable,
+    records: &[(String, Option<Vec<u8>>)],
+) -> Result<(), StoreError> {
+    let transaction = database.begin_write().map_err(redb::Error::from)?;
+    {
+        let mut opened = transaction
+            .open_table(record_table(table))
+            .map_err(redb::Error::from)?;
+        for (key, value) in records {
+            match value {
+                Some(value) => {
+                    opened
+                        .insert(key.as_str(), value.as_slice())
+                        .map_err(redb::Error::from)?;
+                }
+                None => {
+                    opened.remove(key.as_str()).map_err(redb::Error::from)?;
                 }
             }
         }
-        transaction.commit().map_err(redb::Error::from)?;
-        Ok(())
     }
+    transaction.commit().map_err(redb::Error::from)?;
+    Ok(())
 }
 
 fn create_private_folder(path: &Path) -> Result<(), StoreError> {
@@ -262,7 +408,8 @@ mod tests {
         let folder = tempfile::tempdir().unwrap();
         {
             let store = RedbStore::open(folder.path()).unwrap();
-            let transaction = store.database.begin_write().unwrap();
+            let guard = store.database.read().unwrap();
+            let transaction = guard.as_ref().unwrap().begin_write().unwrap();
             transaction
                 .open_table(META)
                 .unwrap()
@@ -289,6 +436,62 @@ mod tests {
         .unwrap();
         let error = RedbStore::open(folder.path()).err().expect("refused");
         assert!(error.to_string().starts_with("cannot open the store"), "{error}");
+    }
+
+    #[test]
+    fn an_empty_file_is_an_error_not_a_new_database() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("opendpma.redb");
+        std::fs::write(&path, b"").unwrap();
+        let error = RedbStore::open(folder.path()).err().expect("refused");
+        assert!(matches!(error, StoreError::Empty { .. }), "{error}");
+        assert!(error.to_string().contains("empty file"), "{error}");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "left as found");
+    }
+
+    #[test]
+    fn damaged_pages_are_one_clear_error() {
+        let folder = tempfile::tempdir().unwrap();
+        {
+            let store = RedbStore::open(folder.path()).unwrap();
+            let records: Vec<(String, Option<Vec<u8>>)> = (0..2000)
+                .map(|i| (format!("key{i}"), Some(vec![7; 200])))
+                .collect();
+            store.put_records(RecordTable::Subscriptions, &records).unwrap();
+        }
+        let path = folder.path().join("opendpma.redb");
+        let intact = std::fs::read(&path).unwrap();
+        // 64 bytes over the records' pages, at several places in turn:
+        // each either leaves the data intact or is refused, never loads
+        // wrong values and never panics.
+        let mut refused = 0;
+        for place in 0..20 {
+            let mut damaged = intact.clone();
+            let at = 4_113 + place * 30_000;
+            for (offset, byte) in damaged[at..at + 64].iter_mut().enumerate() {
+                *byte = (offset as u8).wrapping_mul(37).wrapping_add(place as u8);
+            }
+            std::fs::write(&path, &damaged).unwrap();
+            match RedbStore::open(folder.path()) {
+                Ok(store) => {
+                    let state = store.load().unwrap();
+                    let records = &state.records[&RecordTable::Subscriptions];
+                    assert_eq!(records.len(), 2000);
+                    assert!(records.values().all(|v| v == &vec![7; 200]), "place {place}");
+                }
+                Err(error) => {
+                    refused += 1;
+                    assert!(matches!(error, StoreError::Corrupted { .. }), "{error}");
+                    let text = error.to_string();
+                    assert!(
+                        text.contains("opendpma.redb") && text.contains("corrupted"),
+                        "{text}"
+                    );
+                    assert!(text.contains("move it aside"), "{text}");
+                }
+            }
+        }
+        assert!(refused > 0, "some of the damage hit live pages");
     }
 
     #[cfg(unix)]

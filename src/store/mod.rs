@@ -43,6 +43,16 @@ pub enum StoreError {
     #[error("cannot open the store {}: {source}", path.display())]
     Open { path: PathBuf, source: redb::Error },
     #[error(
+        "the store {} is an empty file (0 bytes), not a database; if this is a new installation delete it, otherwise restore it from a backup",
+        path.display()
+    )]
+    Empty { path: PathBuf },
+    #[error(
+        "the store {} is corrupted ({detail}); stop opendpma, move it aside (keep it for inspection) and start again with an empty store, or restore it from a backup",
+        path.display()
+    )]
+    Corrupted { path: PathBuf, detail: String },
+    #[error(
         "the store {} has schema version {found}, this build understands {SCHEMA_VERSION}; refusing to start rather than lose data",
         path.display()
     )]
@@ -54,6 +64,8 @@ pub enum StoreError {
         key: String,
         detail: String,
     },
+    #[error("the store {} is failing (a full disk?); changes are refused until it can write again", path.display())]
+    Unavailable { path: PathBuf },
     #[error("store operation failed: {0}")]
     Database(#[from] redb::Error),
 }
@@ -70,4 +82,13 @@ pub trait Store: Send + Sync + 'static {
         table: RecordTable,
         records: &[(String, Option<Vec<u8>>)],
     ) -> Result<(), StoreError>;
+    /// Whether the last write succeeded (for `/healthz`).
+    fn healthy(&self) -> bool {
+        true
+    }
+    /// Like `healthy`, but a failing store first tries a real write, so
+    /// health comes back as soon as the disk does.
+    fn probe(&self) -> bool {
+        self.healthy()
+    }
 }

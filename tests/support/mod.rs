@@ -30,15 +30,32 @@ pub struct Server {
 
 pub const TOKEN: &str = "test-admin-token";
 
-/// A port free on 127.0.0.1 for both TCP and UDP (SIP uses both).
+/// Ports this test process has handed out: never twice, so a server that
+/// restarts on its ports cannot find one given to another test meanwhile.
+static GIVEN_PORTS: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+
+/// A port free on 127.0.0.1 for both TCP and UDP (SIP uses both), below
+/// Linux's ephemeral range (32768–60999): the kernel never picks it as
+/// the local port of an outgoing connection while its server restarts
+/// (which made `restart()` fail with "Address already in use").
 pub fn free_port() -> u16 {
-    loop {
-        let tcp = TcpListener::bind("127.0.0.1:0").expect("bind tcp");
-        let port = tcp.local_addr().expect("addr").port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+    const FIRST: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    let mut given = GIVEN_PORTS.lock().expect("ports");
+    let seed = std::process::id().wrapping_mul(7_919);
+    for step in 0..SPAN {
+        let port = (FIRST + seed.wrapping_add(step * 13) % SPAN) as u16;
+        if given.contains(&port) {
+            continue;
+        }
+        let free =
+            TcpListener::bind(("127.0.0.1", port)).is_ok() && UdpSocket::bind(("127.0.0.1", port)).is_ok();
+        if free {
+            given.push(port);
             return port;
         }
     }
+    panic!("no free port between {FIRST} and {}", FIRST + SPAN);
 }
 
 /// A config for tests: `body` is appended to a `[general]`/`[http]`/`[sip]`/

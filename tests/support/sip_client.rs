@@ -5,7 +5,7 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use opendpma::auth::{Algorithm, DigestCredentials};
+use opendpma::auth::{DigestCredentials, parse_challenge};
 use opendpma::sip::{Framing, Message, Request, Response, parse};
 
 pub struct SipClient {
@@ -84,34 +84,34 @@ impl SipClient {
         self.send(&text);
     }
 
-    /// An Authorization value answering the first SHA-256 challenge of `response`.
+    /// An Authorization value answering the first challenge of `response`
+    /// (in the server's order of preference, RFC 8760 §2.4).
     pub fn authorization(&mut self, response: &Response, method: &str, uri: &str) -> String {
         let challenge = response
             .headers
             .lines("WWW-Authenticate")
-            .find(|c| c.contains("SHA-256"))
-            .expect("a SHA-256 challenge");
-        let nonce = challenge
-            .split("nonce=\"")
-            .nth(1)
-            .and_then(|r| r.split('"').next())
-            .expect("nonce");
+            .next()
+            .expect("a digest challenge");
+        let (_, nonce, algorithm, _) = parse_challenge(challenge).expect("a digest challenge we can answer");
         self.nc += 1;
         let mut credentials = DigestCredentials {
             username: self.user.clone(),
             realm: "opendpma".into(),
-            nonce: nonce.into(),
+            nonce: nonce.clone(),
             uri: uri.into(),
             response: String::new(),
-            algorithm: Algorithm::Sha256,
+            algorithm,
             qop: Some("auth".into()),
             cnonce: Some("wiretest".into()),
             nc: Some(self.nc),
         };
         credentials.response = credentials.expected_response(method, &self.password);
         format!(
-            "Digest username=\"{}\", realm=\"opendpma\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"{}\", algorithm=SHA-256, qop=auth, nc={:08x}, cnonce=\"wiretest\"",
-            self.user, credentials.response, self.nc
+            "Digest username=\"{}\", realm=\"opendpma\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"{}\", algorithm={}, qop=auth, nc={:08x}, cnonce=\"wiretest\"",
+            self.user,
+            credentials.response,
+            algorithm.as_str(),
+            self.nc
         )
     }
 }

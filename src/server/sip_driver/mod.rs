@@ -18,7 +18,7 @@ use self::reconfigure::PendingReconfigure;
 pub use self::reconfigure::{PhoneContact, ReconfigureOutcome, ReconfigureReport};
 use super::ServerError;
 use super::ami::AmiHandle;
-use super::presence_hub::PresenceHub;
+use super::presence_hub::{HubError, PresenceHub};
 use super::sip_transport::{self, ConnectionCounter, Connections, Inbound};
 use crate::auth::{Algorithm, LockoutPolicy, NonceSecret};
 use crate::config::{Config, DigestAlgorithm, Transport};
@@ -461,7 +461,11 @@ impl DriverTask {
                         .set_presence(&provider, update)
                         .await
                         .map(|_| ())
-                        .map_err(|e| e.to_string());
+                        .map_err(|error| match error {
+                            // Internal error text never goes on the wire.
+                            HubError::Store(_) => "Service Unavailable".to_owned(),
+                            other => other.to_string(),
+                        });
                     self.server.publish_committed(Instant::now(), token, result);
                 }
                 Output::Seen {
@@ -485,6 +489,7 @@ impl DriverTask {
                 tracing::warn!(%error, "cannot store phone contacts");
             }
         }
+        let mut stored = true;
         if !records.is_empty() {
             let store = self.store.clone();
             let written =
@@ -492,8 +497,14 @@ impl DriverTask {
                     .await
                     .expect("store task does not panic");
             if let Err(error) = written {
-                tracing::error!(%error, "cannot store subscriptions; they will not survive a restart");
+                tracing::error!(%error, "cannot store subscriptions; their SUBSCRIBEs are refused with 503");
+                stored = false;
             }
+        }
+        // Before any transmit: a 200 whose record failed becomes a 503.
+        self.server.subscriptions_stored(Instant::now(), stored);
+        if self.server.compact() {
+            super::memory::release_free_memory();
         }
         // Counters first, so that anyone who saw our answer sees them too.
         self.metrics

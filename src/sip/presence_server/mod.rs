@@ -18,7 +18,9 @@ use std::time::Instant;
 
 mod body_cache;
 mod check_sync;
+mod durability;
 mod entity;
+mod memory;
 mod notifier;
 mod publication;
 
@@ -121,6 +123,8 @@ pub struct PresenceServer {
     notifies: HashMap<ClientId, String>,
     publications: HashMap<String, Publication>,
     pending_publishes: HashMap<u64, PendingPublish>,
+    /// Subscriptions answered 200 whose records are not yet durable.
+    unconfirmed: HashMap<String, durability::Unconfirmed>,
     check_syncs: HashMap<ClientId, CheckSync>,
     /// SUBSCRIBEs refused by a subscription limit (for metrics).
     pub refused_subscriptions: u64,
@@ -144,6 +148,7 @@ impl PresenceServer {
             notifies: HashMap::new(),
             publications: HashMap::new(),
             pending_publishes: HashMap::new(),
+            unconfirmed: HashMap::new(),
             check_syncs: HashMap::new(),
             refused_subscriptions: 0,
             superseded_notifies: 0,

@@ -4,6 +4,7 @@
 use std::cmp::Reverse;
 use std::time::{Duration, Instant};
 
+use super::durability::Unconfirmed;
 use super::entity::entity_uri;
 use super::{Expiry, HintSource, Output, PresenceServer};
 use crate::presence::{HintState, is_digium_user_agent};
@@ -113,9 +114,16 @@ impl PresenceServer {
             queued: None,
             terminating: false,
         };
-        let response = ResponseBuilder::new(&request, 200, peer.address, &local_tag)
+        let mut response = ResponseBuilder::new(&request, 200, peer.address, &local_tag)
             .header("Expires", granted.to_string())
             .header("Contact", our_contact);
+        // RFC 3261 §12.1.1: a response that creates a dialog copies every
+        // Record-Route value, in order, so the watcher's in-dialog requests
+        // (refresh, un-SUBSCRIBE) take the same proxies as our NOTIFYs.
+        for record_route in request.headers.lines("Record-Route") {
+            response = response.header("Record-Route", record_route);
+        }
+        let answered = id.answered();
         self.endpoint.respond(now, id, response);
         self.insert(now, subscription);
         if granted == 0 {
@@ -123,6 +131,11 @@ impl PresenceServer {
             return self.terminate(now, &local_tag, Some("timeout"), Some(state));
         }
         self.store(now, wall, &local_tag);
+        // Refusals reuse the tag: drawing a new one would shift every
+        // later tag of a seeded run.
+        let refusal = ResponseBuilder::new(&request, 503, peer.address, &local_tag);
+        self.unconfirmed
+            .insert(local_tag.clone(), Unconfirmed::new(answered, refusal, true));
         self.send_or_queue(now, &local_tag, NotifyContent::Active(state));
     }
 
@@ -185,6 +198,7 @@ impl PresenceServer {
         let response = ResponseBuilder::new(request, 200, peer.address, &tag)
             .header("Expires", granted.to_string())
             .header("Contact", contact);
+        let answered = id.answered();
         self.endpoint.respond(now, id, response);
         if granted == 0 {
             // The watcher asked: no reason (RFC 6665 §4.2.2 leaves it out),
@@ -199,6 +213,9 @@ impl PresenceServer {
             )));
         }
         self.store(now, wall, &tag);
+        let refusal = ResponseBuilder::new(request, 503, peer.address, &tag);
+        self.unconfirmed
+            .insert(tag.clone(), Unconfirmed::new(answered, refusal, false));
         match hints.hint_state(&exten) {
             Some(state) => self.send_or_queue(now, &tag, NotifyContent::Active(state)),
             None => self.terminate(now, &tag, Some("noresource"), None),

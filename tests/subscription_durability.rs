@@ -1,0 +1,87 @@
+//! Nothing acknowledged that is not durable, sans-IO (issue 17 item 6):
+//! a SUBSCRIBE's 200 and first NOTIFY wait in the transmit queue until the
+//! driver reports the record written; a failed write turns them into one
+//! 503 with a generic reason and Retry-After, and the subscription is gone.
+//! Also RFC 3261 §8.2.2.3 after authentication: an unknown Require → 420.
+
+use std::time::Instant;
+
+use opendpma::sip::{Peer, PresenceServer};
+
+mod support;
+
+use support::sans_io::{Book, book, presence_server};
+
+const WALL: u64 = 1_800_000_000;
+
+fn subscribe(extra: &str) -> Vec<u8> {
+    format!(
+        "SUBSCRIBE sip:2000@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.7:5062;branch=z9hG4bKdur\r\nFrom: <sip:2001@192.0.2.1>;tag=w\r\nTo: <sip:2000@192.0.2.1>\r\nCall-ID: durable\r\nCSeq: 1 SUBSCRIBE\r\nEvent: presence\r\nExpires: 600\r\nContact: <sip:2001@192.0.2.7:5062>\r\n{extra}Content-Length: 0\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+fn setup() -> (PresenceServer, Book, Peer, Instant) {
+    let now = Instant::now();
+    let server = presence_server(now, &["2000", "2001"]);
+    (
+        server,
+        book(&["2000", "2001"]),
+        Peer::udp("192.0.2.7:5062".parse().unwrap()),
+        now,
+    )
+}
+
+fn sent(server: &mut PresenceServer) -> Vec<String> {
+    std::iter::from_fn(|| server.poll_transmit())
+        .map(|t| String::from_utf8(t.bytes).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_failed_record_write_turns_the_200_into_a_503_and_drops_the_subscription() {
+    let (mut server, hints, peer, now) = setup();
+    server.handle_datagram(now, WALL, peer, &subscribe(""), &hints);
+    while server.poll_output().is_some() {}
+    server.subscriptions_stored(now, false);
+    let sent = sent(&mut server);
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert!(
+        sent[0].starts_with("SIP/2.0 503 Service Unavailable\r\n"),
+        "{}",
+        sent[0]
+    );
+    assert!(sent[0].contains("\r\nRetry-After: 10\r\n"), "{}", sent[0]);
+    assert_eq!(server.subscription_count(), 0);
+    // A retransmission of the SUBSCRIBE gets the same 503, not a 200.
+    server.handle_datagram(now, WALL, peer, &subscribe(""), &hints);
+    let again = self::sent(&mut server);
+    assert!(again[0].starts_with("SIP/2.0 503 "), "{again:#?}");
+}
+
+#[test]
+fn a_stored_record_lets_the_200_and_the_notify_go() {
+    let (mut server, hints, peer, now) = setup();
+    server.handle_datagram(now, WALL, peer, &subscribe(""), &hints);
+    while server.poll_output().is_some() {}
+    server.subscriptions_stored(now, true);
+    let sent = sent(&mut server);
+    assert!(sent[0].starts_with("SIP/2.0 200 OK\r\n"), "{sent:#?}");
+    assert!(sent[1].starts_with("NOTIFY "), "{sent:#?}");
+    assert_eq!(server.subscription_count(), 1);
+}
+
+#[test]
+fn an_unknown_require_on_a_subscribe_is_420_and_creates_nothing() {
+    let (mut server, hints, peer, now) = setup();
+    server.handle_datagram(now, WALL, peer, &subscribe("Require: 100rel\r\n"), &hints);
+    let sent = sent(&mut server);
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert!(
+        sent[0].starts_with("SIP/2.0 420 Bad Extension\r\n"),
+        "{}",
+        sent[0]
+    );
+    assert!(sent[0].contains("\r\nUnsupported: 100rel\r\n"), "{}", sent[0]);
+    assert_eq!(server.subscription_count(), 0);
+}
