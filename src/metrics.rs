@@ -167,7 +167,7 @@ impl Metrics {
             self.tcp_connections.load(Ordering::Relaxed),
         );
         let sip = *self.sip.lock().expect("metrics lock is never poisoned");
-        let endpoint: [(&str, &str, u64); 7] = [
+        let endpoint: [(&str, &str, u64); 8] = [
             (
                 "opendpma_sip_requests_total",
                 "SIP requests received (parsed).",
@@ -202,6 +202,11 @@ impl Metrics {
                 "opendpma_sip_stateless_answers_total",
                 "Requests answered without a stored transaction (table full).",
                 sip.stateless_answers,
+            ),
+            (
+                "opendpma_sip_responses_from_elsewhere_total",
+                "Responses dropped because they came from another peer than the request went to.",
+                sip.responses_from_elsewhere,
             ),
         ];
         for (name, help, value) in endpoint {

@@ -455,11 +455,10 @@ impl DriverTask {
                 }
                 Output::Seen {
                     user,
-                    from_user,
                     peer,
                     contact,
                     user_agent,
-                } => contact_records.extend(self.seen(user, &from_user, peer, contact, user_agent)),
+                } => contact_records.extend(self.seen(&user, peer, contact, user_agent)),
                 Output::CheckSyncDone { token, result } => self.check_sync_done(token, result),
             }
         }

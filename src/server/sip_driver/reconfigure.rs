@@ -54,22 +54,19 @@ pub(super) struct PendingReconfigure {
 }
 
 impl DriverTask {
-    /// Records where the phones behind a request are; returns store
-    /// writes for contacts that changed.
+    /// Records where the phones of the line `user` authenticated as are;
+    /// returns store writes for contacts that changed.
     pub(super) fn seen(
         &mut self,
-        user: Option<String>,
-        from_user: &str,
+        user: &str,
         peer: Peer,
         contact: Option<String>,
         user_agent: String,
     ) -> Vec<(String, Option<Vec<u8>>)> {
         let config = &self.snapshot.config;
-        let line = match &user {
-            Some(user) => config.line_by_authname(user),
-            None => config.line_by_exten(from_user),
+        let Some(line) = config.line_by_authname(user) else {
+            return Vec::new();
         };
-        let Some(line) = line else { return Vec::new() };
         let mut writes = Vec::new();
         for phone in config.phones_with_line(&line.name) {
             let record = PhoneContact {

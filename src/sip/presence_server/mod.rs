@@ -74,11 +74,11 @@ pub enum Output {
     },
     /// Write (`Some`) or delete (`None`) a subscription record.
     Store { key: String, record: Option<Vec<u8>> },
-    /// A request from a phone: where it is, for check-sync later.
-    /// `user` is the authenticated digest user, if any.
+    /// An authenticated request from a phone: where it is, for check-sync
+    /// later. Only requests that passed digest are reported: a contact
+    /// learned from anything else could be an attacker's (issue 17).
     Seen {
-        user: Option<String>,
-        from_user: String,
+        user: String,
         peer: Peer,
         contact: Option<String>,
         user_agent: String,
@@ -350,7 +350,9 @@ impl PresenceServer {
                     peer,
                     user,
                 } => {
-                    self.seen(&request, peer, user.clone());
+                    if let Some(user) = &user {
+                        self.seen(&request, peer, user.clone());
+                    }
                     match request.method {
                         Method::Subscribe => self.subscribe(now, wall, id, *request, peer, hints),
                         Method::Publish => self.publish(now, id, request, peer, user),
@@ -360,7 +362,6 @@ impl PresenceServer {
                         }
                     }
                 }
-                Event::Seen { request, peer } => self.seen(&request, peer, None),
                 Event::Response { id, response } => {
                     if self.check_sync_finished(now, id, Some(&response)) {
                         continue;
@@ -388,14 +389,8 @@ impl PresenceServer {
         }
     }
 
-    /// Notes where a phone is (for check-sync).
-    fn seen(&mut self, request: &Request, peer: Peer, user: Option<String>) {
-        let from_user = request
-            .core
-            .from
-            .sip_uri()
-            .and_then(|uri| uri.user_name().map(str::to_owned))
-            .unwrap_or_default();
+    /// Notes where the phone that authenticated as `user` is (for check-sync).
+    fn seen(&mut self, request: &Request, peer: Peer, user: String) {
         let contact = request
             .headers
             .values("Contact")
@@ -404,7 +399,6 @@ impl PresenceServer {
             .map(|c| c.uri);
         self.outputs.push_back(Output::Seen {
             user,
-            from_user,
             peer,
             contact,
             user_agent: request.user_agent().unwrap_or("").to_owned(),
