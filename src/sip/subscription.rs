@@ -9,6 +9,7 @@
 //!              terminating (final NOTIFY in flight) ──► gone
 //! ```
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,7 @@ use super::headers::Headers;
 use super::message::Method;
 use super::peer::Peer;
 use super::response::{OutgoingRequest, PRODUCT};
+use super::uri::NameAddr;
 use crate::config::{Extension, Transport};
 use crate::presence::HintState;
 
@@ -176,14 +178,15 @@ impl Subscription {
         }
         let mut dialog = record.dialog;
         dialog.local_cseq = dialog.local_cseq.saturating_add(CSEQ_JUMP_AFTER_RESTART);
+        let source = Peer {
+            transport: record.transport,
+            address: record.address.parse().ok()?,
+            connection: None,
+        };
         Some(Self {
             exten: record.exten.parse().ok()?,
+            peer: reconnect_peer(&dialog, source),
             dialog,
-            peer: Peer {
-                transport: record.transport,
-                address: record.address.parse().ok()?,
-                connection: None,
-            },
             expires_at: now + Duration::from_secs(record.expires_at_unix - wall),
             event_id: record.event_id,
             user_agent: record.user_agent,
@@ -194,6 +197,39 @@ impl Subscription {
             queued: None,
             terminating: false,
         })
+    }
+}
+
+/// Where NOTIFYs go once `peer`'s connection is gone (a restart, or the
+/// watcher closed it): a stream's source port was the watcher's ephemeral
+/// one, so connect to the next hop of the dialog instead — the first
+/// Record-Route entry if there is one, else the remote target (the
+/// watcher's Contact), as RFC 3261 §12.2.1.1 and §8.1.2 route in-dialog
+/// requests (issue 17: TCP subscriptions must survive a restart). Only
+/// an IP-literal hop can be used without DNS; otherwise, and for UDP (the
+/// source address is the NAT-safe choice there), `peer` stays.
+pub fn reconnect_peer(dialog: &Dialog, peer: Peer) -> Peer {
+    if peer.transport == Transport::Udp {
+        return peer;
+    }
+    let hop = dialog.route_set.first().unwrap_or(&dialog.remote_target);
+    let Some(uri) = NameAddr::parse(hop).ok().and_then(|hop| hop.sip_uri()) else {
+        return peer;
+    };
+    let host = uri.host.trim_start_matches('[').trim_end_matches(']');
+    let Ok(ip) = host.parse::<IpAddr>() else {
+        return peer;
+    };
+    // RFC 3263 §4.2 default ports: 5060 for TCP, 5061 for TLS.
+    let default_port = if peer.transport == Transport::Tls {
+        5061
+    } else {
+        5060
+    };
+    Peer {
+        transport: peer.transport,
+        address: SocketAddr::new(ip, uri.port.unwrap_or(default_port)),
+        connection: None,
     }
 }
 

@@ -29,8 +29,9 @@ use super::header_views::contact_expires;
 use super::message::{Method, Request};
 use super::peer::{ConnectionId, Peer, Transmit};
 use super::response::ResponseBuilder;
-use super::subscription::{NotifyContent, Subscription, SubscriptionRecord};
+use super::subscription::{NotifyContent, Subscription, SubscriptionRecord, reconnect_peer};
 use super::uri::NameAddr;
+use crate::config::Cidr;
 use crate::presence::{HintState, PresenceUpdate};
 
 /// RFC 3856 §6.4 / RFC 3903: the interval when a request names none.
@@ -61,6 +62,10 @@ pub struct PresenceServerConfig {
     pub max_per_line: usize,
     /// Live subscriptions from one source address.
     pub max_per_address: usize,
+    /// Sources standing for many phones (a proxy, a NAT'd site), allowed
+    /// `max_per_trusted_address` instead.
+    pub trusted_networks: Vec<Cidr>,
+    pub max_per_trusted_address: usize,
 }
 
 /// Work for the driver beyond sending bytes.
@@ -221,8 +226,21 @@ impl PresenceServer {
     ) {
         self.endpoint.connection_lost(now, connection);
         for subscription in self.subscriptions.values_mut() {
-            if subscription.peer.connection == Some(connection) {
-                subscription.peer.connection = None;
+            if subscription.peer.connection != Some(connection) {
+                continue;
+            }
+            let old_ip = subscription.peer.address.ip();
+            subscription.peer = reconnect_peer(&subscription.dialog, subscription.peer);
+            // The per-address count follows the subscription's address.
+            let new_ip = subscription.peer.address.ip();
+            if old_ip != new_ip {
+                if let Some(count) = self.by_address.get_mut(&old_ip) {
+                    *count = count.saturating_sub(1);
+                    if *count == 0 {
+                        self.by_address.remove(&old_ip);
+                    }
+                }
+                *self.by_address.entry(new_ip).or_default() += 1;
             }
         }
         self.process_events(now, wall, hints);
