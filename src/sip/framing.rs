@@ -132,7 +132,10 @@ fn content_length(head: &[u8]) -> Result<usize, FramingError> {
             found = Some(length);
         }
     }
-    Ok(found.unwrap_or(0))
+    // On a stream the length is the only way to find the next message:
+    // it is mandatory there (RFC 3261 §18.3, §20.14), and without it the
+    // connection cannot be framed (issue 17).
+    found.ok_or(FramingError::BadContentLength)
 }
 
 #[cfg(test)]
@@ -205,5 +208,12 @@ mod tests {
         let mut framer = StreamFramer::new();
         framer.push(&vec![b'x'; MAX_MESSAGE_BYTES + 1]);
         assert_eq!(framer.next_frame(), Err(FramingError::TooLarge));
+        let mut framer = StreamFramer::new();
+        framer.push(b"OPTIONS sip:a@b SIP/2.0\r\nCSeq: 1 OPTIONS\r\n\r\n");
+        assert_eq!(
+            framer.next_frame(),
+            Err(FramingError::BadContentLength),
+            "no length on a stream"
+        );
     }
 }

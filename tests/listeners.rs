@@ -1,0 +1,309 @@
+//! Issue 17's listener holes, each reproduced against the binary: a SIP
+//! connection that cannot be framed stays open; a SIP message or HTTP head
+//! trickled a byte at a time is never dropped; HTTP has no connection cap;
+//! SIP over TCP has no rate limit; one NAT'd site or proxy is refused by
+//! the per-address limits (now `trusted_networks`); the open-file limit
+//! is not raised and the caps do not fit under it.
+
+mod support;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{IpAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use support::{HTTP_CREDENTIALS, SAMPLE_BODY, Server, tcp_from};
+
+const ATTACKER: [u8; 4] = [127, 0, 0, 1];
+const PHONE: [u8; 4] = [127, 0, 0, 2];
+
+fn options(call: &str, server: std::net::SocketAddr) -> String {
+    format!(
+        "OPTIONS sip:2000@{server} SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK{call}\r\nFrom: <sip:x@127.0.0.1>;tag={call}\r\nTo: <sip:2000@{server}>\r\nCall-ID: {call}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    )
+}
+
+/// Waits (at most `limit`) for the server to close `stream`, sending
+/// `trickle` one byte every 100 ms meanwhile; returns when it closed.
+fn closed_within(stream: &mut TcpStream, trickle: &[u8], limit: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    stream.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    let mut bytes = trickle.iter().cycle();
+    let mut buffer = [0u8; 4096];
+    while start.elapsed() < limit {
+        if !trickle.is_empty() {
+            let byte = *bytes.next().expect("cycle");
+            if stream.write_all(&[byte]).is_err() {
+                return Some(start.elapsed());
+            }
+        }
+        match stream.read(&mut buffer) {
+            Ok(0) => return Some(start.elapsed()),
+            Ok(_) => {}
+            Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => return Some(start.elapsed()),
+        }
+    }
+    None
+}
+
+#[test]
+fn a_sip_connection_that_cannot_be_framed_is_closed() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let head = |length: &str| {
+        format!(
+            "OPTIONS sip:2000@x SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bKbad\r\nFrom: <sip:x@y>;tag=b\r\nTo: <sip:2000@x>\r\nCall-ID: bad\r\nCSeq: 1 OPTIONS\r\n{length}\r\n"
+        )
+    };
+    let oversized = format!(
+        "OPTIONS sip:2000@x SIP/2.0\r\nX-Pad: {}\r\n",
+        "a".repeat(70 * 1024)
+    );
+    let cases = [
+        ("negative length", head("Content-Length: -1\r\n")),
+        ("no length", head("")),
+        ("huge length", head("Content-Length: 99999999\r\n")),
+        ("70 KB head", oversized),
+    ];
+    for (name, bytes) in cases {
+        let mut stream = TcpStream::connect(server.sip).unwrap();
+        let _ = stream.write_all(bytes.as_bytes());
+        let closed = closed_within(&mut stream, b"", Duration::from_secs(5));
+        assert!(closed.is_some(), "{name}: the connection stays open");
+    }
+    // Nothing was opened towards the clients, and every slot came back.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.metric("opendpma_tcp_connections") != Some(0) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(server.metric("opendpma_tcp_connections"), Some(0));
+    assert!(
+        server
+            .log()
+            .contains("closing a connection that cannot be framed")
+    );
+}
+
+#[test]
+fn a_sip_message_trickled_byte_by_byte_is_dropped_at_its_deadline() {
+    let limits = "[limits]\nrequest_timeout = 2\n";
+    let server = Server::start(HTTP_CREDENTIALS, &format!("{SAMPLE_BODY}\n{limits}"));
+    let message = options("slow", server.sip);
+    let mut slow = TcpStream::connect(server.sip).unwrap();
+    let closed = closed_within(&mut slow, message.as_bytes(), Duration::from_secs(10))
+        .expect("a slow sender is dropped although it keeps sending");
+    assert!(
+        closed >= Duration::from_millis(1900) && closed < Duration::from_secs(6),
+        "closed after {closed:?}"
+    );
+    assert_eq!(server.metric("opendpma_request_timeouts_total"), Some(1));
+
+    // A phone that sends whole messages now and then outlives the deadline.
+    let mut phone = TcpStream::connect(server.sip).unwrap();
+    phone.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    for n in 0..3 {
+        phone
+            .write_all(options(&format!("keep{n}"), server.sip).as_bytes())
+            .unwrap();
+        let mut buffer = [0u8; 4096];
+        let length = phone.read(&mut buffer).unwrap();
+        assert!(buffer[..length].starts_with(b"SIP/2.0 200 OK"));
+        std::thread::sleep(Duration::from_millis(1200));
+    }
+}
+
+#[test]
+fn an_http_head_trickled_byte_by_byte_or_an_idle_connection_is_dropped() {
+    let limits = "[limits]\nrequest_timeout = 2\n";
+    let server = Server::start(HTTP_CREDENTIALS, &format!("{SAMPLE_BODY}\n{limits}"));
+    let head = b"GET /0019159c1a2b.cfg HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    for listener in [server.http, server.admin] {
+        let mut slow = TcpStream::connect(listener).unwrap();
+        let closed = closed_within(&mut slow, head, Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("{listener}: a slow head is never dropped"));
+        assert!(
+            closed >= Duration::from_millis(1900) && closed < Duration::from_secs(6),
+            "{listener}: closed after {closed:?}"
+        );
+        let mut idle = TcpStream::connect(listener).unwrap();
+        let closed = closed_within(&mut idle, b"", Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("{listener}: an idle connection is never dropped"));
+        assert!(
+            closed < Duration::from_secs(6),
+            "{listener}: idle closed after {closed:?}"
+        );
+    }
+}
+
+#[test]
+fn http_connections_are_capped_per_address_on_both_listeners() {
+    let limits = "[limits]\nhttp_connections_per_ip = 2\n";
+    let server = Server::start(HTTP_CREDENTIALS, &format!("{SAMPLE_BODY}\n{limits}"));
+    for (n, listener) in [server.http, server.admin].into_iter().enumerate() {
+        let held = [
+            TcpStream::connect(listener).unwrap(),
+            TcpStream::connect(listener).unwrap(),
+        ];
+        std::thread::sleep(Duration::from_millis(200));
+        let mut third = TcpStream::connect(listener).unwrap();
+        let closed = closed_within(&mut third, b"", Duration::from_secs(2));
+        assert!(
+            closed.is_some(),
+            "{listener}: the third connection is closed at once"
+        );
+        if n == 0 {
+            // (While the admin listener is full, /metrics cannot be read either.)
+            assert_eq!(server.metric("opendpma_http_connections_refused_total"), Some(1));
+        }
+        // Another address is served meanwhile.
+        let mut other = tcp_from(IpAddr::from(PHONE), listener);
+        other
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        other.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let _ = other.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 "), "{listener}: {answer}");
+        drop(held);
+    }
+}
+
+#[test]
+fn sip_over_tcp_is_rate_limited_per_address() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let mut stream = TcpStream::connect(server.sip).unwrap();
+    let burst: String = (0..1000).map(|n| options(&format!("r{n}"), server.sip)).collect();
+    stream.write_all(burst.as_bytes()).unwrap();
+    stream.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    let mut answers = Vec::new();
+    let mut buffer = [0u8; 65536];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(length) => answers.extend_from_slice(&buffer[..length]),
+            Err(_) => break,
+        }
+    }
+    let answered = String::from_utf8_lossy(&answers)
+        .matches("SIP/2.0 200 OK")
+        .count();
+    eprintln!("answered {answered} of 1000 requests sent at once on one connection");
+    // The default 200/s: a burst of 200, plus what refilled while they were read.
+    assert!((150..600).contains(&answered), "answered {answered}");
+    let limited = server.metric("opendpma_sip_rate_limited_total").unwrap();
+    assert_eq!(limited as usize + answered, 1000);
+}
+
+#[test]
+fn trusted_networks_get_their_own_limits() {
+    let limits = "[limits]\nsip_requests_per_second = 5\nsubscriptions_per_ip = 1\ntcp_connections_per_ip = 1\ntrusted_networks = [\"127.0.0.2/32\"]\ntrusted_sip_requests_per_second = 1000\ntrusted_subscriptions_per_ip = 3\ntrusted_connections_per_ip = 3\n";
+    let server = Server::start_full(
+        HTTP_CREDENTIALS,
+        "require_auth = false",
+        &format!("{SAMPLE_BODY}\n{limits}"),
+        &[],
+    );
+    let udp_from = |ip: [u8; 4]| {
+        let socket = std::net::UdpSocket::bind((IpAddr::from(ip), 0)).unwrap();
+        socket.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        socket
+    };
+    let answered = |socket: &std::net::UdpSocket| {
+        for n in 0..20 {
+            socket
+                .send_to(options(&format!("t{n}"), server.sip).as_bytes(), server.sip)
+                .unwrap();
+        }
+        let mut buffer = [0u8; 4096];
+        std::iter::from_fn(|| socket.recv_from(&mut buffer).ok()).count()
+    };
+    let site = udp_from(PHONE);
+    assert_eq!(answered(&site), 20, "the trusted site is not limited at 5/s");
+    let stranger = udp_from(ATTACKER);
+    assert!(answered(&stranger) <= 6, "others are");
+
+    let subscribe = |socket: &std::net::UdpSocket, call: &str| {
+        let local = socket.local_addr().unwrap();
+        let text = format!(
+            "SUBSCRIBE sip:2001@{server} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK{call}\r\nFrom: <sip:2000@127.0.0.1>;tag={call}\r\nTo: <sip:2001@{server}>\r\nCall-ID: {call}\r\nCSeq: 1 SUBSCRIBE\r\nContact: <sip:2000@{local}>\r\nEvent: presence\r\nContent-Length: 0\r\n\r\n",
+            server = server.sip
+        );
+        socket.send_to(text.as_bytes(), server.sip).unwrap();
+        let mut buffer = [0u8; 4096];
+        // The 200 or 503 (a NOTIFY may follow a 200; skip it).
+        loop {
+            let (length, _) = socket.recv_from(&mut buffer).expect("an answer");
+            let text = String::from_utf8_lossy(&buffer[..length]).into_owned();
+            if text.starts_with("SIP/2.0 ") && text.contains("SUBSCRIBE") {
+                return text[8..11].parse::<u16>().unwrap();
+            }
+        }
+    };
+    std::thread::sleep(Duration::from_millis(1100));
+    let codes: Vec<u16> = (0..4).map(|n| subscribe(&site, &format!("site{n}"))).collect();
+    assert_eq!(codes, [200, 200, 200, 503]);
+
+    let site_connections: Vec<TcpStream> = (0..3)
+        .map(|_| tcp_from(IpAddr::from(PHONE), server.sip))
+        .collect();
+    let mut fourth = tcp_from(IpAddr::from(PHONE), server.sip);
+    assert!(closed_within(&mut fourth, b"", Duration::from_secs(2)).is_some());
+    for mut connection in site_connections {
+        assert!(closed_within(&mut connection, b"", Duration::from_millis(300)).is_none());
+    }
+}
+
+/// Issue 17 item 2c: the soft open-file limit is raised to the hard one,
+/// and caps that would not fit below it are lowered.
+#[test]
+fn the_open_file_limit_is_raised_and_the_caps_fit_below_it() {
+    let folder = tempfile::tempdir().unwrap();
+    let ports = (support::free_port(), support::free_port(), support::free_port());
+    let config = folder.path().join("phones.toml");
+    let text = support::config_text(ports.0, ports.1, ports.2, HTTP_CREDENTIALS, SAMPLE_BODY);
+    std::fs::write(&config, text).unwrap();
+    let mut child = std::process::Command::new("prlimit")
+        .arg("--nofile=256:2048")
+        .arg(env!("CARGO_BIN_EXE_opendpma"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("prlimit (util-linux) runs");
+    let pid = child.id();
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut log = String::new();
+        let _ = stderr.read_to_string(&mut log);
+        log
+    });
+    let limits_file = format!("/proc/{pid}/limits");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut open_files = String::new();
+    while Instant::now() < deadline {
+        let limits = std::fs::read_to_string(&limits_file).unwrap_or_default();
+        open_files = limits
+            .lines()
+            .find(|line| line.starts_with("Max open files"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if open_files == "Max open files 2048 2048 files" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = reader.join().unwrap();
+    assert_eq!(open_files, "Max open files 2048 2048 files", "{log}");
+    assert!(log.contains("raised the open-file limit"), "{log}");
+    assert!(
+        log.contains("connection caps lowered to fit the open-file limit")
+            && log.contains("tcp_connections=661"),
+        "4096 + 2 × 4096 wanted, (2048 − 64) × 1/3 given to SIP: {log}"
+    );
+}
