@@ -5,6 +5,10 @@
 //! header read timeout runs from the moment the connection waits for a
 //! head, including between keep-alive requests, and is only reset by a
 //! complete head), and optionally a per-address request rate (429).
+//! A 429 is held back for `TARPIT` before it is sent: HTTP/1.1 answers in
+//! order, so a client flooding over its connections is slowed to one
+//! request per connection per `TARPIT` instead of keeping the server busy
+//! refusing it, while other addresses are served as usual.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering;
@@ -76,7 +80,10 @@ pub fn spawn(listener: Listener, shutdown: CancellationToken) {
                 continue;
             };
             // The router reads the peer address like axum's own server provides it.
-            let router = router.clone().layer(axum::Extension(ConnectInfo(peer)));
+            let router = router
+                .clone()
+                .layer(axum::middleware::from_fn(tarpit))
+                .layer(axum::Extension(ConnectInfo(peer)));
             let tls = tls.clone();
             let shutdown = shutdown.clone();
             tokio::spawn(async move {
@@ -124,6 +131,17 @@ async fn serve_connection<S>(
     if let Err(error) = result {
         tracing::debug!(%error, "http connection ended with an error");
     }
+}
+
+/// How long a refusal for being over the rate is held back.
+const TARPIT: Duration = Duration::from_secs(1);
+
+async fn tarpit(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() == StatusCode::TOO_MANY_REQUESTS {
+        tokio::time::sleep(TARPIT).await;
+    }
+    response
 }
 
 /// A per-source-address request rate for `router`: the excess gets 429.

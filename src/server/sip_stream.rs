@@ -4,7 +4,11 @@
 //! - a message must arrive whole within `[limits] request_timeout` of its
 //!   first byte, and only complete messages (or CRLF keep-alives) reset
 //!   the idle timer — a sender trickling one byte a second is dropped;
-//! - each message counts against the per-address SIP rate;
+//! - each message counts against the per-address SIP rate; over it, the
+//!   connection stops reading until the address has a token again, so a
+//!   flooding sender is slowed by TCP's own flow control and costs us no
+//!   framing work (dropping and reading on would let one address keep the
+//!   runtime busy framing messages it then throws away, starving others);
 //! - a framing error (bad or missing Content-Length, an oversized head)
 //!   closes the connection: nothing after it can be trusted to be framed;
 //! - when the driver drops the connection's writer, the connection closes.
@@ -135,7 +139,6 @@ where
             Ok(0) | Err(_) => return Ending::Closed,
             Ok(length) => length,
         };
-        let now = Instant::now();
         framer.push(&buffer[..length]);
         let mut completed = false;
         loop {
@@ -148,13 +151,22 @@ where
             };
             completed = true;
             if !policy.rate.allow(peer.address.ip()) {
-                continue;
+                let waited = tokio::select! {
+                    () = policy.shutdown.cancelled() => return Ending::Closed,
+                    () = driver_closed.cancelled() => return Ending::DriverClosed,
+                    waited = wait_for_token(policy, peer) => waited,
+                };
+                if !waited {
+                    return Ending::Closed;
+                }
             }
             let message = Inbound::Stream { peer, bytes };
             if policy.inbound.send(message).await.is_err() {
                 return Ending::Closed;
             }
         }
+        // After any wait for the rate: deadlines count from here.
+        let now = Instant::now();
         if completed {
             idle_until = now + idle;
         }
@@ -167,3 +179,20 @@ where
         };
     }
 }
+
+/// Waits until `peer`'s address may send again (polling its bucket, at
+/// most once per `RATE_POLL`); `false` if it did not get a token within
+/// the idle time (then the connection is given up).
+async fn wait_for_token(policy: &StreamPolicy, peer: Peer) -> bool {
+    let give_up = Instant::now() + policy.idle;
+    while Instant::now() < give_up {
+        tokio::time::sleep(RATE_POLL).await;
+        if policy.rate.try_take(peer.address.ip()) {
+            return true;
+        }
+    }
+    false
+}
+
+/// How often a throttled connection checks its address's bucket.
+const RATE_POLL: Duration = Duration::from_millis(20);
