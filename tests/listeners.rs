@@ -135,6 +135,28 @@ fn an_http_head_trickled_byte_by_byte_or_an_idle_connection_is_dropped() {
 }
 
 #[test]
+fn a_request_body_trickled_byte_by_byte_is_dropped() {
+    let limits = "[limits]\nrequest_timeout = 2\n";
+    let server = Server::start(HTTP_CREDENTIALS, &format!("{SAMPLE_BODY}\n{limits}"));
+    let put = format!(
+        "PUT /api/v1/presence/CustomPresence:2001 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+        support::TOKEN
+    );
+    let get = "GET /0019159c1a2b.cfg HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n";
+    for (listener, head) in [(server.admin, put.as_str()), (server.http, get)] {
+        let mut slow = TcpStream::connect(listener).unwrap();
+        slow.write_all(head.as_bytes()).unwrap();
+        let closed = closed_within(&mut slow, b"{\"state\":", Duration::from_secs(15))
+            .unwrap_or_else(|| panic!("{listener}: a slow body is read forever"));
+        // Three request timeouts for body and handler.
+        assert!(
+            closed < Duration::from_secs(9),
+            "{listener}: closed after {closed:?}"
+        );
+    }
+}
+
+#[test]
 fn http_connections_are_capped_per_address_on_both_listeners() {
     let limits = "[limits]\nhttp_connections_per_ip = 2\n";
     let server = Server::start(HTTP_CREDENTIALS, &format!("{SAMPLE_BODY}\n{limits}"));
@@ -307,4 +329,28 @@ fn the_open_file_limit_is_raised_and_the_caps_fit_below_it() {
             && log.contains("tcp_connections=661"),
         "4096 + 2 × 4096 wanted, (2048 − 64) × 1/3 given to SIP: {log}"
     );
+}
+
+/// The admin API had no request rate at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_requests_over_the_rate_get_429() {
+    let limits = "[limits]\nhttp_requests_per_second = 5\n";
+    let server = Server::start(HTTP_CREDENTIALS, &format!("{SAMPLE_BODY}\n{limits}"));
+    let requests: Vec<_> = (0..12)
+        .map(|_| {
+            let request = support::client()
+                .get(server.admin_url("/api/v1/hints"))
+                .bearer_auth(support::TOKEN);
+            tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for request in requests {
+        statuses.push(request.await.unwrap());
+    }
+    statuses.sort_unstable();
+    // A burst of 5 (the start-up health check took one of them).
+    let served = statuses.iter().filter(|s| **s == 200).count();
+    assert!((3..=5).contains(&served), "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 429), "{statuses:?}");
 }

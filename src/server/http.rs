@@ -4,7 +4,8 @@
 //! handshake and request-head deadline that bytes do not extend (hyper's
 //! header read timeout runs from the moment the connection waits for a
 //! head, including between keep-alive requests, and is only reset by a
-//! complete head), and optionally a per-address request rate (429).
+//! complete head), a deadline for the rest of a request (body and
+//! handler), and optionally a per-address request rate (429).
 //! A 429 is held back for `TARPIT` before it is sent: HTTP/1.1 answers in
 //! order, so a client flooding over its connections is slowed to one
 //! request per connection per `TARPIT` instead of keeping the server busy
@@ -80,9 +81,11 @@ pub fn spawn(listener: Listener, shutdown: CancellationToken) {
                 continue;
             };
             // The router reads the peer address like axum's own server provides it.
+            let deadline = REQUEST_DEADLINE_FACTOR * request_timeout;
             let router = router
                 .clone()
                 .layer(axum::middleware::from_fn(tarpit))
+                .layer(axum::middleware::from_fn_with_state(deadline, within_deadline))
                 .layer(axum::Extension(ConnectInfo(peer)));
             let tls = tls.clone();
             let shutdown = shutdown.clone();
@@ -130,6 +133,24 @@ async fn serve_connection<S>(
     };
     if let Err(error) = result {
         tracing::debug!(%error, "http connection ended with an error");
+    }
+}
+
+/// A request's body and handler together get this many `request_timeout`s
+/// (30 s by default): a body trickled a byte at a time is not read forever,
+/// and the longest handler (a reconfigure, which waits 5 s for phones)
+/// fits. Event streams are not cut: their response starts at once.
+const REQUEST_DEADLINE_FACTOR: u32 = 3;
+
+async fn within_deadline(State(deadline): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => (
+            StatusCode::REQUEST_TIMEOUT,
+            [(axum::http::header::CONNECTION, "close")],
+            "request not complete in time\n",
+        )
+            .into_response(),
     }
 }
 
