@@ -207,18 +207,22 @@ impl Subscription {
 /// watcher's Contact), as RFC 3261 §12.2.1.1 and §8.1.2 route in-dialog
 /// requests (issue 17: TCP subscriptions must survive a restart). Only
 /// an IP-literal hop can be used without DNS; otherwise, and for UDP (the
-/// source address is the NAT-safe choice there), `peer` stays.
+/// source address is the NAT-safe choice there), `peer`'s address stays.
 pub fn reconnect_peer(dialog: &Dialog, peer: Peer) -> Peer {
+    let unconnected = Peer {
+        connection: None,
+        ..peer
+    };
     if peer.transport == Transport::Udp {
-        return peer;
+        return unconnected;
     }
     let hop = dialog.route_set.first().unwrap_or(&dialog.remote_target);
     let Some(uri) = NameAddr::parse(hop).ok().and_then(|hop| hop.sip_uri()) else {
-        return peer;
+        return unconnected;
     };
     let host = uri.host.trim_start_matches('[').trim_end_matches(']');
     let Ok(ip) = host.parse::<IpAddr>() else {
-        return peer;
+        return unconnected;
     };
     // RFC 3263 §4.2 default ports: 5060 for TCP, 5061 for TLS.
     let default_port = if peer.transport == Transport::Tls {
@@ -251,4 +255,66 @@ pub struct SubscriptionRecord {
     pub digium: bool,
     pub entity: String,
     pub contact: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dialog(remote_target: &str, route_set: &[&str]) -> Dialog {
+        Dialog {
+            call_id: "c".into(),
+            local_tag: "l".into(),
+            remote_tag: "r".into(),
+            local_uri: "sip:2001@192.0.2.1".into(),
+            remote_uri: "sip:2000@192.0.2.7".into(),
+            remote_target: remote_target.into(),
+            route_set: route_set.iter().map(|r| (*r).to_owned()).collect(),
+            local_cseq: 1,
+            remote_cseq: 1,
+        }
+    }
+
+    fn peer(transport: Transport) -> Peer {
+        Peer {
+            transport,
+            address: "192.0.2.7:40123".parse().unwrap(),
+            connection: Some(super::super::peer::ConnectionId(3)),
+        }
+    }
+
+    #[test]
+    fn a_gone_stream_reconnects_to_the_next_hop_not_the_source_port() {
+        let contact = dialog("sip:2000@192.0.2.7:5062;transport=tcp", &[]);
+        let hop = reconnect_peer(&contact, peer(Transport::Tcp));
+        assert_eq!(hop.address, "192.0.2.7:5062".parse().unwrap());
+        assert_eq!((hop.transport, hop.connection), (Transport::Tcp, None));
+        let routed = dialog(
+            "sip:2000@10.0.0.7:5062",
+            &["<sip:192.0.2.50;lr>", "<sip:192.0.2.51;lr>"],
+        );
+        assert_eq!(
+            reconnect_peer(&routed, peer(Transport::Tcp)).address,
+            "192.0.2.50:5060".parse().unwrap(),
+            "the first Record-Route, default port"
+        );
+        let tls = dialog("sips:2000@[2001:db8::7]", &[]);
+        assert_eq!(
+            reconnect_peer(&tls, peer(Transport::Tls)).address,
+            "[2001:db8::7]:5061".parse().unwrap()
+        );
+        let named = dialog("sip:2000@phone.example.com:5062", &[]);
+        let kept = reconnect_peer(&named, peer(Transport::Tcp));
+        assert_eq!(
+            (kept.address, kept.connection),
+            (peer(Transport::Tcp).address, None),
+            "no DNS in the core: a host name keeps the old address"
+        );
+        let udp = Peer::udp("192.0.2.7:40123".parse().unwrap());
+        assert_eq!(
+            reconnect_peer(&contact, udp),
+            udp,
+            "UDP keeps its NAT-safe source address"
+        );
+    }
 }
