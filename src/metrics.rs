@@ -148,7 +148,7 @@ impl Metrics {
             ),
             (
                 "opendpma_tcp_connections_refused_total",
-                "SIP TCP connections refused by the connection limits.",
+                "SIP TCP/TLS connections refused (or not opened) by the connection limits.",
                 load(&self.tcp_connections_refused),
             ),
             (
@@ -178,7 +178,7 @@ impl Metrics {
         gauge(
             &mut out,
             "opendpma_tcp_connections",
-            "Open SIP TCP connections.",
+            "Open SIP TCP/TLS connections (accepted and opened to watchers).",
             self.tcp_connections.load(Ordering::Relaxed),
         );
         gauge(

@@ -84,18 +84,24 @@ pub struct Sip {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
-    /// SIP requests per second per source IP; the excess is dropped
-    /// silently (as Kamailio's pike does).
+    /// SIP requests per second per source IP, on every transport; over
+    /// UDP the excess is dropped silently (as Kamailio's pike does), over
+    /// TCP/TLS the connection waits until the address may send again.
     #[serde(default = "default_sip_rate")]
     pub sip_requests_per_second: u32,
-    /// HTTP requests per second per source IP; the excess gets 429.
+    /// HTTP requests per second per source IP (provisioning and admin);
+    /// the excess gets 429.
     #[serde(default = "default_http_rate")]
     pub http_requests_per_second: u32,
+    /// SIP TCP/TLS connections per source IP and in total (inbound and
+    /// outbound); the total is lowered at start if it would not fit below
+    /// the open-file limit.
     #[serde(default = "default_connections_per_ip")]
     pub tcp_connections_per_ip: usize,
     #[serde(default = "default_connections")]
     pub tcp_connections: usize,
-    /// Seconds without traffic before a TCP connection is closed.
+    /// Seconds without a complete message (or keep-alive) before a SIP
+    /// TCP/TLS connection is closed.
     #[serde(default = "default_idle_timeout")]
     pub tcp_idle_timeout: u64,
     /// Live subscriptions to one extension.
@@ -133,15 +139,9 @@ pub struct Limits {
     pub trusted_sip_requests_per_second: u32,
     #[serde(default = "default_trusted_subscriptions")]
     pub trusted_subscriptions_per_ip: usize,
+    /// Per trusted IP, on the SIP TCP/TLS and on each HTTP listener.
     #[serde(default = "default_trusted_connections")]
     pub trusted_connections_per_ip: usize,
-}
-
-impl Limits {
-    /// Whether `ip` is in `trusted_networks`.
-    pub fn is_trusted(&self, ip: std::net::IpAddr) -> bool {
-        self.trusted_networks.iter().any(|network| network.contains(ip))
-    }
 }
 
 impl Default for Limits {
