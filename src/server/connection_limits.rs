@@ -68,17 +68,14 @@ impl ConnectionLimits {
     /// A slot for a connection with `ip`, or `None` (counted as refused)
     /// if a limit is reached.
     pub fn admit(&self, ip: IpAddr) -> Option<ConnectionSlot> {
-        let slot = self.try_admit(ip);
         let (open, refused) = self.counters();
-        match slot {
-            Some(_) => open.fetch_add(1, Ordering::Relaxed),
-            None => {
-                refused.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(%ip, kind = ?self.kind, "connection limit reached; refusing");
-                return None;
-            }
+        let Some(slot) = self.try_admit(ip) else {
+            refused.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%ip, kind = ?self.kind, "connection limit reached; refusing");
+            return None;
         };
-        slot
+        open.fetch_add(1, Ordering::Relaxed);
+        Some(slot)
     }
 
     fn try_admit(&self, ip: IpAddr) -> Option<ConnectionSlot> {
