@@ -161,17 +161,14 @@ fn http_connections_are_capped_per_address_on_both_listeners() {
     let limits = "[limits]\nhttp_connections_per_ip = 2\n";
     let server = Server::start(HTTP_CREDENTIALS, &format!("{SAMPLE_BODY}\n{limits}"));
     for (n, listener) in [server.http, server.admin].into_iter().enumerate() {
-        let held = [
-            TcpStream::connect(listener).unwrap(),
-            TcpStream::connect(listener).unwrap(),
-        ];
-        std::thread::sleep(Duration::from_millis(200));
-        let mut third = TcpStream::connect(listener).unwrap();
-        let closed = closed_within(&mut third, b"", Duration::from_secs(2));
-        assert!(
-            closed.is_some(),
-            "{listener}: the third connection is closed at once"
-        );
+        let mut three: Vec<TcpStream> = (0..3).map(|_| TcpStream::connect(listener).unwrap()).collect();
+        // Whichever the server accepted last is closed at once; two stay.
+        let closed = three
+            .iter_mut()
+            .map(|stream| closed_within(stream, b"", Duration::from_millis(700)))
+            .filter(Option::is_some)
+            .count();
+        assert_eq!(closed, 1, "{listener}: one of three connections is refused");
         if n == 0 {
             // (While the admin listener is full, /metrics cannot be read either.)
             assert_eq!(server.metric("opendpma_http_connections_refused_total"), Some(1));
@@ -185,7 +182,7 @@ fn http_connections_are_capped_per_address_on_both_listeners() {
         other.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         let _ = other.read_to_string(&mut answer);
         assert!(answer.starts_with("HTTP/1.1 "), "{listener}: {answer}");
-        drop(held);
+        drop(three);
     }
 }
 
@@ -210,7 +207,7 @@ fn sip_over_tcp_is_rate_limited_per_address() {
     // The default 200/s: a burst of 200, then 200 a second.
     let early = answered(&mut answers, Duration::from_secs(2));
     eprintln!("answered {early} of 1000 requests in the first 2 s");
-    assert!((150..=700).contains(&early), "answered {early}");
+    assert!((100..=700).contains(&early), "answered {early}");
     assert!(server.metric("opendpma_sip_rate_limited_total").unwrap() > 0);
     // Over TCP the excess waits (the sender is slowed, nothing is lost).
     let all = answered(&mut answers, Duration::from_secs(10));
@@ -231,19 +228,30 @@ fn trusted_networks_get_their_own_limits() {
         socket.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
         socket
     };
-    let answered = |socket: &std::net::UdpSocket| {
+    // Sends 20 OPTIONS; counts answers until `expected` arrived, or until
+    // nothing more came for 300 ms (after 5 s at most).
+    let answered = |socket: &std::net::UdpSocket, expected: usize| {
         for n in 0..20 {
             socket
                 .send_to(options(&format!("t{n}"), server.sip).as_bytes(), server.sip)
                 .unwrap();
         }
         let mut buffer = [0u8; 4096];
-        std::iter::from_fn(|| socket.recv_from(&mut buffer).ok()).count()
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut count = 0;
+        while count < expected && Instant::now() < deadline {
+            match socket.recv_from(&mut buffer) {
+                Ok(_) => count += 1,
+                Err(_) if count > 0 => break,
+                Err(_) => {}
+            }
+        }
+        count
     };
     let site = udp_from(PHONE);
-    assert_eq!(answered(&site), 20, "the trusted site is not limited at 5/s");
+    assert_eq!(answered(&site, 20), 20, "the trusted site is not limited at 5/s");
     let stranger = udp_from(ATTACKER);
-    assert!(answered(&stranger) <= 6, "others are");
+    assert!(answered(&stranger, 20) <= 6, "others are");
 
     let subscribe = |socket: &std::net::UdpSocket, call: &str| {
         let local = socket.local_addr().unwrap();
@@ -252,6 +260,7 @@ fn trusted_networks_get_their_own_limits() {
             server = server.sip
         );
         socket.send_to(text.as_bytes(), server.sip).unwrap();
+        socket.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
         let mut buffer = [0u8; 4096];
         // The 200 or 503 (a NOTIFY may follow a 200; skip it).
         loop {
@@ -262,7 +271,6 @@ fn trusted_networks_get_their_own_limits() {
             }
         }
     };
-    std::thread::sleep(Duration::from_millis(1100));
     let codes: Vec<u16> = (0..4).map(|n| subscribe(&site, &format!("site{n}"))).collect();
     assert_eq!(codes, [200, 200, 200, 503]);
 
