@@ -59,18 +59,16 @@ fn ok_to(request: &Request) -> String {
     text + "Content-Length: 0\r\n\r\n"
 }
 
-#[test]
-fn a_tcp_subscription_survives_a_restart_via_the_contact() {
-    let mut server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
-    // Where the watcher listens (its Contact), apart from its connection.
-    let contact = TcpListener::bind("127.0.0.1:0").unwrap();
+/// Subscribes (with digest) from a fresh TCP connection whose Contact is
+/// `contact`; `expires` 0 is a one-time fetch. Returns the connection.
+fn subscribe_over_tcp(server: &Server, contact: &TcpListener, expires: u32) -> TcpStream {
     let contact_port = contact.local_addr().unwrap().port();
     let mut connection = TcpStream::connect(server.sip).unwrap();
     connection.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
     let uri = format!("sip:2001@{}", server.sip);
     let subscribe = |cseq: u32, authorization: &str| {
         format!(
-            "SUBSCRIBE {uri} SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:{contact_port};branch=z9hG4bKtcp{cseq}\r\nFrom: <sip:2000@127.0.0.1>;tag=tcpwatch\r\nTo: <{uri}>\r\nCall-ID: tcp-restart@test\r\nCSeq: {cseq} SUBSCRIBE\r\nContact: <sip:2000@127.0.0.1:{contact_port};transport=tcp>\r\nUser-Agent: Digium D65 2_9_27\r\nEvent: presence\r\nExpires: 600\r\n{authorization}Content-Length: 0\r\n\r\n"
+            "SUBSCRIBE {uri} SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:{contact_port};branch=z9hG4bKtcp{cseq}\r\nFrom: <sip:2000@127.0.0.1>;tag=tcpwatch\r\nTo: <{uri}>\r\nCall-ID: tcp-restart@test\r\nCSeq: {cseq} SUBSCRIBE\r\nContact: <sip:2000@127.0.0.1:{contact_port};transport=tcp>\r\nUser-Agent: Digium D65 2_9_27\r\nEvent: presence\r\nExpires: {expires}\r\n{authorization}Content-Length: 0\r\n\r\n"
         )
     };
     connection.write_all(subscribe(1, "").as_bytes()).unwrap();
@@ -84,6 +82,31 @@ fn a_tcp_subscription_survives_a_restart_via_the_contact() {
     assert_eq!(response(&mut connection).code, 200);
     let first = notify(&mut connection);
     connection.write_all(ok_to(&first).as_bytes()).unwrap();
+    connection
+}
+
+/// The first connection the server makes to `contact` (within 15 s).
+fn accept_from_server(contact: &TcpListener) -> TcpStream {
+    contact.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let stream = loop {
+        match contact.accept() {
+            Ok((stream, _)) => break stream,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(error) => panic!("the server never connected to the Contact: {error}"),
+        }
+    };
+    stream.set_nonblocking(false).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream
+}
+
+#[test]
+fn a_tcp_subscription_survives_a_restart_via_the_contact() {
+    let mut server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    // Where the watcher listens (its Contact), apart from its connection.
+    let contact = TcpListener::bind("127.0.0.1:0").unwrap();
+    let connection = subscribe_over_tcp(&server, &contact, 600);
 
     server.restart();
     drop(connection);
@@ -98,17 +121,7 @@ fn a_tcp_subscription_survives_a_restart_via_the_contact() {
     assert_eq!(String::from_utf8_lossy(&set.stdout), "200");
 
     // The server connects to the Contact and the NOTIFY arrives there.
-    contact.set_nonblocking(true).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut stream = loop {
-        match contact.accept() {
-            Ok((stream, _)) => break stream,
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            Err(error) => panic!("the server never connected to the Contact: {error}"),
-        }
-    };
-    stream.set_nonblocking(false).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut stream = accept_from_server(&contact);
     // The NOTIFY sent on restore may come first; then the change.
     let mut bodies = Vec::new();
     for _ in 0..3 {
@@ -125,4 +138,38 @@ fn a_tcp_subscription_survives_a_restart_via_the_contact() {
         "{bodies:?}"
     );
     assert_eq!(server.metric("opendpma_sip_subscriptions"), Some(1));
+}
+
+/// The same for check-sync: a phone heard from over TCP (authenticated)
+/// is reached at its Contact after a restart, not at its old source port.
+#[test]
+fn a_check_sync_after_a_restart_reaches_a_tcp_phone_at_its_contact() {
+    let mut server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let contact = TcpListener::bind("127.0.0.1:0").unwrap();
+    drop(subscribe_over_tcp(&server, &contact, 0));
+    assert!(server.wait_for_log("phone contact recorded phone=bob", Duration::from_secs(2)));
+    server.restart();
+    let admin = server.admin_url("/api/v1/reconfigure/bob");
+    let reconfigure = std::thread::spawn(move || {
+        let output = std::process::Command::new("curl")
+            .args([
+                "-s",
+                "-X",
+                "POST",
+                "-H",
+                &format!("Authorization: Bearer {TOKEN}"),
+            ])
+            .arg(admin)
+            .output()
+            .expect("curl runs");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    });
+    let mut phone = accept_from_server(&contact);
+    let check_sync = notify(&mut phone);
+    assert_eq!(check_sync.headers.get("Event"), Some("check-sync"));
+    phone.write_all(ok_to(&check_sync).as_bytes()).unwrap();
+    assert_eq!(
+        reconfigure.join().unwrap(),
+        r#"[{"phone":"bob","result":"answered","code":200}]"#
+    );
 }

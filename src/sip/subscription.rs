@@ -205,10 +205,18 @@ impl Subscription {
 /// one, so connect to the next hop of the dialog instead — the first
 /// Record-Route entry if there is one, else the remote target (the
 /// watcher's Contact), as RFC 3261 §12.2.1.1 and §8.1.2 route in-dialog
-/// requests (issue 17: TCP subscriptions must survive a restart). Only
-/// an IP-literal hop can be used without DNS; otherwise, and for UDP (the
-/// source address is the NAT-safe choice there), `peer`'s address stays.
+/// requests (issue 17: TCP subscriptions must survive a restart). For UDP
+/// the source address stays: it is the NAT-safe choice there.
 pub fn reconnect_peer(dialog: &Dialog, peer: Peer) -> Peer {
+    let hop = dialog.route_set.first().unwrap_or(&dialog.remote_target);
+    connect_peer(hop, peer)
+}
+
+/// Where to connect for `hop` (a URI or name-addr) when `peer`'s
+/// connection is gone: its IP and port (default 5060, 5061 for TLS per
+/// RFC 3263 §4.2) for a stream; `peer`'s own address, unconnected, for UDP
+/// or a host name (the core does no DNS).
+pub fn connect_peer(hop: &str, peer: Peer) -> Peer {
     let unconnected = Peer {
         connection: None,
         ..peer
@@ -216,7 +224,6 @@ pub fn reconnect_peer(dialog: &Dialog, peer: Peer) -> Peer {
     if peer.transport == Transport::Udp {
         return unconnected;
     }
-    let hop = dialog.route_set.first().unwrap_or(&dialog.remote_target);
     let Some(uri) = NameAddr::parse(hop).ok().and_then(|hop| hop.sip_uri()) else {
         return unconnected;
     };
@@ -224,7 +231,6 @@ pub fn reconnect_peer(dialog: &Dialog, peer: Peer) -> Peer {
     let Ok(ip) = host.parse::<IpAddr>() else {
         return unconnected;
     };
-    // RFC 3263 §4.2 default ports: 5060 for TCP, 5061 for TLS.
     let default_port = if peer.transport == Transport::Tls {
         5061
     } else {

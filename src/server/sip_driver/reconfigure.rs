@@ -8,6 +8,7 @@ use tokio::sync::oneshot;
 
 use super::{DriverTask, wall};
 use crate::config::Transport;
+use crate::sip::subscription::connect_peer;
 use crate::sip::{CheckSyncResult, Peer};
 
 /// How long a reconfigure request waits for phones to answer.
@@ -125,11 +126,16 @@ impl DriverTask {
                 .contact
                 .clone()
                 .unwrap_or_else(|| format!("sip:{}@{}", line.exten, contact.address));
-            let peer = Peer {
+            let mut peer = Peer {
                 transport: contact.transport,
                 address: contact.address,
                 connection: None,
             };
+            // A stream phone whose connection is gone (a restart) listens
+            // at its Contact, not at its old ephemeral port.
+            if self.connections.to_address(peer.address).is_none() {
+                peer = connect_peer(&uri, peer);
+            }
             self.next_token += 1;
             let token = self.next_token;
             self.check_syncs.insert(token, (request, index));
