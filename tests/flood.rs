@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use support::tls_client::{make_certificate, tls_over};
+use support::tls_client::{start_tls_server, tls_over};
 use support::{HTTP_CREDENTIALS, SAMPLE_BODY, Server};
 
 /// One flood at a time: floods running side by side on a two-core
@@ -228,27 +228,8 @@ fn a_tcp_flood_does_not_delay_a_phone_on_another_address() {
 #[test]
 fn a_tls_flood_does_not_delay_a_phone_on_another_address() {
     let _flood = one_flood();
-    let certificates = tempfile::tempdir().unwrap();
-    make_certificate(certificates.path(), "server");
-    let cert = certificates.path().join("server.pem");
-    let key = certificates.path().join("server.key");
-    let http = format!(
-        "{HTTP_CREDENTIALS}\ntls_cert = {:?}\ntls_key = {:?}",
-        cert.display().to_string(),
-        key.display().to_string()
-    );
-    let tls_port = support::free_port();
-    let mut server = Server::start_full(&http, "", SAMPLE_BODY, &[]);
-    let text = std::fs::read_to_string(&server.config_path).unwrap().replace(
-        &format!("\"tcp:127.0.0.1:{}\"]", server.sip.port()),
-        &format!(
-            "\"tcp:127.0.0.1:{}\", \"tls:127.0.0.1:{tls_port}\"]",
-            server.sip.port()
-        ),
-    );
-    std::fs::write(&server.config_path, text).unwrap();
-    server.restart();
-    let tls: SocketAddr = format!("127.0.0.1:{tls_port}").parse().unwrap();
+    let started = start_tls_server(HTTP_CREDENTIALS, "", SAMPLE_BODY);
+    let (server, tls, cert) = (&started.server, started.sip_tls, started.certificate.clone());
     let batch: String = (0..50)
         .map(|n| options_text(&format!("tlsflood{n}"), "TLS", tls))
         .collect();

@@ -362,3 +362,53 @@ async fn admin_requests_over_the_rate_get_429() {
     assert!((3..=5).contains(&served), "{statuses:?}");
     assert!(statuses.iter().all(|s| *s == 200 || *s == 429), "{statuses:?}");
 }
+
+/// TLS listeners too: a client that never finishes its handshake, or
+/// trickles a SIP message over TLS, is dropped at `request_timeout`.
+#[test]
+fn a_slow_tls_client_is_dropped_at_the_deadline() {
+    let limits = "[limits]\nrequest_timeout = 2\n";
+    let started =
+        support::tls_client::start_tls_server(HTTP_CREDENTIALS, "", &format!("{SAMPLE_BODY}\n{limits}"));
+    for listener in [started.sip_tls, started.server.http] {
+        let mut silent = TcpStream::connect(listener).unwrap();
+        let closed = closed_within(&mut silent, b"", Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("{listener}: a silent TLS client is never dropped"));
+        assert!(
+            closed >= Duration::from_millis(1900) && closed < Duration::from_secs(6),
+            "{listener}: closed after {closed:?}"
+        );
+    }
+    let socket = TcpStream::connect(started.sip_tls).unwrap();
+    let mut tls = support::tls_client::tls_over(&started.certificate, socket);
+    tls.write_all(b"\r\n\r\n").unwrap();
+    let start = Instant::now();
+    let message = options("slowtls", started.sip_tls);
+    let mut closed = None;
+    for byte in message.bytes().cycle().take(100) {
+        if tls.write_all(&[byte]).is_err() || tls.flush().is_err() {
+            closed = Some(start.elapsed());
+            break;
+        }
+        tls.sock
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let mut buffer = [0u8; 64];
+        match tls.read(&mut buffer) {
+            Ok(0) => {
+                closed = Some(start.elapsed());
+                break;
+            }
+            Err(error) if !matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                closed = Some(start.elapsed());
+                break;
+            }
+            _ => {}
+        }
+    }
+    let closed = closed.expect("a SIP message trickled over TLS is dropped");
+    assert!(
+        closed >= Duration::from_millis(1900) && closed < Duration::from_secs(6),
+        "closed after {closed:?}"
+    );
+}

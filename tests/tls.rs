@@ -8,8 +8,8 @@ mod support;
 use std::io::{Read, Write};
 use std::process::Command;
 
-use support::tls_client::{make_certificate, tls_client};
-use support::{HTTP_CREDENTIALS, SAMPLE_BODY, Server};
+use support::tls_client::{make_certificate, start_tls_server, tls_client};
+use support::{HTTP_CREDENTIALS, SAMPLE_BODY};
 
 fn read_message(stream: &mut impl Read) -> String {
     let mut text = Vec::new();
@@ -33,27 +33,9 @@ fn read_message(stream: &mut impl Read) -> String {
 
 #[test]
 fn https_provisioning_and_sip_over_tls() {
-    let certificates = tempfile::tempdir().unwrap();
-    make_certificate(certificates.path(), "server");
-    let cert = certificates.path().join("server.pem");
-    let key = certificates.path().join("server.key");
-    let http = format!(
-        "{HTTP_CREDENTIALS}\ntls_cert = {:?}\ntls_key = {:?}",
-        cert.display().to_string(),
-        key.display().to_string()
-    );
     // One tls: listener beside UDP and TCP, on its own free port.
-    let tls_port = support::free_port();
-    let mut server = Server::start_full(&http, "require_auth = false", SAMPLE_BODY, &[]);
-    let text = std::fs::read_to_string(&server.config_path).unwrap().replace(
-        &format!("\"tcp:127.0.0.1:{}\"]", server.sip.port()),
-        &format!(
-            "\"tcp:127.0.0.1:{}\", \"tls:127.0.0.1:{tls_port}\"]",
-            server.sip.port()
-        ),
-    );
-    std::fs::write(&server.config_path, text).unwrap();
-    server.restart();
+    let started = start_tls_server(HTTP_CREDENTIALS, "require_auth = false", SAMPLE_BODY);
+    let (server, cert, tls_port) = (&started.server, &started.certificate, started.sip_tls.port());
 
     // HTTPS: the config, with https URLs inside; plain HTTP gets nothing.
     let mut stream = tls_client(&cert, server.http);

@@ -9,6 +9,50 @@ use std::time::Duration;
 
 use tokio_rustls::rustls::{self, ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
+use super::Server;
+
+/// A server with a fresh certificate for HTTPS and a `tls:` SIP listener
+/// beside UDP and TCP.
+pub struct TlsServer {
+    pub server: Server,
+    /// The `tls:` SIP listener.
+    pub sip_tls: std::net::SocketAddr,
+    /// The certificate clients trust.
+    pub certificate: std::path::PathBuf,
+    _folder: tempfile::TempDir,
+}
+
+/// Starts a `TlsServer` with `http_settings` (besides the certificate),
+/// `sip_settings` and `body`.
+pub fn start_tls_server(http_settings: &str, sip_settings: &str, body: &str) -> TlsServer {
+    let folder = tempfile::tempdir().unwrap();
+    make_certificate(folder.path(), "server");
+    let certificate = folder.path().join("server.pem");
+    let key = folder.path().join("server.key");
+    let http = format!(
+        "{http_settings}\ntls_cert = {:?}\ntls_key = {:?}",
+        certificate.display().to_string(),
+        key.display().to_string()
+    );
+    let tls_port = super::free_port();
+    let mut server = Server::start_full(&http, sip_settings, body, &[]);
+    let text = std::fs::read_to_string(&server.config_path).unwrap().replace(
+        &format!("\"tcp:127.0.0.1:{}\"]", server.sip.port()),
+        &format!(
+            "\"tcp:127.0.0.1:{}\", \"tls:127.0.0.1:{tls_port}\"]",
+            server.sip.port()
+        ),
+    );
+    std::fs::write(&server.config_path, text).unwrap();
+    server.restart();
+    TlsServer {
+        server,
+        sip_tls: std::net::SocketAddr::from(([127, 0, 0, 1], tls_port)),
+        certificate,
+        _folder: folder,
+    }
+}
+
 pub fn make_certificate(folder: &Path, name: &str) {
     let status = Command::new("openssl")
         .args([
