@@ -35,7 +35,11 @@ fn read_message(stream: &mut impl Read) -> String {
 fn https_provisioning_and_sip_over_tls() {
     // One tls: listener beside UDP and TCP, on its own free port.
     let started = start_tls_server(HTTP_CREDENTIALS, "require_auth = false", SAMPLE_BODY);
-    let (server, cert, tls_port) = (&started.server, &started.certificate, started.sip_tls.port());
+    let (server, cert, tls_port) = (
+        &started.server,
+        started.certificate.clone(),
+        started.sip_tls.port(),
+    );
 
     // HTTPS: the config, with https URLs inside; plain HTTP gets nothing.
     let mut stream = tls_client(&cert, server.http);
