@@ -255,7 +255,7 @@ fn a_tls_flood_does_not_delay_a_phone_on_another_address() {
         sent.elapsed()
     });
     assert_served_fast("TLS", &times);
-    assert!(metric(&server, "opendpma_sip_rate_limited_total") > 0);
+    assert!(metric(server, "opendpma_sip_rate_limited_total") > 0);
 }
 
 #[test]
