@@ -67,7 +67,8 @@ pub struct Metrics {
     pub http_connections_refused: AtomicU64,
     /// Open connections on the HTTP listeners (provisioning and admin).
     pub http_connections: AtomicI64,
-    /// Connections closed because a request did not arrive whole in time.
+    /// Connections closed because a request (or handshake) did not arrive
+    /// whole in time.
     pub request_timeouts: AtomicU64,
     pub subscriptions_refused: AtomicU64,
     pub notifies_superseded: AtomicU64,
@@ -158,7 +159,7 @@ impl Metrics {
             ),
             (
                 "opendpma_request_timeouts_total",
-                "Connections closed because a SIP message or HTTP request head was not complete within [limits] request_timeout.",
+                "Connections closed because a SIP message, a TLS handshake or an HTTP request head (also the next one on an idle keep-alive connection) was not complete within [limits] request_timeout.",
                 load(&self.request_timeouts),
             ),
             (

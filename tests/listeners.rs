@@ -132,6 +132,13 @@ fn an_http_head_trickled_byte_by_byte_or_an_idle_connection_is_dropped() {
             "{listener}: idle closed after {closed:?}"
         );
     }
+    // Counted: two slow heads and two idle connections (the count follows
+    // the close by a moment).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.metric("opendpma_request_timeouts_total") != Some(4) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(server.metric("opendpma_request_timeouts_total"), Some(4));
 }
 
 #[test]

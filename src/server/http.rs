@@ -47,6 +47,7 @@ pub struct Listener {
     pub connections: ConnectionLimits,
     /// For a TLS handshake, and for each request head.
     pub request_timeout: Duration,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Serves until `shutdown`; then open connections finish what they are
@@ -59,6 +60,7 @@ pub fn spawn(listener: Listener, shutdown: CancellationToken) {
         tls,
         connections,
         request_timeout,
+        metrics,
     } = listener;
     let local = listener.local_addr().ok();
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -89,8 +91,9 @@ pub fn spawn(listener: Listener, shutdown: CancellationToken) {
                 .layer(axum::Extension(ConnectInfo(peer)));
             let tls = tls.clone();
             let shutdown = shutdown.clone();
+            let metrics = metrics.clone();
             tokio::spawn(async move {
-                match tls {
+                let timed_out = match tls {
                     None => serve_connection(stream, router, request_timeout, shutdown).await,
                     Some(acceptor) => {
                         let handshake = tokio::time::timeout(request_timeout, acceptor.accept(stream));
@@ -98,10 +101,19 @@ pub fn spawn(listener: Listener, shutdown: CancellationToken) {
                             Ok(Ok(stream)) => {
                                 serve_connection(stream, router, request_timeout, shutdown).await
                             }
-                            Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
-                            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                            Ok(Err(error)) => {
+                                tracing::debug!(%peer, %error, "TLS handshake failed");
+                                false
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "TLS handshake timed out");
+                                true
+                            }
                         }
                     }
+                };
+                if timed_out {
+                    metrics.request_timeouts.fetch_add(1, Ordering::Relaxed);
                 }
                 drop(slot);
             });
@@ -109,12 +121,15 @@ pub fn spawn(listener: Listener, shutdown: CancellationToken) {
     });
 }
 
+/// Serves one connection; `true` if it ended because a request head (or
+/// the next one, on an idle keep-alive connection) did not come in time.
 async fn serve_connection<S>(
     stream: S,
     router: Router,
     request_timeout: Duration,
     shutdown: CancellationToken,
-) where
+) -> bool
+where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper_util::service::TowerToHyperService::new(router);
@@ -131,8 +146,12 @@ async fn serve_connection<S>(
             connection.await
         }
     };
-    if let Err(error) = result {
-        tracing::debug!(%error, "http connection ended with an error");
+    match result {
+        Ok(()) => false,
+        Err(error) => {
+            tracing::debug!(%error, "http connection ended with an error");
+            error.is_timeout()
+        }
     }
 }
 

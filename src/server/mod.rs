@@ -157,6 +157,7 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         tls: tls::http_acceptor(&snapshot.config)?,
         connections: http_connections(),
         request_timeout,
+        metrics: metrics.clone(),
     };
     let admin = http::Listener {
         name: "admin",
@@ -165,6 +166,7 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         tls: None,
         connections: http_connections(),
         request_timeout,
+        metrics: metrics.clone(),
     };
     http::spawn(provisioning, shutdown.clone());
     http::spawn(admin, shutdown.clone());

@@ -127,7 +127,11 @@ pub fn spawn_stream_listener(
                         let transport = Transport::Tls;
                         sip_stream::run(stream, transport, address, connection, idle, policy, slot).await
                     }
-                    _ => tracing::debug!(%address, "SIP TLS handshake failed"),
+                    Ok(Err(error)) => tracing::debug!(%address, %error, "SIP TLS handshake failed"),
+                    Err(_) => {
+                        policy.metrics.request_timeouts.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!(%address, "SIP TLS handshake timed out");
+                    }
                 }
             });
         }
