@@ -109,6 +109,15 @@ fn a_sip_message_trickled_byte_by_byte_is_dropped_at_its_deadline() {
         assert!(buffer[..length].starts_with(b"SIP/2.0 200 OK"));
         std::thread::sleep(Duration::from_millis(1200));
     }
+    // A lone CRLF (a keep-alive, or a pong) is no message that must end.
+    phone.write_all(b"\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    phone
+        .write_all(options("after-crlf", server.sip).as_bytes())
+        .unwrap();
+    let mut buffer = [0u8; 4096];
+    let length = phone.read(&mut buffer).unwrap();
+    assert!(buffer[..length].starts_with(b"SIP/2.0 200 OK"));
 }
 
 #[test]

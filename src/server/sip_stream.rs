@@ -170,7 +170,8 @@ where
         if completed {
             idle_until = now + idle;
         }
-        message_until = match (framer.pending() > 0, message_until) {
+        // Line ends alone (a lone CRLF keep-alive) start no deadline.
+        message_until = match (framer.holds_partial_message(), message_until) {
             (false, _) => None,
             // A new message started in this read: its own deadline.
             (true, None) => Some(now + policy.message_deadline),

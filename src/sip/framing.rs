@@ -97,6 +97,12 @@ impl StreamFramer {
     pub fn pending(&self) -> usize {
         self.buffer.len()
     }
+
+    /// Whether part of a message is held (not just line ends, which are
+    /// keep-alives or the start of one).
+    pub fn holds_partial_message(&self) -> bool {
+        self.buffer.iter().any(|&byte| byte != b'\r' && byte != b'\n')
+    }
 }
 
 fn find_head_end(buffer: &[u8]) -> Option<(usize, usize)> {
