@@ -212,7 +212,7 @@ fn a_tcp_flood_does_not_delay_a_phone_on_another_address() {
     };
     let times = probe_during_flood(flood, || {
         let sent = Instant::now();
-        let mut phone = support::tcp_from([127, 0, 0, 2].into(), sip);
+        let mut phone = support::net::tcp_from([127, 0, 0, 2].into(), sip);
         phone.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         phone
             .write_all(options_text("tcpprobe", "TCP", sip).as_bytes())
@@ -246,7 +246,7 @@ fn a_tls_flood_does_not_delay_a_phone_on_another_address() {
     };
     let times = probe_during_flood(flood, || {
         let sent = Instant::now();
-        let socket = support::tcp_from([127, 0, 0, 2].into(), tls);
+        let socket = support::net::tcp_from([127, 0, 0, 2].into(), tls);
         let mut phone = tls_over(&cert, socket);
         phone
             .write_all(options_text("tlsprobe", "TLS", tls).as_bytes())
@@ -270,7 +270,7 @@ fn an_http_flood_does_not_delay_a_phone_on_another_address() {
     };
     let times = probe_during_flood(flood, || {
         let sent = Instant::now();
-        let mut phone = support::tcp_from([127, 0, 0, 2].into(), http);
+        let mut phone = support::net::tcp_from([127, 0, 0, 2].into(), http);
         phone.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         let close = request.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n");
         phone.write_all(close.as_bytes()).unwrap();

@@ -11,30 +11,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod net;
 pub mod sans_io;
 pub mod sip_client;
 pub mod tls_client;
 
 use opendpma::auth::{Algorithm, DigestCredentials};
-
-/// A blocking TCP connection to `to` from the loopback address `source`
-/// (std cannot bind before connecting; tokio's socket can).
-pub fn tcp_from(source: std::net::IpAddr, to: SocketAddr) -> std::net::TcpStream {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let stream = runtime
-        .block_on(async {
-            let socket = tokio::net::TcpSocket::new_v4()?;
-            socket.bind(SocketAddr::new(source, 0))?;
-            socket.connect(to).await
-        })
-        .expect("connect");
-    let stream = stream.into_std().expect("std stream");
-    stream.set_nonblocking(false).expect("blocking");
-    stream
-}
 
 /// A running server process.
 pub struct Server {
