@@ -64,6 +64,12 @@ pub struct Metrics {
     pub http_rate_limited: AtomicU64,
     pub tcp_connections_refused: AtomicU64,
     pub tcp_connections: AtomicI64,
+    pub http_connections_refused: AtomicU64,
+    /// Open connections on the HTTP listeners (provisioning and admin).
+    pub http_connections: AtomicI64,
+    /// Connections closed because a request (or handshake) did not arrive
+    /// whole in time.
+    pub request_timeouts: AtomicU64,
     pub subscriptions_refused: AtomicU64,
     pub notifies_superseded: AtomicU64,
     /// SIP endpoint counters, copied from the driver's endpoint.
@@ -205,10 +211,10 @@ impl Metrics {
             "Durable store commit latency.",
             &mut out,
         );
-        let limits: [(&str, &str, u64); 5] = [
+        let limits: [(&str, &str, u64); 7] = [
             (
                 "opendpma_sip_rate_limited_total",
-                "SIP datagrams dropped by the per-address rate limit.",
+                "SIP requests (datagrams or TCP/TLS messages) dropped by the per-address rate limit.",
                 load(&self.sip_rate_limited),
             ),
             (
@@ -218,8 +224,18 @@ impl Metrics {
             ),
             (
                 "opendpma_tcp_connections_refused_total",
-                "SIP TCP connections refused by the connection limits.",
+                "SIP TCP/TLS connections refused (or not opened) by the connection limits.",
                 load(&self.tcp_connections_refused),
+            ),
+            (
+                "opendpma_http_connections_refused_total",
+                "HTTP connections (provisioning, admin) refused by the connection limits.",
+                load(&self.http_connections_refused),
+            ),
+            (
+                "opendpma_request_timeouts_total",
+                "Connections closed because a SIP message, a TLS handshake or an HTTP request head (also the next one on an idle keep-alive connection) was not complete within [limits] request_timeout.",
+                load(&self.request_timeouts),
             ),
             (
                 "opendpma_subscriptions_refused_total",
@@ -238,11 +254,17 @@ impl Metrics {
         gauge(
             &mut out,
             "opendpma_tcp_connections",
-            "Open SIP TCP connections.",
+            "Open SIP TCP/TLS connections (accepted and opened to watchers).",
             self.tcp_connections.load(Ordering::Relaxed),
         );
+        gauge(
+            &mut out,
+            "opendpma_http_connections",
+            "Open HTTP connections (provisioning and admin).",
+            self.http_connections.load(Ordering::Relaxed),
+        );
         let sip = *self.sip.lock().expect("metrics lock is never poisoned");
-        let endpoint: [(&str, &str, u64); 7] = [
+        let endpoint: [(&str, &str, u64); 8] = [
             (
                 "opendpma_sip_requests_total",
                 "SIP requests received (parsed).",
@@ -277,6 +299,11 @@ impl Metrics {
                 "opendpma_sip_stateless_answers_total",
                 "Requests answered without a stored transaction (table full).",
                 sip.stateless_answers,
+            ),
+            (
+                "opendpma_sip_responses_from_elsewhere_total",
+                "Responses dropped because they came from another peer than the request went to.",
+                sip.responses_from_elsewhere,
             ),
         ];
         for (name, help, value) in endpoint {

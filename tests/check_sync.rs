@@ -1,7 +1,9 @@
-//! check-sync end to end: a phone is heard from (OPTIONS), the admin asks
-//! for a reconfigure, the phone challenges the NOTIFY, opendpma answers
-//! with the line's credentials, the phone says 200 and fetches its config;
-//! and editing phones.toml reconfigures the affected phone by itself.
+//! check-sync end to end: a phone is heard from (an authenticated
+//! SUBSCRIBE), the admin asks for a reconfigure, the phone challenges the
+//! NOTIFY, opendpma answers with the line's credentials, the phone says
+//! 200 and fetches its config; editing phones.toml reconfigures the
+//! affected phone by itself. And the hijack of issue 17: a spoofed
+//! OPTIONS, a stranger's challenge or a foreign realm get no credentials.
 
 mod support;
 
@@ -22,6 +24,65 @@ fn options_from(phone: &SipClient, exten: &str) -> String {
     )
 }
 
+fn fetch_2001(phone: &SipClient, cseq: u32, authorization: Option<&str>) -> String {
+    let local = phone.local();
+    let authorization = authorization
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "SUBSCRIBE sip:2001@{server} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKsub{cseq};rport\r\nFrom: <sip:{user}@127.0.0.1>;tag=s\r\nTo: <sip:2001@{server}>\r\nCall-ID: fetch-{user}\r\nCSeq: {cseq} SUBSCRIBE\r\nContact: <sip:{user}@{local}>\r\nEvent: presence\r\nExpires: 0\r\nUser-Agent: Digium D65 2_9_27\r\n{authorization}Content-Length: 0\r\n\r\n",
+        server = phone.server,
+        user = phone.user,
+    )
+}
+
+/// The phone makes itself known the only way that counts: a request that
+/// passes digest (here a one-time fetch of 2001's state).
+fn authenticate(server: &Server, phone: &mut SipClient) {
+    phone.send(&fetch_2001(phone, 1, None));
+    let challenge = phone.response(Duration::from_secs(2));
+    assert_eq!(challenge.code, 401);
+    let uri = format!("sip:2001@{}", server.sip);
+    let authorization = phone.authorization(&challenge, "SUBSCRIBE", &uri);
+    phone.send(&fetch_2001(phone, 2, Some(&authorization)));
+    assert_eq!(phone.response(Duration::from_secs(2)).code, 200);
+    let fetched = phone.notify(Duration::from_secs(2));
+    assert!(
+        fetched
+            .headers
+            .get("Subscription-State")
+            .is_some_and(|s| s.starts_with("terminated"))
+    );
+    assert!(
+        server.wait_for_log("phone contact recorded phone=bob", Duration::from_secs(2)),
+        "{}",
+        server.log()
+    );
+}
+
+/// A 401 to `request` with `realm`, as a phone (or an attacker) sends it.
+fn challenge_to(request: &opendpma::sip::Request, realm: &str) -> String {
+    let mut challenge = String::from("SIP/2.0 401 Unauthorized\r\n");
+    for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
+        challenge.push_str(&format!("{name}: {}\r\n", request.headers.get(name).unwrap()));
+    }
+    challenge.push_str(&format!(
+        "WWW-Authenticate: Digest realm=\"{realm}\", nonce=\"abc123\", algorithm=MD5, qop=\"auth\"\r\nContent-Length: 0\r\n\r\n"
+    ));
+    challenge
+}
+
+async fn reconfigure_all(server: &Server) -> Value {
+    let response = client()
+        .post(server.admin_url("/api/v1/reconfigure/all"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
 /// The phone's side: challenge the first check-sync, verify the second.
 fn answer_check_syncs(phone: &SipClient) -> String {
     let Some(Message::Request(first)) = phone.receive(Duration::from_secs(10)) else {
@@ -30,12 +91,7 @@ fn answer_check_syncs(phone: &SipClient) -> String {
     assert_eq!(first.method.as_str(), "NOTIFY");
     assert_eq!(first.headers.get("Event"), Some("check-sync"));
     assert!(first.body.is_empty());
-    let mut challenge = String::from("SIP/2.0 401 Unauthorized\r\n");
-    for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
-        challenge.push_str(&format!("{name}: {}\r\n", first.headers.get(name).unwrap()));
-    }
-    challenge.push_str("WWW-Authenticate: Digest realm=\"phone\", nonce=\"abc123\", algorithm=MD5, qop=\"auth\"\r\nContent-Length: 0\r\n\r\n");
-    phone.send(&challenge);
+    phone.send(&challenge_to(&first, "opendpma"));
     let Some(Message::Request(second)) = phone.receive(Duration::from_secs(3)) else {
         panic!("no retry")
     };
@@ -59,24 +115,11 @@ fn answer_check_syncs(phone: &SipClient) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn reconfigure_reaches_the_phone_and_reports_per_phone() {
     let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
-    let phone = SipClient::new(server.sip, "2000", "line-secret-2000");
-    phone.send(&options_from(&phone, "2000"));
-    assert_eq!(phone.response(Duration::from_secs(2)).code, 200);
-    assert!(
-        server.wait_for_log("phone contact recorded phone=bob", Duration::from_secs(2)),
-        "{}",
-        server.log()
-    );
+    let mut phone = SipClient::new(server.sip, "2000", "line-secret-2000");
+    authenticate(&server, &mut phone);
 
     let phone_thread = std::thread::spawn(move || (answer_check_syncs(&phone), phone));
-    let response = client()
-        .post(server.admin_url("/api/v1/reconfigure/all"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let report: Value = response.json().await.unwrap();
+    let report = reconfigure_all(&server).await;
     assert_eq!(
         report,
         json!([
@@ -112,10 +155,8 @@ async fn reconfigure_reaches_the_phone_and_reports_per_phone() {
 #[tokio::test(flavor = "multi_thread")]
 async fn editing_a_label_reconfigures_the_affected_phone() {
     let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
-    let phone = SipClient::new(server.sip, "2000", "line-secret-2000");
-    phone.send(&options_from(&phone, "2000"));
-    assert_eq!(phone.response(Duration::from_secs(2)).code, 200);
-    assert!(server.wait_for_log("phone contact recorded phone=bob", Duration::from_secs(2)));
+    let mut phone = SipClient::new(server.sip, "2000", "line-secret-2000");
+    authenticate(&server, &mut phone);
     let phone_thread = std::thread::spawn(move || answer_check_syncs(&phone));
     // Bob's own line label changes: bob's config changes (and alice's
     // phonebook, but alice was never heard from).
@@ -144,4 +185,107 @@ async fn editing_a_label_reconfigures_the_affected_phone() {
         .unwrap();
     assert!(fetched.text().await.unwrap().contains("line_label=\"Robert\""));
     assert!(server.wait_for_log("phone fetched Config phone=\"bob\"", Duration::from_secs(2)));
+}
+
+/// Issue 17, item 1, as the attacker did it: an unauthenticated OPTIONS
+/// claiming to be line 2000 must not become bob's contact, so the
+/// reconfigure reaches nobody and the attacker gets no NOTIFY to
+/// challenge; once the real phone has authenticated, a spoofed OPTIONS
+/// does not move the contact away from it either.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spoofed_options_does_not_redirect_check_sync() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let attacker = SipClient::new(server.sip, "2000", "unknown");
+    attacker.send(&options_from(&attacker, "2000"));
+    assert_eq!(attacker.response(Duration::from_secs(2)).code, 200);
+    assert_eq!(
+        reconfigure_all(&server).await,
+        json!([
+            {"phone": "bob", "result": "unknown_contact"},
+            {"phone": "alice", "result": "unknown_contact"},
+        ])
+    );
+    assert!(
+        attacker.receive(Duration::from_millis(500)).is_none(),
+        "the attacker hears nothing"
+    );
+
+    let mut phone = SipClient::new(server.sip, "2000", "line-secret-2000");
+    authenticate(&server, &mut phone);
+    attacker.send(&options_from(&attacker, "2000"));
+    assert_eq!(attacker.response(Duration::from_secs(2)).code, 200);
+    let phone_thread = std::thread::spawn(move || answer_check_syncs(&phone));
+    let report = reconfigure_all(&server).await;
+    assert_eq!(
+        report[0],
+        json!({"phone": "bob", "result": "answered", "code": 200})
+    );
+    phone_thread.join().unwrap();
+    assert!(attacker.receive(Duration::from_millis(200)).is_none());
+}
+
+/// A challenge naming another realm gets no credentials: the report says
+/// what the phone answered (401), not 200.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_challenge_for_a_foreign_realm_is_not_answered() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let mut phone = SipClient::new(server.sip, "2000", "line-secret-2000");
+    authenticate(&server, &mut phone);
+    let phone_thread = std::thread::spawn(move || {
+        let Some(Message::Request(notify)) = phone.receive(Duration::from_secs(10)) else {
+            panic!("no check-sync")
+        };
+        phone.send(&challenge_to(&notify, "attacker.example"));
+        phone.receive(Duration::from_millis(500))
+    });
+    let report = reconfigure_all(&server).await;
+    assert_eq!(
+        report[0],
+        json!({"phone": "bob", "result": "answered", "code": 401})
+    );
+    assert!(
+        phone_thread.join().unwrap().is_none(),
+        "no retry with credentials"
+    );
+}
+
+/// A challenge from anyone but the peer the NOTIFY went to (here another
+/// socket that learned the branch) is dropped; the phone's own 200 counts.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_challenge_from_another_peer_is_dropped() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let mut phone = SipClient::new(server.sip, "2000", "line-secret-2000");
+    authenticate(&server, &mut phone);
+    let stranger = SipClient::new(server.sip, "2000", "unknown");
+    let phone_thread = std::thread::spawn(move || {
+        let Some(Message::Request(notify)) = phone.receive(Duration::from_secs(10)) else {
+            panic!("no check-sync")
+        };
+        stranger.send(&challenge_to(&notify, "opendpma"));
+        let retry = stranger.receive(Duration::from_millis(300));
+        let to_phone = phone.receive(Duration::from_millis(300));
+        phone.answer(&notify, 200);
+        (retry, to_phone)
+    });
+    let report = reconfigure_all(&server).await;
+    assert_eq!(
+        report[0],
+        json!({"phone": "bob", "result": "answered", "code": 200})
+    );
+    let (retry, to_phone) = phone_thread.join().unwrap();
+    assert!(retry.is_none(), "nothing goes to the stranger");
+    // At most a retransmission of the same NOTIFY (Timer E), never a retry
+    // carrying credentials.
+    if let Some(Message::Request(again)) = to_phone {
+        assert!(
+            again.headers.get("Authorization").is_none(),
+            "the stranger's 401 started no retry"
+        );
+    }
+    assert!(
+        server
+            .metric("opendpma_sip_responses_from_elsewhere_total")
+            .unwrap_or(0)
+            >= 1
+    );
 }

@@ -43,16 +43,29 @@ async fn tcp_connections_per_address_are_capped() {
 #[tokio::test(flavor = "multi_thread")]
 async fn http_requests_over_the_rate_get_429() {
     let server = Server::start(HTTP_CREDENTIALS, &format!("{SAMPLE_BODY}\n{LIMITS}"));
+    // All at once: the burst of 5 is served, the rest refused; each
+    // refusal is held back a second (a tarpit for floods).
+    let requests: Vec<_> = (0..12)
+        .map(|_| {
+            let request = client()
+                .get(server.http_url("/0019159c1a2b.cfg"))
+                .basic_auth("provision", Some("http-secret-pw"));
+            tokio::spawn(async move {
+                let sent = std::time::Instant::now();
+                let response = request.send().await.unwrap();
+                (response.status(), sent.elapsed())
+            })
+        })
+        .collect();
     let mut statuses = Vec::new();
-    for _ in 0..12 {
-        let response = client()
-            .get(server.http_url("/0019159c1a2b.cfg"))
-            .basic_auth("provision", Some("http-secret-pw"))
-            .send()
-            .await
-            .unwrap();
-        statuses.push(response.status());
+    for request in requests {
+        let (status, took) = request.await.unwrap();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert!(took >= Duration::from_millis(950), "a 429 after {took:?}");
+        }
+        statuses.push(status);
     }
+    statuses.sort();
     let limited = statuses
         .iter()
         .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)

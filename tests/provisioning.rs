@@ -409,8 +409,10 @@ async fn file_changes_and_sighup_reload() {
 
 #[tokio::test]
 async fn concurrent_requests_during_reloads_get_whole_old_or_new_bodies() {
-    // 200 requests at once from one address: the rate limit is off here.
-    let body = format!("{SAMPLE_BODY}\n[limits]\nhttp_requests_per_second = 0\n");
+    // 200 requests at once from one address: the rate limit is off here,
+    // and the per-address connection cap (32) is raised above 200.
+    let body =
+        format!("{SAMPLE_BODY}\n[limits]\nhttp_requests_per_second = 0\nhttp_connections_per_ip = 256\n");
     let server = Server::start(HTTP_CREDENTIALS, &body);
     let client = client();
     let versions: Vec<String> = (0..4)

@@ -6,71 +6,10 @@
 mod support;
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
-use std::time::Duration;
 
-use support::{HTTP_CREDENTIALS, SAMPLE_BODY, Server};
-use tokio_rustls::rustls::{self, ClientConfig, ClientConnection, RootCertStore, StreamOwned};
-
-fn make_certificate(folder: &Path, name: &str) {
-    let status = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-        ])
-        .args([
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ])
-        // A leaf, not a CA: TLS clients refuse a CA certificate as the server's.
-        .args([
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-            "-addext",
-            "extendedKeyUsage=serverAuth",
-        ])
-        .arg("-keyout")
-        .arg(folder.join(format!("{name}.key")))
-        .arg("-out")
-        .arg(folder.join(format!("{name}.pem")))
-        .output()
-        .expect("openssl is installed");
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-}
-
-fn tls_client(certificate: &Path, address: std::net::SocketAddr) -> StreamOwned<ClientConnection, TcpStream> {
-    let mut roots = RootCertStore::empty();
-    use rustls_pki_types::pem::PemObject;
-    for cert in rustls_pki_types::CertificateDer::pem_file_iter(certificate).unwrap() {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let config = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
-    let connection = ClientConnection::new(Arc::new(config), name).unwrap();
-    let socket = TcpStream::connect(address).unwrap();
-    socket.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    StreamOwned::new(connection, socket)
-}
+use support::tls_client::{make_certificate, start_tls_server, tls_client};
+use support::{HTTP_CREDENTIALS, SAMPLE_BODY};
 
 fn read_message(stream: &mut impl Read) -> String {
     let mut text = Vec::new();
@@ -94,27 +33,13 @@ fn read_message(stream: &mut impl Read) -> String {
 
 #[test]
 fn https_provisioning_and_sip_over_tls() {
-    let certificates = tempfile::tempdir().unwrap();
-    make_certificate(certificates.path(), "server");
-    let cert = certificates.path().join("server.pem");
-    let key = certificates.path().join("server.key");
-    let http = format!(
-        "{HTTP_CREDENTIALS}\ntls_cert = {:?}\ntls_key = {:?}",
-        cert.display().to_string(),
-        key.display().to_string()
-    );
     // One tls: listener beside UDP and TCP, on its own free port.
-    let tls_port = support::free_port();
-    let mut server = Server::start_full(&http, "require_auth = false", SAMPLE_BODY, &[]);
-    let text = std::fs::read_to_string(&server.config_path).unwrap().replace(
-        &format!("\"tcp:127.0.0.1:{}\"]", server.sip.port()),
-        &format!(
-            "\"tcp:127.0.0.1:{}\", \"tls:127.0.0.1:{tls_port}\"]",
-            server.sip.port()
-        ),
+    let started = start_tls_server(HTTP_CREDENTIALS, "require_auth = false", SAMPLE_BODY);
+    let (server, cert, tls_port) = (
+        &started.server,
+        started.certificate.clone(),
+        started.sip_tls.port(),
     );
-    std::fs::write(&server.config_path, text).unwrap();
-    server.restart();
 
     // HTTPS: the config, with https URLs inside; plain HTTP gets nothing.
     let mut stream = tls_client(&cert, server.http);

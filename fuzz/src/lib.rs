@@ -56,6 +56,8 @@ impl Target {
             max_expires: 3600,
             max_per_line: 2000,
             max_per_address: 1000,
+            trusted_networks: Vec::new(),
+            max_per_trusted_address: 1000,
             lines: vec![LineAccess { name: "2000".into(), exten: "2000".into(), publishers: vec!["2000".into()] }],
         };
         Self {

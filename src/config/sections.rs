@@ -85,18 +85,24 @@ pub struct Sip {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
-    /// SIP requests per second per source IP; the excess is dropped
-    /// silently (as Kamailio's pike does).
+    /// SIP requests per second per source IP, on every transport; over
+    /// UDP the excess is dropped silently (as Kamailio's pike does), over
+    /// TCP/TLS the connection waits until the address may send again.
     #[serde(default = "default_sip_rate")]
     pub sip_requests_per_second: u32,
-    /// HTTP requests per second per source IP; the excess gets 429.
+    /// HTTP requests per second per source IP (provisioning and admin);
+    /// the excess gets 429.
     #[serde(default = "default_http_rate")]
     pub http_requests_per_second: u32,
+    /// SIP TCP/TLS connections per source IP and in total (inbound and
+    /// outbound); the total is lowered at start if it would not fit below
+    /// the open-file limit.
     #[serde(default = "default_connections_per_ip")]
     pub tcp_connections_per_ip: usize,
     #[serde(default = "default_connections")]
     pub tcp_connections: usize,
-    /// Seconds without traffic before a TCP connection is closed.
+    /// Seconds without a complete message (or keep-alive) before a SIP
+    /// TCP/TLS connection is closed.
     #[serde(default = "default_idle_timeout")]
     pub tcp_idle_timeout: u64,
     /// Live subscriptions to one extension.
@@ -113,6 +119,30 @@ pub struct Limits {
     pub auth_window: u64,
     #[serde(default = "default_auth_cooldown")]
     pub auth_cooldown: u64,
+    /// Seconds a whole SIP message on TCP/TLS may take from its first
+    /// byte, and an HTTP request head from the moment the connection is
+    /// ready for it (so it is also HTTP's keep-alive idle time); bytes do
+    /// not extend it (slowloris). Also bounds TLS handshakes.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout: u64,
+    /// Connections per HTTP listener (provisioning, admin) in total and
+    /// per source IP.
+    #[serde(default = "default_connections")]
+    pub http_connections: usize,
+    #[serde(default = "default_connections_per_ip")]
+    pub http_connections_per_ip: usize,
+    /// Sources that stand for many phones (a SIP proxy, a site behind one
+    /// NAT): they get the `trusted_*` limits below instead of the
+    /// per-address ones.
+    #[serde(default)]
+    pub trusted_networks: Vec<Cidr>,
+    #[serde(default = "default_trusted_sip_rate")]
+    pub trusted_sip_requests_per_second: u32,
+    #[serde(default = "default_trusted_subscriptions")]
+    pub trusted_subscriptions_per_ip: usize,
+    /// Per trusted IP, on the SIP TCP/TLS and on each HTTP listener.
+    #[serde(default = "default_trusted_connections")]
+    pub trusted_connections_per_ip: usize,
 }
 
 impl Default for Limits {
@@ -128,6 +158,13 @@ impl Default for Limits {
             auth_failures: default_auth_failures(),
             auth_window: default_auth_window(),
             auth_cooldown: default_auth_cooldown(),
+            request_timeout: default_request_timeout(),
+            http_connections: default_connections(),
+            http_connections_per_ip: default_connections_per_ip(),
+            trusted_networks: Vec::new(),
+            trusted_sip_requests_per_second: default_trusted_sip_rate(),
+            trusted_subscriptions_per_ip: default_trusted_subscriptions(),
+            trusted_connections_per_ip: default_trusted_connections(),
         }
     }
 }
@@ -161,6 +198,18 @@ fn default_auth_window() -> u64 {
 }
 fn default_auth_cooldown() -> u64 {
     300
+}
+fn default_request_timeout() -> u64 {
+    10
+}
+fn default_trusted_sip_rate() -> u32 {
+    5000
+}
+fn default_trusted_subscriptions() -> usize {
+    50_000
+}
+fn default_trusted_connections() -> usize {
+    1024
 }
 
 /// A digest algorithm name in the config.

@@ -1,12 +1,34 @@
-//! Serving an axum router on a bound TCP listener until shutdown.
+//! Serving an axum router (provisioning or admin, HTTP or HTTPS) on a
+//! bound TCP listener until shutdown, with the limits every listener has
+//! (issue 17): connection caps in total and per source address, a TLS
+//! handshake and request-head deadline that bytes do not extend (hyper's
+//! header read timeout runs from the moment the connection waits for a
+//! head, including between keep-alive requests, and is only reset by a
+//! complete head), a deadline for the rest of a request (body and
+//! handler), and optionally a per-address request rate (429).
+//! A 429 is held back for `TARPIT` before it is sent: HTTP/1.1 answers in
+//! order, so a client flooding over its connections is slowed to one
+//! request per connection per `TARPIT` instead of keeping the server busy
+//! refusing it, while other addresses are served as usual.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::ServerError;
+use super::connection_limits::ConnectionLimits;
+use crate::metrics::Metrics;
+use crate::rate_limit::RateLimiter;
 
 /// Binds `address` now (so start-up fails loudly on a taken port).
 pub async fn bind(address: SocketAddr) -> Result<TcpListener, ServerError> {
@@ -15,33 +37,34 @@ pub async fn bind(address: SocketAddr) -> Result<TcpListener, ServerError> {
         .map_err(|source| ServerError::Bind { address, source })
 }
 
-/// Serves `router` on `listener` until `shutdown`, then lets in-flight
-/// requests finish.
-pub fn spawn(name: &'static str, listener: TcpListener, router: Router, shutdown: CancellationToken) {
-    let local = listener.local_addr().ok();
-    tracing::info!(listener = name, address = ?local, "listening (http)");
-    tokio::spawn(async move {
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(listener, service)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
-        if let Err(error) = result {
-            tracing::error!(listener = name, %error, "http listener failed");
-        }
-    });
+/// How one listener is served.
+pub struct Listener {
+    pub name: &'static str,
+    pub listener: TcpListener,
+    pub router: Router,
+    /// HTTPS when set.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    pub connections: ConnectionLimits,
+    /// For a TLS handshake, and for each request head.
+    pub request_timeout: Duration,
+    pub metrics: Arc<Metrics>,
 }
 
-/// Serves `router` over TLS: a handshake per connection (bounded by a
-/// timeout, so a silent client cannot hold a task forever), then HTTP/1.1.
-pub fn spawn_tls(
-    name: &'static str,
-    listener: TcpListener,
-    router: Router,
-    acceptor: tokio_rustls::TlsAcceptor,
-    shutdown: CancellationToken,
-) {
+/// Serves until `shutdown`; then open connections finish what they are
+/// doing and close.
+pub fn spawn(listener: Listener, shutdown: CancellationToken) {
+    let Listener {
+        name,
+        listener,
+        router,
+        tls,
+        connections,
+        request_timeout,
+        metrics,
+    } = listener;
     let local = listener.local_addr().ok();
-    tracing::info!(listener = name, address = ?local, "listening (https)");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(listener = name, address = ?local, "listening ({scheme})");
     tokio::spawn(async move {
         loop {
             let (stream, peer) = tokio::select! {
@@ -50,30 +73,148 @@ pub fn spawn_tls(
                     Ok(accepted) => accepted,
                     Err(error) => {
                         tracing::warn!(listener = name, %error, "accept failed");
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
                 },
             };
-            let acceptor = acceptor.clone();
-            let router = router.clone();
+            // Over a cap: the stream drops here, closing the connection.
+            let Some(slot) = connections.admit(peer.ip()) else {
+                continue;
+            };
+            // The router reads the peer address like axum's own server provides it.
+            let deadline = REQUEST_DEADLINE_FACTOR * request_timeout;
+            let router = router
+                .clone()
+                .layer(axum::middleware::from_fn(tarpit))
+                .layer(axum::middleware::from_fn_with_state(deadline, within_deadline))
+                .layer(axum::Extension(ConnectInfo(peer)));
+            let tls = tls.clone();
+            let shutdown = shutdown.clone();
+            let metrics = metrics.clone();
             tokio::spawn(async move {
-                let handshake =
-                    tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream));
-                let stream = match handshake.await {
-                    Ok(Ok(stream)) => stream,
-                    Ok(Err(error)) => return tracing::debug!(%peer, %error, "TLS handshake failed"),
-                    Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+                let timed_out = match tls {
+                    None => serve_connection(stream, router, request_timeout, shutdown).await,
+                    Some(acceptor) => {
+                        let handshake = tokio::time::timeout(request_timeout, acceptor.accept(stream));
+                        match handshake.await {
+                            Ok(Ok(stream)) => {
+                                serve_connection(stream, router, request_timeout, shutdown).await
+                            }
+                            Ok(Err(error)) => {
+                                tracing::debug!(%peer, %error, "TLS handshake failed");
+                                false
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "TLS handshake timed out");
+                                true
+                            }
+                        }
+                    }
                 };
-                // The router reads the peer address like axum's own server provides it.
-                let router = router.layer(axum::Extension(axum::extract::ConnectInfo(peer)));
-                let service = hyper_util::service::TowerToHyperService::new(router);
-                let connection = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-                if let Err(error) = connection.await {
-                    tracing::debug!(%peer, %error, "https connection ended with an error");
+                if timed_out {
+                    metrics.request_timeouts.fetch_add(1, Ordering::Relaxed);
                 }
+                drop(slot);
             });
         }
     });
+}
+
+/// Serves one connection; `true` if it ended because a request head (or
+/// the next one, on an idle keep-alive connection) did not come in time.
+async fn serve_connection<S>(
+    stream: S,
+    router: Router,
+    request_timeout: Duration,
+    shutdown: CancellationToken,
+) -> bool
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper_util::service::TowerToHyperService::new(router);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(request_timeout);
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        () = shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    match result {
+        Ok(()) => false,
+        Err(error) => {
+            tracing::debug!(%error, "http connection ended with an error");
+            error.is_timeout()
+        }
+    }
+}
+
+/// A request's body and handler together get this many `request_timeout`s
+/// (30 s by default): a body trickled a byte at a time is not read forever,
+/// and the longest handler (a reconfigure, which waits 5 s for phones)
+/// fits. Event streams are not cut: their response starts at once.
+const REQUEST_DEADLINE_FACTOR: u32 = 3;
+
+async fn within_deadline(State(deadline): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => (
+            StatusCode::REQUEST_TIMEOUT,
+            [(axum::http::header::CONNECTION, "close")],
+            "request not complete in time\n",
+        )
+            .into_response(),
+    }
+}
+
+/// How long a refusal for being over the rate is held back.
+const TARPIT: Duration = Duration::from_secs(1);
+
+async fn tarpit(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() == StatusCode::TOO_MANY_REQUESTS {
+        tokio::time::sleep(TARPIT).await;
+    }
+    response
+}
+
+/// A per-source-address request rate for `router`: the excess gets 429.
+/// (Provisioning has its own, in its access check; this is for the admin
+/// API, which had none.)
+pub fn rate_limited(router: Router, per_second: u32, metrics: Arc<Metrics>) -> Router {
+    let state = Arc::new(RequestRate {
+        limiter: Mutex::new(RateLimiter::new(per_second)),
+        metrics,
+    });
+    router.layer(axum::middleware::from_fn_with_state(state, limit_rate))
+}
+
+struct RequestRate {
+    limiter: Mutex<RateLimiter>,
+    metrics: Arc<Metrics>,
+}
+
+async fn limit_rate(State(rate): State<Arc<RequestRate>>, request: Request, next: Next) -> Response {
+    let ip: Option<IpAddr> = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    if let Some(ip) = ip {
+        let allowed = rate
+            .limiter
+            .lock()
+            .expect("rate limiter lock is never poisoned")
+            .allow(ip, Instant::now());
+        if !allowed {
+            rate.metrics.http_rate_limited.fetch_add(1, Ordering::Relaxed);
+            return (StatusCode::TOO_MANY_REQUESTS, "too many requests\n").into_response();
+        }
+    }
+    next.run(request).await
 }

@@ -14,12 +14,16 @@
 
 mod ami;
 mod config_watch;
+mod connection_limits;
+mod handle_budget;
 mod http;
 mod memory;
 mod presence_hub;
 mod reload;
 mod shutdown;
 mod sip_driver;
+mod sip_rate;
+mod sip_stream;
 mod sip_transport;
 pub mod tls;
 
@@ -29,6 +33,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use self::connection_limits::{ConnectionLimits, ListenerKind};
 use crate::admin::{self, AdminState};
 use crate::auth::NonceSecret;
 use crate::config::{Config, Secret};
@@ -103,6 +108,8 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         _ => None,
     };
 
+    let handle_limit = handle_budget::raise_handle_limit();
+    let caps = handle_budget::connection_caps(&snapshot.config.limits, handle_limit);
     let sip_sockets = sip_driver::bind(&snapshot.config, tls::sip_acceptor(&snapshot.config)?).await?;
     let provisioning = http::bind(snapshot.config.http.listen).await?;
     let admin_listener = http::bind(snapshot.config.admin.listen).await?;
@@ -135,6 +142,7 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         metrics: metrics.clone(),
         subscriptions,
         phone_contacts,
+        connection_cap: caps.sip_stream,
         shutdown: shutdown.clone(),
     }
     .spawn()
@@ -152,17 +160,37 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         sip,
         fetches,
     });
-    match tls::http_acceptor(&snapshot.config)? {
-        Some(acceptor) => http::spawn_tls(
-            "provisioning",
-            provisioning,
-            provision_router,
-            acceptor,
-            shutdown.clone(),
-        ),
-        None => http::spawn("provisioning", provisioning, provision_router, shutdown.clone()),
-    }
-    http::spawn("admin", admin_listener, admin_router, shutdown.clone());
+    let limits = &snapshot.config.limits;
+    let request_timeout = std::time::Duration::from_secs(limits.request_timeout);
+    let http_connections = || {
+        ConnectionLimits::new(
+            ListenerKind::Http,
+            caps.http,
+            limits.http_connections_per_ip,
+            (&limits.trusted_networks, limits.trusted_connections_per_ip),
+            metrics.clone(),
+        )
+    };
+    let provisioning = http::Listener {
+        name: "provisioning",
+        listener: provisioning,
+        router: provision_router,
+        tls: tls::http_acceptor(&snapshot.config)?,
+        connections: http_connections(),
+        request_timeout,
+        metrics: metrics.clone(),
+    };
+    let admin = http::Listener {
+        name: "admin",
+        listener: admin_listener,
+        router: http::rate_limited(admin_router, limits.http_requests_per_second, metrics.clone()),
+        tls: None,
+        connections: http_connections(),
+        request_timeout,
+        metrics: metrics.clone(),
+    };
+    http::spawn(provisioning, shutdown.clone());
+    http::spawn(admin, shutdown.clone());
     spawn_sighup_reload(reloader, shutdown.clone());
     spawn_hint_follower(snapshots.clone(), hub.clone(), shutdown.clone());
 

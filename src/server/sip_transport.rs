@@ -1,7 +1,8 @@
 //! SIP sockets: the UDP receive loop and the TCP accept loop with one
-//! reader task per connection. They only move bytes: everything they read
-//! goes to the SIP driver task over one channel, and the driver writes
-//! back through the UDP socket or a connection's writer channel.
+//! reader task per connection (`sip_stream`). They only move bytes, after
+//! the per-address rate limit and the connection caps: everything they
+//! read goes to the SIP driver task over one channel, and the driver
+//! writes back through the UDP socket or a connection's writer channel.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -9,81 +10,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Limits, Transport};
-use crate::metrics::Metrics;
+use super::connection_limits::ConnectionLimits;
+use super::sip_rate::SipRateLimit;
+use super::sip_stream::{self, StreamPolicy};
+use crate::config::Transport;
 use crate::sip::{ConnectionId, MAX_MESSAGE_BYTES, Peer};
-
-/// `[limits]` for TCP: connections in total and per address, and the
-/// idle timeout (phones send CRLF keep-alives or re-SUBSCRIBE within it).
-#[derive(Debug, Clone)]
-pub struct ConnectionLimits {
-    total: Arc<Semaphore>,
-    per_address: usize,
-    open: Arc<std::sync::Mutex<HashMap<std::net::IpAddr, usize>>>,
-    idle: Duration,
-    metrics: Arc<Metrics>,
-}
-
-impl ConnectionLimits {
-    pub fn new(limits: &Limits, metrics: Arc<Metrics>) -> Self {
-        Self {
-            total: Arc::new(Semaphore::new(limits.tcp_connections)),
-            per_address: limits.tcp_connections_per_ip,
-            open: Arc::default(),
-            idle: Duration::from_secs(limits.tcp_idle_timeout),
-            metrics,
-        }
-    }
-
-    /// A slot for a connection from `ip`, or `None` if a limit is reached.
-    fn admit(&self, ip: std::net::IpAddr) -> Option<ConnectionSlot> {
-        let total = self.total.clone().try_acquire_owned().ok()?;
-        let mut open = self.open.lock().expect("connection table lock is never poisoned");
-        let count = open.entry(ip).or_default();
-        if *count >= self.per_address {
-            return None;
-        }
-        *count += 1;
-        self.metrics.tcp_connections.fetch_add(1, Ordering::Relaxed);
-        Some(ConnectionSlot {
-            _total: total,
-            ip,
-            limits: self.clone(),
-        })
-    }
-}
-
-/// Held for a connection's lifetime; gives its slots back on drop.
-struct ConnectionSlot {
-    _total: tokio::sync::OwnedSemaphorePermit,
-    ip: std::net::IpAddr,
-    limits: ConnectionLimits,
-}
-
-impl Drop for ConnectionSlot {
-    fn drop(&mut self) {
-        let mut open = self
-            .limits
-            .open
-            .lock()
-            .expect("connection table lock is never poisoned");
-        if let Some(count) = open.get_mut(&self.ip) {
-            *count -= 1;
-            if *count == 0 {
-                open.remove(&self.ip);
-            }
-        }
-        self.limits
-            .metrics
-            .tcp_connections
-            .fetch_sub(1, Ordering::Relaxed);
-    }
-}
 
 /// What the sockets hand to the driver.
 #[derive(Debug)]
@@ -115,8 +50,14 @@ impl ConnectionCounter {
     }
 }
 
-/// Receives datagrams until shutdown.
-pub fn spawn_udp(socket: Arc<UdpSocket>, inbound: mpsc::Sender<Inbound>, shutdown: CancellationToken) {
+/// Receives datagrams until shutdown; those over the per-address rate are
+/// dropped here, before they queue for the driver.
+pub fn spawn_udp(
+    socket: Arc<UdpSocket>,
+    inbound: mpsc::Sender<Inbound>,
+    rate: Arc<SipRateLimit>,
+    shutdown: CancellationToken,
+) {
     tokio::spawn(async move {
         let mut buffer = vec![0u8; MAX_MESSAGE_BYTES + 1];
         loop {
@@ -126,6 +67,9 @@ pub fn spawn_udp(socket: Arc<UdpSocket>, inbound: mpsc::Sender<Inbound>, shutdow
             };
             match received {
                 Ok((length, address)) => {
+                    if !rate.allow(address.ip()) {
+                        continue;
+                    }
                     let datagram = Inbound::Datagram {
                         peer: Peer::udp(address),
                         bytes: buffer[..length].to_vec(),
@@ -145,15 +89,14 @@ pub fn spawn_udp(socket: Arc<UdpSocket>, inbound: mpsc::Sender<Inbound>, shutdow
 pub fn spawn_stream_listener(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
-    inbound: mpsc::Sender<Inbound>,
     counter: Arc<ConnectionCounter>,
     limits: ConnectionLimits,
-    shutdown: CancellationToken,
+    policy: StreamPolicy,
 ) {
     tokio::spawn(async move {
         loop {
             let accepted = tokio::select! {
-                () = shutdown.cancelled() => return,
+                () = policy.shutdown.cancelled() => return,
                 accepted = listener.accept() => accepted,
             };
             let (stream, address) = match accepted {
@@ -165,158 +108,83 @@ pub fn spawn_stream_listener(
                 }
             };
             // Nagle would hold the NOTIFY sent right after a 200 until the
-            // phone's delayed ACK (~40 ms, issue 14); SIP wants each message out now.
+            // phone's delayed ACK (~40 ms); SIP wants each message out now.
             if let Err(error) = stream.set_nodelay(true) {
                 tracing::debug!(%error, "TCP_NODELAY not set");
             }
+            // Refused connections are closed at once (the stream drops).
             let Some(slot) = limits.admit(address.ip()) else {
-                limits
-                    .metrics
-                    .tcp_connections_refused
-                    .fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(%address, "TCP connection limit reached; refusing");
                 continue;
             };
             let connection = counter.next();
-            let inbound = inbound.clone();
-            let shutdown = shutdown.clone();
-            let idle = limits.idle;
             let acceptor = tls.clone();
+            let policy = policy.clone();
             tokio::spawn(async move {
-                match acceptor {
-                    None => {
-                        run_connection(
-                            stream,
-                            Transport::Tcp,
-                            address,
-                            connection,
-                            inbound,
-                            idle,
-                            shutdown,
-                        )
-                        .await
+                let idle = policy.idle;
+                let Some(acceptor) = acceptor else {
+                    let transport = Transport::Tcp;
+                    return sip_stream::run(stream, transport, address, connection, idle, policy, slot).await;
+                };
+                // A silent client must not hold a connection slot forever.
+                let handshake = tokio::time::timeout(policy.message_deadline, acceptor.accept(stream));
+                match handshake.await {
+                    Ok(Ok(stream)) => {
+                        let transport = Transport::Tls;
+                        sip_stream::run(stream, transport, address, connection, idle, policy, slot).await
                     }
-                    Some(acceptor) => {
-                        // A silent client must not hold a connection slot forever.
-                        let handshake =
-                            tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream));
-                        match handshake.await {
-                            Ok(Ok(stream)) => {
-                                run_connection(
-                                    stream,
-                                    Transport::Tls,
-                                    address,
-                                    connection,
-                                    inbound,
-                                    idle,
-                                    shutdown,
-                                )
-                                .await
-                            }
-                            _ => tracing::debug!(%address, "SIP TLS handshake failed"),
-                        }
+                    Ok(Err(error)) => tracing::debug!(%address, %error, "SIP TLS handshake failed"),
+                    Err(_) => {
+                        policy.metrics.request_timeouts.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!(%address, "SIP TLS handshake timed out");
                     }
                 }
-                drop(slot);
             });
         }
     });
 }
 
-/// Connects out to `address` (a restored subscription whose connection is
-/// gone) and runs the connection like an accepted one.
+/// Connects out to `address` (a watcher whose connection is gone) and
+/// runs the connection like an accepted one. It takes a slot under the
+/// same caps as accepted connections; without one, nothing is opened.
 pub fn spawn_outbound(
     address: SocketAddr,
     connection: ConnectionId,
-    inbound: mpsc::Sender<Inbound>,
-    shutdown: CancellationToken,
+    limits: &ConnectionLimits,
+    policy: StreamPolicy,
 ) {
+    let slot = limits.admit(address.ip());
     tokio::spawn(async move {
+        let Some(slot) = slot else {
+            let _ = policy.inbound.send(Inbound::Closed { connection }).await;
+            return;
+        };
         match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(address)).await {
             Ok(Ok(stream)) => {
                 if let Err(error) = stream.set_nodelay(true) {
                     tracing::debug!(%error, "TCP_NODELAY not set");
                 }
-                run_connection(
+                let transport = Transport::Tcp;
+                sip_stream::run(
                     stream,
-                    Transport::Tcp,
+                    transport,
                     address,
                     connection,
-                    inbound,
                     OUTBOUND_IDLE,
-                    shutdown,
+                    policy,
+                    slot,
                 )
                 .await
             }
             _ => {
                 tracing::debug!(%address, "cannot connect to watcher");
-                let _ = inbound.send(Inbound::Closed { connection }).await;
+                let _ = policy.inbound.send(Inbound::Closed { connection }).await;
             }
         }
     });
 }
 
-/// Idle timeout of connections we open ourselves (to restored watchers).
+/// Idle timeout of connections we open ourselves (to watchers).
 const OUTBOUND_IDLE: Duration = Duration::from_secs(900);
-
-async fn run_connection<S>(
-    stream: S,
-    transport: Transport,
-    address: SocketAddr,
-    connection: ConnectionId,
-    inbound: mpsc::Sender<Inbound>,
-    idle: Duration,
-    shutdown: CancellationToken,
-) where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
-{
-    let (mut reader, mut writer) = tokio::io::split(stream);
-    let (sender, mut outgoing) = mpsc::channel::<Vec<u8>>(256);
-    if inbound
-        .send(Inbound::Opened {
-            connection,
-            writer: sender,
-        })
-        .await
-        .is_err()
-    {
-        return;
-    }
-    let peer = Peer {
-        transport,
-        address,
-        connection: Some(connection),
-    };
-    let write_task = tokio::spawn(async move {
-        while let Some(bytes) = outgoing.recv().await {
-            if writer.write_all(&bytes).await.is_err() {
-                return;
-            }
-        }
-    });
-    let mut buffer = vec![0u8; 16 * 1024];
-    loop {
-        let read = tokio::select! {
-            () = shutdown.cancelled() => break,
-            read = tokio::time::timeout(idle, reader.read(&mut buffer)) => read,
-        };
-        match read {
-            Ok(Ok(0)) | Ok(Err(_)) => break,
-            Ok(Ok(length)) => {
-                let bytes = buffer[..length].to_vec();
-                if inbound.send(Inbound::Stream { peer, bytes }).await.is_err() {
-                    break;
-                }
-            }
-            Err(_) => {
-                tracing::debug!(%address, "idle TCP connection closed");
-                break;
-            }
-        }
-    }
-    write_task.abort();
-    let _ = inbound.send(Inbound::Closed { connection }).await;
-}
 
 /// The driver's view of open connections: where to write.
 #[derive(Debug, Default)]

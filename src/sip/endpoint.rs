@@ -86,9 +86,6 @@ pub enum Event {
     Response { id: ClientId, response: Box<Response> },
     /// No final response within Timer F (or the connection is gone).
     Timeout { id: ClientId },
-    /// A request the endpoint answered itself (OPTIONS): who sent it,
-    /// for the application's records.
-    Seen { request: Box<Request>, peer: Peer },
 }
 
 /// Counters for metrics.
@@ -102,6 +99,8 @@ pub struct EndpointStats {
     pub challenges: u64,
     /// Requests answered without a stored transaction (table full).
     pub stateless_answers: u64,
+    /// Responses that matched a transaction but came from another peer.
+    pub responses_from_elsewhere: u64,
 }
 
 /// The SIP server state machine.
@@ -212,7 +211,7 @@ impl Endpoint {
     fn handle_message(&mut self, now: Instant, peer: Peer, bytes: &[u8], framing: Framing) {
         match parse(bytes, framing) {
             Ok(Message::Request(request)) => self.handle_request(now, peer, request),
-            Ok(Message::Response(response)) => self.handle_response(now, response),
+            Ok(Message::Response(response)) => self.handle_response(now, peer, response),
             Err(malformed) => {
                 let tag = self.random.token();
                 let answer = malformed.answer_with.as_ref().and_then(|headers| {
@@ -301,12 +300,6 @@ impl Endpoint {
                 .header("Allow-Events", ALLOW_EVENTS);
         }
         self.reply(now, RequestId(key), response);
-        if request.method == Method::Options {
-            self.events.push_back(Event::Seen {
-                request: Box::new(request),
-                peer,
-            });
-        }
     }
 
     /// Digest check for SUBSCRIBE/PUBLISH; passes them on or challenges.
@@ -520,7 +513,7 @@ impl Endpoint {
         ClientId(id)
     }
 
-    fn handle_response(&mut self, now: Instant, response: Response) {
+    fn handle_response(&mut self, now: Instant, peer: Peer, response: Response) {
         let branch = response.core.vias[0].branch().unwrap_or_default().to_owned();
         let Some(&id) = self.client_by_branch.get(&branch) else {
             tracing::debug!(code = response.code, "response matches no transaction; dropped");
@@ -529,6 +522,16 @@ impl Endpoint {
         let Some(transaction) = self.clients.get_mut(&id) else {
             return;
         };
+        // Only the peer we sent to may answer: a UAS sends responses back
+        // to the request's source (RFC 3261 §18.2.2, RFC 3581 rport) or on
+        // its connection (§18.2.2 for streams). Anyone else who learned
+        // the branch must not be able to end the transaction or, for a
+        // check-sync, obtain credentials with a challenge (issue 17).
+        if (transaction.peer.transport, transaction.peer.address) != (peer.transport, peer.address) {
+            self.stats.responses_from_elsewhere += 1;
+            tracing::debug!(code = response.code, %peer, expected = %transaction.peer, "response from another peer; dropped");
+            return;
+        }
         if transaction.method != response.core.cseq_method || transaction.state == ClientState::Completed {
             return;
         }

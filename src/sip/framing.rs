@@ -97,6 +97,12 @@ impl StreamFramer {
     pub fn pending(&self) -> usize {
         self.buffer.len()
     }
+
+    /// Whether part of a message is held (not just line ends, which are
+    /// keep-alives or the start of one).
+    pub fn holds_partial_message(&self) -> bool {
+        self.buffer.iter().any(|&byte| byte != b'\r' && byte != b'\n')
+    }
 }
 
 fn find_head_end(buffer: &[u8]) -> Option<(usize, usize)> {
@@ -132,7 +138,10 @@ fn content_length(head: &[u8]) -> Result<usize, FramingError> {
             found = Some(length);
         }
     }
-    Ok(found.unwrap_or(0))
+    // On a stream the length is the only way to find the next message:
+    // it is mandatory there (RFC 3261 §18.3, §20.14), and without it the
+    // connection cannot be framed (issue 17).
+    found.ok_or(FramingError::BadContentLength)
 }
 
 #[cfg(test)]
@@ -205,5 +214,12 @@ mod tests {
         let mut framer = StreamFramer::new();
         framer.push(&vec![b'x'; MAX_MESSAGE_BYTES + 1]);
         assert_eq!(framer.next_frame(), Err(FramingError::TooLarge));
+        let mut framer = StreamFramer::new();
+        framer.push(b"OPTIONS sip:a@b SIP/2.0\r\nCSeq: 1 OPTIONS\r\n\r\n");
+        assert_eq!(
+            framer.next_frame(),
+            Err(FramingError::BadContentLength),
+            "no length on a stream"
+        );
     }
 }

@@ -9,6 +9,7 @@
 //!              terminating (final NOTIFY in flight) ──► gone
 //! ```
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,7 @@ use super::headers::Headers;
 use super::message::Method;
 use super::peer::Peer;
 use super::response::{OutgoingRequest, PRODUCT};
+use super::uri::NameAddr;
 use crate::config::{Extension, Transport};
 use crate::presence::HintState;
 
@@ -176,14 +178,15 @@ impl Subscription {
         }
         let mut dialog = record.dialog;
         dialog.local_cseq = dialog.local_cseq.saturating_add(CSEQ_JUMP_AFTER_RESTART);
+        let source = Peer {
+            transport: record.transport,
+            address: record.address.parse().ok()?,
+            connection: None,
+        };
         Some(Self {
             exten: record.exten.parse().ok()?,
+            peer: reconnect_peer(&dialog, source),
             dialog,
-            peer: Peer {
-                transport: record.transport,
-                address: record.address.parse().ok()?,
-                connection: None,
-            },
             expires_at: now + Duration::from_secs(record.expires_at_unix - wall),
             event_id: record.event_id,
             user_agent: record.user_agent,
@@ -194,6 +197,49 @@ impl Subscription {
             queued: None,
             terminating: false,
         })
+    }
+}
+
+/// Where NOTIFYs go once `peer`'s connection is gone (a restart, or the
+/// watcher closed it): a stream's source port was the watcher's ephemeral
+/// one, so connect to the next hop of the dialog instead — the first
+/// Record-Route entry if there is one, else the remote target (the
+/// watcher's Contact), as RFC 3261 §12.2.1.1 and §8.1.2 route in-dialog
+/// requests (issue 17: TCP subscriptions must survive a restart). For UDP
+/// the source address stays: it is the NAT-safe choice there.
+pub fn reconnect_peer(dialog: &Dialog, peer: Peer) -> Peer {
+    let hop = dialog.route_set.first().unwrap_or(&dialog.remote_target);
+    connect_peer(hop, peer)
+}
+
+/// Where to connect for `hop` (a URI or name-addr) when `peer`'s
+/// connection is gone: its IP and port (default 5060, 5061 for TLS per
+/// RFC 3263 §4.2) for a stream; `peer`'s own address, unconnected, for UDP
+/// or a host name (the core does no DNS).
+pub fn connect_peer(hop: &str, peer: Peer) -> Peer {
+    let unconnected = Peer {
+        connection: None,
+        ..peer
+    };
+    if peer.transport == Transport::Udp {
+        return unconnected;
+    }
+    let Some(uri) = NameAddr::parse(hop).ok().and_then(|hop| hop.sip_uri()) else {
+        return unconnected;
+    };
+    let host = uri.host.trim_start_matches('[').trim_end_matches(']');
+    let Ok(ip) = host.parse::<IpAddr>() else {
+        return unconnected;
+    };
+    let default_port = if peer.transport == Transport::Tls {
+        5061
+    } else {
+        5060
+    };
+    Peer {
+        transport: peer.transport,
+        address: SocketAddr::new(ip, uri.port.unwrap_or(default_port)),
+        connection: None,
     }
 }
 
@@ -215,4 +261,66 @@ pub struct SubscriptionRecord {
     pub digium: bool,
     pub entity: String,
     pub contact: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dialog(remote_target: &str, route_set: &[&str]) -> Dialog {
+        Dialog {
+            call_id: "c".into(),
+            local_tag: "l".into(),
+            remote_tag: "r".into(),
+            local_uri: "sip:2001@192.0.2.1".into(),
+            remote_uri: "sip:2000@192.0.2.7".into(),
+            remote_target: remote_target.into(),
+            route_set: route_set.iter().map(|r| (*r).to_owned()).collect(),
+            local_cseq: 1,
+            remote_cseq: 1,
+        }
+    }
+
+    fn peer(transport: Transport) -> Peer {
+        Peer {
+            transport,
+            address: "192.0.2.7:40123".parse().unwrap(),
+            connection: Some(super::super::peer::ConnectionId(3)),
+        }
+    }
+
+    #[test]
+    fn a_gone_stream_reconnects_to_the_next_hop_not_the_source_port() {
+        let contact = dialog("sip:2000@192.0.2.7:5062;transport=tcp", &[]);
+        let hop = reconnect_peer(&contact, peer(Transport::Tcp));
+        assert_eq!(hop.address, "192.0.2.7:5062".parse().unwrap());
+        assert_eq!((hop.transport, hop.connection), (Transport::Tcp, None));
+        let routed = dialog(
+            "sip:2000@10.0.0.7:5062",
+            &["<sip:192.0.2.50;lr>", "<sip:192.0.2.51;lr>"],
+        );
+        assert_eq!(
+            reconnect_peer(&routed, peer(Transport::Tcp)).address,
+            "192.0.2.50:5060".parse().unwrap(),
+            "the first Record-Route, default port"
+        );
+        let tls = dialog("sips:2000@[2001:db8::7]", &[]);
+        assert_eq!(
+            reconnect_peer(&tls, peer(Transport::Tls)).address,
+            "[2001:db8::7]:5061".parse().unwrap()
+        );
+        let named = dialog("sip:2000@phone.example.com:5062", &[]);
+        let kept = reconnect_peer(&named, peer(Transport::Tcp));
+        assert_eq!(
+            (kept.address, kept.connection),
+            (peer(Transport::Tcp).address, None),
+            "no DNS in the core: a host name keeps the old address"
+        );
+        let udp = Peer::udp("192.0.2.7:40123".parse().unwrap());
+        assert_eq!(
+            reconnect_peer(&contact, udp),
+            udp,
+            "UDP keeps its NAT-safe source address"
+        );
+    }
 }

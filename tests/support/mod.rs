@@ -11,8 +11,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod net;
 pub mod sans_io;
 pub mod sip_client;
+pub mod tls_client;
 
 use opendpma::auth::{Algorithm, DigestCredentials};
 

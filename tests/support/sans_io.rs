@@ -59,6 +59,8 @@ pub fn presence_server(now: Instant, lines: &[&str]) -> PresenceServer {
         max_expires: 3600,
         max_per_line: 2000,
         max_per_address: 1000,
+        trusted_networks: Vec::new(),
+        max_per_trusted_address: 1000,
         lines: lines
             .iter()
             .map(|line| LineAccess {

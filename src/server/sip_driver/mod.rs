@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -18,13 +18,15 @@ use self::reconfigure::PendingReconfigure;
 pub use self::reconfigure::{PhoneContact, ReconfigureOutcome, ReconfigureReport};
 use super::ServerError;
 use super::ami::AmiHandle;
+use super::connection_limits::{ConnectionLimits, ListenerKind};
 use super::presence_hub::{HubError, PresenceHub};
+use super::sip_rate::SipRateLimit;
+use super::sip_stream::StreamPolicy;
 use super::sip_transport::{self, ConnectionCounter, Connections, Inbound};
 use crate::auth::{Algorithm, LockoutPolicy, NonceSecret};
 use crate::config::{Config, DigestAlgorithm, Transport};
 use crate::metrics::Metrics;
 use crate::presence::{Change, HintState};
-use crate::rate_limit::RateLimiter;
 use crate::sip::{
     ConnectionId, Endpoint, EndpointConfig, HintSource, LineAccess, Output, Peer, PresenceServer,
     PresenceServerConfig, Random, SubscriptionSummary, Transmit,
@@ -212,6 +214,8 @@ fn server_config(config: &Config) -> PresenceServerConfig {
         lines,
         max_per_line: config.limits.subscriptions_per_line,
         max_per_address: config.limits.subscriptions_per_ip,
+        trusted_networks: config.limits.trusted_networks.clone(),
+        max_per_trusted_address: config.limits.trusted_subscriptions_per_ip,
     }
 }
 
@@ -224,6 +228,8 @@ pub struct SipDriver {
     pub metrics: Arc<Metrics>,
     pub subscriptions: Vec<(String, Vec<u8>)>,
     pub phone_contacts: Vec<(String, Vec<u8>)>,
+    /// TCP/TLS connections in total, in and out (below the handle limit).
+    pub connection_cap: usize,
     pub shutdown: CancellationToken,
 }
 
@@ -232,9 +238,6 @@ impl SipDriver {
     pub fn spawn(self) -> SipHandle {
         let (inbound_sender, inbound) = mpsc::channel(4096);
         let counter = Arc::new(ConnectionCounter::default());
-        for socket in &self.sockets.udp {
-            sip_transport::spawn_udp(socket.clone(), inbound_sender.clone(), self.shutdown.clone());
-        }
         let SipDriver {
             sockets,
             hub,
@@ -243,22 +246,42 @@ impl SipDriver {
             metrics,
             subscriptions,
             phone_contacts,
+            connection_cap,
             shutdown,
         } = self;
+        let limits = snapshots.borrow().config.limits.clone();
+        let rate = Arc::new(SipRateLimit::new(&limits, metrics.clone()));
+        for socket in &sockets.udp {
+            let inbound = inbound_sender.clone();
+            sip_transport::spawn_udp(socket.clone(), inbound, rate.clone(), shutdown.clone());
+        }
         let contacts = phone_contacts
             .into_iter()
             .filter_map(|(phone, bytes)| Some((phone, serde_json::from_slice(&bytes).ok()?)))
             .collect();
-        let connection_limits =
-            sip_transport::ConnectionLimits::new(&snapshots.borrow().config.limits, metrics.clone());
+        let connection_limits = ConnectionLimits::new(
+            ListenerKind::SipStream,
+            connection_cap,
+            limits.tcp_connections_per_ip,
+            (&limits.trusted_networks, limits.trusted_connections_per_ip),
+            metrics.clone(),
+        );
+        let stream_policy = StreamPolicy {
+            idle: Duration::from_secs(limits.tcp_idle_timeout),
+            message_deadline: Duration::from_secs(limits.request_timeout),
+            rate,
+            metrics: metrics.clone(),
+            inbound: inbound_sender,
+            shutdown: shutdown.clone(),
+        };
         for (listener, tls) in sockets.streams {
+            let limits = connection_limits.clone();
             sip_transport::spawn_stream_listener(
                 listener,
                 tls,
-                inbound_sender.clone(),
                 counter.clone(),
-                connection_limits.clone(),
-                shutdown.clone(),
+                limits,
+                stream_policy.clone(),
             );
         }
         let (commands_sender, commands) = mpsc::channel(16);
@@ -284,13 +307,13 @@ impl SipDriver {
             connections: Connections::default(),
             pending: HashMap::new(),
             contacts,
-            limiter: RateLimiter::new(config.limits.sip_requests_per_second),
             snapshot: snapshots.borrow().clone(),
             reconfigures: HashMap::new(),
             check_syncs: HashMap::new(),
             next_token: 0,
             counter,
-            inbound_sender,
+            connection_limits,
+            stream_policy,
             shutdown: shutdown.clone(),
         };
         let changes = hub.subscribe();
@@ -311,15 +334,15 @@ struct DriverTask {
     pending: HashMap<ConnectionId, Vec<Vec<u8>>>,
     /// Phone name → where it was last heard from.
     contacts: HashMap<String, PhoneContact>,
-    /// `[limits] sip_requests_per_second`, per source address.
-    limiter: RateLimiter,
     snapshot: Arc<Snapshot>,
     reconfigures: HashMap<u64, PendingReconfigure>,
     /// Check-sync token → (reconfigure request, index in its reports).
     check_syncs: HashMap<u64, (u64, usize)>,
     next_token: u64,
     counter: Arc<ConnectionCounter>,
-    inbound_sender: mpsc::Sender<Inbound>,
+    /// Outbound connections count under the same caps as inbound ones.
+    connection_limits: ConnectionLimits,
+    stream_policy: StreamPolicy,
     shutdown: CancellationToken,
 }
 
@@ -390,10 +413,6 @@ impl DriverTask {
         let hub = self.hub.clone();
         match message {
             Inbound::Datagram { peer, bytes } => {
-                if !self.limiter.allow(peer.address.ip(), now) {
-                    self.metrics.sip_rate_limited.fetch_add(1, Ordering::Relaxed);
-                    return;
-                }
                 self.server
                     .handle_datagram(now, wall(), peer, &bytes, hub.as_ref());
             }
@@ -470,11 +489,10 @@ impl DriverTask {
                 }
                 Output::Seen {
                     user,
-                    from_user,
                     peer,
                     contact,
                     user_agent,
-                } => contact_records.extend(self.seen(user, &from_user, peer, contact, user_agent)),
+                } => contact_records.extend(self.seen(&user, peer, contact, user_agent)),
                 Output::CheckSyncDone { token, result } => self.check_sync_done(token, result),
             }
         }
@@ -557,6 +575,15 @@ impl DriverTask {
                 return;
             }
         }
+        if peer.connection.is_some() {
+            // A response or request bound to a connection that is gone (or
+            // that we closed after a framing error): never connect out to
+            // a client's ephemeral port for it (issue 17). Its transaction
+            // times out; subscriptions move to their Contact on
+            // `connection_lost`.
+            tracing::debug!(%peer, "connection gone; message dropped");
+            return;
+        }
         if peer.transport == Transport::Tls {
             // We would need the watcher's trust anchors to connect out over
             // TLS; the NOTIFY's Timer F ends the subscription instead, and
@@ -565,16 +592,17 @@ impl DriverTask {
             return;
         }
         // No live connection (e.g. after a restart): connect out to the
-        // watcher and send once it is up. If it cannot be reached, the
-        // NOTIFY's own Timer F ends the subscription.
+        // watcher's Contact and send once it is up. If it cannot be
+        // reached, the NOTIFY's own Timer F ends the subscription. One
+        // connection per address at a time, under the connection caps.
         let connection = self.counter.next();
         self.connections.remember_address(connection, peer.address);
         self.pending.insert(connection, vec![bytes]);
         sip_transport::spawn_outbound(
             peer.address,
             connection,
-            self.inbound_sender.clone(),
-            self.shutdown.clone(),
+            &self.connection_limits,
+            self.stream_policy.clone(),
         );
     }
 }

@@ -8,6 +8,7 @@ use tokio::sync::oneshot;
 
 use super::{DriverTask, wall};
 use crate::config::Transport;
+use crate::sip::subscription::connect_peer;
 use crate::sip::{CheckSyncResult, Peer};
 
 /// How long a reconfigure request waits for phones to answer.
@@ -60,22 +61,19 @@ pub(super) struct PendingReconfigure {
 }
 
 impl DriverTask {
-    /// Records where the phones behind a request are; returns store
-    /// writes for contacts that changed.
+    /// Records where the phones of the line `user` authenticated as are;
+    /// returns store writes for contacts that changed.
     pub(super) fn seen(
         &mut self,
-        user: Option<String>,
-        from_user: &str,
+        user: &str,
         peer: Peer,
         contact: Option<String>,
         user_agent: String,
     ) -> Vec<(String, Option<Vec<u8>>)> {
         let config = &self.snapshot.config;
-        let line = match &user {
-            Some(user) => config.line_by_authname(user),
-            None => config.line_by_exten(from_user),
+        let Some(line) = config.line_by_authname(user) else {
+            return Vec::new();
         };
-        let Some(line) = line else { return Vec::new() };
         let mut writes = Vec::new();
         for phone in config.phones_with_line(&line.name) {
             let record = PhoneContact {
@@ -134,11 +132,16 @@ impl DriverTask {
                 .contact
                 .clone()
                 .unwrap_or_else(|| format!("sip:{}@{}", line.exten, contact.address));
-            let peer = Peer {
+            let mut peer = Peer {
                 transport: contact.transport,
                 address: contact.address,
                 connection: None,
             };
+            // A stream phone whose connection is gone (a restart) listens
+            // at its Contact, not at its old ephemeral port.
+            if self.connections.to_address(peer.address).is_none() {
+                peer = connect_peer(&uri, peer);
+            }
             self.next_token += 1;
             let token = self.next_token;
             self.check_syncs.insert(token, (request, index));

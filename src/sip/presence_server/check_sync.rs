@@ -2,6 +2,12 @@
 //! and no body tells a Digium phone to fetch its config again. Phones
 //! often challenge requests they receive; we know each line's secret, so
 //! one 401/407 is answered with digest credentials and the NOTIFY resent.
+//!
+//! Those credentials are the line's secret, so (issue 17) a challenge is
+//! answered only when it comes from the peer the NOTIFY went to (the
+//! endpoint drops responses from anyone else) and names our own realm: a
+//! digest answer to a stranger's realm and nonce can be cracked offline.
+//! The peer itself is only ever learned from an authenticated request.
 
 use std::time::Instant;
 
@@ -136,7 +142,19 @@ impl PresenceServer {
         } else {
             ("WWW-Authenticate", "Authorization")
         };
-        let (realm, nonce, algorithm, qop) = response.headers.lines(header).find_map(parse_challenge)?;
+        let our_realm = &self.endpoint.config().realm;
+        let Some((realm, nonce, algorithm, qop)) = response
+            .headers
+            .lines(header)
+            .filter_map(parse_challenge)
+            .find(|(realm, ..)| realm == our_realm)
+        else {
+            tracing::info!(
+                code = response.code,
+                "check-sync challenge not for our realm; not answered"
+            );
+            return None;
+        };
         let mut credentials = DigestCredentials {
             username: user.clone(),
             realm,

@@ -34,8 +34,9 @@ use super::header_views::contact_expires;
 use super::message::{Method, Request};
 use super::peer::{ConnectionId, Peer, Transmit};
 use super::response::ResponseBuilder;
-use super::subscription::{NotifyContent, Subscription, SubscriptionRecord};
+use super::subscription::{NotifyContent, Subscription, SubscriptionRecord, reconnect_peer};
 use super::uri::NameAddr;
+use crate::config::Cidr;
 use crate::presence::{HintState, PresenceUpdate};
 
 /// RFC 3856 §6.4 / RFC 3903: the interval when a request names none.
@@ -66,6 +67,10 @@ pub struct PresenceServerConfig {
     pub max_per_line: usize,
     /// Live subscriptions from one source address.
     pub max_per_address: usize,
+    /// Sources standing for many phones (a proxy, a NAT'd site), allowed
+    /// `max_per_trusted_address` instead.
+    pub trusted_networks: Vec<Cidr>,
+    pub max_per_trusted_address: usize,
 }
 
 /// Work for the driver beyond sending bytes.
@@ -79,11 +84,11 @@ pub enum Output {
     },
     /// Write (`Some`) or delete (`None`) a subscription record.
     Store { key: String, record: Option<Vec<u8>> },
-    /// A request from a phone: where it is, for check-sync later.
-    /// `user` is the authenticated digest user, if any.
+    /// An authenticated request from a phone: where it is, for check-sync
+    /// later. Only requests that passed digest are reported: a contact
+    /// learned from anything else could be an attacker's (issue 17).
     Seen {
-        user: Option<String>,
-        from_user: String,
+        user: String,
         peer: Peer,
         contact: Option<String>,
         user_agent: String,
@@ -231,8 +236,21 @@ impl PresenceServer {
     ) {
         self.endpoint.connection_lost(now, connection);
         for subscription in self.subscriptions.values_mut() {
-            if subscription.peer.connection == Some(connection) {
-                subscription.peer.connection = None;
+            if subscription.peer.connection != Some(connection) {
+                continue;
+            }
+            let old_ip = subscription.peer.address.ip();
+            subscription.peer = reconnect_peer(&subscription.dialog, subscription.peer);
+            // The per-address count follows the subscription's address.
+            let new_ip = subscription.peer.address.ip();
+            if old_ip != new_ip {
+                if let Some(count) = self.by_address.get_mut(&old_ip) {
+                    *count = count.saturating_sub(1);
+                    if *count == 0 {
+                        self.by_address.remove(&old_ip);
+                    }
+                }
+                *self.by_address.entry(new_ip).or_default() += 1;
             }
         }
         self.process_events(now, wall, hints);
@@ -363,7 +381,9 @@ impl PresenceServer {
                     peer,
                     user,
                 } => {
-                    self.seen(&request, peer, user.clone());
+                    if let Some(user) = &user {
+                        self.seen(&request, peer, user.clone());
+                    }
                     match request.method {
                         Method::Subscribe => self.subscribe(now, wall, id, *request, peer, hints),
                         Method::Publish => self.publish(now, id, request, peer, user),
@@ -373,7 +393,6 @@ impl PresenceServer {
                         }
                     }
                 }
-                Event::Seen { request, peer } => self.seen(&request, peer, None),
                 Event::Response { id, response } => {
                     if self.check_sync_finished(now, id, Some(&response)) {
                         continue;
@@ -401,14 +420,8 @@ impl PresenceServer {
         }
     }
 
-    /// Notes where a phone is (for check-sync).
-    fn seen(&mut self, request: &Request, peer: Peer, user: Option<String>) {
-        let from_user = request
-            .core
-            .from
-            .sip_uri()
-            .and_then(|uri| uri.user_name().map(str::to_owned))
-            .unwrap_or_default();
+    /// Notes where the phone that authenticated as `user` is (for check-sync).
+    fn seen(&mut self, request: &Request, peer: Peer, user: String) {
         let contact = request
             .headers
             .values("Contact")
@@ -417,7 +430,6 @@ impl PresenceServer {
             .map(|c| c.uri);
         self.outputs.push_back(Output::Seen {
             user,
-            from_user,
             peer,
             contact,
             user_agent: request.user_agent().unwrap_or("").to_owned(),

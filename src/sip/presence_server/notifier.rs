@@ -226,8 +226,14 @@ impl PresenceServer {
     /// `[limits] subscriptions_per_line` or `subscriptions_per_ip`.
     fn at_subscription_limit(&self, exten: &str, peer: Peer) -> bool {
         let per_line = self.by_exten.get(exten).map_or(0, |tags| tags.len());
-        let per_address = self.by_address.get(&peer.address.ip()).copied().unwrap_or(0);
-        per_line >= self.config.max_per_line || per_address >= self.config.max_per_address
+        let ip = peer.address.ip();
+        let per_address = self.by_address.get(&ip).copied().unwrap_or(0);
+        let max_per_address = if self.config.trusted_networks.iter().any(|n| n.contains(ip)) {
+            self.config.max_per_trusted_address
+        } else {
+            self.config.max_per_address
+        };
+        per_line >= self.config.max_per_line || per_address >= max_per_address
     }
 
     pub(super) fn contact(&self, exten: &str, peer: Peer) -> String {
