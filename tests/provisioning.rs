@@ -21,12 +21,13 @@ async fn unauthenticated_requests_get_the_same_401_for_known_and_unknown_macs() 
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
         let challenges = header_values(&response, "www-authenticate");
         assert_eq!(challenges.len(), 3, "{path}: {challenges:?}");
+        // MD5 first: a phone's libcurl acts on the first Digest challenge only.
         assert!(
             challenges[0].starts_with("Digest realm=\"opendpma\"")
-                && challenges[0].contains("algorithm=SHA-256")
+                && challenges[0].contains("algorithm=MD5")
         );
         assert!(challenges[0].contains("qop=\"auth\""));
-        assert!(challenges[1].contains("algorithm=MD5"));
+        assert!(challenges[1].contains("algorithm=SHA-256"));
         assert_eq!(challenges[2], "Basic realm=\"opendpma\"");
         assert_eq!(response.text().await.unwrap(), "authentication required\n");
     }

@@ -28,8 +28,8 @@ impl Algorithm {
     }
 }
 
-/// One challenge; send one per algorithm, SHA-256 first (RFC 8760 §2.4:
-/// the client uses the first one it supports).
+/// One challenge; send one per algorithm, in order of preference (RFC 8760
+/// §2.4: the client uses the first one it supports).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Challenge<'a> {
     pub realm: &'a str,
@@ -54,9 +54,14 @@ impl Challenge<'_> {
         value
     }
 
-    /// Both challenges for a nonce, SHA-256 first.
+    /// Both challenges for a nonce, MD5 first. HTTP clients such as
+    /// libcurl (which phone firmware uses) act on the first Digest challenge
+    /// and ignore the others ("Ignoring duplicate digest auth header"), and
+    /// curl before 7.57 cannot do SHA-256: SHA-256 first would lock such a
+    /// phone out, while a client that weighs all challenges still finds
+    /// SHA-256 second. The same choice as SIP's default, docs/DECISIONS.md §7.
     pub fn both(realm: &str, nonce: &str, stale: bool) -> Vec<String> {
-        Self::each(realm, nonce, stale, &[Algorithm::Sha256, Algorithm::Md5])
+        Self::each(realm, nonce, stale, &[Algorithm::Md5, Algorithm::Sha256])
     }
 
     /// One challenge per algorithm, in the given order.
@@ -81,15 +86,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sha256_comes_first_and_stale_is_flagged() {
+    fn md5_comes_first_then_sha256_and_stale_is_flagged() {
         let [first, second] = <[String; 2]>::try_from(Challenge::both("opendpma", "abc", true)).unwrap();
         assert_eq!(
             first,
-            "Digest realm=\"opendpma\", nonce=\"abc\", algorithm=SHA-256, qop=\"auth\", stale=true"
+            "Digest realm=\"opendpma\", nonce=\"abc\", algorithm=MD5, qop=\"auth\", stale=true"
         );
         assert_eq!(
             second,
-            "Digest realm=\"opendpma\", nonce=\"abc\", algorithm=MD5, qop=\"auth\", stale=true"
+            "Digest realm=\"opendpma\", nonce=\"abc\", algorithm=SHA-256, qop=\"auth\", stale=true"
         );
     }
 }
