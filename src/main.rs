@@ -117,6 +117,9 @@ fn check(file: &std::path::Path) -> ExitCode {
                 }
                 return ExitCode::FAILURE;
             }
+            for warning in &config.warnings {
+                println!("{}:{warning} (warning)", file.display());
+            }
             println!("{}: ok ({})", file.display(), config.summary());
             ExitCode::SUCCESS
         }

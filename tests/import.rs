@@ -69,9 +69,14 @@ fn a_dpma_setup_converts_to_a_valid_phones_toml() {
         "res_digium_phone.conf:61: [status-away] type=application is not supported; section not imported",
         "[general] globalpin = 1234: [general] options have no phones.toml equivalent",
         "[bob-desk] model set to D70 (DPMA configs do not say); check it",
+        "res_digium_phone.conf:44: [bob-desk] pin: DPMA's profile-claim PIN; opendpma finds phones by MAC; not imported",
     ] {
         assert!(notes.contains(expected), "missing note {expected:?} in:\n{notes}");
     }
+    assert!(
+        !toml.contains("4321") && !notes.contains("4321"),
+        "the PIN is neither kept nor printed"
+    );
     // And the output passes `opendpma check` itself.
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("phones.toml");

@@ -48,10 +48,12 @@ async fn basic_and_digest_credentials_get_the_config() {
     assert!(etag.starts_with('"') && etag.ends_with('"'));
     let body = basic.text().await.unwrap();
     assert!(body.contains("username=\"2000\"") && body.contains("password=\"line-secret-2000\""));
-    assert!(body.contains(&format!(
-        "<contacts url=\"http://127.0.0.1:{}/0019159c1a2b-contacts.xml\"",
-        server.http.port()
-    )));
+    let contacts_url = format!("http://127.0.0.1:{}/p/", server.http.port());
+    assert!(
+        body.contains(&format!("<contacts url=\"{contacts_url}"))
+            && body.contains("/0019159c1a2b-contacts.xml\""),
+        "{body}"
+    );
 
     for algorithm in [Algorithm::Sha256, Algorithm::Md5] {
         // The MAC in the path is case-insensitive.

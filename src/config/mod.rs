@@ -29,7 +29,7 @@ pub use extension::{Extension, InvalidExtension};
 pub use listen_address::{Cidr, SipListen, Transport};
 pub use mac_address::{InvalidMacAddress, MacAddress};
 pub use model::{Config, HintDefinition, Line, Phone};
-pub use phone_model::{KeyLayout, PhoneModel};
+pub use phone_model::{BlfSlot, KeyLayout, PhoneModel};
 pub use problem::Problem;
 pub use secret::Secret;
 pub use sections::{Admin, DigestAlgorithm, General, Http, Limits, Network, Sip};

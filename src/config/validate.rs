@@ -19,7 +19,12 @@ pub fn validate(
     file: &Path,
     problems: &mut Vec<Problem>,
 ) -> Option<Config> {
-    let mut check = Checker { source, problems };
+    let mut warnings = Vec::new();
+    let mut check = Checker {
+        source,
+        problems,
+        warnings: &mut warnings,
+    };
     check.sections(&document);
     let lines = check.lines(&document);
     let phones = check.phones(&document);
@@ -60,6 +65,7 @@ pub fn validate(
             .collect(),
         lines,
         phones,
+        warnings,
         hints,
     })
 }
@@ -67,11 +73,49 @@ pub fn validate(
 struct Checker<'s, 'p> {
     source: &'s str,
     problems: &'p mut Vec<Problem>,
+    warnings: &'p mut Vec<Problem>,
 }
 
 impl Checker<'_, '_> {
     fn push(&mut self, span: std::ops::Range<usize>, path: String, message: String) {
         self.problems.push(Problem::at(self.source, span, path, message));
+    }
+
+    fn warn(&mut self, span: std::ops::Range<usize>, path: String, message: String) {
+        self.warnings.push(Problem::at(self.source, span, path, message));
+    }
+
+    /// The model's key limits (docs/DECISIONS.md §5): more lines than line
+    /// keys cannot be shown, so it is refused; more contacts than BLF keys
+    /// still fill the phonebook, so it is a warning.
+    fn model_limits(&mut self, path: &str, entry: &super::entries::PhoneEntry, model: super::PhoneModel) {
+        let lines = entry.lines.as_ref().map_or(0, |lines| lines.get_ref().len());
+        if lines > model.line_keys() {
+            let span = entry.lines.as_ref().map_or(0..0, |lines| lines.span());
+            self.push(
+                span,
+                format!("{path}.lines"),
+                format!(
+                    "a {model} has {} line keys, so it can carry at most {} lines (got {lines})",
+                    model.line_keys(),
+                    model.line_keys()
+                ),
+            );
+            return;
+        }
+        let capacity = model.key_layout().capacity(lines);
+        if entry.contacts.len() > capacity {
+            let span = entry.contacts.first().map_or(0..0, |first| first.span());
+            self.warn(
+                span,
+                format!("{path}.contacts"),
+                format!(
+                    "a {model} with {lines} line(s) has {capacity} BLF keys; contacts after the {capacity}{} \
+                     are in the phonebook only (no key)",
+                    ordinal_suffix(capacity)
+                ),
+            );
+        }
     }
 
     fn section_span(document: &Document, name: &str) -> std::ops::Range<usize> {
@@ -254,8 +298,8 @@ impl Checker<'_, '_> {
                     }
                     Some(network.get_ref().clone())
                 }
-                // With exactly one network there is nothing to choose.
-                None if document.networks.len() == 1 => Some(document.networks[0].name.get_ref().clone()),
+                // Chosen per request: the network whose cidr holds the
+                // phone's address (DPMA's rule; `Config::network_for`).
                 None => None,
             };
             let (Some(mac), Some(model)) = (&entry.mac, entry.model) else {
@@ -273,12 +317,12 @@ impl Checker<'_, '_> {
                     format!("duplicate MAC {} (also used by phone {other:?})", mac.get_ref()),
                 );
             }
+            self.model_limits(&path, entry, model);
             let mac = mac.get_ref();
             phones.push(Phone {
                 name: name.get_ref().clone(),
                 mac: mac.clone(),
                 model,
-                pin: entry.pin.clone(),
                 login_password: entry.login_password.clone(),
                 full_name: entry.full_name.clone(),
                 lines: own_lines.iter().map(|l| l.get_ref().clone()).collect(),
@@ -360,5 +404,16 @@ impl Checker<'_, '_> {
             }
         }
         Some(valid)
+    }
+}
+
+/// "st", "nd", "rd" or "th" after `n`.
+fn ordinal_suffix(n: usize) -> &'static str {
+    match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
     }
 }

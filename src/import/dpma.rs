@@ -210,9 +210,15 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                                 &format!("{error}; phone not imported"),
                             ),
                         },
-                        "pin" => {
-                            let _ = writeln!(body, "pin = {}", quoted(&entry.value));
-                        }
+                        // DPMA's PIN claims a profile in DPMA mode (config_auth=pin);
+                        // XML provisioning finds phones by MAC, so it has no place.
+                        // The value is a secret: named, never printed.
+                        "pin" => notes.push(format!(
+                            "{}:{}: [{}] pin: DPMA's profile-claim PIN; opendpma finds phones by MAC; not imported",
+                            entry.file.display(),
+                            entry.line,
+                            section.name
+                        )),
                         "full_name" => {
                             let _ = writeln!(body, "full_name = {}", quoted(&entry.value));
                         }

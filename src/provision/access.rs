@@ -44,6 +44,9 @@ pub struct AccessRequest<'a> {
     /// Path and query as sent, for the digest `uri` check.
     pub uri: &'a str,
     pub authorization: Option<&'a str>,
+    /// `false` for the per-phone token paths, which carry their own secret
+    /// (`DocumentToken`); the allow-list, rate limit and lock-out still apply.
+    pub needs_credentials: bool,
     /// Unix seconds (nonces, lock-out).
     pub now: u64,
     /// Monotonic time (rate limiting).
@@ -74,24 +77,58 @@ impl AccessControl {
         {
             return Access::Forbidden;
         }
-        let (Some(username), Some(password)) = (&http.username, &http.password) else {
+        let credentials = (&http.username, &http.password);
+        if !request.needs_credentials || credentials.0.is_none() {
+            return match self.locked_out(request) {
+                Some(refusal) => refusal,
+                None => Access::Granted,
+            };
+        }
+        let (Some(username), Some(password)) = credentials else {
             return Access::Granted;
         };
+        if let Some(refusal) = self.locked_out(request) {
+            return refusal;
+        }
+        let Some(authorization) = request.authorization else {
+            return self.challenge(realm, request.now, false);
+        };
+        self.verify(realm, request, authorization, username, password)
+    }
+
+    /// A wrong document token counts as a failed login, so guessing
+    /// tokens locks an address out like guessing passwords does.
+    pub fn token_refused(&self, peer: std::net::IpAddr, now: u64) {
+        self.lockout
+            .lock()
+            .expect("lockout lock is never poisoned")
+            .failed_login(peer, "(document token)", "http", now);
+    }
+
+    fn locked_out(&self, request: &AccessRequest<'_>) -> Option<Access> {
         let lockout = self
             .lockout
             .lock()
             .expect("lockout lock is never poisoned")
             .check(request.peer, request.now);
-        if let Verdict::LockedOut { until } = lockout {
-            return Access::TooManyFailures {
+        match lockout {
+            Verdict::LockedOut { until } => Some(Access::TooManyFailures {
                 retry_after: until.saturating_sub(request.now),
-            };
+            }),
+            Verdict::Allowed => None,
         }
-        let Some(authorization) = request.authorization else {
-            return self.challenge(realm, request.now, false);
-        };
+    }
+
+    fn verify(
+        &self,
+        realm: &str,
+        request: &AccessRequest<'_>,
+        authorization: &str,
+        username: &str,
+        password: &crate::config::Secret,
+    ) -> Access {
         let (user, outcome) = if let Some((user, given)) = parse_basic(authorization) {
-            let ok = user == *username && password.matches(&given);
+            let ok = user == username && password.matches(&given);
             (
                 user,
                 if ok {
@@ -105,7 +142,7 @@ impl AccessControl {
                 Ok(credentials) if credentials.uri != request.uri => {
                     (credentials.username, Err(DigestError::WrongResponse))
                 }
-                Ok(credentials) if credentials.username != *username => {
+                Ok(credentials) if credentials.username != username => {
                     (credentials.username, Err(DigestError::WrongResponse))
                 }
                 Ok(credentials) => {

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::render::{DocumentKind, PhoneDocuments, RenderError, render_phone};
+use super::render::{PhoneDocuments, RenderError, render_phone};
 use crate::config::{Config, MacAddress};
 
 /// Rendered documents by MAC.
@@ -19,19 +19,13 @@ pub struct Catalog {
 impl Catalog {
     /// Renders every phone of `config`.
     pub fn build(config: &Config) -> Result<Self, RenderError> {
+        // `check` prints these; a running server says them once per load.
+        for warning in &config.warnings {
+            tracing::warn!("{}: {warning}", config.source.display());
+        }
         let mut phones = HashMap::with_capacity(config.phones.len());
         for phone in &config.phones {
             let documents = render_phone(config, phone)?;
-            // Models without BLF keys show contacts on spare line keys instead;
-            // only a model that has keys and runs out of them is worth a warning.
-            if documents.blf_overflow > 0 && phone.model.key_layout().capacity() > 0 {
-                tracing::warn!(
-                    phone = %phone.name,
-                    model = %phone.model,
-                    left_off = documents.blf_overflow,
-                    "more contacts than BLF keys; the last ones are only in the phonebook"
-                );
-            }
             phones.insert(phone.mac.clone(), Arc::new(documents));
         }
         Ok(Self { phones })
@@ -42,15 +36,15 @@ impl Catalog {
         self.phones.get(mac)
     }
 
-    /// The phones whose `kind` document differs between `self` and `newer`
-    /// (or that are new), by MAC: these need a check-sync after a reload.
+    /// The phones any of whose documents (on any network) differ between
+    /// `self` and `newer` (or that are new), by MAC: these need a
+    /// check-sync after a reload.
     pub fn changed_since<'a>(&'a self, newer: &'a Self) -> impl Iterator<Item = &'a MacAddress> + 'a {
         newer.phones.iter().filter_map(move |(mac, documents)| {
-            let unchanged = self.phones.get(mac).is_some_and(|old| {
-                [DocumentKind::Config, DocumentKind::Contacts, DocumentKind::Blf]
-                    .iter()
-                    .all(|kind| old.get(*kind).etag == documents.get(*kind).etag)
-            });
+            let unchanged = self
+                .phones
+                .get(mac)
+                .is_some_and(|old| old.etags().eq(documents.etags()));
             (!unchanged).then_some(mac)
         })
     }
