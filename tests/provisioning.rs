@@ -494,3 +494,43 @@ async fn healthz_is_open_and_the_server_refuses_unsafe_exposure() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("without [http] username/password"));
 }
+
+/// Guessing document tokens counts like guessing passwords: the address is
+/// locked out, and then even the right token is refused for a while.
+#[tokio::test]
+async fn guessed_document_tokens_lock_the_address_out() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let client = client();
+    let config = client
+        .get(server.http_url(BOB))
+        .basic_auth("provision", Some("http-secret-pw"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let blf_url = config
+        .split("<blf_items url=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        client.get(&blf_url).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    for guess in 0..10 {
+        let url = server.http_url(&format!("/p/{guess:032x}/0019159c1a2b-blf.xml"));
+        assert_eq!(
+            client.get(url).send().await.unwrap().status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+    assert_eq!(
+        client.get(&blf_url).send().await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let log = server.log();
+    assert_eq!(log.matches("user=document-token proto=http").count(), 10, "{log}");
+}

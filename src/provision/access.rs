@@ -102,7 +102,7 @@ impl AccessControl {
         self.lockout
             .lock()
             .expect("lockout lock is never poisoned")
-            .failed_login(peer, "(document token)", "http", now);
+            .failed_login(peer, "document-token", "http", now);
     }
 
     fn locked_out(&self, request: &AccessRequest<'_>) -> Option<Access> {
