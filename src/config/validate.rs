@@ -106,15 +106,19 @@ impl Checker<'_, '_> {
         let capacity = model.key_layout().capacity(lines);
         if entry.contacts.len() > capacity {
             let span = entry.contacts.first().map_or(0..0, |first| first.span());
-            self.warn(
-                span,
-                format!("{path}.contacts"),
+            let message = if capacity == 0 {
+                format!(
+                    "a {model} with {lines} line(s) has no key left for BLF; its contacts are in the \
+                     phonebook only (no key)"
+                )
+            } else {
                 format!(
                     "a {model} with {lines} line(s) has {capacity} BLF keys; contacts after the {capacity}{} \
                      are in the phonebook only (no key)",
                     ordinal_suffix(capacity)
-                ),
-            );
+                )
+            };
+            self.warn(span, format!("{path}.contacts"), message);
         }
     }
 
