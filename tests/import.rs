@@ -131,3 +131,38 @@ fn unreadable_input_is_an_error() {
             .contains("bad.conf:1: section [a] uses unknown template (nosuchtemplate)")
     );
 }
+
+/// A DPMA phone listing several networks gets the one whose cidr holds its
+/// address; opendpma does that when `network` is left out, so the import
+/// leaves it out and says why.
+#[test]
+fn several_networks_on_a_phone_leave_the_choice_to_the_cidr() {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("res_digium_phone.conf");
+    std::fs::write(
+        &path,
+        "[a]\ntype=network\ncidr=10.0.0.0/8\nregistration_address=pbx-a\n\
+         [b]\ntype=network\ncidr=192.168.0.0/16\nregistration_address=pbx-b\n\
+         [2000]\ntype=line\nsecret=s\n\
+         [desk]\ntype=phone\nmac=001915000001\nline=2000\nnetwork=a\nnetwork=b\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_opendpma"))
+        .arg("import-dpma")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let toml = String::from_utf8(output.stdout).unwrap();
+    let notes = String::from_utf8(output.stderr).unwrap();
+    let config =
+        Config::parse(&toml, Path::new("/tmp/imported.toml")).unwrap_or_else(|e| panic!("{e}\n{toml}"));
+    let desk = config.phone("desk").unwrap();
+    assert_eq!(desk.network, None, "{toml}");
+    let peer = |ip: &str| config.network_for(desk, ip.parse().unwrap());
+    assert_eq!((peer("10.1.2.3"), peer("192.168.1.9")), (Some("a"), Some("b")));
+    assert!(
+        notes.contains("[desk] network = a, b: several networks"),
+        "{notes}"
+    );
+}
