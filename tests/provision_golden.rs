@@ -183,3 +183,29 @@ fn blf_items_are_laid_out_per_model() {
     assert_eq!(items("d80")[0], "main 1 1 100", "after the D80's one account");
     assert_eq!(items("d80").len(), 7);
 }
+
+/// `opendpma render --from IP` prints what the server serves to a phone
+/// asking from that address: the network whose cidr holds it, else none.
+#[test]
+fn render_from_an_address_picks_the_network_by_cidr() {
+    let render = |from: &str| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_opendpma"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args([
+                "render",
+                "00:19:15:00:00:65",
+                "--from",
+                from,
+                "-c",
+                "tests/fixtures/golden-phones.toml",
+            ])
+            .output()
+            .expect("run opendpma");
+        assert_eq!(output.status.code(), Some(0));
+        String::from_utf8(output.stdout).expect("UTF-8")
+    };
+    let golden =
+        |name: &str| std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(name)).unwrap();
+    assert_eq!(render("10.20.30.40"), golden("tests/golden/d65-office.cfg"));
+    assert_eq!(render("192.0.2.1"), golden("tests/golden/d65.cfg"));
+}
