@@ -14,7 +14,8 @@
 use super::templates::{BlfItemView, ContactView, PhonebookXml, SmartBlfXml};
 use crate::config::{Config, Phone};
 
-/// The phonebook's group name and id; `blf_contact_group` names it.
+/// The phonebook group's `group_name`, which `blf_contact_group` names
+/// (its `id` stays `internal`, as in Wazo's and FusionPBX's configs).
 pub const PHONEBOOK_GROUP: &str = "Internal";
 
 /// `sip:<exten>@<server_address>`, with our SIP port when it is not 5060

@@ -217,7 +217,6 @@ fn config_xml<'a>(
         model: phone.model.as_str(),
         settings,
         accounts,
-        group: PHONEBOOK_GROUP,
         contacts_url: format!("{base}{}-contacts.xml", phone.mac),
         blf_url: format!("{base}{}-blf.xml", phone.mac),
     }

@@ -11,8 +11,6 @@ pub struct PhoneConfigXml<'a> {
     pub model: &'static str,
     pub settings: Vec<SettingView>,
     pub accounts: Vec<AccountView<'a>>,
-    /// The phonebook group (`blf_contact_group` names it too).
-    pub group: &'static str,
     pub contacts_url: String,
     pub blf_url: String,
 }
