@@ -2,14 +2,14 @@
 //! values, and every rule that spans more than one value. One small function
 //! per rule, each pushing its own problems.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use toml::Spanned;
 
 use super::document::Document;
 use super::extension::Extension;
-use super::model::{Config, HintDefinition, Line, Phone};
+use super::model::{Config, HintDefinition, Index, Line, Phone};
 use super::problem::{Problem, path_segment};
 
 /// Builds the model, or pushes the problems that prevent it.
@@ -51,6 +51,7 @@ pub fn validate(
     if !check.problems.is_empty() {
         return None;
     }
+    let index = Index::build(&lines, &phones);
     Some(Config {
         source: file.to_path_buf(),
         general,
@@ -67,6 +68,7 @@ pub fn validate(
         phones,
         warnings,
         hints,
+        index,
     })
 }
 
@@ -253,12 +255,27 @@ impl Checker<'_, '_> {
     fn phones(&mut self, document: &Document) -> Vec<Phone> {
         // Entries with problems of their own still count as existing: one
         // mistake is reported once, where it is.
-        let line_exists = |name: &str| {
-            document.lines.iter().any(|line| line.name.get_ref() == name)
-                || document
-                    .broken_entries
-                    .contains(&("lines".to_owned(), name.to_owned()))
+        // Indexed once: a site has thousands of phones, each naming a dozen
+        // lines, and a scan per reference made `check` quadratic.
+        let broken = |section: &'static str| {
+            let entries = document.broken_entries.iter();
+            entries
+                .filter(move |(s, _)| s == section)
+                .map(|(_, name)| name.as_str())
         };
+        let line_names: HashSet<&str> = document
+            .lines
+            .iter()
+            .map(|l| l.name.get_ref().as_str())
+            .chain(broken("lines"))
+            .collect();
+        let network_names: HashSet<&str> = document
+            .networks
+            .iter()
+            .map(|n| n.name.get_ref().as_str())
+            .chain(broken("networks"))
+            .collect();
+        let line_exists = |name: &str| line_names.contains(name);
         let mut macs: HashMap<String, String> = HashMap::new();
         let mut phones = Vec::new();
         for phone in &document.phones {
@@ -286,14 +303,7 @@ impl Checker<'_, '_> {
             }
             let network = match &entry.network {
                 Some(network) => {
-                    let known = document
-                        .networks
-                        .iter()
-                        .any(|n| n.name.get_ref() == network.get_ref())
-                        || document
-                            .broken_entries
-                            .contains(&("networks".to_owned(), network.get_ref().clone()));
-                    if !known {
+                    if !network_names.contains(network.get_ref().as_str()) {
                         self.push(
                             network.span(),
                             format!("{path}.network"),

@@ -7,7 +7,7 @@
 //! book and returns the events to fan out. A refused or repeated write
 //! never reaches the store and produces no event.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::device::{DeviceState, ExtensionState};
 use super::hint::{Hint, HintState, combine_presence};
@@ -216,7 +216,8 @@ impl PresenceBook {
     pub fn set_hints(&mut self, hints: Vec<Hint>) -> Vec<Change> {
         self.hints = hints;
         let mut changes = Vec::new();
-        let current: Vec<&Extension> = self.hints.iter().map(|hint| &hint.exten).collect();
+        // A set: sites have tens of thousands of hints.
+        let current: HashSet<&Extension> = self.hints.iter().map(|hint| &hint.exten).collect();
         let mut removed: Vec<Extension> = self
             .published
             .keys()
