@@ -10,7 +10,7 @@ use toml::Spanned;
 use super::document::Document;
 use super::extension::Extension;
 use super::model::{Config, HintDefinition, Index, Line, Phone};
-use super::problem::{Problem, path_segment};
+use super::problem::{LineStarts, Problem, path_segment};
 
 /// Builds the model, or pushes the problems that prevent it.
 pub fn validate(
@@ -24,6 +24,7 @@ pub fn validate(
         source,
         problems,
         warnings: &mut warnings,
+        line_starts: std::cell::OnceCell::new(),
     };
     check.sections(&document);
     let lines = check.lines(&document);
@@ -76,15 +77,25 @@ struct Checker<'s, 'p> {
     source: &'s str,
     problems: &'p mut Vec<Problem>,
     warnings: &'p mut Vec<Problem>,
+    /// Built at the first problem or warning.
+    line_starts: std::cell::OnceCell<LineStarts>,
 }
 
 impl Checker<'_, '_> {
+    fn locate(&self, span: std::ops::Range<usize>, path: String, message: String) -> Problem {
+        self.line_starts
+            .get_or_init(|| LineStarts::new(self.source))
+            .problem(self.source, span, path, message)
+    }
+
     fn push(&mut self, span: std::ops::Range<usize>, path: String, message: String) {
-        self.problems.push(Problem::at(self.source, span, path, message));
+        let problem = self.locate(span, path, message);
+        self.problems.push(problem);
     }
 
     fn warn(&mut self, span: std::ops::Range<usize>, path: String, message: String) {
-        self.warnings.push(Problem::at(self.source, span, path, message));
+        let problem = self.locate(span, path, message);
+        self.warnings.push(problem);
     }
 
     /// The model's key limits (docs/DECISIONS.md §5): more lines than line

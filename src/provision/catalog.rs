@@ -10,6 +10,9 @@ use std::sync::Arc;
 use super::render::{PhoneDocuments, RenderError, render_phone};
 use crate::config::{Config, MacAddress};
 
+/// Warnings logged per load; the rest are counted.
+const WARNINGS_LOGGED: usize = 20;
+
 /// Rendered documents by MAC.
 #[derive(Debug, Default)]
 pub struct Catalog {
@@ -19,9 +22,16 @@ pub struct Catalog {
 impl Catalog {
     /// Renders every phone of `config`.
     pub fn build(config: &Config) -> Result<Self, RenderError> {
-        // `check` prints these; a running server says them once per load.
-        for warning in &config.warnings {
+        // `check` prints them all; a running server says the first few once
+        // per load (a site with thousands of crowded phones would flood it).
+        for warning in config.warnings.iter().take(WARNINGS_LOGGED) {
             tracing::warn!("{}: {warning}", config.source.display());
+        }
+        if config.warnings.len() > WARNINGS_LOGGED {
+            tracing::warn!(
+                more = config.warnings.len() - WARNINGS_LOGGED,
+                "more configuration warnings; `opendpma check` lists them all"
+            );
         }
         let mut phones = HashMap::with_capacity(config.phones.len());
         for phone in &config.phones {

@@ -37,10 +37,9 @@ fn subscribe_uri(config: &Config, exten: &str) -> String {
 /// The name a contact shows: the `full_name` of the phone whose primary
 /// line it is (split at the first space into first and last name, as the
 /// phone's `name_format` expects), else the line's label.
-fn contact_name<'a>(config: &'a Config, line_name: &str, label: &'a str) -> (&'a str, &'a str) {
+fn contact_name<'a>(config: &'a Config, line_name: &'a str, label: &'a str) -> (&'a str, &'a str) {
     let owner = config
-        .phones
-        .iter()
+        .phones_with_line(line_name)
         .find(|phone| phone.lines.first().is_some_and(|first| first == line_name));
     match owner.and_then(|phone| phone.full_name.as_deref()) {
         Some(full_name) => full_name
