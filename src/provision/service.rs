@@ -161,7 +161,7 @@ async fn fetch(
     // cidr holds the address it asks from.
     let network = config.network_for(phone, peer.ip());
     tracing::info!(
-        phone = %phone.name,
+        phone = phone.name.as_str(),
         file = %file,
         peer = %peer.ip(),
         network = network.unwrap_or("-"),
@@ -189,7 +189,7 @@ async fn fetch_by_token(
         state.access.token_refused(peer.ip(), unix_now());
         return not_found().await;
     };
-    tracing::info!(phone = %phone.name, file = %file, peer = %peer.ip(), "phone fetched {kind:?} by token");
+    tracing::info!(phone = phone.name.as_str(), file = %file, peer = %peer.ip(), "phone fetched {kind:?} by token");
     serve(documents.get(kind), &headers)
 }
 
