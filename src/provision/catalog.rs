@@ -59,3 +59,46 @@ impl Catalog {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn catalog(registrar: &str) -> Catalog {
+        let text = format!(
+            "[general]\nserver_address = \"pbx\"\n\
+             [networks.lab]\ncidr = \"10.0.0.0/8\"\nregistration_address = \"{registrar}\"\n\
+             [lines.2000]\nsecret = \"a\"\n[lines.2001]\nsecret = \"b\"\n\
+             [phones.roaming]\nmac = \"001915000001\"\nmodel = \"D65\"\nlines = [\"2000\"]\n\
+             [phones.fixed]\nmac = \"001915000002\"\nmodel = \"D65\"\nlines = [\"2001\"]\nnetwork = \"lab\"\n"
+        );
+        Catalog::build(&Config::parse(&text, Path::new("phones.toml")).expect("valid")).expect("renders")
+    }
+
+    /// A phone placed by cidr has one config per network: a change to any
+    /// of them is a change to the phone (it needs a check-sync).
+    #[test]
+    fn a_change_on_any_network_counts() {
+        let (old, new) = (catalog("pbx-1"), catalog("pbx-2"));
+        let mut changed: Vec<&str> = old.changed_since(&new).map(MacAddress::as_str).collect();
+        changed.sort_unstable();
+        assert_eq!(changed, ["001915000001", "001915000002"]);
+        assert_eq!(old.changed_since(&catalog("pbx-1")).count(), 0);
+        let roaming = new.phone(&"001915000001".parse().expect("MAC")).expect("phone");
+        assert_eq!(roaming.config_by_network.len(), 1);
+        let on_lab = std::str::from_utf8(
+            &roaming
+                .get_on(crate::provision::DocumentKind::Config, Some("lab"))
+                .body,
+        )
+        .expect("UTF-8")
+        .to_owned();
+        assert!(on_lab.contains("server=\"pbx-2\""), "{on_lab}");
+        assert!(
+            std::str::from_utf8(&roaming.config.body)
+                .expect("UTF-8")
+                .contains("server=\"pbx\"")
+        );
+    }
+}
