@@ -8,6 +8,9 @@ use opendpma::config::{Config, PhoneModel};
 use opendpma::provision::{DocumentKind, render_phone};
 use quick_xml::Reader;
 use quick_xml::events::Event;
+use support::xml_elements::{all, elements};
+
+mod support;
 
 fn golden_config() -> Config {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden-phones.toml");
@@ -141,28 +144,14 @@ fn blf_items_are_laid_out_per_model() {
     let items = |name: &str| {
         let phone = config.phone(name).unwrap();
         let body = String::from_utf8(render_phone(&config, phone).unwrap().blf.body.to_vec()).unwrap();
-        let mut reader = Reader::from_str(&body);
-        let mut items = Vec::new();
-        loop {
-            match reader.read_event().unwrap() {
-                Event::Start(element) if element.name().as_ref() == "blf_item" => {
-                    let attribute = |key: &str| {
-                        let value = element.try_get_attribute(key).unwrap().unwrap().value;
-                        value.into_owned()
-                    };
-                    items.push(format!(
-                        "{} {} {} {}",
-                        attribute("location"),
-                        attribute("index"),
-                        attribute("paging"),
-                        attribute("contact_id")
-                    ));
-                }
-                Event::Eof => break,
-                _ => {}
-            }
-        }
-        items
+        all(&elements(&body), "config/smart_blf/blf_items/blf_item")
+            .iter()
+            .map(|item| {
+                let [location, index, paging, contact] =
+                    ["location", "index", "paging", "contact_id"].map(|key| item.get(key));
+                format!("{location} {index} {paging} {contact}")
+            })
+            .collect::<Vec<_>>()
     };
     // One line on a 2-key D40: one key left, after the account.
     assert_eq!(items("d40"), ["main 1 1 101"]);

@@ -9,6 +9,7 @@ use toml::Spanned;
 
 use super::document::Document;
 use super::extension::Extension;
+use super::key_limits::KeyLimit;
 use super::model::{Config, HintDefinition, Index, Line, Phone};
 use super::problem::{LineStarts, Problem, path_segment};
 
@@ -98,40 +99,20 @@ impl Checker<'_, '_> {
         self.warnings.push(problem);
     }
 
-    /// The model's key limits (docs/DECISIONS.md §5): more lines than line
-    /// keys cannot be shown, so it is refused; more contacts than BLF keys
-    /// still fill the phonebook, so it is a warning.
+    /// The model's key limits (`KeyLimit`): too many lines are a problem,
+    /// contacts beyond the BLF keys a warning.
     fn model_limits(&mut self, path: &str, entry: &super::entries::PhoneEntry, model: super::PhoneModel) {
         let lines = entry.lines.as_ref().map_or(0, |lines| lines.get_ref().len());
-        if lines > model.line_keys() {
-            let span = entry.lines.as_ref().map_or(0..0, |lines| lines.span());
-            self.push(
-                span,
-                format!("{path}.lines"),
-                format!(
-                    "a {model} has {} line keys, so it can carry at most {} lines (got {lines})",
-                    model.line_keys(),
-                    model.line_keys()
-                ),
-            );
-            return;
-        }
-        let capacity = model.key_layout().capacity(lines);
-        if entry.contacts.len() > capacity {
-            let span = entry.contacts.first().map_or(0..0, |first| first.span());
-            let message = if capacity == 0 {
-                format!(
-                    "a {model} with {lines} line(s) has no key left for BLF; its contacts are in the \
-                     phonebook only (no key)"
-                )
-            } else {
-                format!(
-                    "a {model} with {lines} line(s) has {capacity} BLF keys; contacts after the {capacity}{} \
-                     are in the phonebook only (no key)",
-                    ordinal_suffix(capacity)
-                )
-            };
-            self.warn(span, format!("{path}.contacts"), message);
+        match KeyLimit::check(model, lines, entry.contacts.len()) {
+            Some(limit @ KeyLimit::TooManyLines { .. }) => {
+                let span = entry.lines.as_ref().map_or(0..0, |lines| lines.span());
+                self.push(span, format!("{path}.lines"), limit.message());
+            }
+            Some(limit @ KeyLimit::ContactsBeyondKeys { .. }) => {
+                let span = entry.contacts.first().map_or(0..0, |first| first.span());
+                self.warn(span, format!("{path}.contacts"), limit.message());
+            }
+            None => {}
         }
     }
 
@@ -429,16 +410,5 @@ impl Checker<'_, '_> {
             }
         }
         Some(valid)
-    }
-}
-
-/// "st", "nd", "rd" or "th" after `n`.
-fn ordinal_suffix(n: usize) -> &'static str {
-    match (n % 10, n % 100) {
-        (_, 11..=13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
     }
 }

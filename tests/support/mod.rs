@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 pub mod sans_io;
 pub mod sip_client;
+pub mod xml_elements;
 
 use opendpma::auth::{Algorithm, DigestCredentials};
 
