@@ -28,7 +28,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use extension::{Extension, InvalidExtension};
-pub use key_limits::KeyLimit;
 pub use listen_address::{Cidr, SipListen, Transport};
 pub use mac_address::{InvalidMacAddress, MacAddress};
 pub use model::{Config, HintDefinition, Line, Phone};
