@@ -3,11 +3,15 @@
 # -timeout): digest-authenticated SUBSCRIBE dialogs per second and
 # PUBLISH requests per second (each a durable, fsync'd change), then the
 # fan-out time from one change to N watchers (benches/fanout.rs).
-# Usage: bench/presence.sh [CALLS] [RATE]
+# Exits non-zero when any call fails or any watcher misses the change.
+# Usage: bench/presence.sh [CALLS] [RATE] [FANOUT_WATCHERS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CALLS=${1:-5000}
 RATE=${2:-2000}
+# Fan-out sizes: the rest of the arguments (default 1000 10000).
+FANOUT_SIZES=("${@:3}")
+[ ${#FANOUT_SIZES[@]} -gt 0 ] || FANOUT_SIZES=(1000 10000)
 command -v sipp >/dev/null || { echo "sipp is not installed (apt-get install sip-tester)"; exit 1; }
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -28,6 +32,12 @@ digest_algorithms = ["MD5"]
 [admin]
 listen = "127.0.0.1:$ADMIN"
 token = "bench"
+# sipp is one address sending everything: lift every per-address limit the
+# run would hit, so that the run measures the server, not the limiter.
+[limits]
+sip_requests_per_second = 0
+subscriptions_per_ip = $((CALLS + 100))
+subscriptions_per_line = $((CALLS + 100))
 [lines.2000]
 secret = "bench-2000"
 [lines.2001]
@@ -39,21 +49,26 @@ TOML
 }
 stop_server() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; }
 
+failures=0
 measure() { # name scenario
     (cd "$work" && sipp -sf "$OLDPWD/bench/sipp/$2" -s 2001 "127.0.0.1:$SIP" -i 127.0.0.1 -p 0 \
         -m "$CALLS" -r "$RATE" -l 500 -timeout 120s -nostdin -trace_stat -fd 1 >/dev/null 2>&1) || true
     # The last stats row: successful and failed calls, and the elapsed
-    # time as hh:mm:ss:microseconds.
+    # time as hh:mm:ss:microseconds. A run with any failed call, or with
+    # fewer successes than calls offered, fails the bench.
     awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next } { last = $0 }
         END { split(last, f, ";"); split(f[col["ElapsedTime(C)"]], t, ":");
               seconds = t[1] * 3600 + t[2] * 60 + t[3] + t[4] / 1e6;
               ok = f[col["SuccessfulCall(C)"]]; failed = f[col["FailedCall(C)"]];
-              printf "%-28s %7d ok %5d failed in %6.2f s: %7.0f/s\n", name, ok, failed, seconds, ok / seconds }' \
-        name="$1" "$work"/*_.csv
+              printf "%-28s offered %6d at %5d/s: %7d ok %5d failed in %6.2f s, achieved %7.0f/s\n",
+                     name, calls, rate, ok, failed, seconds, (seconds > 0 ? ok / seconds : 0);
+              exit (failed > 0 || ok < calls) }' \
+        name="$1" calls="$CALLS" rate="$RATE" "$work"/*_.csv || { echo "FAILED: $1"; failures=$((failures + 1)); }
     rm -f "$work"/*_.csv
 }
 
 echo "machine: $(nproc) cores, $(uname -m), $(date -u +%F); $CALLS calls at up to $RATE/s"
 start_server; measure "SUBSCRIBE (digest, dialog)" subscribe_load.xml; stop_server
 start_server; measure "PUBLISH (digest, fsync)" publish_load.xml; stop_server
-cargo bench --quiet --bench fanout -- 1000 10000
+cargo bench --quiet --bench fanout -- "${FANOUT_SIZES[@]}" || failures=$((failures + 1))
+exit $((failures > 0))

@@ -37,8 +37,11 @@ fn http(address: SocketAddr, request: &str) -> String {
 fn start(watchers: usize) -> (Child, tempfile::TempDir, SocketAddr, SocketAddr) {
     let dir = tempfile::tempdir().unwrap();
     let (http_port, admin, sip) = (free_port(), free_port(), free_port());
+    // Every limit the run would hit is set here: all watchers come from one
+    // address and subscribe to one line, which the defaults refuse.
+    let cap = watchers + 100;
     let config = format!(
-        "[general]\nserver_address = \"127.0.0.1\"\n[http]\nlisten = \"127.0.0.1:{http_port}\"\n[sip]\nlisten = [\"udp:127.0.0.1:{sip}\"]\nrequire_auth = false\n[admin]\nlisten = \"127.0.0.1:{admin}\"\ntoken = \"bench\"\n[lines.2000]\nsecret = \"a\"\n[lines.2001]\nsecret = \"b\"\n"
+        "[general]\nserver_address = \"127.0.0.1\"\n[http]\nlisten = \"127.0.0.1:{http_port}\"\n[sip]\nlisten = [\"udp:127.0.0.1:{sip}\"]\nrequire_auth = false\n[admin]\nlisten = \"127.0.0.1:{admin}\"\ntoken = \"bench\"\n[limits]\nsip_requests_per_second = 0\nsubscriptions_per_ip = {cap}\nsubscriptions_per_line = {cap}\n[lines.2000]\nsecret = \"a\"\n[lines.2001]\nsecret = \"b\"\n"
     );
     let path = dir.path().join("phones.toml");
     std::fs::write(&path, config).unwrap();
@@ -59,7 +62,6 @@ fn start(watchers: usize) -> (Child, tempfile::TempDir, SocketAddr, SocketAddr) 
         }
         std::thread::sleep(Duration::from_millis(25));
     }
-    let _ = watchers;
     (child, dir, admin, format!("127.0.0.1:{sip}").parse().unwrap())
 }
 
@@ -77,7 +79,7 @@ fn answer(socket: &UdpSocket, text: &str, to: SocketAddr) {
     let _ = socket.send_to(reply.as_bytes(), to);
 }
 
-fn run(watchers: usize) -> (Duration, Duration, usize) {
+fn run(watchers: usize) -> (usize, Duration, Duration, usize) {
     let (mut child, _dir, admin, server) = start(watchers);
     let marker = format!("fanout-{watchers}");
     let started_at: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
@@ -168,7 +170,7 @@ fn run(watchers: usize) -> (Duration, Duration, usize) {
     let received = latencies.len();
     let median = latencies.get(received / 2).copied().unwrap_or_default();
     let last = latencies.last().copied().unwrap_or_default();
-    (median, last, received)
+    (subscribed.load(Ordering::Relaxed), median, last, received)
 }
 
 fn main() {
@@ -178,9 +180,21 @@ fn main() {
     } else {
         sizes
     };
-    println!("watchers  received  median latency  last NOTIFY");
+    println!("watchers  subscribed  received  median latency  last NOTIFY");
+    let mut failed = false;
     for watchers in sizes {
-        let (median, last, received) = run(watchers);
-        println!("{watchers:>8}  {received:>8}  {median:>14.1?}  {last:>11.1?}");
+        let (subscribed, median, last, received) = run(watchers);
+        println!("{watchers:>8}  {subscribed:>10}  {received:>8}  {median:>14.1?}  {last:>11.1?}");
+        // A run where any watcher missed its dialog or the change measured
+        // something other than what it claims.
+        if subscribed < watchers || received < watchers {
+            eprintln!(
+                "FAILED: {watchers} watchers offered, {subscribed} subscribed, {received} received the change"
+            );
+            failed = true;
+        }
+    }
+    if failed {
+        std::process::exit(1);
     }
 }

@@ -359,7 +359,8 @@ fn refresh_unsubscribe_and_expiry() {
     );
     assert_eq!(header(&requests[0], "Subscription-State"), "active;expires=600");
     h.answer(&requests[0], 200);
-    // Unsubscribe: 200, then terminated with no reason (the watcher asked).
+    // Unsubscribe: 200, then terminated with no reason (the watcher asked),
+    // carrying the final state as Asterisk's does.
     h.send(&subscribe("2001", "Event: presence\nExpires: 0\n", 3, Some(&tag)));
     let (responses, requests) = h.responses();
     assert_eq!(
@@ -367,7 +368,8 @@ fn refresh_unsubscribe_and_expiry() {
         (200, Some("0"))
     );
     assert_eq!(header(&requests[0], "Subscription-State"), "terminated");
-    assert!(requests[0].body.is_empty());
+    assert_eq!(header(&requests[0], "Content-Type"), "application/pidf+xml");
+    assert!(String::from_utf8_lossy(&requests[0].body).contains("<basic>open</basic>"));
     h.answer(&requests[0], 200);
     assert_eq!(h.server.subscription_count(), 0);
     assert!(h.stored.is_empty());

@@ -1,15 +1,22 @@
 //! PIDF (RFC 3863) NOTIFY bodies, laid out as Asterisk's PJSIP lays them
-//! out (reference §7), so Digium phones see exactly what they expect:
-//! a note and a tuple from the extension state, the `digium-presence`
-//! tuple for Digium/Sangoma User-Agents, and a `dm:person` element.
+//! out (reference §7): a note and a tuple from the extension state, then
+//! for Digium/Sangoma User-Agents the `digium-presence` tuple, then a
+//! `dm:person` element.
 //!
-//! Beyond Asterisk: the person element carries RPID activities for the
-//! presence state too (away → `away`, xa → `vacation`, dnd → `busy`; busy
-//! device states → `on-the-phone`) and the message as `dm:note`, so
-//! watchers that are not Digium phones also see presence. And the output
-//! is always well-formed XML: values are escaped, an empty attribute is
-//! left out rather than printed bare, and the person element has the `id`
-//! RFC 4479 requires.
+//! Two person variants (docs/DECISIONS.md, "NOTIFY bodies next to Asterisk's"):
+//! - Digium/Sangoma watchers get Asterisk's bytes exactly: `<dm:person />`,
+//!   or `rpid:on-the-phone` alone while the line is busy — never presence
+//!   in RPID. Byte-identity with Asterisk 22's own NOTIFYs is checked per
+//!   captured case in `tests/asterisk_notify.rs`.
+//! - Everyone else (softphones, which never read `digium_presence`) also
+//!   gets the presence state as RPID activities (away → `away`, xa →
+//!   `vacation`, dnd → `busy`) and the message as `dm:note`, with the
+//!   person `id` RFC 4479 requires.
+//!
+//! Values are always escaped. Asterisk leaves the entity and tuple id raw;
+//! for URIs and extensions without `& < > " '` that prints the same bytes,
+//! and where Asterisk would print malformed XML we stay well-formed. An
+//! empty attribute is left out rather than printed bare.
 
 use super::device::ExtensionState;
 use super::hint::HintState;
@@ -23,7 +30,8 @@ pub struct PidfView<'a> {
     /// The watcher's URI (its From URI without port), the tuple contact.
     pub watcher: &'a str,
     pub state: &'a HintState,
-    /// Add the `digium-presence` tuple (User-Agent contains digium/sangoma).
+    /// A Digium/Sangoma watcher: the `digium-presence` tuple and
+    /// Asterisk's person element instead of ours.
     pub digium: bool,
 }
 
@@ -44,13 +52,18 @@ fn note_and_basic(state: ExtensionState) -> (&'static str, &'static str) {
     }
 }
 
-/// RPID activities for the person element (our documented mapping).
+/// Whether the line is in a call (Asterisk's eyebeam supplement: every
+/// state but idle and unavailable shows `rpid:on-the-phone`, reference §6).
+fn on_the_phone(state: ExtensionState) -> bool {
+    !matches!(state, ExtensionState::Idle | ExtensionState::Unavailable)
+}
+
+/// RPID activities for a non-Digium watcher's person element: the call
+/// as Asterisk shows it, then the presence state (our documented mapping;
+/// RFC 4480 has no activity for available or chat).
 fn activities(state: &HintState) -> Vec<&'static str> {
     let mut activities = Vec::new();
-    if !matches!(
-        state.extension_state,
-        ExtensionState::Idle | ExtensionState::Unavailable
-    ) {
+    if on_the_phone(state.extension_state) {
         activities.push("on-the-phone");
     }
     match state.presence.state {
@@ -85,54 +98,96 @@ pub fn escape(value: &str) -> String {
 
 /// The whole body, ending with a newline.
 pub fn render(view: &PidfView<'_>) -> String {
-    let state = view.state;
-    let (note, basic) = note_and_basic(state.extension_state);
-    let mut body = String::with_capacity(768);
-    body.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    body.push_str(&format!(
-        "<presence entity=\"{}\" xmlns=\"urn:ietf:params:xml:ns:pidf\" xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\" xmlns:rpid=\"urn:ietf:params:xml:ns:pidf:rpid\">\n",
-        escape(view.entity)
-    ));
-    body.push_str(&format!(" <note>{note}</note>\n"));
-    body.push_str(&format!(" <tuple id=\"{}\">\n", escape(state.exten.as_str())));
-    body.push_str(&format!("  <status>\n   <basic>{basic}</basic>\n  </status>\n"));
-    body.push_str(&format!(
-        "  <contact priority=\"1\">{}</contact>\n </tuple>\n",
-        escape(view.watcher)
-    ));
-    if view.digium {
-        let presence = &state.presence;
-        let mut element = format!("<digium_presence type=\"{}\"", presence.state.as_str());
-        if !presence.subtype.is_empty() {
-            element.push_str(&format!(" subtype=\"{}\"", escape(&presence.subtype)));
-        }
-        if presence.message.is_empty() {
-            element.push_str(" />");
-        } else {
-            element.push_str(&format!(">{}</digium_presence>", escape(&presence.message)));
-        }
-        body.push_str(&format!(
-            " <tuple id=\"digium-presence\">\n  <status>\n   {element}\n  </status>\n </tuple>\n"
+    PidfParts::new(view.entity, view.state, view.digium).body(view.watcher)
+}
+
+/// A body without its watcher: everything every watcher of one state,
+/// entity and variant shares, so a change fanned out to many watchers is
+/// rendered once (issue 16). Only the tuple contact is per watcher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PidfParts {
+    /// Up to and including `<contact priority="1">`.
+    head: String,
+    /// From `</contact>` to the end.
+    tail: String,
+}
+
+impl PidfParts {
+    pub fn new(entity: &str, state: &HintState, digium: bool) -> Self {
+        let (note, basic) = note_and_basic(state.extension_state);
+        let mut head = String::with_capacity(384);
+        head.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        head.push_str(&format!(
+            "<presence entity=\"{}\" xmlns=\"urn:ietf:params:xml:ns:pidf\" xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\" xmlns:rpid=\"urn:ietf:params:xml:ns:pidf:rpid\">\n",
+            escape(entity)
         ));
+        head.push_str(&format!(" <note>{note}</note>\n"));
+        head.push_str(&format!(" <tuple id=\"{}\">\n", escape(state.exten.as_str())));
+        head.push_str(&format!("  <status>\n   <basic>{basic}</basic>\n  </status>\n"));
+        head.push_str("  <contact priority=\"1\">");
+        let mut tail = String::with_capacity(384);
+        tail.push_str("</contact>\n </tuple>\n");
+        if digium {
+            let presence = &state.presence;
+            let mut element = format!("<digium_presence type=\"{}\"", presence.state.as_str());
+            if !presence.subtype.is_empty() {
+                element.push_str(&format!(" subtype=\"{}\"", escape(&presence.subtype)));
+            }
+            if presence.message.is_empty() {
+                element.push_str(" />");
+            } else {
+                element.push_str(&format!(">{}</digium_presence>", escape(&presence.message)));
+            }
+            tail.push_str(&format!(
+                " <tuple id=\"digium-presence\">\n  <status>\n   {element}\n  </status>\n </tuple>\n"
+            ));
+            push_asterisk_person(&mut tail, state);
+        } else {
+            push_rpid_person(&mut tail, state);
+        }
+        tail.push_str("</presence>\n");
+        Self { head, tail }
     }
+
+    /// The body for one watcher (its URI as the tuple contact).
+    pub fn body(&self, watcher: &str) -> String {
+        let watcher = escape(watcher);
+        let mut body = String::with_capacity(self.head.len() + watcher.len() + self.tail.len());
+        body.push_str(&self.head);
+        body.push_str(&watcher);
+        body.push_str(&self.tail);
+        body
+    }
+}
+
+/// Asterisk's person element, byte for byte (`res_pjsip_pidf_eyebeam_body_supplement.c`:
+/// no `id`, only `on-the-phone`, reference §7 step 5).
+fn push_asterisk_person(body: &mut String, state: &HintState) {
+    if on_the_phone(state.extension_state) {
+        body.push_str(" <dm:person>\n  <rpid:activities>\n   <rpid:on-the-phone />\n  </rpid:activities>\n </dm:person>\n");
+    } else {
+        body.push_str(" <dm:person />\n");
+    }
+}
+
+/// The person element for watchers that do not read `digium_presence`.
+fn push_rpid_person(body: &mut String, state: &HintState) {
     let activities = activities(state);
     let message = &state.presence.message;
     if activities.is_empty() && message.is_empty() {
         body.push_str(" <dm:person id=\"p1\" />\n");
-    } else {
-        body.push_str(" <dm:person id=\"p1\">\n");
-        if !activities.is_empty() {
-            body.push_str("  <rpid:activities>\n");
-            for activity in activities {
-                body.push_str(&format!("   <rpid:{activity} />\n"));
-            }
-            body.push_str("  </rpid:activities>\n");
-        }
-        if !message.is_empty() {
-            body.push_str(&format!("  <dm:note>{}</dm:note>\n", escape(message)));
-        }
-        body.push_str(" </dm:person>\n");
+        return;
     }
-    body.push_str("</presence>\n");
-    body
+    body.push_str(" <dm:person id=\"p1\">\n");
+    if !activities.is_empty() {
+        body.push_str("  <rpid:activities>\n");
+        for activity in activities {
+            body.push_str(&format!("   <rpid:{activity} />\n"));
+        }
+        body.push_str("  </rpid:activities>\n");
+    }
+    if !message.is_empty() {
+        body.push_str(&format!("  <dm:note>{}</dm:note>\n", escape(message)));
+    }
+    body.push_str(" </dm:person>\n");
 }

@@ -164,6 +164,11 @@ pub fn spawn_stream_listener(
                     continue;
                 }
             };
+            // Nagle would hold the NOTIFY sent right after a 200 until the
+            // phone's delayed ACK (~40 ms, issue 14); SIP wants each message out now.
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "TCP_NODELAY not set");
+            }
             let Some(slot) = limits.admit(address.ip()) else {
                 limits
                     .metrics
@@ -229,6 +234,9 @@ pub fn spawn_outbound(
     tokio::spawn(async move {
         match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(address)).await {
             Ok(Ok(stream)) => {
+                if let Err(error) = stream.set_nodelay(true) {
+                    tracing::debug!(%error, "TCP_NODELAY not set");
+                }
                 run_connection(
                     stream,
                     Transport::Tcp,

@@ -16,10 +16,13 @@ use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::time::Instant;
 
+mod body_cache;
 mod check_sync;
+mod entity;
 mod notifier;
 mod publication;
 
+use self::body_cache::BodyCache;
 use self::check_sync::CheckSync;
 pub use self::check_sync::CheckSyncResult;
 use self::publication::{PendingPublish, Publication};
@@ -123,6 +126,7 @@ pub struct PresenceServer {
     pub refused_subscriptions: u64,
     /// NOTIFY states dropped from the one-deep queue (for metrics).
     pub superseded_notifies: u64,
+    bodies: BodyCache,
     expiries: BinaryHeap<Reverse<(Instant, Expiry)>>,
     outputs: VecDeque<Output>,
     next_token: u64,
@@ -143,6 +147,7 @@ impl PresenceServer {
             check_syncs: HashMap::new(),
             refused_subscriptions: 0,
             superseded_notifies: 0,
+            bodies: BodyCache::default(),
             expiries: BinaryHeap::new(),
             outputs: VecDeque::new(),
             next_token: 0,
@@ -242,9 +247,11 @@ impl PresenceServer {
                     let due = self
                         .subscriptions
                         .get(&tag)
-                        .is_some_and(|s| !s.terminating && s.expires_at <= now);
-                    if due {
-                        self.terminate(now, &tag, Some("timeout"), None);
+                        .filter(|s| !s.terminating && s.expires_at <= now)
+                        .map(|s| s.exten.to_string());
+                    if let Some(exten) = due {
+                        // The final NOTIFY carries the state, as Asterisk's does.
+                        self.terminate(now, &tag, Some("timeout"), hints.hint_state(&exten));
                     }
                 }
                 Expiry::Publication(etag) => {
@@ -274,6 +281,7 @@ impl PresenceServer {
 
     /// An extension lost its hint (a reload removed the line).
     pub fn handle_hint_removed(&mut self, now: Instant, exten: &str) {
+        self.bodies.forget(exten);
         let tags: Vec<String> = self.by_exten.get(exten).into_iter().flatten().cloned().collect();
         for tag in tags {
             self.terminate(now, &tag, Some("noresource"), None);

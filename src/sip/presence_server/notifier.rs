@@ -4,8 +4,9 @@
 use std::cmp::Reverse;
 use std::time::{Duration, Instant};
 
+use super::entity::entity_uri;
 use super::{Expiry, HintSource, Output, PresenceServer};
-use crate::presence::{HintState, PidfView, is_digium_user_agent, render_pidf};
+use crate::presence::{HintState, is_digium_user_agent};
 use crate::sip::endpoint::RequestId;
 use crate::sip::message::Request;
 use crate::sip::peer::Peer;
@@ -81,13 +82,7 @@ impl PresenceServer {
         let granted = requested.min(self.config.max_expires);
         let local_tag = self.endpoint.random().token();
         let our_contact = self.contact(&exten, peer);
-        let port = uri.port.map(|p| format!(":{p}")).unwrap_or_default();
-        let host = if uri.host.contains(':') {
-            format!("[{}]", uri.host)
-        } else {
-            uri.host.clone()
-        };
-        let entity = format!("sip:{exten}@{host}{port}");
+        let entity = entity_uri(&uri, &exten);
         let user_agent = request.user_agent().unwrap_or("").to_owned();
         let subscription = Subscription {
             exten: state.exten.clone(),
@@ -192,8 +187,9 @@ impl PresenceServer {
             .header("Contact", contact);
         self.endpoint.respond(now, id, response);
         if granted == 0 {
-            // The watcher asked: no reason (RFC 6665 §4.2.2 leaves it out).
-            return self.terminate(now, &tag, None, None);
+            // The watcher asked: no reason (RFC 6665 §4.2.2 leaves it out),
+            // and the final state as Asterisk sends it.
+            return self.terminate(now, &tag, None, hints.hint_state(&exten));
         }
         if let Some(subscription) = self.subscriptions.get_mut(&tag) {
             subscription.expires_at = now + Duration::from_secs(u64::from(granted));
@@ -279,13 +275,11 @@ impl PresenceServer {
             NotifyContent::Active(state) => Some(state),
             NotifyContent::Terminated { state, .. } => state.as_ref(),
         };
+        // Rendered once per state and variant, shared by the line's watchers.
         let body = state.map(|state| {
-            render_pidf(&PidfView {
-                entity: &subscription.entity,
-                watcher: &watcher_uri(&subscription.dialog.remote_uri),
-                state,
-                digium: subscription.digium,
-            })
+            self.bodies
+                .parts(&subscription.entity, state, subscription.digium)
+                .body(&watcher_uri(&subscription.dialog.remote_uri))
         });
         let request = subscription.notify_request(now, &content, body);
         let peer = subscription.peer;
