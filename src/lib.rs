@@ -8,8 +8,10 @@
 //! - [`provision`]: Digium XML rendering and the provisioning HTTP service.
 //! - [`snapshot`]: a config plus everything derived from it, swapped on reload.
 //! - [`server`]: tokio drivers — listeners, reload triggers, signals.
+//! - [`asterisk`]: the AMI protocol (sans-IO), for working beside Asterisk.
 
 pub mod admin;
+pub mod asterisk;
 pub mod auth;
 pub mod cli;
 pub mod config;

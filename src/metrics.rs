@@ -68,6 +68,81 @@ pub struct Metrics {
     pub notifies_superseded: AtomicU64,
     /// SIP endpoint counters, copied from the driver's endpoint.
     pub sip: std::sync::Mutex<crate::sip::EndpointStats>,
+    /// The AMI link to Asterisk (`server::ami`).
+    pub asterisk: AsteriskMetrics,
+}
+
+/// The AMI link's state and traffic.
+#[derive(Debug, Default)]
+pub struct AsteriskMetrics {
+    /// 1 when `[asterisk]` is configured.
+    pub configured: AtomicI64,
+    /// 1 while logged in and synchronised.
+    pub connected: AtomicI64,
+    pub connects: AtomicU64,
+    pub connect_failures: AtomicU64,
+    /// Presence writes (`Setvar`) sent to Asterisk.
+    pub writes: AtomicU64,
+    pub write_refusals: AtomicU64,
+    /// Presence and device changes from Asterisk applied here.
+    pub changes_in: AtomicU64,
+}
+
+impl AsteriskMetrics {
+    /// `configured` and not `connected`: serving, but alone.
+    pub fn degraded(&self) -> bool {
+        self.configured.load(Ordering::Relaxed) == 1 && self.connected.load(Ordering::Relaxed) == 0
+    }
+
+    fn render(&self, out: &mut String) {
+        let gauges = [
+            (
+                "opendpma_asterisk_configured",
+                "1 if [asterisk] is configured.",
+                &self.configured,
+            ),
+            (
+                "opendpma_asterisk_connected",
+                "1 while the AMI link is logged in and synchronised.",
+                &self.connected,
+            ),
+        ];
+        for (name, help, value) in gauges {
+            let value = value.load(Ordering::Relaxed);
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+        }
+        let counters = [
+            (
+                "opendpma_asterisk_connects_total",
+                "AMI logins that completed a resync.",
+                &self.connects,
+            ),
+            (
+                "opendpma_asterisk_connect_failures_total",
+                "AMI connections lost or refused.",
+                &self.connect_failures,
+            ),
+            (
+                "opendpma_asterisk_writes_total",
+                "Presence writes sent to Asterisk.",
+                &self.writes,
+            ),
+            (
+                "opendpma_asterisk_write_refusals_total",
+                "Presence writes Asterisk refused.",
+                &self.write_refusals,
+            ),
+            (
+                "opendpma_asterisk_changes_in_total",
+                "Presence and device changes from Asterisk applied.",
+                &self.changes_in,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let value = value.load(Ordering::Relaxed);
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        }
+    }
 }
 
 impl Metrics {
@@ -207,6 +282,7 @@ impl Metrics {
         for (name, help, value) in endpoint {
             counter(&mut out, name, help, value);
         }
+        self.asterisk.render(&mut out);
         out
     }
 }

@@ -140,8 +140,10 @@ for (const button of document.querySelectorAll("button.reconfigure")) {
     try {
       const reports = await api("POST", "/api/v1/reconfigure/" + encodeURIComponent(phone));
       const report = reports[0] || {};
-      const detail = report.code ? report.result + " " + report.code : report.result;
-      say(phone + ": " + detail.replace("_", " "), report.result === "unknown_contact" || report.result === "timeout");
+      let detail = report.code ? report.result + " " + report.code : report.result;
+      if (report.reason) detail += ": " + report.reason;
+      const failed = ["unknown_contact", "timeout", "asterisk_failed"].includes(report.result);
+      say(phone + ": " + detail.replaceAll("_", " "), failed);
     } catch (error) {
       say(phone + ": " + error.message, true);
     }

@@ -126,7 +126,7 @@ fn https_provisioning_and_sip_over_tls() {
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
-    // The phonebook sits under the phone's token path (DECISIONS §6).
+    // The phonebook sits under the phone's token path (DECISIONS §7).
     let contacts = format!("<contacts url=\"https://127.0.0.1:{}/p/", server.http.port());
     assert!(
         answer.contains(&contacts) && answer.contains("/0019159c1a2b-contacts.xml\""),

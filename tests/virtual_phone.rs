@@ -2,7 +2,7 @@
 //! fetches `<mac>.cfg` as a phone does (with the provisioning credentials),
 //! follows every URL in it exactly as written and *without* credentials (a
 //! phone need not re-send them), checks each document against the rules a
-//! real phone needs (docs/DECISIONS.md §6), then SUBSCRIBEs to every contact
+//! real phone needs (docs/DECISIONS.md §7), then SUBSCRIBEs to every contact
 //! it would watch with the account credentials from its own config and a
 //! Digium User-Agent, and expects an active NOTIFY with the
 //! `digium-presence` tuple.
@@ -20,7 +20,7 @@ use support::sip_client::SipClient;
 use support::xml_elements::{all, elements};
 use support::{HTTP_CREDENTIALS, Server, client};
 
-/// What the test knows about each model, from the sources in DECISIONS §6
+/// What the test knows about each model, from the sources in DECISIONS §7
 /// (written out here, not taken from the library, so that a wrong table in
 /// the code cannot also make the test pass).
 struct ModelFacts {

@@ -149,10 +149,17 @@ pub async fn reconfigure(phone: String, target: crate::cli::AdminTarget) -> Resu
                     .map(|v| v.as_str().map_or(v.to_string(), str::to_owned))
                     .unwrap_or_default()
             };
-            let result = match report.get("code") {
+            let mut result = match report.get("code") {
                 Some(code) => format!("{} {code}", text("result")),
                 None => text("result"),
             };
+            // Check-syncs sent through Asterisk name the endpoint, and a reason when they failed.
+            if report.get("endpoint").is_some() {
+                result.push_str(&format!(" (PJSIP/{})", text("endpoint")));
+            }
+            if report.get("reason").is_some() {
+                result.push_str(&format!(": {}", text("reason")));
+            }
             vec![text("phone"), result]
         })
         .collect();

@@ -25,6 +25,8 @@ struct DashboardPage {
     phones: Vec<PhoneRow>,
     states: Vec<&'static str>,
     version: &'static str,
+    /// The AMI link, when `[asterisk]` is set.
+    asterisk: Option<&'static str>,
 }
 
 struct LineRow {
@@ -96,8 +98,20 @@ pub async fn page(State(state): State<AdminState>, headers: HeaderMap) -> Respon
         phones,
         states: PhoneState::ALL.iter().map(|s| s.as_str()).collect(),
         version: crate::VERSION,
+        asterisk: asterisk_status(&state),
     };
     html(&page, StatusCode::OK)
+}
+
+fn asterisk_status(state: &AdminState) -> Option<&'static str> {
+    let link = &state.metrics.asterisk;
+    if link.configured.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        None
+    } else if link.degraded() {
+        Some("not connected — presence stays local until the link is back")
+    } else {
+        Some("connected")
+    }
 }
 
 #[derive(Deserialize)]

@@ -82,7 +82,7 @@ pub fn router(state: AdminState) -> Router {
             token::require_token,
         ));
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(health))
         .route("/", get(dashboard::page))
         .route("/login", post(dashboard::login))
         .route("/logout", post(dashboard::logout))
@@ -90,4 +90,15 @@ pub fn router(state: AdminState) -> Router {
         .route("/dashboard.css", get(dashboard::style))
         .merge(api)
         .with_state(state)
+}
+
+/// `GET /healthz`: 200 while serving. Beside Asterisk, a lost AMI link is
+/// "degraded" (still 200: phones are served, presence stays local until
+/// the link is back), never "down".
+async fn health(State(state): State<AdminState>) -> &'static str {
+    if state.metrics.asterisk.degraded() {
+        "degraded: Asterisk AMI not connected\n"
+    } else {
+        "ok\n"
+    }
 }

@@ -65,7 +65,7 @@ pub fn hint_json(hint: Option<&Hint>, state: &HintState) -> Value {
 
 fn hub_error(error: HubError) -> Response {
     let status = match &error {
-        HubError::Name(_) => StatusCode::BAD_REQUEST,
+        HubError::Name(_) | HubError::DeviceName(_) => StatusCode::BAD_REQUEST,
         HubError::Update(_) | HubError::Device(_) | HubError::Book(_) => StatusCode::UNPROCESSABLE_ENTITY,
         HubError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
     };

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
+use super::asterisk::Asterisk;
 use super::entries::{HintEntry, LineEntry, PhoneEntry};
 use super::field_names::field_names;
 use super::problem::{Problem, nearest_key, path_segment};
@@ -22,7 +23,7 @@ use super::sections::{Admin, General, Http, Limits, Network, Sip};
 
 /// The sections phones.toml may have, in the order the docs present them.
 const SECTIONS: &[&str] = &[
-    "general", "http", "sip", "admin", "networks", "lines", "phones", "hints",
+    "general", "http", "sip", "admin", "networks", "lines", "phones", "hints", "asterisk",
 ];
 
 /// Everything read from one document. Entries keep whatever values were
@@ -34,6 +35,7 @@ pub struct Document {
     pub sip: Sip,
     pub admin: Admin,
     pub limits: Limits,
+    pub asterisk: Option<Asterisk>,
     pub networks: Vec<Entry<Network>>,
     pub lines: Vec<Entry<LineEntry>>,
     pub phones: Vec<Entry<PhoneEntry>>,
@@ -71,6 +73,7 @@ pub fn read(source: &str, problems: &mut Vec<Problem>) -> Document {
             "sip" => document.sip = reader.entry("sip", value).unwrap_or_default(),
             "admin" => document.admin = reader.entry("admin", value).unwrap_or_default(),
             "limits" => document.limits = reader.entry("limits", value).unwrap_or_default(),
+            "asterisk" => document.asterisk = reader.entry("asterisk", value),
             "networks" => document.networks = reader.entries("networks", value, &mut document.broken_entries),
             "lines" => document.lines = reader.entries("lines", value, &mut document.broken_entries),
             "phones" => document.phones = reader.entries("phones", value, &mut document.broken_entries),

@@ -1,4 +1,4 @@
-//! What a model's keys allow a phone (docs/DECISIONS.md §6): more lines
+//! What a model's keys allow a phone (docs/DECISIONS.md §7): more lines
 //! than line keys cannot be shown, so that is a problem; more contacts than
 //! BLF keys still fill the phonebook and are still watched, so that is a
 //! warning.

@@ -10,6 +10,7 @@
 //!
 //! No I/O here beyond reading the one file in `Config::load`.
 
+mod asterisk;
 mod document;
 mod entries;
 mod extension;
@@ -27,6 +28,7 @@ mod validate;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use asterisk::{AmiAddress, Asterisk, InvalidAmiAddress};
 pub use extension::{Extension, InvalidExtension};
 pub use listen_address::{Cidr, SipListen, Transport};
 pub use mac_address::{InvalidMacAddress, MacAddress};

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use super::asterisk::Asterisk;
 use super::extension::Extension;
 use super::mac_address::MacAddress;
 use super::phone_model::PhoneModel;
@@ -21,6 +22,8 @@ pub struct Config {
     pub sip: Sip,
     pub admin: Admin,
     pub limits: Limits,
+    /// `[asterisk]`: work beside this Asterisk (AMI); `None` = alone.
+    pub asterisk: Option<Asterisk>,
     /// By name, in file order.
     pub networks: Vec<(String, Network)>,
     /// In file order.

@@ -20,7 +20,7 @@ pub enum PhoneModel {
     D80,
 }
 
-/// Where a model shows Smart BLF items (sources in docs/DECISIONS.md §6).
+/// Where a model shows Smart BLF items (sources in docs/DECISIONS.md §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyLayout {
     /// Items on the main screen's line keys that the accounts leave free:
@@ -120,7 +120,7 @@ impl PhoneModel {
 
     /// Line (account) keys on the phone: the most lines it can carry.
     /// D60: FreePBX's generator says 2, Wazo's plugin 4; 2 is right on
-    /// either phone (DECISIONS §6).
+    /// either phone (DECISIONS §7).
     pub fn line_keys(self) -> usize {
         match self {
             Self::D40 | Self::D45 | Self::D60 | Self::D62 => 2,

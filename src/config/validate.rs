@@ -61,6 +61,7 @@ pub fn validate(
         sip: document.sip,
         admin: document.admin,
         limits: document.limits,
+        asterisk: document.asterisk,
         networks: document
             .networks
             .into_iter()
@@ -341,12 +342,19 @@ impl Checker<'_, '_> {
     }
 
     /// Every line's automatic hint, then `[hints]` entries overriding or adding.
+    /// Beside Asterisk a line's device is its PJSIP endpoint, as in DPMA's
+    /// automatic hints (`PJSIP/<line>,CustomPresence:<line>`).
     fn hints(&mut self, document: &Document, lines: &[Line]) -> Vec<HintDefinition> {
+        let device_label = if document.asterisk.is_some() {
+            "PJSIP/"
+        } else {
+            "Custom:"
+        };
         let mut hints: Vec<HintDefinition> = lines
             .iter()
             .map(|line| HintDefinition {
                 exten: line.exten.clone(),
-                devices: vec![format!("Custom:{}", line.name)],
+                devices: vec![format!("{device_label}{}", line.name)],
                 presence: vec![format!("CustomPresence:{}", line.name)],
             })
             .collect();

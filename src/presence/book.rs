@@ -133,7 +133,12 @@ impl PresenceBook {
         update: PresenceUpdate,
         now: u64,
     ) -> Result<Option<Plan>, BookError> {
-        let value = update.into_value(now);
+        self.plan_value(provider, update.into_value(now))
+    }
+
+    /// Plans setting `provider` to any value, `unavailable` included: for
+    /// values that Asterisk already accepted (`server::ami`).
+    pub fn plan_value(&self, provider: &str, value: PresenceValue) -> Result<Option<Plan>, BookError> {
         if self
             .providers
             .get(provider)

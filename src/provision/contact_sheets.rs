@@ -2,7 +2,7 @@
 //! phonebook (`<contacts>`, one `subscribe_to` per contact) and the Smart
 //! BLF sheet that puts those contacts on keys. Pure, like `render`.
 //!
-//! Rules and their sources (docs/DECISIONS.md §6):
+//! Rules and their sources (docs/DECISIONS.md §7):
 //! - the phonebook group named by the config's `blf_contact_group` holds
 //!   every watched contact (Sangoma "Contacts": no subscriptions otherwise);
 //! - `account_id` is the contact's own account, as in FreePBX's

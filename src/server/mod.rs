@@ -10,7 +10,9 @@
 //!   presence book.
 //! - `sip_transport` / `sip_driver`: SIP sockets and the task that owns
 //!   the sans-IO presence server.
+//! - `ami`: the link to Asterisk's manager interface (`[asterisk]`).
 
+mod ami;
 mod config_watch;
 mod http;
 mod presence_hub;
@@ -35,6 +37,7 @@ use crate::provision::{self, AccessControl, FetchLog, ProvisionState, RenderErro
 use crate::snapshot::Snapshot;
 use crate::store::{RecordTable, RedbStore, Store, StoreError, StoredState};
 
+pub use ami::AmiHandle;
 pub use presence_hub::{HubError, PresenceHub};
 pub use reload::{ReloadError, ReloadSummary, Reloader};
 pub use shutdown::shutdown_signal;
@@ -65,6 +68,7 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         .filter(|token| !token.is_empty())
         .map(Secret::new);
     check_exposure(&config, token_override.is_some())?;
+    let ami_secret = ami_secret(&config)?;
     let path = config.source.clone();
     let snapshot = Arc::new(Snapshot::build(config, 1)?);
     tracing::info!(config = %path.display(), summary = %snapshot.config.summary(), "configuration loaded");
@@ -85,6 +89,17 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     let (sender, snapshots) = watch::channel(snapshot.clone());
     let reloader = Arc::new(Reloader::new(path.clone(), sender));
     let shutdown = CancellationToken::new();
+    let asterisk = match (&snapshot.config.asterisk, ami_secret) {
+        (Some(settings), Some(secret)) => Some(ami::spawn(
+            settings,
+            secret,
+            hub.clone(),
+            snapshots.clone(),
+            metrics.clone(),
+            shutdown.clone(),
+        )),
+        _ => None,
+    };
 
     let sip_sockets = sip_driver::bind(&snapshot.config, tls::sip_acceptor(&snapshot.config)?).await?;
     let provisioning = http::bind(snapshot.config.http.listen).await?;
@@ -120,7 +135,8 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         phone_contacts,
         shutdown: shutdown.clone(),
     }
-    .spawn();
+    .spawn()
+    .with_asterisk(asterisk);
     reloader.set_reconfigure(sip.clone());
     let admin_router = admin::router(AdminState {
         snapshots: snapshots.clone(),
@@ -185,6 +201,24 @@ fn spawn_hint_follower(
             hub.set_hints(hints).await;
         }
     });
+}
+
+/// The AMI secret: `OPENDPMA_AMI_SECRET` over `[asterisk] secret`; one of
+/// them is required when `[asterisk]` is set.
+fn ami_secret(config: &Config) -> Result<Option<Secret>, ServerError> {
+    let Some(asterisk) = &config.asterisk else {
+        return Ok(None);
+    };
+    let from_env = std::env::var("OPENDPMA_AMI_SECRET")
+        .ok()
+        .filter(|secret| !secret.is_empty())
+        .map(Secret::new);
+    match from_env.or_else(|| asterisk.secret.clone()) {
+        Some(secret) => Ok(Some(secret)),
+        None => Err(ServerError::Unsafe(
+            "[asterisk] needs a secret: set [asterisk] secret or OPENDPMA_AMI_SECRET".to_owned(),
+        )),
+    }
 }
 
 /// Refuses configurations that would expose secrets or control to the

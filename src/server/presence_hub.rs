@@ -15,8 +15,9 @@ use tokio::sync::broadcast;
 
 use crate::metrics::Metrics;
 use crate::presence::{
-    BookError, Change, DeviceState, Hint, HintState, InvalidName, InvalidUpdate, Plan, PresenceBook,
-    PresenceUpdate, PresenceValue, UnknownDeviceState, normalize_name,
+    BookError, Change, DeviceState, Hint, HintState, InvalidName, InvalidUpdate, MAX_MESSAGE_BYTES,
+    MAX_SUBTYPE_BYTES, Plan, PresenceBook, PresenceState, PresenceUpdate, PresenceValue, UnknownDeviceState,
+    normalize_name,
 };
 use crate::store::{Store, StoreError};
 use std::sync::atomic::Ordering;
@@ -32,6 +33,8 @@ pub enum HubError {
     Device(#[from] UnknownDeviceState),
     #[error(transparent)]
     Book(#[from] BookError),
+    #[error("{0:?} is not an Asterisk device name (TECH/resource)")]
+    DeviceName(String),
     #[error("could not store the change, nothing was changed: {0}")]
     Store(#[from] StoreError),
 }
@@ -112,6 +115,53 @@ impl PresenceHub {
         self.commit(plan).await?;
         let value = self.book().presence(&provider);
         Ok((provider, value))
+    }
+
+    /// Mirrors a value Asterisk announced for `provider` (any of its seven
+    /// states; `not_set` clears). Asterisk validated the state; the name
+    /// and the field lengths are checked here like any other input.
+    pub async fn mirror_presence(
+        &self,
+        provider: &str,
+        value: PresenceValue,
+    ) -> Result<(String, PresenceValue), HubError> {
+        if value.state == PresenceState::NotSet {
+            return self.clear_presence(provider).await;
+        }
+        let provider = self.refusing(normalize_name(provider, "CustomPresence:"))?;
+        if value.subtype.len() > MAX_SUBTYPE_BYTES {
+            return self.refusing(Err(InvalidUpdate::SubtypeTooLong(value.subtype.len())));
+        }
+        if value.message.len() > MAX_MESSAGE_BYTES {
+            return self.refusing(Err(InvalidUpdate::MessageTooLong(value.message.len())));
+        }
+        let _serial = self.writes.lock().await;
+        let value = PresenceValue {
+            changed_at: Some(unix_millis()),
+            ..value
+        };
+        let plan = self.refusing(self.book().plan_value(&provider, value))?;
+        self.commit(plan).await?;
+        let value = self.book().presence(&provider);
+        Ok((provider, value))
+    }
+
+    /// Mirrors an Asterisk device state (`PJSIP/2000`, `Custom:x`, …).
+    pub async fn mirror_device(&self, device: &str, state: DeviceState) -> Result<(), HubError> {
+        let (technology, resource) = device.split_once('/').unwrap_or(("", ""));
+        let valid = |part: &str, extra: &str| {
+            !part.is_empty()
+                && part.len() <= 80
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+        };
+        if !valid(technology, "_") || !valid(resource, "-_.@+*#:") {
+            return self.refusing(Err(HubError::DeviceName(device.to_owned())));
+        }
+        let _serial = self.writes.lock().await;
+        let plan = self.refusing(self.book().plan_device(device, state))?;
+        self.commit(plan).await
     }
 
     /// Returns a provider to `not_set`.

@@ -17,6 +17,7 @@ mod reconfigure;
 use self::reconfigure::PendingReconfigure;
 pub use self::reconfigure::{PhoneContact, ReconfigureOutcome, ReconfigureReport};
 use super::ServerError;
+use super::ami::AmiHandle;
 use super::presence_hub::PresenceHub;
 use super::sip_transport::{self, ConnectionCounter, Connections, Inbound};
 use crate::auth::{Algorithm, LockoutPolicy, NonceSecret};
@@ -45,9 +46,10 @@ pub enum SipCommand {
     Contacts(oneshot::Sender<HashMap<String, PhoneContact>>),
 }
 
-/// A handle to ask the driver things.
+/// A handle to ask the driver things; with `[asterisk]`, check-syncs to
+/// phones never heard from go through Asterisk.
 #[derive(Debug, Clone)]
-pub struct SipHandle(mpsc::Sender<SipCommand>);
+pub struct SipHandle(mpsc::Sender<SipCommand>, Option<AmiHandle>);
 
 impl SipHandle {
     pub async fn subscriptions(&self) -> Vec<SubscriptionSummary> {
@@ -78,7 +80,16 @@ impl SipHandle {
         {
             return Vec::new();
         }
-        answer.await.unwrap_or_default()
+        let mut reports = answer.await.unwrap_or_default();
+        if let Some(asterisk) = &self.1 {
+            asterisk.check_sync_unreached(&mut reports).await;
+        }
+        reports
+    }
+
+    /// Routes the check-syncs of phones never heard from through Asterisk.
+    pub fn with_asterisk(self, asterisk: Option<AmiHandle>) -> Self {
+        Self(self.0, asterisk)
     }
 }
 
@@ -284,7 +295,7 @@ impl SipDriver {
         };
         let changes = hub.subscribe();
         tokio::spawn(task.run(inbound, changes, snapshots, commands));
-        SipHandle(commands_sender)
+        SipHandle(commands_sender, None)
     }
 }
 

@@ -36,6 +36,12 @@ pub enum ReconfigureOutcome {
     Answered { code: u16 },
     /// No answer at all.
     Timeout,
+    /// Never heard from here; Asterisk accepted to send the check-sync to
+    /// the phone's PJSIP endpoint (AMI `PJSIPNotify`). Asterisk does not
+    /// pass on the phone's answer.
+    SentViaAsterisk { endpoint: String },
+    /// Never heard from here, and Asterisk could not send it either.
+    AsteriskFailed { endpoint: String, reason: String },
 }
 
 /// One phone's line in a reconfigure report.

@@ -1,0 +1,476 @@
+//! opendpma beside a real Asterisk 22 (issue 14), over AMI: presence both
+//! ways, real call state on BLF keys, check-sync through Asterisk, restart
+//! and outage handling. Asterisk runs in the Debian sid chroot built by
+//! tests/asterisk/setup-chroot.sh; without it these tests print
+//! "skipped: needs Asterisk chroot (see tests/asterisk/README)", unless
+//! OPENDPMA_REQUIRE_ALL=1 (CI), which makes that a failure.
+
+#[path = "asterisk/harness.rs"]
+mod harness;
+#[path = "asterisk/opendpma_side.rs"]
+mod opendpma_side;
+mod support;
+
+use std::time::Duration;
+
+use harness::{AMI_SECRET, AdminAmi, Asterisk, Phone, register, section, sipp, wait_until};
+use opendpma_side::{WAIT, admin, next_body, note, publish, start_server, wait_synced, watch};
+use serde_json::{Value, json};
+use support::{HTTP_CREDENTIALS, SAMPLE_BODY};
+
+/// A phone's PUBLISH and an API write (commas, quotes, a newline) are
+/// read back from Asterisk's `PRESENCE_STATE(CustomPresence:<line>)`;
+/// Asterisk's echoes of our writes cause no writes or changes of their own.
+#[test]
+fn phone_and_api_changes_are_read_back_from_asterisk() {
+    let Some(_asterisk) = Asterisk::start() else {
+        return;
+    };
+    // The secret from the environment (the contract's alternative).
+    let server = start_server(
+        &section(false),
+        &[("OPENDPMA_AMI_SECRET", AMI_SECRET), ("RUST_LOG", "trace")],
+    );
+    wait_synced(&server, 1);
+    let mut ami = AdminAmi::connect();
+
+    assert_eq!(publish(&server, "2001", "dnd", "in a meeting"), 200);
+    let expected = ("dnd".to_owned(), String::new(), "in a meeting".to_owned());
+    assert!(
+        wait_until(WAIT, || ami.presence("2001") == expected),
+        "{:?}",
+        ami.presence("2001")
+    );
+
+    let tricky = json!({"state": "away", "subtype": "lunch, late", "message": "back at 2, \"maybe\" & 'so'\nsecond line"});
+    assert_eq!(
+        admin(
+            &server,
+            "PUT",
+            "/api/v1/presence/CustomPresence:2000",
+            Some(tricky)
+        )
+        .0,
+        200
+    );
+    let expected = (
+        "away".to_owned(),
+        "lunch, late".to_owned(),
+        "back at 2, \"maybe\" & 'so'\nsecond line".to_owned(),
+    );
+    assert!(
+        wait_until(WAIT, || ami.presence("2000") == expected),
+        "{:?}",
+        ami.presence("2000")
+    );
+
+    // A change made in Asterisk after our two writes: once it has arrived,
+    // the echoes of our writes (announced before it) have been handled.
+    ami.setvar("PRESENCE_STATE(CustomPresence:2002)", "chat,,barrier");
+    assert!(wait_until(WAIT, || {
+        admin(&server, "GET", "/api/v1/presence/CustomPresence:2002", None)
+            .1
+            .contains("barrier")
+    }));
+    assert_eq!(
+        server.metric("opendpma_asterisk_writes_total"),
+        Some(2),
+        "one Setvar per change, none echoed"
+    );
+    assert_eq!(server.metric("opendpma_presence_changes_total"), Some(3));
+    assert_eq!(
+        server
+            .metric("opendpma_asterisk_changes_in_total")
+            .map(|n| n >= 1),
+        Some(true)
+    );
+    assert!(
+        !server.log().contains(AMI_SECRET),
+        "the AMI secret must never be logged"
+    );
+}
+
+/// `presencestate change` (CLI) and AMI writes in Asterisk reach a Digium
+/// watcher of opendpma; `unavailable` is shown as Asterisk shows it
+/// (docs/DECISIONS.md); base64 `e` values arrive decoded; a line that is not
+/// registered to Asterisk shows Unavailable.
+#[test]
+fn asterisk_presence_changes_reach_opendpma_watchers() {
+    let Some(asterisk) = Asterisk::start() else { return };
+    let server = start_server(&section(true), &[]);
+    wait_synced(&server, 1);
+    let (watcher, first) = watch(&server, "2000");
+    assert_eq!(
+        note(&first),
+        "Unavailable",
+        "PJSIP/2000 is not registered: {first}"
+    );
+    assert!(first.contains("<basic>closed</basic>"), "{first}");
+
+    asterisk.cli("presencestate change CustomPresence:2000 \"AWAY,lunch,back at 2\"");
+    let body = next_body(&watcher);
+    assert!(
+        body.contains("<digium_presence type=\"away\" subtype=\"lunch\">back at 2</digium_presence>"),
+        "{body}"
+    );
+
+    let mut ami = AdminAmi::connect();
+    let sent_at = std::time::Instant::now();
+    ami.setvar("PRESENCE_STATE(CustomPresence:2000)", "unavailable,,gone home");
+    let body = next_body(&watcher);
+    eprintln!("Asterisk Setvar → opendpma NOTIFY: {:?}", sent_at.elapsed());
+    assert!(
+        body.contains("<digium_presence type=\"unavailable\">gone home</digium_presence>"),
+        "{body}"
+    );
+    let (_, api) = admin(&server, "GET", "/api/v1/presence/CustomPresence:2000", None);
+    assert!(api.contains("\"state\":\"unavailable\""), "{api}");
+
+    // base64 with `e`: Asterisk decodes; the C-escaped AMI message is undone.
+    ami.setvar(
+        "PRESENCE_STATE(CustomPresence:2000)",
+        "xa,dHJpcCwgbG9uZw==,YmFjayAibW9uZGF5Ig==,e",
+    );
+    let body = next_body(&watcher);
+    assert!(
+        body.contains(
+            "<digium_presence type=\"xa\" subtype=\"trip, long\">back &quot;monday&quot;</digium_presence>"
+        ),
+        "{body}"
+    );
+    ami.setvar("PRESENCE_STATE(CustomPresence:2000)", "not_set");
+    let body = next_body(&watcher);
+    assert!(body.contains("<digium_presence type=\"not_set\" />"), "{body}");
+    let (_, api) = admin(&server, "GET", "/api/v1/presence/CustomPresence:2000", None);
+    assert!(api.contains("\"state\":\"not_set\""), "{api}");
+}
+
+/// A call between two sipp phones through Asterisk: the Digium watcher of
+/// 2000 on opendpma sees Ready (registered), Ringing, On the phone, Ready.
+#[test]
+fn a_call_through_asterisk_shows_on_the_blf_key() {
+    let Some(_asterisk) = Asterisk::start() else {
+        return;
+    };
+    let server = start_server(&section(true), &[]);
+    wait_synced(&server, 1);
+    let (watcher, first) = watch(&server, "2000");
+    assert_eq!(note(&first), "Unavailable", "{first}");
+
+    let mut callee = Phone::listen("asterisk_answer.xml", "2000");
+    register("2000", callee.port);
+    let caller = std::thread::spawn(|| {
+        sipp(
+            "asterisk_call.xml",
+            &[
+                "-s",
+                "2000",
+                harness::SIP,
+                "-au",
+                "2001",
+                "-ap",
+                "s2001",
+                "-key",
+                "caller",
+                "2001",
+                "-p",
+                "0",
+                "-timeout",
+                "20s",
+            ],
+        )
+    });
+    let mut notes = vec![note(&first).to_owned()];
+    while !notes.ends_with(&["On the phone".to_owned(), "Ready".to_owned()]) {
+        let body = next_body(&watcher);
+        if note(&body) == "On the phone" {
+            assert!(body.contains("<basic>open</basic>"), "{body}");
+        }
+        notes.push(note(&body).to_owned());
+        assert!(notes.len() < 12, "unexpected NOTIFYs: {notes:?}");
+    }
+    caller.join().expect("the call completes");
+    assert!(
+        callee.finished_ok(Duration::from_secs(10)),
+        "the callee saw the whole call"
+    );
+    assert_eq!(
+        notes,
+        ["Unavailable", "Ready", "Ringing", "On the phone", "Ready"]
+    );
+}
+
+/// Asterisk stops: opendpma keeps serving and says so; changes made
+/// meanwhile are pushed when Asterisk is back, and values Asterisk lost
+/// (fresh astdb) are restored from opendpma's store.
+#[test]
+fn asterisk_restart_reconnects_and_resynchronises() {
+    let Some(asterisk) = Asterisk::start() else { return };
+    let server = start_server(&section(true), &[]);
+    wait_synced(&server, 1);
+    let away = json!({"state": "away", "message": "before the restart"});
+    assert_eq!(
+        admin(&server, "PUT", "/api/v1/presence/CustomPresence:2001", Some(away)).0,
+        200
+    );
+    let mut ami = AdminAmi::connect();
+    assert!(wait_until(WAIT, || ami.presence("2001").0 == "away"));
+    drop(ami);
+
+    asterisk.stop();
+    assert!(wait_until(WAIT, || admin(&server, "GET", "/healthz", None)
+        == (200, "degraded: Asterisk AMI not connected\n".to_owned())));
+    assert_eq!(server.metric("opendpma_asterisk_connected"), Some(0));
+    let dnd = json!({"state": "dnd", "message": "while Asterisk was down"});
+    assert_eq!(
+        admin(&server, "PUT", "/api/v1/presence/CustomPresence:2002", Some(dnd)).0,
+        200
+    );
+    assert_eq!(
+        publish(&server, "2000", "xa", "on leave"),
+        200,
+        "SIP keeps serving"
+    );
+
+    asterisk.start_again();
+    wait_synced(&server, 2);
+    assert_eq!(admin(&server, "GET", "/healthz", None), (200, "ok\n".to_owned()));
+    let mut ami = AdminAmi::connect();
+    for (line, state, message) in [
+        ("2000", "xa", "on leave"),
+        ("2001", "away", "before the restart"),
+        ("2002", "dnd", "while Asterisk was down"),
+    ] {
+        let expected = (state.to_owned(), String::new(), message.to_owned());
+        assert!(
+            wait_until(WAIT, || ami.presence(line) == expected),
+            "{line}: {:?}",
+            ami.presence(line)
+        );
+    }
+}
+
+/// A change made in Asterisk while opendpma was not running is taken at
+/// the next start (resync rule 4, docs/DECISIONS.md §6); values opendpma
+/// holds that Asterisk did not change stay.
+#[test]
+fn changes_made_in_asterisk_while_opendpma_was_down_are_taken_at_start() {
+    let Some(_asterisk) = Asterisk::start() else {
+        return;
+    };
+    let mut server = start_server(&section(true), &[]);
+    wait_synced(&server, 1);
+    for (line, state) in [("2000", "away"), ("2001", "xa")] {
+        let body = json!({"state": state});
+        let path = format!("/api/v1/presence/CustomPresence:{line}");
+        assert_eq!(admin(&server, "PUT", &path, Some(body)).0, 200);
+    }
+    let mut ami = AdminAmi::connect();
+    assert!(wait_until(WAIT, || ami.presence("2001").0 == "xa"));
+    server.kill9();
+    ami.setvar("PRESENCE_STATE(CustomPresence:2001)", "dnd,,changed in Asterisk");
+    server.restart();
+    wait_synced(&server, 1);
+    let taken = wait_until(WAIT, || {
+        admin(&server, "GET", "/api/v1/presence/CustomPresence:2001", None)
+            .1
+            .contains("changed in Asterisk")
+    });
+    assert!(taken, "{}", server.log());
+    let (_, kept) = admin(&server, "GET", "/api/v1/presence/CustomPresence:2000", None);
+    assert!(kept.contains("\"state\":\"away\""), "{kept}");
+    assert_eq!(ami.presence("2000").0, "away");
+}
+
+/// check-sync reaches a phone that registered to Asterisk and never sent
+/// opendpma anything (AMI `PJSIPNotify`), with its per-phone report.
+#[test]
+fn reconfigure_reaches_a_phone_known_only_to_asterisk() {
+    let Some(_asterisk) = Asterisk::start() else {
+        return;
+    };
+    let server = start_server(&section(true), &[]);
+    wait_synced(&server, 1);
+    let mut phone = Phone::listen("asterisk_check_sync.xml", "2001");
+    register("2001", phone.port);
+    // opendpma knows 2001 is registered once Asterisk's device state says so.
+    let registered = wait_until(WAIT, || {
+        let (_, hints) = admin(&server, "GET", "/api/v1/hints", None);
+        serde_json::from_str::<Value>(&hints).is_ok_and(|hints| {
+            hints
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|hint| hint["exten"] == "2001" && hint["extension_state"] == "idle")
+        })
+    });
+    assert!(registered, "{}", server.log());
+    let (code, body) = admin(&server, "POST", "/api/v1/reconfigure/alice", None);
+    assert_eq!(code, 200);
+    let report: Value = serde_json::from_str(&body).expect("JSON report");
+    assert_eq!(
+        report,
+        json!([{"phone": "alice", "result": "sent_via_asterisk", "endpoint": "2001"}])
+    );
+    assert!(
+        phone.finished_ok(Duration::from_secs(10)),
+        "the phone got Event: check-sync"
+    );
+    // The CLI says the same, naming the endpoint. Bob's 2000 is not
+    // registered (Asterisk would answer "NOTIFY sent" all the same; its
+    // device state tells).
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_opendpma"))
+        .args(["reconfigure", "bob", "--admin-url", &server.admin_url("")])
+        .env("OPENDPMA_ADMIN_TOKEN", support::TOKEN)
+        .output()
+        .expect("run the CLI");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "PHONE  RESULT\nbob    asterisk_failed (PJSIP/2000): PJSIP/2000 is not registered to Asterisk\n"
+    );
+}
+
+/// A wrong AMI secret: refused login in the log (without the secret),
+/// degraded health, and everything else keeps working.
+#[test]
+fn a_refused_login_is_reported_and_opendpma_keeps_serving() {
+    let Some(_asterisk) = Asterisk::start() else {
+        return;
+    };
+    let server = start_server(
+        &section(false),
+        &[("OPENDPMA_AMI_SECRET", "not-the-secret"), ("RUST_LOG", "trace")],
+    );
+    assert!(
+        server.wait_for_log("Asterisk refused the login", WAIT),
+        "{}",
+        server.log()
+    );
+    assert_eq!(
+        admin(&server, "GET", "/healthz", None).1,
+        "degraded: Asterisk AMI not connected\n"
+    );
+    assert!(!server.log().contains("not-the-secret"));
+}
+
+/// No Asterisk listening at all (no chroot needed): opendpma starts,
+/// serves presence and provisioning, and says it is degraded in /healthz,
+/// /metrics and on the dashboard.
+#[test]
+fn ami_down_keeps_serving_and_says_so() {
+    let port = support::free_port();
+    let section =
+        format!("[asterisk]\nami = \"127.0.0.1:{port}\"\nusername = \"opendpma\"\nsecret = \"x\"\n");
+    let server = start_server(&section, &[]);
+    assert!(wait_until(WAIT, || server
+        .metric("opendpma_asterisk_connect_failures_total")
+        >= Some(1)));
+    assert_eq!(server.metric("opendpma_asterisk_configured"), Some(1));
+    assert_eq!(server.metric("opendpma_asterisk_connected"), Some(0));
+    assert_eq!(
+        admin(&server, "GET", "/healthz", None),
+        (200, "degraded: Asterisk AMI not connected\n".to_owned())
+    );
+    let away = json!({"state": "away"});
+    assert_eq!(
+        admin(&server, "PUT", "/api/v1/presence/CustomPresence:2000", Some(away)).0,
+        200
+    );
+    let (_, report) = admin(&server, "POST", "/api/v1/reconfigure/bob", None);
+    let report: Value = serde_json::from_str(&report).expect("JSON report");
+    assert_eq!(
+        report,
+        json!([{"phone": "bob", "result": "asterisk_failed", "endpoint": "2000", "reason": "Asterisk is not connected"}])
+    );
+    let (code, page) = admin(&server, "GET", "/", None);
+    assert_eq!(code, 200);
+    assert!(page.contains("Asterisk (AMI): not connected"), "{page}");
+    // With [asterisk] a line's hint is its PJSIP endpoint plus its presence.
+    let (_, hints) = admin(&server, "GET", "/api/v1/hints", None);
+    let hints: Value = serde_json::from_str(&hints).expect("JSON");
+    assert_eq!(hints[0]["devices"], json!(["PJSIP/2000"]));
+    assert_eq!(hints[0]["presence_providers"], json!(["CustomPresence:2000"]));
+}
+
+/// Without `[asterisk]` nothing changes: `Custom:` hints, health "ok".
+#[test]
+fn without_asterisk_opendpma_works_alone_as_before() {
+    let server = start_server("", &[]);
+    assert_eq!(admin(&server, "GET", "/healthz", None), (200, "ok\n".to_owned()));
+    assert_eq!(server.metric("opendpma_asterisk_configured"), Some(0));
+    let (_, hints) = admin(&server, "GET", "/api/v1/hints", None);
+    let hints: Value = serde_json::from_str(&hints).expect("JSON");
+    assert_eq!(hints[0]["devices"], json!(["Custom:2000"]));
+}
+
+/// `[asterisk]` problems are reported with their place, like any other.
+#[test]
+fn asterisk_section_problems_are_reported_with_their_place() {
+    let text = "[general]\nserver_address = \"pbx\"\n\n[asterisk]\nami = \"pbx\"\nusername = \"o\"\nsekret = \"x\"\n";
+    let error = opendpma::config::Config::parse(text, std::path::Path::new("phones.toml"))
+        .expect_err("invalid")
+        .to_string();
+    assert!(
+        error.contains("phones.toml:5:7: asterisk.ami: \"pbx\" is not host:port"),
+        "{error}"
+    );
+    assert!(
+        error.contains("phones.toml:7:1: asterisk.sekret: unknown key `sekret` (did you mean `secret`?)"),
+        "{error}"
+    );
+}
+
+/// `[asterisk]` without a secret anywhere: refused at start, saying how to fix it.
+#[test]
+fn asterisk_without_a_secret_refuses_to_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("phones.toml");
+    let (http, admin, sip) = (support::free_port(), support::free_port(), support::free_port());
+    let text = support::config_text(
+        http,
+        admin,
+        sip,
+        HTTP_CREDENTIALS,
+        &format!("{SAMPLE_BODY}\n{}", section(false)),
+    );
+    std::fs::write(&path, text).expect("write config");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_opendpma"))
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env_remove("OPENDPMA_AMI_SECRET")
+        .output()
+        .expect("run opendpma");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("[asterisk] needs a secret: set [asterisk] secret or OPENDPMA_AMI_SECRET"),
+        "{stderr}"
+    );
+}
+
+/// A line added by a reload gets its real device state from Asterisk
+/// (2003 is not registered: Unavailable, not the "Ready" of an unknown device).
+#[test]
+fn a_line_added_by_reload_gets_its_state_from_asterisk() {
+    let Some(_asterisk) = Asterisk::start() else {
+        return;
+    };
+    let server = start_server(&section(true), &[]);
+    wait_synced(&server, 1);
+    let body = format!(
+        "{SAMPLE_BODY}\n[lines.2003]\nsecret = \"line-secret-2003\"\n\n{}",
+        section(true)
+    );
+    server.replace_config(&server.config_with(HTTP_CREDENTIALS, &body));
+    let unavailable = wait_until(WAIT, || {
+        let (_, hints) = admin(&server, "GET", "/api/v1/hints", None);
+        serde_json::from_str::<Value>(&hints).is_ok_and(|hints| {
+            hints
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|hint| hint["exten"] == "2003" && hint["extension_state"] == "unavailable")
+        })
+    });
+    assert!(unavailable, "{}", server.log());
+}
