@@ -337,9 +337,11 @@ async fn admin_reload_swaps_valid_configs_and_keeps_serving_on_invalid_ones() {
         "{problems:?}"
     );
     assert!(fetch().await.contains("line_label=\"Bob\""));
-    assert!(server.log().contains(&format!(
-        "phones.toml:{model_line}:9: phones.bob.model: unknown phone model"
-    )));
+    // The log line comes through the server's stderr: wait for it.
+    assert!(server.wait_for_log(
+        &format!("phones.toml:{model_line}:9: phones.bob.model: unknown phone model"),
+        Duration::from_secs(10)
+    ));
 
     // A good edit: 200, new content.
     let fixed = server.config_with(
@@ -531,6 +533,13 @@ async fn guessed_document_tokens_lock_the_address_out() {
         client.get(&blf_url).send().await.unwrap().status(),
         StatusCode::TOO_MANY_REQUESTS
     );
+    // Log lines come through the server's stderr: wait for all ten.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.log().matches("user=document-token proto=http").count() < 10
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let log = server.log();
     assert_eq!(log.matches("user=document-token proto=http").count(), 10, "{log}");
 }

@@ -147,6 +147,9 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         sip,
         fetches,
     });
+    // Watch before serving: a save that lands as soon as /healthz answers
+    // must not be missed.
+    config_watch::spawn(&path, reloader.clone(), shutdown.clone());
     match tls::http_acceptor(&snapshot.config)? {
         Some(acceptor) => http::spawn_tls(
             "provisioning",
@@ -158,7 +161,6 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         None => http::spawn("provisioning", provisioning, provision_router, shutdown.clone()),
     }
     http::spawn("admin", admin_listener, admin_router, shutdown.clone());
-    config_watch::spawn(&path, reloader.clone(), shutdown.clone());
     spawn_sighup_reload(reloader, shutdown.clone());
     spawn_hint_follower(snapshots.clone(), hub.clone(), shutdown.clone());
 
