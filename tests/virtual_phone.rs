@@ -11,14 +11,14 @@ mod support;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use opendpma::sip::Message;
 use reqwest::StatusCode;
 use support::sip_client::SipClient;
 use support::xml_elements::{all, elements};
-use support::{HTTP_CREDENTIALS, Server, client};
+use support::{HTTP_CREDENTIALS, Server};
 
 /// What the test knows about each model, from the sources in DECISIONS §7
 /// (written out here, not taken from the library, so that a wrong table in
@@ -145,9 +145,21 @@ fn config_body() -> String {
     body
 }
 
-/// GET `url` as a phone's cURL would; `credentials` only for the config.
-async fn fetch(url: &str, model: &str, credentials: bool) -> reqwest::Response {
-    let mut request = client()
+/// Each virtual phone has an address of its own (loopback has all of
+/// 127/8), so per-address limits apply per phone as on a real network.
+fn phone_address(index: usize) -> IpAddr {
+    IpAddr::from([127, 0, 0, 10 + index as u8])
+}
+
+/// GET `url` from `phone`'s address as its cURL would; `credentials` only
+/// for the config.
+async fn fetch(phone: IpAddr, url: &str, model: &str, credentials: bool) -> reqwest::Response {
+    let client = reqwest::Client::builder()
+        .local_address(phone)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let mut request = client
         .get(url)
         .header("user-agent", format!("Digium {model} 2_9_27"));
     if credentials {
@@ -164,9 +176,10 @@ async fn every_model_boots_watches_its_contacts_and_lights_its_keys() {
     for (index, (name, model, lines, contacts, network)) in plan().into_iter().enumerate() {
         let facts = MODELS.iter().find(|f| f.model == model).expect("model facts");
         let mac = format!("0019150000{index:02x}");
+        let address = phone_address(index);
 
         // 1. The config, with the provisioning credentials.
-        let response = fetch(&server.http_url(&format!("/{mac}.cfg")), model, true).await;
+        let response = fetch(address, &server.http_url(&format!("/{mac}.cfg")), model, true).await;
         assert_eq!(response.status(), StatusCode::OK, "{name}");
         let cfg = response.text().await.unwrap();
         let config = elements(&cfg);
@@ -217,7 +230,7 @@ async fn every_model_boots_watches_its_contacts_and_lights_its_keys() {
             .to_owned();
         let mut documents = Vec::new();
         for url in [&contacts_url, &blf_url] {
-            let response = fetch(url, model, false).await;
+            let response = fetch(address, url, model, false).await;
             assert_eq!(response.status(), StatusCode::OK, "{name}: {url}");
             assert_eq!(response.headers()["content-type"], "application/xml");
             documents.push(response.text().await.unwrap());
@@ -317,23 +330,31 @@ async fn every_model_boots_watches_its_contacts_and_lights_its_keys() {
         // 5. A stranger learns nothing: a changed token, another phone's
         //    token or the config under a token path all give the same 404.
         let forged = blf_url.replace(token, &"0".repeat(32));
-        assert_eq!(fetch(&forged, model, false).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            fetch(address, &forged, model, false).await.status(),
+            StatusCode::NOT_FOUND
+        );
         let config_by_token = blf_url.replace("-blf.xml", ".cfg");
         assert_eq!(
-            fetch(&config_by_token, model, false).await.status(),
+            fetch(address, &config_by_token, model, false).await.status(),
             StatusCode::NOT_FOUND
         );
         if let Some(other) = tokens.first().filter(|_| tokens.len() > 1) {
             let swapped = blf_url.replace(token, other);
             assert_eq!(
-                fetch(&swapped, model, false).await.status(),
+                fetch(address, &swapped, model, false).await.status(),
                 StatusCode::NOT_FOUND
             );
         }
 
         // 6. SUBSCRIBE to every watched contact with the primary account.
         let account = accounts[0];
-        let mut phone = SipClient::new(server.sip, account.get("authname"), account.get("password"));
+        let mut phone = SipClient::new_at(
+            address,
+            server.sip,
+            account.get("authname"),
+            account.get("password"),
+        );
         for (n, entry) in entries.iter().take(max).enumerate() {
             subscribe(&mut phone, entry.get("subscribe_to"), model, n as u32);
             subscriptions += 1;
