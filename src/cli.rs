@@ -110,6 +110,10 @@ pub enum Command {
         /// Which document: the config, the phonebook or the Smart BLF layout.
         #[arg(long, value_enum, default_value_t = RenderDocument::Config)]
         document: RenderDocument,
+        /// As fetched from this address: a phone without `network =` gets
+        /// the network whose cidr holds it (as the server does).
+        #[arg(long, value_name = "IP")]
+        from: Option<std::net::IpAddr>,
         /// The config file.
         #[arg(long, short, default_value = "phones.toml", value_name = "FILE")]
         config: PathBuf,

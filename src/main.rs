@@ -66,6 +66,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Render {
             mac,
             document,
+            from,
             config,
         } => {
             let config = Config::load(&config)?;
@@ -79,7 +80,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 RenderDocument::Contacts => DocumentKind::Contacts,
                 RenderDocument::Blf => DocumentKind::Blf,
             };
-            std::io::stdout().write_all(&documents.get(kind).body)?;
+            let network = from.and_then(|peer| config.network_for(phone, peer));
+            std::io::stdout().write_all(&documents.get_on(kind, network).body)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -116,6 +118,9 @@ fn check(file: &std::path::Path) -> ExitCode {
                     println!("  {problem}");
                 }
                 return ExitCode::FAILURE;
+            }
+            for warning in &config.warnings {
+                println!("{}:{warning} (warning)", file.display());
             }
             println!("{}: ok ({})", file.display(), config.summary());
             ExitCode::SUCCESS

@@ -154,6 +154,30 @@ fn check_command_exit_codes_and_output() {
         stdout.contains("done-means.toml:12:1: phones.bob.colour: unknown key"),
         "{stdout}"
     );
+    // More contacts than BLF keys: a warning with its place, still exit 0.
+    let folder = tempfile::tempdir().unwrap();
+    let crowded = folder.path().join("phones.toml");
+    std::fs::write(
+        &crowded,
+        "[general]\nserver_address = \"pbx\"\n[lines.1]\nsecret = \"a\"\n[lines.2]\nsecret = \"b\"\n\
+         [lines.3]\nsecret = \"c\"\n[phones.p]\nmac = \"001915000001\"\nmodel = \"D45\"\n\
+         lines = [\"1\"]\ncontacts = [\"2\", \"3\"]\n",
+    )
+    .unwrap();
+    let warned = Command::new(env!("CARGO_BIN_EXE_opendpma"))
+        .arg("check")
+        .arg(&crowded)
+        .output()
+        .unwrap();
+    assert_eq!(warned.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&warned.stdout),
+        format!(
+            "{0}:13:13: phones.p.contacts: a D45 with 1 line(s) has 1 BLF keys; contacts after the 1st \
+             are in the phonebook only (no key) (warning)\n{0}: ok (1 phones, 3 lines, 0 networks, 3 hints)\n",
+            crowded.display()
+        )
+    );
     let missing = opendpma(&["check", "no-such-file.toml"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read no-such-file.toml"));

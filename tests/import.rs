@@ -69,9 +69,14 @@ fn a_dpma_setup_converts_to_a_valid_phones_toml() {
         "res_digium_phone.conf:61: [status-away] type=application is not supported; section not imported",
         "[general] globalpin = 1234: [general] options have no phones.toml equivalent",
         "[bob-desk] model set to D70 (DPMA configs do not say); check it",
+        "res_digium_phone.conf:44: [bob-desk] pin: DPMA's profile-claim PIN; opendpma finds phones by MAC; not imported",
     ] {
         assert!(notes.contains(expected), "missing note {expected:?} in:\n{notes}");
     }
+    assert!(
+        !toml.contains("4321") && !notes.contains("4321"),
+        "the PIN is neither kept nor printed"
+    );
     // And the output passes `opendpma check` itself.
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("phones.toml");
@@ -124,5 +129,40 @@ fn unreadable_input_is_an_error() {
     assert!(
         String::from_utf8_lossy(&output.stderr)
             .contains("bad.conf:1: section [a] uses unknown template (nosuchtemplate)")
+    );
+}
+
+/// A DPMA phone listing several networks gets the one whose cidr holds its
+/// address; opendpma does that when `network` is left out, so the import
+/// leaves it out and says why.
+#[test]
+fn several_networks_on_a_phone_leave_the_choice_to_the_cidr() {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("res_digium_phone.conf");
+    std::fs::write(
+        &path,
+        "[a]\ntype=network\ncidr=10.0.0.0/8\nregistration_address=pbx-a\n\
+         [b]\ntype=network\ncidr=192.168.0.0/16\nregistration_address=pbx-b\n\
+         [2000]\ntype=line\nsecret=s\n\
+         [desk]\ntype=phone\nmac=001915000001\nline=2000\nnetwork=a\nnetwork=b\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_opendpma"))
+        .arg("import-dpma")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let toml = String::from_utf8(output.stdout).unwrap();
+    let notes = String::from_utf8(output.stderr).unwrap();
+    let config =
+        Config::parse(&toml, Path::new("/tmp/imported.toml")).unwrap_or_else(|e| panic!("{e}\n{toml}"));
+    let desk = config.phone("desk").unwrap();
+    assert_eq!(desk.network, None, "{toml}");
+    let peer = |ip: &str| config.network_for(desk, ip.parse().unwrap());
+    assert_eq!((peer("10.1.2.3"), peer("192.168.1.9")), (Some("a"), Some("b")));
+    assert!(
+        notes.contains("[desk] network = a, b: several networks"),
+        "{notes}"
     );
 }

@@ -8,6 +8,9 @@ use opendpma::config::{Config, PhoneModel};
 use opendpma::provision::{DocumentKind, render_phone};
 use quick_xml::Reader;
 use quick_xml::events::Event;
+use support::xml_elements::{all, elements};
+
+mod support;
 
 fn golden_config() -> Config {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden-phones.toml");
@@ -71,8 +74,22 @@ fn every_model_matches_its_golden_files() {
             assert_eq!(body, golden, "{} differs from its golden file", path.display());
             compared += 1;
         }
+        // A phone without `network =` has one config per network.
+        for (network, document) in &documents.config_by_network {
+            let path = folder.join(format!("{}-{network}.cfg", model.as_str().to_lowercase()));
+            let body = std::str::from_utf8(&document.body).expect("UTF-8");
+            parse(body);
+            if update {
+                std::fs::write(&path, body).expect("write golden");
+            }
+            let golden =
+                std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {}", path.display()));
+            assert_eq!(body, golden, "{} differs from its golden file", path.display());
+            compared += 1;
+        }
     }
-    assert_eq!(compared, 24);
+    // 8 models × 3 documents, and the office variant of the 7 without `network =`.
+    assert_eq!(compared, 24 + 7);
 }
 
 #[test]
@@ -92,7 +109,8 @@ fn user_values_survive_escaping_exactly() {
     );
     assert!(values.contains(&"7&9".to_owned()), "login_password round-trips");
     let (_, values) = parse(std::str::from_utf8(&documents.contacts.body).unwrap());
-    assert!(values.contains(&"Bob & <Co>".to_owned()));
+    // Line 100 is the D40's primary line: its full_name names the contact.
+    assert!(values.contains(&"Bob".to_owned()) && values.contains(&"<The> Builder".to_owned()));
     assert!(values.contains(&"Alice's desk".to_owned()));
     assert!(values.contains(&"sip:100@pbx.example.com".to_owned()));
 }
@@ -108,7 +126,11 @@ fn accounts_follow_line_order_and_network_settings() {
     assert!(body.contains("<account index=\"0\" status=\"1\" register=\"1\" account_id=\"106\""));
     assert!(body.contains("<host_primary server=\"registrar.example.com\" port=\"5061\" transport=\"tcp\""));
     assert!(body.contains("<setting id=\"ntp_server\" value=\"ntp.example.com\"/>"));
-    assert!(body.contains("<contacts url=\"http://pbx.example.com:8088/001915000070-contacts.xml\""));
+    let token = render_phone(&config, d70).unwrap().token;
+    assert!(body.contains(&format!(
+        "<contacts url=\"http://pbx.example.com:8088/p/{}/001915000070-contacts.xml\"",
+        token.as_str()
+    )));
     assert!(
         !body.contains("login_password"),
         "no admin password unless configured"
@@ -118,12 +140,61 @@ fn accounts_follow_line_order_and_network_settings() {
 #[test]
 fn blf_items_are_laid_out_per_model() {
     let config = golden_config();
+    // (location, index, paging, contact_id) of every item.
     let items = |name: &str| {
         let phone = config.phone(name).unwrap();
         let body = String::from_utf8(render_phone(&config, phone).unwrap().blf.body.to_vec()).unwrap();
-        body.matches("<blf_item ").count()
+        all(&elements(&body), "config/smart_blf/blf_items/blf_item")
+            .iter()
+            .map(|item| {
+                let [location, index, paging, contact] =
+                    ["location", "index", "paging", "contact_id"].map(|key| item.get(key));
+                format!("{location} {index} {paging} {contact}")
+            })
+            .collect::<Vec<_>>()
     };
-    assert_eq!(items("d40"), 0, "no BLF keys on a D40");
-    assert_eq!(items("d50"), 3);
-    assert_eq!(items("d80"), 7);
+    // One line on a 2-key D40: one key left, after the account.
+    assert_eq!(items("d40"), ["main 1 1 101"]);
+    assert_eq!(items("d60"), Vec::<String>::new(), "no contacts");
+    assert_eq!(items("d50"), ["side 0 1 100", "side 1 1 101", "side 2 1 104"]);
+    // Two accounts on a D65: keys 2..5 on page 1, then again on page 2.
+    assert_eq!(
+        items("d65"),
+        [
+            "main 2 1 100",
+            "main 3 1 101",
+            "main 4 1 102",
+            "main 5 1 104",
+            "main 2 2 106",
+            "main 3 2 107"
+        ]
+    );
+    assert_eq!(items("d80")[0], "main 1 1 100", "after the D80's one account");
+    assert_eq!(items("d80").len(), 7);
+}
+
+/// `opendpma render --from IP` prints what the server serves to a phone
+/// asking from that address: the network whose cidr holds it, else none.
+#[test]
+fn render_from_an_address_picks_the_network_by_cidr() {
+    let render = |from: &str| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_opendpma"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args([
+                "render",
+                "00:19:15:00:00:65",
+                "--from",
+                from,
+                "-c",
+                "tests/fixtures/golden-phones.toml",
+            ])
+            .output()
+            .expect("run opendpma");
+        assert_eq!(output.status.code(), Some(0));
+        String::from_utf8(output.stdout).expect("UTF-8")
+    };
+    let golden =
+        |name: &str| std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(name)).unwrap();
+    assert_eq!(render("10.20.30.40"), golden("tests/golden/d65-office.cfg"));
+    assert_eq!(render("192.0.2.1"), golden("tests/golden/d65.cfg"));
 }

@@ -23,8 +23,7 @@ async fn unauthenticated_requests_get_the_same_401_for_known_and_unknown_macs() 
         assert_eq!(challenges.len(), 3, "{path}: {challenges:?}");
         // MD5 first: a phone's libcurl acts on the first Digest challenge only.
         assert!(
-            challenges[0].starts_with("Digest realm=\"opendpma\"")
-                && challenges[0].contains("algorithm=MD5")
+            challenges[0].starts_with("Digest realm=\"opendpma\"") && challenges[0].contains("algorithm=MD5")
         );
         assert!(challenges[0].contains("qop=\"auth\""));
         assert!(challenges[1].contains("algorithm=SHA-256"));
@@ -49,10 +48,12 @@ async fn basic_and_digest_credentials_get_the_config() {
     assert!(etag.starts_with('"') && etag.ends_with('"'));
     let body = basic.text().await.unwrap();
     assert!(body.contains("username=\"2000\"") && body.contains("password=\"line-secret-2000\""));
-    assert!(body.contains(&format!(
-        "<contacts url=\"http://127.0.0.1:{}/0019159c1a2b-contacts.xml\"",
-        server.http.port()
-    )));
+    let contacts_url = format!("http://127.0.0.1:{}/p/", server.http.port());
+    assert!(
+        body.contains(&format!("<contacts url=\"{contacts_url}"))
+            && body.contains("/0019159c1a2b-contacts.xml\""),
+        "{body}"
+    );
 
     for algorithm in [Algorithm::Sha256, Algorithm::Md5] {
         // The MAC in the path is case-insensitive.
@@ -496,4 +497,51 @@ async fn healthz_is_open_and_the_server_refuses_unsafe_exposure() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("without [http] username/password"));
+}
+
+/// Guessing document tokens counts like guessing passwords: the address is
+/// locked out, and then even the right token is refused for a while.
+#[tokio::test]
+async fn guessed_document_tokens_lock_the_address_out() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let client = client();
+    let config = client
+        .get(server.http_url(BOB))
+        .basic_auth("provision", Some("http-secret-pw"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let blf_url = config
+        .split("<blf_items url=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        client.get(&blf_url).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    for guess in 0..10 {
+        let url = server.http_url(&format!("/p/{guess:032x}/0019159c1a2b-blf.xml"));
+        assert_eq!(
+            client.get(url).send().await.unwrap().status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+    assert_eq!(
+        client.get(&blf_url).send().await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Log lines come through the server's stderr: wait for all ten.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.log().matches("user=document-token proto=http").count() < 10
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = server.log();
+    assert_eq!(log.matches("user=document-token proto=http").count(), 10, "{log}");
 }

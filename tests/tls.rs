@@ -51,10 +51,12 @@ fn https_provisioning_and_sip_over_tls() {
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
-    assert!(answer.contains(&format!(
-        "<contacts url=\"https://127.0.0.1:{}/0019159c1a2b-contacts.xml\"",
-        server.http.port()
-    )));
+    // The phonebook sits under the phone's token path (DECISIONS §15).
+    let contacts = format!("<contacts url=\"https://127.0.0.1:{}/p/", server.http.port());
+    assert!(
+        answer.contains(&contacts) && answer.contains("/0019159c1a2b-contacts.xml\""),
+        "{answer}"
+    );
 
     // SIP over TLS: SUBSCRIBE, 200, and the NOTIFY on the same connection.
     let mut sip = tls_client(&cert, format!("127.0.0.1:{tls_port}").parse().unwrap());

@@ -181,10 +181,13 @@ impl<'s> Reader<'s, '_> {
                 Ok(parsed) => return Some(parsed),
                 Err(error) => {
                     // "key" is the TOML word; serde says "field".
-                    let message = error
+                    let mut message = error
                         .message()
                         .trim_end()
                         .replace("missing field `", "missing key `");
+                    if path.starts_with("networks.") && message.starts_with("missing key `cidr`") {
+                        message.push_str(NETWORK_KEYS);
+                    }
                     if removed
                         .iter()
                         .any(|key| message.contains(&format!("missing key `{key}`")))
@@ -208,6 +211,13 @@ impl<'s> Reader<'s, '_> {
 
     fn unknown_key(&mut self, path: &str, key: &Spanned<impl AsRef<str>>, known: &[&str]) {
         let name = key.get_ref().as_ref();
+        if name == "pin" && path.starts_with("phones.") {
+            // Accepted once and then ignored; now refused with the reason.
+            let message = "`pin` is not supported: DPMA's PIN only lets a user claim a phone profile \
+                           in DPMA mode; XML provisioning finds the phone by its MAC (remove the key)";
+            self.push(key.span(), &format!("{path}.pin"), message);
+            return;
+        }
         let hint = match nearest_key(name, known) {
             Some(candidate) => format!(" (did you mean `{candidate}`?)"),
             None => format!(" (expected one of: {})", known.join(", ")),
@@ -224,6 +234,11 @@ impl<'s> Reader<'s, '_> {
         self.problems.push(Problem::at(self.source, span, path, message));
     }
 }
+
+/// Which `[networks.NAME]` keys are needed, told where one is missing.
+const NETWORK_KEYS: &str = " (required: cidr, the addresses of the phones on this network; \
+     optional: registration_address (default: [general] server_address), registration_port (5060), \
+     transport (udp), ntp_server (none), alias)";
 
 /// The key whose value (or key) covers `span`.
 fn key_containing(table: &DeTable<'_>, span: &Range<usize>) -> Option<String> {

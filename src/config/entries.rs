@@ -41,17 +41,18 @@ pub struct LineEntry {
 pub struct PhoneEntry {
     pub mac: Option<Spanned<MacAddress>>,
     pub model: Option<PhoneModel>,
-    /// The user's PIN (voicemail); never used as the admin password.
-    pub pin: Option<Secret>,
     /// The phone's admin/web UI password (`login_password` setting).
     pub login_password: Option<Secret>,
+    /// The user's name: shown for this phone's primary line in other
+    /// phones' phonebooks and on their BLF keys.
     pub full_name: Option<String>,
     /// Line names; the first is the primary line.
     pub lines: Option<Spanned<Vec<Spanned<String>>>>,
     /// Line names shown in the phonebook and on BLF keys.
     #[serde(default)]
     pub contacts: Vec<Spanned<String>>,
-    /// `[networks.NAME]` this phone lives in.
+    /// `[networks.NAME]` this phone lives in; without it, the network whose
+    /// `cidr` holds the address the phone fetches its config from.
     pub network: Option<Spanned<String>>,
     /// Olson time zone name, e.g. `America/Chicago`.
     pub timezone: Option<String>,

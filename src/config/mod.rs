@@ -3,7 +3,8 @@
 //! - `document` reads the TOML into typed sections and entries, collecting
 //!   syntax errors, unknown keys and bad values with their `line:column`.
 //! - `validate` applies cross-entry defaults and rules (unknown references,
-//!   duplicates) and builds the `model`.
+//!   duplicates) and builds the `model`; `key_limits` says what a model's
+//!   keys allow (too many lines: a problem; too many contacts: a warning).
 //! - The value types (`MacAddress`, `Extension`, `PhoneModel`, `SipListen`,
 //!   `Cidr`, `Secret`) validate themselves once, at this edge.
 //!
@@ -14,6 +15,7 @@ mod document;
 mod entries;
 mod extension;
 mod field_names;
+mod key_limits;
 mod listen_address;
 mod mac_address;
 mod model;
@@ -31,7 +33,7 @@ pub use extension::{Extension, InvalidExtension};
 pub use listen_address::{Cidr, SipListen, Transport};
 pub use mac_address::{InvalidMacAddress, MacAddress};
 pub use model::{Config, HintDefinition, Line, Phone};
-pub use phone_model::{KeyLayout, PhoneModel};
+pub use phone_model::{BlfSlot, KeyLayout, PhoneModel};
 pub use problem::Problem;
 pub use secret::Secret;
 pub use sections::{Admin, DigestAlgorithm, General, Http, Limits, Network, Sip};

@@ -30,6 +30,9 @@ pub struct Config {
     pub lines: Vec<Line>,
     /// In file order.
     pub phones: Vec<Phone>,
+    /// Things that work but are probably not what was meant (more
+    /// contacts than BLF keys, …), for `check` and the server log.
+    pub warnings: Vec<super::problem::Problem>,
     /// One per extension: the automatic hint of each line, with the
     /// `[hints]` overrides applied, plus hints for extra extensions.
     pub hints: Vec<HintDefinition>,
@@ -101,14 +104,14 @@ pub struct Phone {
     pub name: String,
     pub mac: MacAddress,
     pub model: PhoneModel,
-    pub pin: Option<Secret>,
     pub login_password: Option<Secret>,
     pub full_name: Option<String>,
     /// Line names, primary first; never empty.
     pub lines: Vec<String>,
     /// Line names for the phonebook and BLF keys.
     pub contacts: Vec<String>,
-    /// Network name; `None` when no network is configured or chosen.
+    /// Network name as set; `None`: chosen per request by address
+    /// (`Config::network_for`).
     pub network: Option<String>,
     pub timezone: Option<String>,
 }
@@ -155,6 +158,20 @@ impl Config {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, network)| network)
+    }
+
+    /// The network a phone fetching from `peer` is on: its own `network`,
+    /// else the first network (in file order) whose `cidr` holds `peer`,
+    /// as DPMA picks one; `None` when none does.
+    pub fn network_for<'a>(&'a self, phone: &'a Phone, peer: std::net::IpAddr) -> Option<&'a str> {
+        match &phone.network {
+            Some(name) => Some(name),
+            None => self
+                .networks
+                .iter()
+                .find(|(_, network)| network.cidr.contains(peer))
+                .map(|(name, _)| name.as_str()),
+        }
     }
 
     /// Phones that carry line `name` (as one of their own lines).

@@ -20,24 +20,67 @@ pub enum PhoneModel {
     D80,
 }
 
-/// How many BLF keys a model offers, and where.
+/// Where a model shows Smart BLF items (sources in docs/DECISIONS.md §15).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeyLayout {
-    /// Programmable keys on the main screen beside the line keys (per page).
-    pub main_keys: u16,
-    /// Pages of main keys.
-    pub main_pages: u16,
-    /// Dedicated side keys (per page).
-    pub side_keys: u16,
-    /// Pages of side keys.
-    pub side_pages: u16,
+pub enum KeyLayout {
+    /// Items on the main screen's line keys that the accounts leave free:
+    /// accounts take precedence, so on every page the items start at
+    /// index = number of accounts and stop before `keys_per_page`.
+    MainAfterAccounts { keys_per_page: u16, pages: u16 },
+    /// Dedicated side (rapid dial) keys, `keys` per page.
+    Side { keys: u16, pages: u16 },
+    /// A scrolling list on the main screen (D80): items follow the
+    /// accounts, one index each, up to `max`.
+    MainList { max: u16 },
+}
+
+/// One key a BLF item goes on: `location`, `index` (0-based, top-down) and
+/// `page` (counted from 1, as Digium's examples write `paging="1"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlfSlot {
+    pub location: &'static str,
+    pub index: usize,
+    pub page: usize,
 }
 
 impl KeyLayout {
-    /// Total number of BLF slots the model can show.
-    pub fn capacity(&self) -> usize {
-        usize::from(self.main_keys) * usize::from(self.main_pages)
-            + usize::from(self.side_keys) * usize::from(self.side_pages)
+    /// How many BLF items fit beside `accounts` accounts.
+    pub fn capacity(&self, accounts: usize) -> usize {
+        match *self {
+            Self::MainAfterAccounts { keys_per_page, pages } => {
+                usize::from(keys_per_page).saturating_sub(accounts) * usize::from(pages)
+            }
+            Self::Side { keys, pages } => usize::from(keys) * usize::from(pages),
+            Self::MainList { max } => usize::from(max),
+        }
+    }
+
+    /// The key of the `n`th item (0-based) beside `accounts` accounts, or
+    /// `None` past the capacity.
+    pub fn slot(&self, n: usize, accounts: usize) -> Option<BlfSlot> {
+        if n >= self.capacity(accounts) {
+            return None;
+        }
+        Some(match *self {
+            Self::MainAfterAccounts { keys_per_page, .. } => {
+                let free = usize::from(keys_per_page) - accounts;
+                BlfSlot {
+                    location: "main",
+                    index: accounts + n % free,
+                    page: 1 + n / free,
+                }
+            }
+            Self::Side { keys, .. } => BlfSlot {
+                location: "side",
+                index: n % usize::from(keys),
+                page: 1 + n / usize::from(keys),
+            },
+            Self::MainList { .. } => BlfSlot {
+                location: "main",
+                index: accounts + n,
+                page: 1,
+            },
+        })
     }
 }
 
@@ -75,7 +118,9 @@ impl PhoneModel {
         }
     }
 
-    /// Line (account) keys on the phone.
+    /// Line (account) keys on the phone: the most lines it can carry.
+    /// D60: FreePBX's generator says 2, Wazo's plugin 4; 2 is right on
+    /// either phone (DECISIONS §15).
     pub fn line_keys(self) -> usize {
         match self {
             Self::D40 | Self::D45 | Self::D60 | Self::D62 => 2,
@@ -84,23 +129,24 @@ impl PhoneModel {
         }
     }
 
-    /// Smart BLF capacity per the FreePBX model table (reference §3): the
-    /// D40/D45/D60/D62 have no BLF keys of their own (contacts go on unused
-    /// line keys), the D50 has 10 side keys, the D65 20 pages of main keys,
-    /// the D70 10 pages of 10 side keys and the D80 up to 100 entries.
+    /// Where Smart BLF items go, after FreePBX's Digium-written generator
+    /// (`conf/blf_generator.php`): the 2-key models and the D65 use the
+    /// line keys the accounts leave free (the D65 over 20 pages), the D50
+    /// and D70 their side keys (1 and 10 pages of 10), the D80 a list of
+    /// up to 100.
     pub fn key_layout(self) -> KeyLayout {
-        let layout = |main_keys, main_pages, side_keys, side_pages| KeyLayout {
-            main_keys,
-            main_pages,
-            side_keys,
-            side_pages,
-        };
         match self {
-            Self::D40 | Self::D45 | Self::D60 | Self::D62 => layout(0, 0, 0, 0),
-            Self::D50 => layout(0, 0, 10, 1),
-            Self::D65 => layout(4, 20, 0, 0),
-            Self::D70 => layout(0, 0, 10, 10),
-            Self::D80 => layout(10, 10, 0, 0),
+            Self::D40 | Self::D45 | Self::D60 | Self::D62 => KeyLayout::MainAfterAccounts {
+                keys_per_page: 2,
+                pages: 1,
+            },
+            Self::D50 => KeyLayout::Side { keys: 10, pages: 1 },
+            Self::D65 => KeyLayout::MainAfterAccounts {
+                keys_per_page: 6,
+                pages: 20,
+            },
+            Self::D70 => KeyLayout::Side { keys: 10, pages: 10 },
+            Self::D80 => KeyLayout::MainList { max: 100 },
         }
     }
 }
@@ -155,10 +201,41 @@ mod tests {
 
     #[test]
     fn blf_capacity_follows_the_model_table() {
-        assert_eq!(PhoneModel::D40.key_layout().capacity(), 0);
-        assert_eq!(PhoneModel::D50.key_layout().capacity(), 10);
-        assert_eq!(PhoneModel::D65.key_layout().capacity(), 80);
-        assert_eq!(PhoneModel::D70.key_layout().capacity(), 100);
-        assert_eq!(PhoneModel::D80.key_layout().capacity(), 100);
+        let capacity = |model: PhoneModel, accounts| model.key_layout().capacity(accounts);
+        assert_eq!(capacity(PhoneModel::D40, 1), 1);
+        assert_eq!(capacity(PhoneModel::D40, 2), 0);
+        assert_eq!(capacity(PhoneModel::D50, 4), 10);
+        assert_eq!(capacity(PhoneModel::D65, 2), 80);
+        assert_eq!(capacity(PhoneModel::D65, 6), 0);
+        assert_eq!(capacity(PhoneModel::D70, 1), 100);
+        assert_eq!(capacity(PhoneModel::D80, 3), 100);
+    }
+
+    #[test]
+    fn main_screen_items_start_after_the_accounts_on_every_page() {
+        let d65 = PhoneModel::D65.key_layout();
+        let slots: Vec<_> = (0..9).map(|n| d65.slot(n, 2).unwrap()).collect();
+        assert_eq!(
+            slots.iter().map(|s| (s.index, s.page)).collect::<Vec<_>>(),
+            [
+                (2, 1),
+                (3, 1),
+                (4, 1),
+                (5, 1),
+                (2, 2),
+                (3, 2),
+                (4, 2),
+                (5, 2),
+                (2, 3)
+            ]
+        );
+        assert!(slots.iter().all(|s| s.location == "main"));
+        assert_eq!(PhoneModel::D40.key_layout().slot(0, 1).unwrap().index, 1);
+        assert_eq!(PhoneModel::D40.key_layout().slot(1, 1), None);
+        let d70 = PhoneModel::D70.key_layout();
+        let eleventh = d70.slot(10, 6).unwrap();
+        assert_eq!((eleventh.location, eleventh.index, eleventh.page), ("side", 0, 2));
+        assert_eq!(d70.slot(100, 6), None);
+        assert_eq!(PhoneModel::D80.key_layout().slot(4, 2).unwrap().index, 6);
     }
 }

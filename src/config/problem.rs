@@ -44,6 +44,42 @@ impl fmt::Display for Problem {
     }
 }
 
+/// Where each line of a source starts: locating many problems (say, a
+/// warning for each of thousands of phones) in a big file without scanning
+/// it from the top each time.
+pub struct LineStarts(Vec<usize>);
+
+impl LineStarts {
+    pub fn new(source: &str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self(starts)
+    }
+
+    /// Like `Problem::at`, with the same `line:column`.
+    pub fn problem(
+        &self,
+        source: &str,
+        span: Range<usize>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Problem {
+        let offset = span.start.min(source.len());
+        let line = self.0.partition_point(|&start| start <= offset);
+        let line_start = self.0[line - 1];
+        let column = source
+            .get(line_start..offset)
+            .map_or(1, |text| text.chars().count() + 1);
+        Problem {
+            path: path.into(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
 /// 1-based line and column (in characters) of byte `offset` in `source`.
 fn line_column(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
@@ -116,5 +152,23 @@ mod tests {
     fn quotes_keys_that_are_not_bare() {
         assert_eq!(path_segment("bob-desk"), "bob-desk");
         assert_eq!(path_segment("bob.desk"), "\"bob.desk\"");
+    }
+
+    #[test]
+    fn line_starts_locate_like_a_scan() {
+        let source = "a = 1\nbé = 2\n\nlast";
+        let lines = LineStarts::new(source);
+        for offset in [0, 3, 6, 8, 9, 13, 14, 17, 18, 99] {
+            let offset = (0..=offset.min(source.len()))
+                .rev()
+                .find(|&i| source.is_char_boundary(i))
+                .unwrap();
+            let scanned = Problem::at(source, offset..offset, "p", "m");
+            assert_eq!(
+                lines.problem(source, offset..offset, "p", "m"),
+                scanned,
+                "offset {offset}"
+            );
+        }
     }
 }

@@ -9,8 +9,9 @@ use toml::Spanned;
 
 use super::document::Document;
 use super::extension::Extension;
+use super::key_limits::KeyLimit;
 use super::model::{Config, HintDefinition, Index, Line, Phone};
-use super::problem::{Problem, path_segment};
+use super::problem::{LineStarts, Problem, path_segment};
 
 /// Builds the model, or pushes the problems that prevent it.
 pub fn validate(
@@ -19,7 +20,13 @@ pub fn validate(
     file: &Path,
     problems: &mut Vec<Problem>,
 ) -> Option<Config> {
-    let mut check = Checker { source, problems };
+    let mut warnings = Vec::new();
+    let mut check = Checker {
+        source,
+        problems,
+        warnings: &mut warnings,
+        line_starts: std::cell::OnceCell::new(),
+    };
     check.sections(&document);
     let lines = check.lines(&document);
     let phones = check.phones(&document);
@@ -62,6 +69,7 @@ pub fn validate(
             .collect(),
         lines,
         phones,
+        warnings,
         hints,
         index,
     })
@@ -70,11 +78,43 @@ pub fn validate(
 struct Checker<'s, 'p> {
     source: &'s str,
     problems: &'p mut Vec<Problem>,
+    warnings: &'p mut Vec<Problem>,
+    /// Built at the first problem or warning.
+    line_starts: std::cell::OnceCell<LineStarts>,
 }
 
 impl Checker<'_, '_> {
+    fn locate(&self, span: std::ops::Range<usize>, path: String, message: String) -> Problem {
+        self.line_starts
+            .get_or_init(|| LineStarts::new(self.source))
+            .problem(self.source, span, path, message)
+    }
+
     fn push(&mut self, span: std::ops::Range<usize>, path: String, message: String) {
-        self.problems.push(Problem::at(self.source, span, path, message));
+        let problem = self.locate(span, path, message);
+        self.problems.push(problem);
+    }
+
+    fn warn(&mut self, span: std::ops::Range<usize>, path: String, message: String) {
+        let problem = self.locate(span, path, message);
+        self.warnings.push(problem);
+    }
+
+    /// The model's key limits (`KeyLimit`): too many lines are a problem,
+    /// contacts beyond the BLF keys a warning.
+    fn model_limits(&mut self, path: &str, entry: &super::entries::PhoneEntry, model: super::PhoneModel) {
+        let lines = entry.lines.as_ref().map_or(0, |lines| lines.get_ref().len());
+        match KeyLimit::check(model, lines, entry.contacts.len()) {
+            Some(limit @ KeyLimit::TooManyLines { .. }) => {
+                let span = entry.lines.as_ref().map_or(0..0, |lines| lines.span());
+                self.push(span, format!("{path}.lines"), limit.message());
+            }
+            Some(limit @ KeyLimit::ContactsBeyondKeys { .. }) => {
+                let span = entry.contacts.first().map_or(0..0, |first| first.span());
+                self.warn(span, format!("{path}.contacts"), limit.message());
+            }
+            None => {}
+        }
     }
 
     fn section_span(document: &Document, name: &str) -> std::ops::Range<usize> {
@@ -265,8 +305,8 @@ impl Checker<'_, '_> {
                     }
                     Some(network.get_ref().clone())
                 }
-                // With exactly one network there is nothing to choose.
-                None if document.networks.len() == 1 => Some(document.networks[0].name.get_ref().clone()),
+                // Chosen per request: the network whose cidr holds the
+                // phone's address (DPMA's rule; `Config::network_for`).
                 None => None,
             };
             let (Some(mac), Some(model)) = (&entry.mac, entry.model) else {
@@ -284,12 +324,12 @@ impl Checker<'_, '_> {
                     format!("duplicate MAC {} (also used by phone {other:?})", mac.get_ref()),
                 );
             }
+            self.model_limits(&path, entry, model);
             let mac = mac.get_ref();
             phones.push(Phone {
                 name: name.get_ref().clone(),
                 mac: mac.clone(),
                 model,
-                pin: entry.pin.clone(),
                 login_password: entry.login_password.clone(),
                 full_name: entry.full_name.clone(),
                 lines: own_lines.iter().map(|l| l.get_ref().clone()).collect(),

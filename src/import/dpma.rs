@@ -210,9 +210,15 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                                 &format!("{error}; phone not imported"),
                             ),
                         },
-                        "pin" => {
-                            let _ = writeln!(body, "pin = {}", quoted(&entry.value));
-                        }
+                        // DPMA's PIN claims a profile in DPMA mode (config_auth=pin);
+                        // XML provisioning finds phones by MAC, so it has no place.
+                        // The value is a secret: named, never printed.
+                        "pin" => notes.push(format!(
+                            "{}:{}: [{}] pin: DPMA's profile-claim PIN; opendpma finds phones by MAC; not imported",
+                            entry.file.display(),
+                            entry.line,
+                            section.name
+                        )),
                         "full_name" => {
                             let _ = writeln!(body, "full_name = {}", quoted(&entry.value));
                         }
@@ -268,16 +274,21 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                 let list = |values: &[&str]| values.iter().map(|v| quoted(v)).collect::<Vec<_>>().join(", ");
                 let _ = writeln!(phones, "lines = [{}]", list(&own_lines));
                 let networks = section.all("network");
-                if let Some(first) = networks.first() {
-                    let _ = writeln!(phones, "network = {}", quoted(first));
-                    for extra in networks.iter().skip(1) {
-                        notes.push(format!(
-                            "{}:{}: [{}] network = {extra}: only one network per phone; the first is kept",
-                            section.file.display(),
-                            section.line,
-                            section.name
-                        ));
+                match networks.as_slice() {
+                    [] => {}
+                    [only] => {
+                        let _ = writeln!(phones, "network = {}", quoted(only));
                     }
+                    // Several candidates: DPMA picks by the phone's address,
+                    // which is what opendpma does without `network =`.
+                    several => notes.push(format!(
+                        "{}:{}: [{}] network = {}: several networks; `network` left out so that, as in DPMA, \
+                         the one whose cidr holds the phone's address applies (to all networks, not only these)",
+                        section.file.display(),
+                        section.line,
+                        section.name,
+                        several.join(", ")
+                    )),
                 }
                 phones.push('\n');
                 notes.push(format!(

@@ -13,6 +13,9 @@ use crate::auth::{parse_basic, parse_digest};
 use crate::config::Http;
 use crate::rate_limit::RateLimiter;
 
+/// The lock-out's name for guessed `/p/<token>/` paths.
+const DOCUMENT_TOKEN_USER: &str = "document-token";
+
 /// What the access check decided.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Access {
@@ -44,6 +47,9 @@ pub struct AccessRequest<'a> {
     /// Path and query as sent, for the digest `uri` check.
     pub uri: &'a str,
     pub authorization: Option<&'a str>,
+    /// `false` for the per-phone token paths, which carry their own secret
+    /// (`DocumentToken`); the allow-list, rate limit and lock-out still apply.
+    pub needs_credentials: bool,
     /// Unix seconds (nonces, lock-out).
     pub now: u64,
     /// Monotonic time (rate limiting).
@@ -74,24 +80,62 @@ impl AccessControl {
         {
             return Access::Forbidden;
         }
-        let (Some(username), Some(password)) = (&http.username, &http.password) else {
+        let credentials = (&http.username, &http.password);
+        if !request.needs_credentials || credentials.0.is_none() {
+            let user = (!request.needs_credentials).then_some(DOCUMENT_TOKEN_USER);
+            return match self.locked_out(request, user) {
+                Some(refusal) => refusal,
+                None => Access::Granted,
+            };
+        }
+        let (Some(username), Some(password)) = credentials else {
             return Access::Granted;
         };
-        let lockout = self
-            .lockout
-            .lock()
-            .expect("lockout lock is never poisoned")
-            .check_user(request.peer, username, request.now);
-        if let Verdict::LockedOut { until } = lockout {
-            return Access::TooManyFailures {
-                retry_after: until.saturating_sub(request.now),
-            };
+        if let Some(refusal) = self.locked_out(request, Some(username)) {
+            return refusal;
         }
         let Some(authorization) = request.authorization else {
             return self.challenge(realm, request.now, false);
         };
+        self.verify(realm, request, authorization, username, password)
+    }
+
+    /// A wrong document token counts as a failed login (of this pseudo-user,
+    /// so that the address ceiling still applies), so guessing
+    /// tokens locks an address out like guessing passwords does.
+    pub fn token_refused(&self, peer: std::net::IpAddr, now: u64) {
+        self.lockout
+            .lock()
+            .expect("lockout lock is never poisoned")
+            .failed_login(peer, DOCUMENT_TOKEN_USER, "http", now);
+    }
+
+    /// Refuses a locked-out `user` at this address (or, with no user, a
+    /// locked-out address).
+    fn locked_out(&self, request: &AccessRequest<'_>, user: Option<&str>) -> Option<Access> {
+        let lockout = self.lockout.lock().expect("lockout lock is never poisoned");
+        let lockout = match user {
+            Some(user) => lockout.check_user(request.peer, user, request.now),
+            None => lockout.check(request.peer, request.now),
+        };
+        match lockout {
+            Verdict::LockedOut { until } => Some(Access::TooManyFailures {
+                retry_after: until.saturating_sub(request.now),
+            }),
+            Verdict::Allowed => None,
+        }
+    }
+
+    fn verify(
+        &self,
+        realm: &str,
+        request: &AccessRequest<'_>,
+        authorization: &str,
+        username: &str,
+        password: &crate::config::Secret,
+    ) -> Access {
         let (user, outcome) = if let Some((user, given)) = parse_basic(authorization) {
-            let ok = user == *username && password.matches(&given);
+            let ok = user == username && password.matches(&given);
             (
                 user,
                 if ok {
@@ -105,7 +149,7 @@ impl AccessControl {
                 Ok(credentials) if credentials.uri != request.uri => {
                     (credentials.username, Err(DigestError::WrongResponse))
                 }
-                Ok(credentials) if credentials.username != *username => {
+                Ok(credentials) if credentials.username != username => {
                     (credentials.username, Err(DigestError::WrongResponse))
                 }
                 Ok(credentials) => {

@@ -3,6 +3,8 @@
 //!
 //! - `templates`: one askama struct per file in `templates/`.
 //! - `render`: config + phone → documents with ETags (pure).
+//! - `contact_sheets`: the phonebook and Smart BLF sheet (pure).
+//! - `document_token`: the per-phone path of the credential-free URLs.
 //! - `catalog`: all phones rendered once per config snapshot.
 //! - `request_path`: file name → (MAC, document).
 //! - `access`: allow-list, lock-out and Digest/Basic credentials.
@@ -10,6 +12,8 @@
 
 mod access;
 mod catalog;
+mod contact_sheets;
+mod document_token;
 mod render;
 mod request_path;
 mod service;
@@ -17,6 +21,7 @@ mod templates;
 
 pub use access::AccessControl;
 pub use catalog::Catalog;
+pub use document_token::DocumentToken;
 pub use render::{Document, DocumentKind, PhoneDocuments, RenderError, render_phone};
 pub use request_path::parse_file_name;
 pub use service::{FetchLog, ProvisionState, router};

@@ -1,15 +1,23 @@
 //! Rendering a phone's three documents from the config. Pure: the same
 //! `Config` always gives the same bytes, which is what makes per-snapshot
 //! caching and ETags sound.
+//!
+//! A phone without `network =` gets the network whose `cidr` holds the
+//! address it fetches from (DPMA's rule), so its `<mac>.cfg` is rendered
+//! once per network, plus once for "no network matched".
 
 use askama::Template;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::templates::{
-    AccountView, BlfItemView, ContactView, PhoneConfigXml, PhonebookXml, SettingView, SmartBlfXml,
-};
-use crate::config::{Config, Phone};
+use super::contact_sheets::{PHONEBOOK_GROUP, blf_xml, phonebook_xml};
+use super::document_token::DocumentToken;
+use super::templates::{AccountView, PhoneConfigXml, SettingView};
+use crate::config::{Config, KeyLayout, Network, Phone};
+
+/// Digium's documented default for `contacts_max_subscriptions`; we never
+/// write less (Sangoma "Contacts": beyond it, contacts are not watched).
+const DEFAULT_MAX_SUBSCRIPTIONS: usize = 40;
 
 /// Which of a phone's files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,20 +60,39 @@ impl Document {
 /// All of one phone's files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PhoneDocuments {
+    /// `<mac>.cfg` on the phone's own `network`, or on no network.
     pub config: Document,
+    /// `<mac>.cfg` on each network, by name, for a phone without `network =`.
+    pub config_by_network: Vec<(String, Document)>,
     pub contacts: Document,
     pub blf: Document,
-    /// Contacts that did not fit on the model's BLF keys.
-    pub blf_overflow: usize,
+    /// The path segment of the credential-free phonebook and BLF URLs.
+    pub token: DocumentToken,
 }
 
 impl PhoneDocuments {
+    /// `kind` as served to a phone with no network chosen by address.
     pub fn get(&self, kind: DocumentKind) -> &Document {
+        self.get_on(kind, None)
+    }
+
+    /// `kind` for a phone on `network` (see `Config::network_for`).
+    pub fn get_on(&self, kind: DocumentKind, network: Option<&str>) -> &Document {
         match kind {
-            DocumentKind::Config => &self.config,
+            DocumentKind::Config => network
+                .and_then(|name| self.config_by_network.iter().find(|(n, _)| n == name))
+                .map_or(&self.config, |(_, document)| document),
             DocumentKind::Contacts => &self.contacts,
             DocumentKind::Blf => &self.blf,
         }
+    }
+
+    /// Every body with its tag, for change detection across reloads.
+    pub fn etags(&self) -> impl Iterator<Item = &str> {
+        [&self.config, &self.contacts, &self.blf]
+            .into_iter()
+            .chain(self.config_by_network.iter().map(|(_, document)| document))
+            .map(|document| document.etag.as_str())
     }
 }
 
@@ -89,12 +116,26 @@ pub fn render_phone(config: &Config, phone: &Phone) -> Result<PhoneDocuments, Re
             source,
         }
     };
-    let (blf, blf_overflow) = blf_xml(config, phone);
+    let blf = blf_xml(config, phone);
+    let token = DocumentToken::derive(config, phone);
+    let own = phone.network.as_deref().and_then(|name| config.network(name));
+    let mut config_by_network = Vec::new();
+    if phone.network.is_none() {
+        for (name, network) in &config.networks {
+            let xml = config_xml(config, phone, Some(network), &token);
+            config_by_network.push((name.clone(), Document::new(xml.render().map_err(fail("config"))?)));
+        }
+    }
     Ok(PhoneDocuments {
-        config: Document::new(config_xml(config, phone).render().map_err(fail("config"))?),
+        config: Document::new(
+            config_xml(config, phone, own, &token)
+                .render()
+                .map_err(fail("config"))?,
+        ),
+        config_by_network,
         contacts: Document::new(phonebook_xml(config, phone).render().map_err(fail("contacts"))?),
         blf: Document::new(blf.render().map_err(fail("blf"))?),
-        blf_overflow,
+        token,
     })
 }
 
@@ -114,8 +155,12 @@ fn base_url(config: &Config) -> String {
     format!("{scheme}://{host}:{}/", config.http.listen.port())
 }
 
-fn config_xml<'a>(config: &'a Config, phone: &'a Phone) -> PhoneConfigXml<'a> {
-    let network = phone.network.as_deref().and_then(|name| config.network(name));
+fn config_xml<'a>(
+    config: &'a Config,
+    phone: &'a Phone,
+    network: Option<&'a Network>,
+    token: &DocumentToken,
+) -> PhoneConfigXml<'a> {
     let mut settings = Vec::new();
     let mut setting = |id, value: &str| {
         settings.push(SettingView {
@@ -134,8 +179,12 @@ fn config_xml<'a>(config: &'a Config, phone: &'a Phone) -> PhoneConfigXml<'a> {
         setting("login_password", password.expose());
     }
     setting("enable_check_sync", "1");
-    if phone.model.key_layout().capacity() == 0 {
-        // Models without BLF keys show contacts on unused line keys.
+    // Without a group the phone subscribes to nothing (Sangoma "Contacts").
+    setting("blf_contact_group", PHONEBOOK_GROUP);
+    let watched = phone.contacts.len().max(DEFAULT_MAX_SUBSCRIPTIONS);
+    setting("contacts_max_subscriptions", &watched.to_string());
+    if !matches!(phone.model.key_layout(), KeyLayout::Side { .. }) {
+        // Contacts share the line keys here; DPMA's blf_unused_linekeys.
         setting("enable_blf_on_unused_line_keys", "1");
     }
     let server = network
@@ -155,12 +204,15 @@ fn config_xml<'a>(config: &'a Config, phone: &'a Phone) -> PhoneConfigXml<'a> {
             label: &line.label,
             caller_id: line.callerid.as_deref().unwrap_or(&line.label),
             voicemail: line.voicemail.as_deref().unwrap_or(""),
+            mailbox: line.mailbox.is_some(),
             server,
             port,
             transport,
         })
         .collect();
-    let base = base_url(config);
+    // The phonebook and BLF sheet under the phone's token: no credentials
+    // needed, so a phone that does not re-send them still gets its keys.
+    let base = format!("{}p/{}/", base_url(config), token.as_str());
     PhoneConfigXml {
         model: phone.model.as_str(),
         settings,
@@ -168,72 +220,4 @@ fn config_xml<'a>(config: &'a Config, phone: &'a Phone) -> PhoneConfigXml<'a> {
         contacts_url: format!("{base}{}-contacts.xml", phone.mac),
         blf_url: format!("{base}{}-blf.xml", phone.mac),
     }
-}
-
-/// `sip:<exten>@<server_address>`, with our SIP port when it is not 5060
-/// (the phone would otherwise send its SUBSCRIBEs to the wrong port).
-fn subscribe_uri(config: &Config, exten: &str) -> String {
-    let port = config
-        .sip
-        .listen
-        .first()
-        .map_or(5060, |listen| listen.address.port());
-    let host = &config.general.server_address;
-    if port == 5060 {
-        format!("sip:{exten}@{host}")
-    } else {
-        format!("sip:{exten}@{host}:{port}")
-    }
-}
-
-fn phonebook_xml<'a>(config: &'a Config, phone: &'a Phone) -> PhonebookXml<'a> {
-    let account_id = phone
-        .lines
-        .first()
-        .and_then(|name| config.line(name))
-        .map_or("", |line| line.exten.as_str());
-    let contacts = phone
-        .contacts
-        .iter()
-        .filter_map(|name| config.line(name))
-        .map(|line| ContactView {
-            exten: line.exten.as_str(),
-            name: &line.label,
-            subscribe_to: subscribe_uri(config, line.exten.as_str()),
-        })
-        .collect();
-    PhonebookXml { account_id, contacts }
-}
-
-/// Lays the contacts out over the model's keys: side keys where the model
-/// has them (D50, D70), else pages of main keys (D65, D80). Contacts beyond
-/// the capacity are left off (and counted, so the server can warn).
-fn blf_xml<'a>(config: &'a Config, phone: &'a Phone) -> (SmartBlfXml<'a>, usize) {
-    let layout = phone.model.key_layout();
-    let (location, per_page) = if layout.side_keys > 0 {
-        ("side", usize::from(layout.side_keys))
-    } else {
-        ("main", usize::from(layout.main_keys))
-    };
-    let capacity = layout.capacity();
-    let items: Vec<BlfItemView<'a>> = phone
-        .contacts
-        .iter()
-        .filter_map(|name| config.line(name))
-        .take(capacity)
-        .enumerate()
-        .map(|(slot, line)| BlfItemView {
-            location,
-            index: slot % per_page,
-            page: slot / per_page,
-            contact_id: line.exten.as_str(),
-        })
-        .collect();
-    let overflow = phone.contacts.len() - items.len();
-    let xml = SmartBlfXml {
-        model: phone.model.as_str(),
-        capacity,
-        items,
-    };
-    (xml, overflow)
 }

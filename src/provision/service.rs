@@ -1,6 +1,12 @@
 //! The provisioning HTTP service: access check (a middleware in front of
 //! everything) → `GET|HEAD /{file}` → file name → cached document, with ETag/If-None-Match. No sockets here; the
 //! router is served by `server::http` and can be driven in tests directly.
+//!
+//! `GET|HEAD /p/{token}/{mac}-contacts.xml` and `…-blf.xml` serve the same
+//! phonebook and BLF sheet without credentials to whoever holds the phone's
+//! `DocumentToken` (written only into its authenticated `<mac>.cfg`). The
+//! config itself, which carries the line secrets, is never served there.
+//! The access log writes those paths with the token cut out.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,6 +22,7 @@ use axum::routing::get;
 use tokio::sync::watch;
 
 use super::access::{Access, AccessControl, AccessRequest};
+use super::render::DocumentKind;
 use super::request_path::parse_file_name;
 use crate::snapshot::Snapshot;
 
@@ -54,6 +61,7 @@ impl FetchLog {
 pub fn router(state: ProvisionState) -> Router {
     Router::new()
         .route("/{file}", get(fetch))
+        .route("/p/{token}/{file}", get(fetch_by_token))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
@@ -86,6 +94,7 @@ async fn guard(
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok()),
+        needs_credentials: !request.uri().path().starts_with(TOKEN_PREFIX),
         now: unix_now(),
         instant: Instant::now(),
     };
@@ -131,6 +140,9 @@ async fn guard(
     }
 }
 
+/// Where the token paths start.
+const TOKEN_PREFIX: &str = "/p/";
+
 async fn fetch(
     State(state): State<ProvisionState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -142,15 +154,49 @@ async fn fetch(
     let Some((mac, kind)) = parse_file_name(&file) else {
         return not_found().await;
     };
-    let Some(documents) = snapshot.catalog.phone(&mac) else {
+    let (Some(documents), Some(phone)) = (snapshot.catalog.phone(&mac), config.phone_by_mac(&mac)) else {
         return not_found().await;
     };
-    let document = documents.get(kind);
-    let phone = config.phone_by_mac(&mac).map_or("?", |p| p.name.as_str());
-    tracing::info!(phone, file = %file, peer = %peer.ip(), "phone fetched {kind:?}");
-    state.fetches.record(phone, unix_now());
+    // DPMA's rule: a phone without `network =` is on the network whose
+    // cidr holds the address it asks from.
+    let network = config.network_for(phone, peer.ip());
+    tracing::info!(
+        phone = phone.name.as_str(),
+        file = %file,
+        peer = %peer.ip(),
+        network = network.unwrap_or("-"),
+        "phone fetched {kind:?}"
+    );
+    state.fetches.record(&phone.name, unix_now());
+    serve(documents.get_on(kind, network), &headers)
+}
+
+async fn fetch_by_token(
+    State(state): State<ProvisionState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path((token, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let snapshot = state.snapshots.borrow().clone();
+    let config = &snapshot.config;
+    let found = parse_file_name(&file)
+        .filter(|(_, kind)| *kind != DocumentKind::Config)
+        .and_then(|(mac, kind)| Some((snapshot.catalog.phone(&mac)?, config.phone_by_mac(&mac)?, kind)));
+    let Some((documents, phone, kind)) = found.filter(|(documents, ..)| documents.token.matches(&token))
+    else {
+        // Unknown MAC, wrong token or a config: all the same 404, and a
+        // guess counts towards the lock-out.
+        state.access.token_refused(peer.ip(), unix_now());
+        return not_found().await;
+    };
+    tracing::info!(phone = phone.name.as_str(), file = %file, peer = %peer.ip(), "phone fetched {kind:?} by token");
+    serve(documents.get(kind), &headers)
+}
+
+/// The document with its ETag, or 304 when the client has it already.
+fn serve(document: &super::render::Document, headers: &HeaderMap) -> Response {
     let etag = HeaderValue::from_str(&document.etag).expect("ETags are quoted hex");
-    if if_none_match(&headers, &document.etag) {
+    if if_none_match(headers, &document.etag) {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
     let mut response = Response::new(Body::from(document.body.clone()));
@@ -194,7 +240,7 @@ fn plain(status: StatusCode, body: &'static str) -> Response {
 async fn access_log(ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method: Method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let path = redact_token(request.uri().path());
     let response = next.run(request).await;
     let bytes = response
         .headers()
@@ -213,4 +259,30 @@ async fn access_log(ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request
         "http"
     );
     response
+}
+
+/// `/p/<token>/rest` → `/p/…/rest`: the token is a credential.
+fn redact_token(path: &str) -> String {
+    match path.strip_prefix(TOKEN_PREFIX) {
+        Some(rest) => match rest.split_once('/') {
+            Some((_, file)) => format!("{TOKEN_PREFIX}…/{file}"),
+            None => format!("{TOKEN_PREFIX}…"),
+        },
+        None => path.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_token;
+
+    #[test]
+    fn token_paths_are_logged_without_the_token() {
+        assert_eq!(
+            redact_token("/p/0123456789abcdef0123456789abcdef/0019159c1a2b-blf.xml"),
+            "/p/…/0019159c1a2b-blf.xml"
+        );
+        assert_eq!(redact_token("/p/secret"), "/p/…");
+        assert_eq!(redact_token("/0019159c1a2b.cfg"), "/0019159c1a2b.cfg");
+    }
 }

@@ -30,6 +30,8 @@ pub struct AccountView<'a> {
     pub label: &'a str,
     pub caller_id: &'a str,
     pub voicemail: &'a str,
+    /// The line has a `mailbox`: MWI subscription and voicemail permissions.
+    pub mailbox: bool,
     pub server: &'a str,
     pub port: u16,
     pub transport: &'static str,
@@ -39,22 +41,25 @@ pub struct AccountView<'a> {
 #[derive(Template)]
 #[template(path = "contacts.xml")]
 pub struct PhonebookXml<'a> {
-    pub account_id: &'a str,
+    pub group: &'static str,
     pub contacts: Vec<ContactView<'a>>,
 }
 
-/// One `<contact>`.
+/// One `<contact>`: a watched line.
 pub struct ContactView<'a> {
     pub exten: &'a str,
-    pub name: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
     pub subscribe_to: String,
+    pub has_voicemail: bool,
 }
 
-/// `templates/blf.xml`: the phone's Smart BLF layout.
+/// `templates/blf.xml`: the phone's Smart BLF sheet.
 #[derive(Template)]
 #[template(path = "blf.xml")]
 pub struct SmartBlfXml<'a> {
     pub model: &'static str,
+    pub accounts: usize,
     pub capacity: usize,
     pub items: Vec<BlfItemView<'a>>,
 }

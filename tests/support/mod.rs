@@ -15,6 +15,7 @@ pub mod net;
 pub mod sans_io;
 pub mod sip_client;
 pub mod tls_client;
+pub mod xml_elements;
 
 use opendpma::auth::{Algorithm, DigestCredentials};
 

@@ -18,7 +18,13 @@ pub struct SipClient {
 
 impl SipClient {
     pub fn new(server: SocketAddr, user: &str, password: &str) -> Self {
-        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        Self::new_at([127, 0, 0, 1].into(), server, user, password)
+    }
+
+    /// Sending from `local` (any 127.x.y.z works on loopback): one address
+    /// per simulated device, as on a real network.
+    pub fn new_at(local: std::net::IpAddr, server: SocketAddr, user: &str, password: &str) -> Self {
+        let socket = UdpSocket::bind((local, 0)).expect("bind");
         socket
             .set_read_timeout(Some(Duration::from_millis(100)))
             .expect("timeout");
