@@ -199,6 +199,9 @@ fn trusted_networks_get_their_own_limits() {
 /// and caps that would not fit below it are lowered.
 #[test]
 fn the_open_file_limit_is_raised_and_the_caps_fit_below_it() {
+    if !support::require("prlimit", "util-linux") {
+        return;
+    }
     let folder = tempfile::tempdir().unwrap();
     let ports = (support::free_port(), support::free_port(), support::free_port());
     let config = folder.path().join("phones.toml");
@@ -254,6 +257,9 @@ fn the_open_file_limit_is_raised_and_the_caps_fit_below_it() {
 /// trickles a SIP message over TLS, is dropped at `request_timeout`.
 #[test]
 fn a_slow_tls_client_is_dropped_at_the_deadline() {
+    if !support::require("openssl", "openssl") {
+        return;
+    }
     let limits = "[limits]\nrequest_timeout = 2\n";
     let started =
         support::tls_client::start_tls_server(HTTP_CREDENTIALS, "", &format!("{SAMPLE_BODY}\n{limits}"));

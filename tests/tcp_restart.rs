@@ -13,7 +13,7 @@ use opendpma::sip::{Framing, Message, Request, Response, parse};
 use std::time::Instant;
 
 use support::sip_client::SipClient;
-use support::{HTTP_CREDENTIALS, SAMPLE_BODY, Server, TOKEN};
+use support::{HTTP_CREDENTIALS, SAMPLE_BODY, Server};
 
 /// One SIP message from a stream (head up to CRLFCRLF, then the body).
 fn read_message(stream: &mut impl Read) -> Message {
@@ -110,15 +110,12 @@ fn a_tcp_subscription_survives_a_restart_via_the_contact() {
 
     server.restart();
     drop(connection);
-    let set = std::process::Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT"])
-        .args(["-H", &format!("Authorization: Bearer {TOKEN}")])
-        .args(["-H", "Content-Type: application/json"])
-        .args(["-d", r#"{"state":"dnd","message":"after restart"}"#])
-        .arg(server.admin_url("/api/v1/presence/CustomPresence:2001"))
-        .output()
-        .expect("curl runs");
-    assert_eq!(String::from_utf8_lossy(&set.stdout), "200");
+    let set = server.admin_request(
+        "PUT",
+        "/api/v1/presence/CustomPresence:2001",
+        Some(r#"{"state":"dnd","message":"after restart"}"#),
+    );
+    assert_eq!(set.map(|(status, _)| status), Some(200));
 
     // The server connects to the Contact and the NOTIFY arrives there.
     let mut stream = accept_from_server(&contact);
@@ -149,27 +146,16 @@ fn a_check_sync_after_a_restart_reaches_a_tcp_phone_at_its_contact() {
     drop(subscribe_over_tcp(&server, &contact, 0));
     assert!(server.wait_for_log("phone contact recorded phone=bob", Duration::from_secs(2)));
     server.restart();
-    let admin = server.admin_url("/api/v1/reconfigure/bob");
-    let reconfigure = std::thread::spawn(move || {
-        let output = std::process::Command::new("curl")
-            .args([
-                "-s",
-                "-X",
-                "POST",
-                "-H",
-                &format!("Authorization: Bearer {TOKEN}"),
-            ])
-            .arg(admin)
-            .output()
-            .expect("curl runs");
-        String::from_utf8_lossy(&output.stdout).into_owned()
+    let server = &server;
+    std::thread::scope(|scope| {
+        let reconfigure = scope.spawn(|| server.admin_request("POST", "/api/v1/reconfigure/bob", None));
+        let mut phone = accept_from_server(&contact);
+        let check_sync = notify(&mut phone);
+        assert_eq!(check_sync.headers.get("Event"), Some("check-sync"));
+        phone.write_all(ok_to(&check_sync).as_bytes()).unwrap();
+        assert_eq!(
+            reconfigure.join().unwrap().map(|(_, body)| body).as_deref(),
+            Some(r#"[{"phone":"bob","result":"answered","code":200}]"#)
+        );
     });
-    let mut phone = accept_from_server(&contact);
-    let check_sync = notify(&mut phone);
-    assert_eq!(check_sync.headers.get("Event"), Some("check-sync"));
-    phone.write_all(ok_to(&check_sync).as_bytes()).unwrap();
-    assert_eq!(
-        reconfigure.join().unwrap(),
-        r#"[{"phone":"bob","result":"answered","code":200}]"#
-    );
 }

@@ -33,6 +33,9 @@ fn read_message(stream: &mut impl Read) -> String {
 
 #[test]
 fn https_provisioning_and_sip_over_tls() {
+    if !support::require("openssl", "openssl") {
+        return;
+    }
     // One tls: listener beside UDP and TCP, on its own free port.
     let started = start_tls_server(HTTP_CREDENTIALS, "require_auth = false", SAMPLE_BODY);
     let (server, cert, tls_port) = (
@@ -85,6 +88,9 @@ fn https_provisioning_and_sip_over_tls() {
 
 #[test]
 fn check_refuses_a_key_that_does_not_match() {
+    if !support::require("openssl", "openssl") {
+        return;
+    }
     let folder = tempfile::tempdir().unwrap();
     make_certificate(folder.path(), "one");
     make_certificate(folder.path(), "two");

@@ -1,5 +1,5 @@
 //! The opendpma side of the Asterisk tests: the server with `[asterisk]`,
-//! its admin API (through curl, usable from sync tests), a Digium watcher
+//! its admin API (blocking, usable from sync tests), a Digium watcher
 //! and a publishing phone (raw SIP over UDP, digest from the library).
 
 #![allow(dead_code)]
@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::harness::wait_until;
 use crate::support::sip_client::SipClient;
-use crate::support::{HTTP_CREDENTIALS, SAMPLE_BODY, Server, TOKEN};
+use crate::support::{HTTP_CREDENTIALS, SAMPLE_BODY, Server};
 
 pub const WAIT: Duration = Duration::from_secs(10);
 
@@ -28,28 +28,10 @@ pub fn wait_synced(server: &Server, connects: u64) {
 }
 
 pub fn admin(server: &Server, method: &str, path: &str, body: Option<Value>) -> (u16, String) {
-    let mut command = std::process::Command::new("curl");
-    command.args([
-        "-s",
-        "-w",
-        "\n%{http_code}",
-        "-X",
-        method,
-        "-H",
-        &format!("Authorization: Bearer {TOKEN}"),
-    ]);
-    if let Some(body) = body {
-        command.args([
-            "-H",
-            "Content-Type: application/json",
-            "--data-binary",
-            &body.to_string(),
-        ]);
-    }
-    let output = command.arg(server.admin_url(path)).output().expect("curl runs");
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n').expect("status line");
-    (code.parse().expect("status code"), body.to_owned())
+    let body = body.map(|body| body.to_string());
+    server
+        .admin_request(method, path, body.as_deref())
+        .expect("the admin API answers")
 }
 
 /// A Digium watcher (line 2002) subscribed to `exten` on opendpma;

@@ -294,19 +294,35 @@ impl Server {
     /// both poll it); `None` while the admin listener is not answering or
     /// when the metric is absent.
     pub fn metric(&self, name: &str) -> Option<u64> {
-        let output = Command::new("curl")
-            .args([
-                "-s",
-                "-H",
-                &format!("Authorization: Bearer {TOKEN}"),
-                &self.admin_url("/metrics"),
-            ])
-            .output()
-            .expect("curl runs");
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
+        let (_, body) = self.admin_request("GET", "/metrics", None)?;
+        body.lines()
             .find_map(|line| line.strip_prefix(&format!("{name} ")))
             .and_then(|value| value.parse().ok())
+    }
+
+    /// One admin API call with the token (blocking, plain HTTP/1.1 over a
+    /// socket, so tests need no HTTP client program): the status code and
+    /// the body, or `None` when the listener does not answer.
+    pub fn admin_request(&self, method: &str, path: &str, json: Option<&str>) -> Option<(u16, String)> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect_timeout(&self.admin, Duration::from_secs(5)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+        let body = json.unwrap_or("");
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.admin,
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).ok()?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).ok()?;
+        let answer = String::from_utf8_lossy(&answer);
+        let (head, body) = answer.split_once("\r\n\r\n")?;
+        let status = head.split(' ').nth(1)?.parse().ok()?;
+        let chunked = head.lines().any(|line| {
+            line.to_ascii_lowercase().starts_with("transfer-encoding:") && line.contains("chunked")
+        });
+        Some((status, if chunked { dechunk(body) } else { body.to_owned() }))
     }
 
     /// Replaces the config the way editors do: write a temp file, rename.
@@ -416,4 +432,44 @@ pub fn header_values(response: &reqwest::Response, name: &str) -> Vec<String> {
         .iter()
         .map(|v| v.to_str().expect("ascii").to_owned())
         .collect()
+}
+
+/// A chunked HTTP/1.1 body, joined (the admin API streams some answers).
+fn dechunk(mut body: &str) -> String {
+    let mut joined = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        joined.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    joined
+}
+
+/// Whether `program`, which this test drives, is installed. Without it the
+/// test prints one line naming the Debian package to install and the
+/// caller returns early; with `OPENDPMA_REQUIRE_ALL=1` (`.ci/run` sets it)
+/// a missing program fails the test instead, so CI skips nothing.
+pub fn require(program: &str, package: &str) -> bool {
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|folder| folder.join(program).is_file()));
+    if on_path {
+        return true;
+    }
+    assert!(
+        std::env::var("OPENDPMA_REQUIRE_ALL").as_deref() != Ok("1"),
+        "OPENDPMA_REQUIRE_ALL=1 but {program} is not installed (apt-get install {package})"
+    );
+    // Straight to stderr: libtest captures `println!` of passing tests,
+    // and a skip must be seen.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: needs {program} (apt-get install {package})"
+    );
+    false
 }
