@@ -151,6 +151,10 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     // Armed before any listener answers: a save made as soon as /healthz
     // says ok must be seen (the race behind a flaky reload test).
     config_watch::spawn(&path, reloader.clone(), shutdown.clone());
+    // Signal handlers too: a SIGHUP or SIGTERM sent as soon as /healthz
+    // answers must find them installed (the default action kills).
+    let stop = shutdown_signal();
+    spawn_sighup_reload(reloader.clone(), shutdown.clone());
     let admin_router = admin::router(AdminState {
         snapshots: snapshots.clone(),
         reloader: reloader.clone(),
@@ -191,11 +195,10 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     };
     http::spawn(provisioning, shutdown.clone());
     http::spawn(admin, shutdown.clone());
-    spawn_sighup_reload(reloader, shutdown.clone());
     spawn_hint_follower(snapshots.clone(), hub.clone(), shutdown.clone());
 
     tracing::info!("ready");
-    shutdown_signal().await;
+    stop.await;
     tracing::info!("shutting down");
     shutdown.cancel();
     // Let the listeners finish in-flight work and the SIP driver flush.
@@ -297,19 +300,23 @@ fn check_exposure(config: &Config, env_token: bool) -> Result<(), ServerError> {
 }
 
 /// SIGHUP → reload (systemd's `ExecReload=kill -HUP $MAINPID`).
+/// Reloads on SIGHUP. The handler is installed before this returns (not
+/// in the task), so a SIGHUP right after start reloads rather than kills.
 fn spawn_sighup_reload(reloader: Arc<Reloader>, shutdown: CancellationToken) {
     #[cfg(unix)]
-    tokio::spawn(async move {
+    {
         use tokio::signal::unix::{SignalKind, signal};
         let Ok(mut hangup) = signal(SignalKind::hangup()) else {
             tracing::warn!("cannot listen for SIGHUP; reload through the file watcher or the API");
             return;
         };
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                _ = hangup.recv() => { let _ = reloader.reload("SIGHUP").await; }
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    _ = hangup.recv() => { let _ = reloader.reload("SIGHUP").await; }
+                }
             }
-        }
-    });
+        });
+    }
 }
