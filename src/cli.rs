@@ -114,6 +114,10 @@ pub enum Command {
         /// the network whose cidr holds it (as the server does).
         #[arg(long, value_name = "IP")]
         from: Option<std::net::IpAddr>,
+        /// Instead of XML: each key set for the phone and its lines, with
+        /// the file:line and the profile it was inherited from.
+        #[arg(long)]
+        explain: bool,
         /// The config file.
         #[arg(long, short, default_value = "phones.toml", value_name = "FILE")]
         config: PathBuf,

@@ -67,6 +67,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             mac,
             document,
             from,
+            explain,
             config,
         } => {
             let config = Config::load(&config)?;
@@ -74,6 +75,10 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             let phone = config
                 .phone_by_mac(&mac)
                 .with_context(|| format!("no phone with MAC {mac} in {}", config.source.display()))?;
+            if explain {
+                print!("{}", config.explain(phone));
+                return Ok(ExitCode::SUCCESS);
+            }
             let documents = render_phone(&config, phone)?;
             let kind = match document {
                 RenderDocument::Config => DocumentKind::Config,

@@ -11,6 +11,7 @@
 
 mod document;
 mod entries;
+mod explain;
 mod extension;
 mod field_names;
 mod listen_address;
@@ -18,6 +19,7 @@ mod mac_address;
 mod model;
 mod phone_model;
 mod problem;
+mod profiles;
 mod secret;
 mod sections;
 mod validate;
@@ -31,6 +33,7 @@ pub use mac_address::{InvalidMacAddress, MacAddress};
 pub use model::{Config, HintDefinition, Line, Phone};
 pub use phone_model::{BlfSlot, KeyLayout, PhoneModel};
 pub use problem::Problem;
+pub use profiles::KeyOrigin;
 pub use secret::Secret;
 pub use sections::{Admin, DigestAlgorithm, General, Http, Limits, Network, Sip};
 

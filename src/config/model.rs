@@ -33,6 +33,9 @@ pub struct Config {
     /// One per extension: the automatic hint of each line, with the
     /// `[hints]` overrides applied, plus hints for extra extensions.
     pub hints: Vec<HintDefinition>,
+    /// `phones.NAME` / `lines.NAME` → where each key set for it was set:
+    /// in the entry or in which profile (`render --explain`).
+    pub origins: HashMap<String, Vec<super::profiles::KeyOrigin>>,
     /// Positions in `lines` and `phones` by every key they are looked up
     /// by; built once by `validate`.
     pub(super) index: Index,

@@ -68,6 +68,7 @@ pub fn validate(
         phones,
         warnings,
         hints,
+        origins: document.origins,
         index,
     })
 }
