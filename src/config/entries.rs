@@ -10,6 +10,11 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use std::collections::BTreeMap;
+
+use super::device_settings::{
+    AcceptLocalCalls, Codec, Ehs, Level, NameFormat, PortMode, Seconds, SettingValue,
+};
 use super::extension::Extension;
 use super::mac_address::MacAddress;
 use super::phone_model::PhoneModel;
@@ -56,6 +61,36 @@ pub struct PhoneEntry {
     pub network: Option<Spanned<String>>,
     /// Olson time zone name, e.g. `America/Chicago`.
     pub timezone: Option<String>,
+    // Device settings (DPMA phone options, reference §2.3); each becomes
+    // one `<setting>` (see `device_settings.rs` for the ids).
+    pub ntp_resync: Option<Seconds>,
+    pub active_locale: Option<String>,
+    pub name_format: Option<NameFormat>,
+    pub brightness: Option<Level>,
+    pub contrast: Option<Level>,
+    pub dim_backlight: Option<bool>,
+    pub backlight_timeout: Option<Seconds>,
+    pub backlight_dim_level: Option<Level>,
+    pub idle_company_text: Option<String>,
+    pub display_mc_notification: Option<bool>,
+    pub small_clock: Option<bool>,
+    pub ringer_volume: Option<Level>,
+    pub speaker_volume: Option<Level>,
+    pub handset_volume: Option<Level>,
+    pub headset_volume: Option<Level>,
+    pub reset_call_volume: Option<bool>,
+    pub headset_answer: Option<bool>,
+    pub ehs: Option<Ehs>,
+    pub web_ui_enabled: Option<bool>,
+    pub lock_preferences: Option<bool>,
+    pub accept_local_calls: Option<AcceptLocalCalls>,
+    pub lan_port_mode: Option<PortMode>,
+    pub pc_port_mode: Option<PortMode>,
+    pub enable_check_sync: Option<bool>,
+    /// Codecs in priority order, e.g. `["G722", "PCMU"]`.
+    pub codecs: Option<Vec<Codec>>,
+    /// Any other documented `<setting id>`: `{ transport_tls_port = 5061 }`.
+    pub settings: Option<BTreeMap<Spanned<String>, SettingValue>>,
 }
 
 /// `[hints."EXTEN"]`: extra or overriding device and presence sources for an

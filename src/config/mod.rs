@@ -9,6 +9,7 @@
 //!
 //! No I/O here beyond reading the one file in `Config::load`.
 
+mod device_settings;
 mod document;
 mod entries;
 mod explain;
@@ -27,6 +28,7 @@ mod validate;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use device_settings::{Codec, DeviceSettings};
 pub use extension::{Extension, InvalidExtension};
 pub use listen_address::{Cidr, SipListen, Transport};
 pub use mac_address::{InvalidMacAddress, MacAddress};

@@ -114,6 +114,7 @@ pub struct Phone {
     /// (`Config::network_for`).
     pub network: Option<String>,
     pub timezone: Option<String>,
+    pub device: super::device_settings::DeviceSettings,
 }
 
 /// Which device states and presence providers make up an extension's state.

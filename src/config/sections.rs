@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::device_settings::{Dscp, Priority, Seconds, SyslogLevel, VlanDiscovery, VlanId};
 use super::listen_address::{Cidr, SipListen, Transport};
 use super::secret::Secret;
 
@@ -183,7 +184,7 @@ pub struct Admin {
 
 /// `[networks.NAME]` (DPMA `type=network`): where a phone's accounts
 /// register and which NTP server it uses.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Network {
     pub cidr: Cidr,
@@ -196,6 +197,20 @@ pub struct Network {
     pub ntp_server: Option<String>,
     /// Display name.
     pub alias: Option<String>,
+    // VLAN, 802.1p, DiffServ, syslog and keep-alive (DPMA type=network,
+    // reference §2.2); unset = the phone's own value.
+    pub network_vlan_discovery_mode: Option<VlanDiscovery>,
+    pub network_vlan_id: Option<VlanId>,
+    pub pc_vlan_id: Option<VlanId>,
+    pub sip_qos: Option<Priority>,
+    pub rtp_qos: Option<Priority>,
+    pub pc_qos: Option<Priority>,
+    pub sip_dscp: Option<Dscp>,
+    pub rtp_dscp: Option<Dscp>,
+    pub syslog_server: Option<String>,
+    pub syslog_port: Option<u16>,
+    pub syslog_level: Option<SyslogLevel>,
+    pub udp_ka_interval: Option<Seconds>,
 }
 
 impl Default for Http {

@@ -4,6 +4,7 @@
 //! - `templates`: one askama struct per file in `templates/`.
 //! - `render`: config + phone → documents with ETags (pure).
 //! - `contact_sheets`: the phonebook and Smart BLF sheet (pure).
+//! - `device_xml`: device, network and codec settings (pure).
 //! - `document_token`: the per-phone path of the credential-free URLs.
 //! - `catalog`: all phones rendered once per config snapshot.
 //! - `request_path`: file name → (MAC, document).
@@ -13,6 +14,7 @@
 mod access;
 mod catalog;
 mod contact_sheets;
+mod device_xml;
 mod document_token;
 mod render;
 mod request_path;

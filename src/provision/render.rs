@@ -11,6 +11,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::contact_sheets::{PHONEBOOK_GROUP, blf_xml, phonebook_xml};
+use super::device_xml::{codecs, device_settings};
 use super::document_token::DocumentToken;
 use super::templates::{AccountView, PhoneConfigXml, SettingView};
 use crate::config::{Config, KeyLayout, Network, Phone};
@@ -162,12 +163,7 @@ fn config_xml<'a>(
     token: &DocumentToken,
 ) -> PhoneConfigXml<'a> {
     let mut settings = Vec::new();
-    let mut setting = |id, value: &str| {
-        settings.push(SettingView {
-            id,
-            value: value.to_owned(),
-        })
-    };
+    let mut setting = |id, value: &str| settings.push(SettingView::new(id, value.to_owned()));
     if let Some(timezone) = &phone.timezone {
         setting("time_zone", timezone);
     }
@@ -178,7 +174,8 @@ fn config_xml<'a>(
     if let Some(password) = &phone.login_password {
         setting("login_password", password.expose());
     }
-    setting("enable_check_sync", "1");
+    device_settings(&phone.device, network, &mut settings);
+    let mut setting = |id, value: &str| settings.push(SettingView::new(id, value.to_owned()));
     // Without a group the phone subscribes to nothing (Sangoma "Contacts").
     setting("blf_contact_group", PHONEBOOK_GROUP);
     let watched = phone.contacts.len().max(DEFAULT_MAX_SUBSCRIPTIONS);
@@ -219,5 +216,6 @@ fn config_xml<'a>(
         accounts,
         contacts_url: format!("{base}{}-contacts.xml", phone.mac),
         blf_url: format!("{base}{}-blf.xml", phone.mac),
+        codecs: codecs(&phone.device),
     }
 }

@@ -13,12 +13,32 @@ pub struct PhoneConfigXml<'a> {
     pub accounts: Vec<AccountView<'a>>,
     pub contacts_url: String,
     pub blf_url: String,
+    pub codecs: Vec<CodecView>,
 }
 
 /// `<setting id=… value=…/>`.
 pub struct SettingView {
     pub id: &'static str,
     pub value: String,
+    /// `network="CIDR"`: the setting applies on that network only.
+    pub network: Option<String>,
+}
+
+impl SettingView {
+    pub fn new(id: &'static str, value: String) -> Self {
+        Self {
+            id,
+            value,
+            network: None,
+        }
+    }
+}
+
+/// One `<codec>`.
+pub struct CodecView {
+    pub id: &'static str,
+    pub priority: usize,
+    pub enabled: bool,
 }
 
 /// One `<account>`: a line of the phone.
