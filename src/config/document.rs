@@ -304,8 +304,13 @@ impl<'s> Reader<'s, '_> {
             self.push(key.span(), &format!("{path}.pin"), message);
             return;
         }
+        let section = path.split('.').next().unwrap_or(path);
         let hint = match nearest_key(name, known) {
+            // Valid in a profile (checked there), but not for this entry.
+            _ if self.inherited.contains_key(name) => format!(" for [{section}] entries"),
             Some(candidate) => format!(" (did you mean `{candidate}`?)"),
+            // A phone has dozens of keys: a list that long is not read.
+            None if known.len() > LISTED_KEYS => " (docs/DPMA-COVERAGE.md lists every key)".to_owned(),
             None => format!(" (expected one of: {})", known.join(", ")),
         };
         let full_path = if path.is_empty() {
@@ -333,6 +338,9 @@ impl<'s> Reader<'s, '_> {
         self.problems.push(Problem::at(self.source, span, path, message));
     }
 }
+
+/// Up to this many known keys are listed after an unknown one.
+const LISTED_KEYS: usize = 12;
 
 /// Which `[networks.NAME]` keys are needed, told where one is missing.
 const NETWORK_KEYS: &str = " (required: cidr, the addresses of the phones on this network; \
