@@ -167,7 +167,8 @@ fn blf_items_are_laid_out_per_model() {
     // One line on a 2-key D40: one key left, after the account.
     assert_eq!(items("d40"), ["main 1 1 101"]);
     assert_eq!(items("d60"), Vec::<String>::new(), "no contacts");
-    assert_eq!(items("d50"), ["side 0 1 100", "side 1 1 101", "side 2 1 104"]);
+    // The D50 watches its "Building" group (blf_contact_group), not its lines.
+    assert_eq!(items("d50"), ["side 0 1 door", "side 1 1 gate"]);
     // Two accounts on a D65: keys 2..5 on page 1, then again on page 2.
     assert_eq!(
         items("d65"),

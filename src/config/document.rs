@@ -17,13 +17,15 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::entries::{HintEntry, LineEntry, PhoneEntry};
 use super::field_names::field_names;
+use super::phonebook::ContactEntry;
 use super::problem::{Problem, nearest_key, path_segment};
 use super::profiles::{KeyOrigin, Profiles};
 use super::sections::{Admin, General, Http, Limits, Network, Sip};
 
 /// The sections phones.toml may have, in the order the docs present them.
 const SECTIONS: &[&str] = &[
-    "general", "http", "sip", "admin", "limits", "networks", "profiles", "lines", "phones", "hints",
+    "general", "http", "sip", "admin", "limits", "networks", "profiles", "lines", "phones", "contacts",
+    "hints",
 ];
 
 /// Everything read from one document. Entries keep whatever values were
@@ -39,6 +41,7 @@ pub struct Document {
     pub lines: Vec<Entry<LineEntry>>,
     pub phones: Vec<Entry<PhoneEntry>>,
     pub hints: Vec<Entry<HintEntry>>,
+    pub contacts: Vec<Entry<ContactEntry>>,
     /// Names of entries that exist but are not tables, so cross-reference
     /// checks do not also call them "unknown".
     pub broken_entries: HashSet<(String, String)>,
@@ -113,6 +116,7 @@ pub fn read(source: &str, problems: &mut Vec<Problem>) -> Document {
                     &mut document.origins,
                 )
             }
+            "contacts" => document.contacts = reader.entries("contacts", value, &mut document.broken_entries),
             "hints" => document.hints = reader.entries("hints", value, &mut document.broken_entries),
             _ => reader.unknown_key("", &key, SECTIONS),
         }

@@ -89,6 +89,13 @@ pub struct PhoneEntry {
     pub enable_check_sync: Option<bool>,
     /// Codecs in priority order, e.g. `["G722", "PCMU"]`.
     pub codecs: Option<Vec<Codec>>,
+    /// `[contacts]` groups in this phone's phonebook, after its lines' group.
+    pub contact_groups: Option<Vec<Spanned<String>>>,
+    /// The group whose contacts the BLF keys watch; default `Internal`
+    /// (the lines in `contacts`).
+    pub blf_contact_group: Option<Spanned<String>>,
+    /// Call features on each line contact: intercom, monitor, voicemail, pickup.
+    pub contact_actions: Option<Vec<super::phonebook::ContactAction>>,
     /// Any other documented `<setting id>`: `{ transport_tls_port = 5061 }`.
     pub settings: Option<BTreeMap<Spanned<String>, SettingValue>>,
 }

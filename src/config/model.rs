@@ -27,6 +27,8 @@ pub struct Config {
     pub lines: Vec<Line>,
     /// In file order.
     pub phones: Vec<Phone>,
+    /// `[contacts]` phonebook entries, in file order.
+    pub contacts: Vec<super::phonebook::Contact>,
     /// Things that work but are probably not what was meant (more
     /// contacts than BLF keys, …), for `check` and the server log.
     pub warnings: Vec<super::problem::Problem>,
@@ -115,6 +117,12 @@ pub struct Phone {
     pub network: Option<String>,
     pub timezone: Option<String>,
     pub device: super::device_settings::DeviceSettings,
+    /// `[contacts]` groups in the phonebook, after the lines' group.
+    pub contact_groups: Vec<String>,
+    /// The group the BLF keys watch (`phonebook::LINES_GROUP` by default).
+    pub blf_contact_group: String,
+    /// Call features on the line contacts.
+    pub contact_actions: Vec<super::phonebook::ContactAction>,
 }
 
 /// Which device states and presence providers make up an extension's state.
@@ -173,6 +181,14 @@ impl Config {
                 .find(|(_, network)| network.cidr.contains(peer))
                 .map(|(name, _)| name.as_str()),
         }
+    }
+
+    /// The `[contacts]` entries of `group`, in file order.
+    pub fn contacts_in<'a>(
+        &'a self,
+        group: &'a str,
+    ) -> impl Iterator<Item = &'a super::phonebook::Contact> + 'a {
+        self.contacts.iter().filter(move |contact| contact.group == group)
     }
 
     /// Phones that carry line `name` (as one of their own lines).

@@ -11,6 +11,7 @@ use super::device_settings::{DeviceSettings, PassThroughRefusal, pass_through};
 use super::document::Document;
 use super::extension::Extension;
 use super::model::{Config, HintDefinition, Index, Line, Phone};
+use super::phonebook;
 use super::problem::{Problem, path_segment};
 
 /// Builds the model, or pushes the problems that prevent it.
@@ -28,7 +29,9 @@ pub fn validate(
     };
     check.sections(&document);
     let lines = check.lines(&document);
-    let phones = check.phones(&document);
+    let line_extens = lines.iter().map(|line| line.exten.to_string()).collect();
+    let contacts = phonebook::contacts(source, &document.contacts, &line_extens, check.problems);
+    let phones = check.phones(&document, &contacts);
     let hints = check.hints(&document, &lines);
     let mut document = document;
     let mut general = document.general.take()?;
@@ -67,6 +70,7 @@ pub fn validate(
             .collect(),
         lines,
         phones,
+        contacts,
         warnings,
         hints,
         origins: document.origins,
@@ -254,7 +258,8 @@ impl Checker<'_, '_> {
         lines
     }
 
-    fn phones(&mut self, document: &Document) -> Vec<Phone> {
+    fn phones(&mut self, document: &Document, contacts: &[phonebook::Contact]) -> Vec<Phone> {
+        let groups: HashSet<&str> = contacts.iter().map(|c| c.group.as_str()).collect();
         // Entries with problems of their own still count as existing: one
         // mistake is reported once, where it is.
         // Indexed once: a site has thousands of phones, each naming a dozen
@@ -335,6 +340,15 @@ impl Checker<'_, '_> {
             }
             self.model_limits(&path, entry, model);
             let device = self.device_settings(&path, entry);
+            let contact_groups = entry.contact_groups.as_deref().unwrap_or_default();
+            phonebook::phone_groups(
+                self.source,
+                &path,
+                contact_groups,
+                entry.blf_contact_group.as_ref(),
+                &groups,
+                self.problems,
+            );
             let mac = mac.get_ref();
             phones.push(Phone {
                 name: name.get_ref().clone(),
@@ -347,6 +361,12 @@ impl Checker<'_, '_> {
                 network,
                 timezone: entry.timezone.clone(),
                 device,
+                contact_groups: contact_groups.iter().map(|g| g.get_ref().clone()).collect(),
+                blf_contact_group: entry
+                    .blf_contact_group
+                    .as_ref()
+                    .map_or_else(|| phonebook::LINES_GROUP.to_owned(), |g| g.get_ref().clone()),
+                contact_actions: entry.contact_actions.clone().unwrap_or_default(),
             });
         }
         phones

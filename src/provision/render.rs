@@ -10,7 +10,7 @@ use askama::Template;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::contact_sheets::{PHONEBOOK_GROUP, blf_xml, phonebook_xml};
+use super::contact_sheets::{blf_xml, phonebook_xml, watched_ids};
 use super::device_xml::{codecs, device_settings};
 use super::document_token::DocumentToken;
 use super::templates::{AccountView, PhoneConfigXml, SettingView};
@@ -177,8 +177,8 @@ fn config_xml<'a>(
     device_settings(&phone.device, network, &mut settings);
     let mut setting = |id, value: &str| settings.push(SettingView::new(id, value.to_owned()));
     // Without a group the phone subscribes to nothing (Sangoma "Contacts").
-    setting("blf_contact_group", PHONEBOOK_GROUP);
-    let watched = phone.contacts.len().max(DEFAULT_MAX_SUBSCRIPTIONS);
+    setting("blf_contact_group", &phone.blf_contact_group);
+    let watched = watched_ids(config, phone).len().max(DEFAULT_MAX_SUBSCRIPTIONS);
     setting("contacts_max_subscriptions", &watched.to_string());
     if !matches!(phone.model.key_layout(), KeyLayout::Side { .. }) {
         // Contacts share the line keys here; DPMA's blf_unused_linekeys.

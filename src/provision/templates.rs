@@ -57,21 +57,47 @@ pub struct AccountView<'a> {
     pub transport: &'static str,
 }
 
-/// `templates/contacts.xml`: the phone's phonebook.
+/// `templates/contacts.xml`: the phone's phonebook, one `<contacts>` per group.
 #[derive(Template)]
 #[template(path = "contacts.xml")]
 pub struct PhonebookXml<'a> {
-    pub group: &'static str,
+    pub groups: Vec<GroupView<'a>>,
+}
+
+/// One phonebook group.
+pub struct GroupView<'a> {
+    pub name: &'a str,
+    pub id: String,
     pub contacts: Vec<ContactView<'a>>,
 }
 
-/// One `<contact>`: a watched line.
+/// One `<contact>`: a watched line or a `[contacts]` entry.
 pub struct ContactView<'a> {
-    pub exten: &'a str,
+    pub id: &'a str,
     pub first_name: &'a str,
     pub last_name: &'a str,
-    pub subscribe_to: String,
+    /// organization, job_title, location, notes when set.
+    pub card: Vec<(&'static str, &'a str)>,
+    pub account_id: Option<&'a str>,
+    pub subscribe_to: Option<String>,
     pub has_voicemail: bool,
+    pub numbers: Vec<NumberView<'a>>,
+    pub email: Option<&'a str>,
+    pub actions: Vec<ActionView<'a>>,
+}
+
+/// One `<number>`; the first is primary.
+pub struct NumberView<'a> {
+    pub label: &'a str,
+    pub dial: &'a str,
+}
+
+/// One `<action>` with its SIP headers.
+pub struct ActionView<'a> {
+    pub id: &'static str,
+    pub dial: &'a str,
+    pub label: &'static str,
+    pub headers: Vec<(&'static str, &'static str)>,
 }
 
 /// `templates/blf.xml`: the phone's Smart BLF sheet.
