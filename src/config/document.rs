@@ -17,6 +17,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::entries::{HintEntry, LineEntry, PhoneEntry};
 use super::field_names::field_names;
+use super::firmware::FirmwareEntry;
 use super::phonebook::ContactEntry;
 use super::problem::{Problem, nearest_key, path_segment};
 use super::profiles::{KeyOrigin, Profiles};
@@ -42,6 +43,7 @@ pub struct Document {
     pub phones: Vec<Entry<PhoneEntry>>,
     pub hints: Vec<Entry<HintEntry>>,
     pub contacts: Vec<Entry<ContactEntry>>,
+    pub firmware: Vec<Entry<FirmwareEntry>>,
     /// Names of entries that exist but are not tables, so cross-reference
     /// checks do not also call them "unknown".
     pub broken_entries: HashSet<(String, String)>,
@@ -116,6 +118,7 @@ pub fn read(source: &str, problems: &mut Vec<Problem>) -> Document {
                     &mut document.origins,
                 )
             }
+            "firmware" => document.firmware = reader.entries("firmware", value, &mut document.broken_entries),
             "contacts" => document.contacts = reader.entries("contacts", value, &mut document.broken_entries),
             "hints" => document.hints = reader.entries("hints", value, &mut document.broken_entries),
             _ => reader.unknown_key("", &key, SECTIONS),

@@ -89,6 +89,8 @@ pub struct PhoneEntry {
     pub enable_check_sync: Option<bool>,
     /// Codecs in priority order, e.g. `["G722", "PCMU"]`.
     pub codecs: Option<Vec<Codec>>,
+    /// The `[firmware]` entry to run; default: the one for its model.
+    pub firmware: Option<Spanned<String>>,
     /// `[contacts]` groups in this phone's phonebook, after its lines' group.
     pub contact_groups: Option<Vec<Spanned<String>>>,
     /// The group whose contacts the BLF keys watch; default `Internal`

@@ -7,7 +7,8 @@
 //! - The value types (`MacAddress`, `Extension`, `PhoneModel`, `SipListen`,
 //!   `Cidr`, `Secret`) validate themselves once, at this edge.
 //!
-//! No I/O here beyond reading the one file in `Config::load`.
+//! No I/O here beyond reading the one file in `Config::load` and checking
+//! there that every file it serves (firmware) exists.
 
 mod device_settings;
 mod document;
@@ -15,6 +16,7 @@ mod entries;
 mod explain;
 mod extension;
 mod field_names;
+mod firmware;
 mod listen_address;
 mod mac_address;
 mod model;
@@ -31,6 +33,7 @@ use std::path::{Path, PathBuf};
 
 pub use device_settings::{Codec, DeviceSettings};
 pub use extension::{Extension, InvalidExtension};
+pub use firmware::Firmware;
 pub use listen_address::{Cidr, SipListen, Transport};
 pub use mac_address::{InvalidMacAddress, MacAddress};
 pub use model::{Config, HintDefinition, Line, Phone};
@@ -80,7 +83,16 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse(&source, path)
+        let config = Self::parse(&source, path)?;
+        let problems = config.missing_files();
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                problems,
+            })
+        }
     }
 
     /// Validates `source` as if read from `path` (which anchors a relative

@@ -27,6 +27,8 @@ pub struct Config {
     pub lines: Vec<Line>,
     /// In file order.
     pub phones: Vec<Phone>,
+    /// `[firmware]` images, in file order.
+    pub firmware: Vec<super::firmware::Firmware>,
     /// `[contacts]` phonebook entries, in file order.
     pub contacts: Vec<super::phonebook::Contact>,
     /// Things that work but are probably not what was meant (more
@@ -117,6 +119,8 @@ pub struct Phone {
     pub network: Option<String>,
     pub timezone: Option<String>,
     pub device: super::device_settings::DeviceSettings,
+    /// The `[firmware]` entry it runs, if any.
+    pub firmware: Option<String>,
     /// `[contacts]` groups in the phonebook, after the lines' group.
     pub contact_groups: Vec<String>,
     /// The group the BLF keys watch (`phonebook::LINES_GROUP` by default).
@@ -181,6 +185,19 @@ impl Config {
                 .find(|(_, network)| network.cidr.contains(peer))
                 .map(|(name, _)| name.as_str()),
         }
+    }
+
+    /// The `[firmware]` entry called `name`.
+    pub fn firmware_named(&self, name: &str) -> Option<&super::firmware::Firmware> {
+        self.firmware.iter().find(|image| image.name == name)
+    }
+
+    /// The file behind `/files/NAME`, if the config serves one by that name.
+    pub fn served_file(&self, name: &str) -> Option<std::path::PathBuf> {
+        self.firmware
+            .iter()
+            .any(|image| image.file == name)
+            .then(|| self.general.files_dir.join(name))
     }
 
     /// The `[contacts]` entries of `group`, in file order.

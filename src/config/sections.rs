@@ -26,6 +26,10 @@ pub struct General {
     /// Digest realm for SIP and HTTP.
     #[serde(default = "default_realm")]
     pub realm: String,
+    /// Firmware (and other served files) live here, served to
+    /// authenticated phones as `/files/NAME`; relative to the config file.
+    #[serde(default = "default_files_dir")]
+    pub files_dir: PathBuf,
 }
 
 /// `[http]`: the provisioning listener.
@@ -254,6 +258,9 @@ impl Default for Admin {
 
 fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
+}
+fn default_files_dir() -> PathBuf {
+    PathBuf::from("files")
 }
 fn default_realm() -> String {
     "opendpma".to_owned()

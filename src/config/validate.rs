@@ -10,6 +10,7 @@ use toml::Spanned;
 use super::device_settings::{DeviceSettings, PassThroughRefusal, pass_through};
 use super::document::Document;
 use super::extension::Extension;
+use super::firmware;
 use super::model::{Config, HintDefinition, Index, Line, Phone};
 use super::phonebook;
 use super::problem::{Problem, path_segment};
@@ -31,7 +32,8 @@ pub fn validate(
     let lines = check.lines(&document);
     let line_extens = lines.iter().map(|line| line.exten.to_string()).collect();
     let contacts = phonebook::contacts(source, &document.contacts, &line_extens, check.problems);
-    let phones = check.phones(&document, &contacts);
+    let firmware = firmware::firmware(source, &document.firmware, check.problems);
+    let phones = check.phones(&document, &contacts, &firmware);
     let hints = check.hints(&document, &lines);
     let mut document = document;
     let mut general = document.general.take()?;
@@ -42,6 +44,7 @@ pub fn validate(
         .unwrap_or(Path::new("."));
     let paths = [
         Some(&mut general.data_dir),
+        Some(&mut general.files_dir),
         document.http.tls_cert.as_mut(),
         document.http.tls_key.as_mut(),
         document.sip.tls_cert.as_mut(),
@@ -71,6 +74,7 @@ pub fn validate(
         lines,
         phones,
         contacts,
+        firmware,
         warnings,
         hints,
         origins: document.origins,
@@ -258,7 +262,12 @@ impl Checker<'_, '_> {
         lines
     }
 
-    fn phones(&mut self, document: &Document, contacts: &[phonebook::Contact]) -> Vec<Phone> {
+    fn phones(
+        &mut self,
+        document: &Document,
+        contacts: &[phonebook::Contact],
+        images: &[firmware::Firmware],
+    ) -> Vec<Phone> {
         let groups: HashSet<&str> = contacts.iter().map(|c| c.group.as_str()).collect();
         // Entries with problems of their own still count as existing: one
         // mistake is reported once, where it is.
@@ -340,6 +349,15 @@ impl Checker<'_, '_> {
             }
             self.model_limits(&path, entry, model);
             let device = self.device_settings(&path, entry);
+            let firmware = firmware::for_phone(
+                self.source,
+                &path,
+                model,
+                entry.firmware.as_ref(),
+                name.span(),
+                images,
+                self.problems,
+            );
             let contact_groups = entry.contact_groups.as_deref().unwrap_or_default();
             phonebook::phone_groups(
                 self.source,
@@ -361,6 +379,7 @@ impl Checker<'_, '_> {
                 network,
                 timezone: entry.timezone.clone(),
                 device,
+                firmware,
                 contact_groups: contact_groups.iter().map(|g| g.get_ref().clone()).collect(),
                 blf_contact_group: entry
                     .blf_contact_group

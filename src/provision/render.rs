@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::contact_sheets::{blf_xml, phonebook_xml, watched_ids};
 use super::device_xml::{codecs, device_settings};
 use super::document_token::DocumentToken;
-use super::templates::{AccountView, PhoneConfigXml, SettingView};
+use super::templates::{AccountView, FirmwareView, PhoneConfigXml, SettingView};
 use crate::config::{Config, KeyLayout, Network, Phone};
 
 /// Digium's documented default for `contacts_max_subscriptions`; we never
@@ -217,5 +217,22 @@ fn config_xml<'a>(
         contacts_url: format!("{base}{}-contacts.xml", phone.mac),
         blf_url: format!("{base}{}-blf.xml", phone.mac),
         codecs: codecs(&phone.device),
+        // Under the phone's token, like the phonebook: nothing says the
+        // phone re-sends its credentials for URLs inside its config.
+        firmware: phone
+            .firmware
+            .as_deref()
+            .and_then(|name| config.firmware_named(name))
+            .map(|image| FirmwareView {
+                model: image.model.as_str(),
+                version: &image.version,
+                url: format!(
+                    "{}p/{}/{}/{}",
+                    base_url(config),
+                    token.as_str(),
+                    phone.mac,
+                    image.file
+                ),
+            }),
     }
 }

@@ -22,6 +22,7 @@ use axum::routing::get;
 use tokio::sync::watch;
 
 use super::access::{Access, AccessControl, AccessRequest};
+use super::file_service::serve_file;
 use super::render::DocumentKind;
 use super::request_path::parse_file_name;
 use crate::snapshot::Snapshot;
@@ -62,6 +63,8 @@ pub fn router(state: ProvisionState) -> Router {
     Router::new()
         .route("/{file}", get(fetch))
         .route("/p/{token}/{file}", get(fetch_by_token))
+        .route("/files/{file}", get(fetch_file))
+        .route("/p/{token}/{mac}/{file}", get(fetch_file_by_token))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
@@ -193,6 +196,43 @@ async fn fetch_by_token(
     serve(documents.get(kind), &headers)
 }
 
+/// A served file, with the provisioning credentials (checked by `guard`).
+async fn fetch_file(
+    State(state): State<ProvisionState>,
+    method: Method,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let snapshot = state.snapshots.borrow().clone();
+    match snapshot.config.served_file(&file) {
+        Some(path) => serve_file(&path, &headers, method == Method::HEAD).await,
+        None => not_found().await,
+    }
+}
+
+/// A served file under a phone's token: the URL its config carries.
+async fn fetch_file_by_token(
+    State(state): State<ProvisionState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    Path((token, mac, file)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let snapshot = state.snapshots.borrow().clone();
+    let phone = mac
+        .parse()
+        .ok()
+        .and_then(|mac| snapshot.catalog.phone(&mac))
+        .filter(|documents| documents.token.matches(&token));
+    let path = phone.and_then(|_| snapshot.config.served_file(&file));
+    let Some(path) = path else {
+        state.access.token_refused(peer.ip(), unix_now());
+        return not_found().await;
+    };
+    tracing::info!(file = %file, peer = %peer.ip(), "phone fetched a file by token");
+    serve_file(&path, &headers, method == Method::HEAD).await
+}
+
 /// The document with its ETag, or 304 when the client has it already.
 fn serve(document: &super::render::Document, headers: &HeaderMap) -> Response {
     let etag = HeaderValue::from_str(&document.etag).expect("ETags are quoted hex");
@@ -209,7 +249,7 @@ fn serve(document: &super::render::Document, headers: &HeaderMap) -> Response {
 }
 
 /// RFC 9110 §13.1.2: weak comparison, a list of tags or `*`.
-fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+pub(super) fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()

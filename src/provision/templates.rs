@@ -14,6 +14,15 @@ pub struct PhoneConfigXml<'a> {
     pub contacts_url: String,
     pub blf_url: String,
     pub codecs: Vec<CodecView>,
+    pub firmware: Option<FirmwareView<'a>>,
+}
+
+/// `<firmware model version url/>`: the phone flashes when `version`
+/// differs from its own.
+pub struct FirmwareView<'a> {
+    pub model: &'static str,
+    pub version: &'a str,
+    pub url: String,
 }
 
 /// `<setting id=… value=…/>`.
