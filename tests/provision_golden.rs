@@ -169,16 +169,17 @@ fn blf_items_are_laid_out_per_model() {
     assert_eq!(items("d60"), Vec::<String>::new(), "no contacts");
     // The D50 watches its "Building" group (blf_contact_group), not its lines.
     assert_eq!(items("d50"), ["side 0 1 door", "side 1 1 gate"]);
-    // Two accounts on a D65: keys 2..5 on page 1, then again on page 2.
+    // Two lines and an external line on a D65: three accounts, so keys
+    // 3..5 on page 1, then again on page 2.
     assert_eq!(
         items("d65"),
         [
-            "main 2 1 100",
-            "main 3 1 101",
-            "main 4 1 102",
-            "main 5 1 104",
-            "main 2 2 106",
-            "main 3 2 107"
+            "main 3 1 100",
+            "main 4 1 101",
+            "main 5 1 102",
+            "main 3 2 104",
+            "main 4 2 106",
+            "main 5 2 107"
         ]
     );
     assert_eq!(items("d80")[0], "main 1 1 100", "after the D80's one account");

@@ -21,6 +21,7 @@ use super::firmware::FirmwareEntry;
 use super::phonebook::ContactEntry;
 use super::problem::{Problem, nearest_key, path_segment};
 use super::profiles::{KeyOrigin, Profiles};
+use super::registration::ExternalLineEntry;
 use super::sections::{Admin, General, Http, Limits, Network, Sip};
 
 /// The sections phones.toml may have, in the order the docs present them.
@@ -44,6 +45,7 @@ pub struct Document {
     pub hints: Vec<Entry<HintEntry>>,
     pub contacts: Vec<Entry<ContactEntry>>,
     pub firmware: Vec<Entry<FirmwareEntry>>,
+    pub external_lines: Vec<Entry<ExternalLineEntry>>,
     /// Names of entries that exist but are not tables, so cross-reference
     /// checks do not also call them "unknown".
     pub broken_entries: HashSet<(String, String)>,
@@ -117,6 +119,10 @@ pub fn read(source: &str, problems: &mut Vec<Problem>) -> Document {
                     &mut document.broken_entries,
                     &mut document.origins,
                 )
+            }
+            "external_lines" => {
+                document.external_lines =
+                    reader.entries("external_lines", value, &mut document.broken_entries)
             }
             "firmware" => document.firmware = reader.entries("firmware", value, &mut document.broken_entries),
             "contacts" => document.contacts = reader.entries("contacts", value, &mut document.broken_entries),

@@ -38,6 +38,16 @@ pub struct LineEntry {
     pub mailbox: Option<String>,
     /// What the phone dials for voicemail, e.g. `*97`.
     pub voicemail: Option<String>,
+    // Registration options (DPMA type=line, reference §2.4).
+    pub digit_map: Option<String>,
+    pub outboundproxy_address: Option<String>,
+    pub outboundproxy_port: Option<u16>,
+    pub transport: Option<super::listen_address::Transport>,
+    pub media_encryption: Option<super::registration::MediaEncryption>,
+    pub reregistration_timeout: Option<Seconds>,
+    pub registration_retry_interval: Option<Seconds>,
+    pub registration_max_retries: Option<u16>,
+    pub plar_number: Option<String>,
 }
 
 /// `[phones.NAME]` (DPMA `type=phone`).
@@ -89,6 +99,8 @@ pub struct PhoneEntry {
     pub enable_check_sync: Option<bool>,
     /// Codecs in priority order, e.g. `["G722", "PCMU"]`.
     pub codecs: Option<Vec<Codec>>,
+    /// `[external_lines]` accounts after its own lines (they take line keys).
+    pub external_lines: Option<Vec<Spanned<String>>>,
     /// The `[firmware]` entry to run; default: the one for its model.
     pub firmware: Option<Spanned<String>>,
     /// `[contacts]` groups in this phone's phonebook, after its lines' group.

@@ -24,6 +24,7 @@ mod phone_model;
 mod phonebook;
 mod problem;
 mod profiles;
+mod registration;
 mod secret;
 mod sections;
 mod validate;
@@ -41,6 +42,7 @@ pub use phone_model::{BlfSlot, KeyLayout, PhoneModel};
 pub use phonebook::{Contact, ContactAction, ContactNumber, LINES_GROUP};
 pub use problem::Problem;
 pub use profiles::KeyOrigin;
+pub use registration::{ExternalLine, Host, LineSip, MediaEncryption};
 pub use secret::Secret;
 pub use sections::{Admin, DigestAlgorithm, General, Http, Limits, Network, Sip};
 

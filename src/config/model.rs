@@ -27,6 +27,8 @@ pub struct Config {
     pub lines: Vec<Line>,
     /// In file order.
     pub phones: Vec<Phone>,
+    /// `[external_lines]` accounts, in file order.
+    pub external_lines: Vec<super::registration::ExternalLine>,
     /// `[firmware]` images, in file order.
     pub firmware: Vec<super::firmware::Firmware>,
     /// `[contacts]` phonebook entries, in file order.
@@ -100,6 +102,7 @@ pub struct Line {
     pub callerid: Option<String>,
     pub mailbox: Option<String>,
     pub voicemail: Option<String>,
+    pub sip: super::registration::LineSip,
 }
 
 /// A desk phone (DPMA `type=phone`).
@@ -119,6 +122,8 @@ pub struct Phone {
     pub network: Option<String>,
     pub timezone: Option<String>,
     pub device: super::device_settings::DeviceSettings,
+    /// `[external_lines]` names, after its own lines.
+    pub external_lines: Vec<String>,
     /// The `[firmware]` entry it runs, if any.
     pub firmware: Option<String>,
     /// `[contacts]` groups in the phonebook, after the lines' group.
@@ -185,6 +190,11 @@ impl Config {
                 .find(|(_, network)| network.cidr.contains(peer))
                 .map(|(name, _)| name.as_str()),
         }
+    }
+
+    /// The `[external_lines]` entry called `name`.
+    pub fn external_line(&self, name: &str) -> Option<&super::registration::ExternalLine> {
+        self.external_lines.iter().find(|line| line.name == name)
     }
 
     /// The `[firmware]` entry called `name`.

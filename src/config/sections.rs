@@ -199,6 +199,11 @@ pub struct Network {
     #[serde(default = "default_transport")]
     pub transport: Transport,
     pub ntp_server: Option<String>,
+    /// Backup registrar (`<host_alternate>`); port and transport default
+    /// to the primary's.
+    pub alternate_registration_address: Option<String>,
+    pub alternate_registration_port: Option<u16>,
+    pub alternate_transport: Option<Transport>,
     /// Display name.
     pub alias: Option<String>,
     // VLAN, 802.1p, DiffServ, syslog and keep-alive (DPMA type=network,

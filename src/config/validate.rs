@@ -14,6 +14,7 @@ use super::firmware;
 use super::model::{Config, HintDefinition, Index, Line, Phone};
 use super::phonebook;
 use super::problem::{Problem, path_segment};
+use super::registration::{self, LineSip};
 
 /// Builds the model, or pushes the problems that prevent it.
 pub fn validate(
@@ -33,6 +34,7 @@ pub fn validate(
     let line_extens = lines.iter().map(|line| line.exten.to_string()).collect();
     let contacts = phonebook::contacts(source, &document.contacts, &line_extens, check.problems);
     let firmware = firmware::firmware(source, &document.firmware, check.problems);
+    let external_lines = registration::external_lines(source, &document.external_lines, check.problems);
     let phones = check.phones(&document, &contacts, &firmware);
     let hints = check.hints(&document, &lines);
     let mut document = document;
@@ -75,6 +77,7 @@ pub fn validate(
         phones,
         contacts,
         firmware,
+        external_lines,
         warnings,
         hints,
         origins: document.origins,
@@ -101,7 +104,9 @@ impl Checker<'_, '_> {
     /// keys cannot be shown, so it is refused; more contacts than BLF keys
     /// still fill the phonebook, so it is a warning.
     fn model_limits(&mut self, path: &str, entry: &super::entries::PhoneEntry, model: super::PhoneModel) {
-        let lines = entry.lines.as_ref().map_or(0, |lines| lines.get_ref().len());
+        // External lines are accounts too: each takes a line key.
+        let lines = entry.lines.as_ref().map_or(0, |lines| lines.get_ref().len())
+            + entry.external_lines.as_ref().map_or(0, Vec::len);
         if lines > model.line_keys() {
             let span = entry.lines.as_ref().map_or(0..0, |lines| lines.span());
             self.push(
@@ -257,6 +262,19 @@ impl Checker<'_, '_> {
                 callerid: entry.callerid.clone(),
                 mailbox: entry.mailbox.clone(),
                 voicemail: entry.voicemail.clone(),
+                sip: LineSip {
+                    digit_map: entry.digit_map.clone(),
+                    outbound_proxy: entry
+                        .outboundproxy_address
+                        .clone()
+                        .map(|address| (address, entry.outboundproxy_port.unwrap_or(5060))),
+                    transport: entry.transport,
+                    media_encryption: entry.media_encryption,
+                    reregistration_timeout: entry.reregistration_timeout,
+                    registration_retry_interval: entry.registration_retry_interval,
+                    registration_max_retries: entry.registration_max_retries,
+                    plar_number: entry.plar_number.clone(),
+                },
             });
         }
         lines
@@ -292,6 +310,12 @@ impl Checker<'_, '_> {
             .chain(broken("networks"))
             .collect();
         let line_exists = |name: &str| line_names.contains(name);
+        let external_names: HashSet<&str> = document
+            .external_lines
+            .iter()
+            .map(|l| l.name.get_ref().as_str())
+            .chain(broken("external_lines"))
+            .collect();
         let mut macs: HashMap<String, String> = HashMap::new();
         let mut phones = Vec::new();
         for phone in &document.phones {
@@ -349,6 +373,8 @@ impl Checker<'_, '_> {
             }
             self.model_limits(&path, entry, model);
             let device = self.device_settings(&path, entry);
+            let external = entry.external_lines.as_deref().unwrap_or_default();
+            registration::check_references(self.source, &path, external, &external_names, self.problems);
             let firmware = firmware::for_phone(
                 self.source,
                 &path,
@@ -379,6 +405,7 @@ impl Checker<'_, '_> {
                 network,
                 timezone: entry.timezone.clone(),
                 device,
+                external_lines: external.iter().map(|l| l.get_ref().clone()).collect(),
                 firmware,
                 contact_groups: contact_groups.iter().map(|g| g.get_ref().clone()).collect(),
                 blf_contact_group: entry

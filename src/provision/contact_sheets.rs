@@ -217,7 +217,7 @@ pub fn watched_ids<'a>(config: &'a Config, phone: &'a Phone) -> Vec<&'a str> {
 /// only (`check` warns about them).
 pub fn blf_xml<'a>(config: &'a Config, phone: &'a Phone) -> SmartBlfXml<'a> {
     let layout = phone.model.key_layout();
-    let accounts = phone.lines.len();
+    let accounts = phone.lines.len() + phone.external_lines.len();
     let items: Vec<BlfItemView<'a>> = watched_ids(config, phone)
         .into_iter()
         .enumerate()

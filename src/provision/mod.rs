@@ -2,6 +2,7 @@
 //! `<mac>-blf.xml` in Digium's XML format.
 //!
 //! - `templates`: one askama struct per file in `templates/`.
+//! - `accounts`: lines and external lines as `<account>`s (pure).
 //! - `render`: config + phone → documents with ETags (pure).
 //! - `contact_sheets`: the phonebook and Smart BLF sheet (pure).
 //! - `device_xml`: device, network and codec settings (pure).
@@ -13,6 +14,7 @@
 //! - `service`: the axum router that ties them together (no sockets).
 
 mod access;
+mod accounts;
 mod catalog;
 mod contact_sheets;
 mod device_xml;

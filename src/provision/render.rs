@@ -10,10 +10,11 @@ use askama::Template;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
+use super::accounts::accounts;
 use super::contact_sheets::{blf_xml, phonebook_xml, watched_ids};
 use super::device_xml::{codecs, device_settings};
 use super::document_token::DocumentToken;
-use super::templates::{AccountView, FirmwareView, PhoneConfigXml, SettingView};
+use super::templates::{FirmwareView, PhoneConfigXml, SettingView};
 use crate::config::{Config, KeyLayout, Network, Phone};
 
 /// Digium's documented default for `contacts_max_subscriptions`; we never
@@ -184,29 +185,7 @@ fn config_xml<'a>(
         // Contacts share the line keys here; DPMA's blf_unused_linekeys.
         setting("enable_blf_on_unused_line_keys", "1");
     }
-    let server = network
-        .and_then(|n| n.registration_address.as_deref())
-        .unwrap_or(&config.general.server_address);
-    let (port, transport) = network.map_or((5060, "udp"), |n| (n.registration_port, n.transport.as_str()));
-    let accounts = phone
-        .lines
-        .iter()
-        .filter_map(|name| config.line(name))
-        .enumerate()
-        .map(|(index, line)| AccountView {
-            index,
-            username: line.exten.as_str(),
-            authname: &line.authname,
-            password: line.secret.expose(),
-            label: &line.label,
-            caller_id: line.callerid.as_deref().unwrap_or(&line.label),
-            voicemail: line.voicemail.as_deref().unwrap_or(""),
-            mailbox: line.mailbox.is_some(),
-            server,
-            port,
-            transport,
-        })
-        .collect();
+    let accounts = accounts(config, phone, network);
     // The phonebook and BLF sheet under the phone's token: no credentials
     // needed, so a phone that does not re-send them still gets its keys.
     let base = format!("{}p/{}/", base_url(config), token.as_str());

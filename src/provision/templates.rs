@@ -50,9 +50,10 @@ pub struct CodecView {
     pub enabled: bool,
 }
 
-/// One `<account>`: a line of the phone.
+/// One `<account>`: a line or an external line of the phone.
 pub struct AccountView<'a> {
     pub index: usize,
+    pub register: bool,
     pub username: &'a str,
     pub authname: &'a str,
     pub password: &'a str,
@@ -61,9 +62,22 @@ pub struct AccountView<'a> {
     pub voicemail: &'a str,
     /// The line has a `mailbox`: MWI subscription and voicemail permissions.
     pub mailbox: bool,
+    pub dial_plan: Option<&'a str>,
+    pub outbound_proxy: Option<(&'a str, u16)>,
+    pub plar_number: Option<&'a str>,
+    /// `host_primary`, then `host_alternate` when there is one.
+    pub hosts: Vec<(&'static str, HostView<'a>)>,
+}
+
+/// `<host_primary>` / `<host_alternate>`.
+pub struct HostView<'a> {
     pub server: &'a str,
     pub port: u16,
     pub transport: &'static str,
+    pub media_encryption: Option<&'static str>,
+    pub reregister: i64,
+    pub retry: i64,
+    pub num_retries: Option<u16>,
 }
 
 /// `templates/contacts.xml`: the phone's phonebook, one `<contacts>` per group.
