@@ -34,6 +34,11 @@ fn a_dpma_setup_converts_to_a_valid_phones_toml() {
     );
     // #include was followed.
     let office = config.network("office").expect("network from the included file");
+    assert_eq!(
+        office.network_vlan_id.map(|v| v.get()),
+        Some(20),
+        "VLAN is mapped now"
+    );
     assert_eq!(office.registration_address.as_deref(), Some("pbx.example.com"));
     assert_eq!(office.transport.as_str(), "udp");
     // Secrets: from pjsip.conf (endpoint → auth, and auth by name), or inline.
@@ -54,6 +59,11 @@ fn a_dpma_setup_converts_to_a_valid_phones_toml() {
     assert_eq!(bob.model.as_str(), "D70");
     assert_eq!(bob.mac.as_str(), "0019159c1a2b");
     assert_eq!(
+        bob.device.web_ui_enabled,
+        Some(false),
+        "web_ui_enabled = no from the template"
+    );
+    assert_eq!(
         config.phone("alice-desk").unwrap().lines,
         ["2001"],
         "the unknown line is left out"
@@ -61,12 +71,16 @@ fn a_dpma_setup_converts_to_a_valid_phones_toml() {
     assert!(config.phone("lobby").is_none(), "no MAC: not importable");
     // What was left behind is reported, each with file and line.
     for expected in [
-        "res_digium_phone.conf:47: [bob-desk] contact = internal.xml: not supported; not imported",
-        "res_digium_phone.conf:21: [bob-desk] send_to_vm = yes: not supported; not imported",
-        "res_digium_phone_networks.conf:10: [office] network_vlan_id = 20: not supported; not imported",
+        "res_digium_phone.conf:47: [bob-desk] contact = internal.xml: no XML form: a phonebook XML file: \
+         write its entries as [contacts.NAME] in a group; not imported",
+        "res_digium_phone.conf:21: [bob-desk] send_to_vm = yes: no XML form: DPMA's Send-VM softkey comes \
+         over DPMA's channel; use contact_actions = [\"voicemail\"]; not imported",
+        "res_digium_phone.conf:13: [2000] context = from-internal: no XML form: a dialplan context is the \
+         PBX endpoint's, not the phone's; not imported",
         "[alice-desk] line = 9999: no type=line section of that name; left out",
         "res_digium_phone.conf:55: [lobby] has no mac (DPMA PIN login); phones.toml needs one; phone not imported",
-        "res_digium_phone.conf:61: [status-away] type=application is not supported; section not imported",
+        "res_digium_phone.conf:61: [status-away] type=application: DPMA applications run over DPMA's \
+         channel (docs/DECISIONS.md §6); section not imported",
         "[general] globalpin = 1234: [general] options have no phones.toml equivalent",
         "[bob-desk] model set to D70 (DPMA configs do not say); check it",
         "res_digium_phone.conf:44: [bob-desk] pin: DPMA's profile-claim PIN; opendpma finds phones by MAC; not imported",

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
 use super::asterisk_conf::{Entry, Section};
+use super::dpma_options::{EXTERNAL_LINE, FIRMWARE, LINE, NETWORK, PHONE, Row, no_xml_form, write_mapped};
 use crate::config::{MacAddress, PhoneModel};
 
 /// What to fill in that DPMA does not know.
@@ -46,6 +47,30 @@ fn note(notes: &mut Vec<String>, section: &Section, entry: &Entry, what: &str) {
         entry.key,
         entry.value
     ));
+}
+
+/// Maps `entry` by `table`, or notes why not: no XML form (with the
+/// reason), a value that does not fit, or an option opendpma does not know.
+fn mapped_or_noted(
+    table: &[Row],
+    section: &Section,
+    entry: &Entry,
+    out: &mut String,
+    notes: &mut Vec<String>,
+) {
+    match write_mapped(table, entry, out) {
+        Ok(true) => {}
+        Ok(false) => match no_xml_form(&entry.key) {
+            Some(reason) => note(
+                notes,
+                section,
+                entry,
+                &format!("no XML form: {reason}; not imported"),
+            ),
+            None => note(notes, section, entry, "not supported; not imported"),
+        },
+        Err(why) => note(notes, section, entry, &why),
+    }
 }
 
 /// Line secrets from pjsip.conf: the auth named by an endpoint's `auth=`,
@@ -97,6 +122,16 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
         .filter(|s| s.get("type").is_some_and(|t| t.eq_ignore_ascii_case("line")))
         .map(|s| s.name.as_str())
         .collect();
+    let of_type = |kind: &str| -> Vec<&str> {
+        sections
+            .iter()
+            .filter(|s| s.get("type").is_some_and(|t| t.eq_ignore_ascii_case(kind)))
+            .map(|s| s.name.as_str())
+            .collect()
+    };
+    let firmware_names = of_type("firmware");
+    let external_names = of_type("external_line");
+    let mut others = String::new();
     let mut first_registrar: Option<String> = None;
     let mut seen_macs: BTreeMap<String, String> = BTreeMap::new();
     for section in sections {
@@ -116,30 +151,13 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
             "network" => {
                 let _ = writeln!(networks, "[networks.{}]", key(&section.name));
                 for entry in &section.entries {
-                    let mapped = match entry.key.to_ascii_lowercase().as_str() {
-                        "type" => Some(None),
-                        "cidr" => Some(Some(("cidr", quoted(&entry.value)))),
-                        "alias" => Some(Some(("alias", quoted(&entry.value)))),
-                        "registration_address" => {
-                            first_registrar.get_or_insert_with(|| entry.value.clone());
-                            Some(Some(("registration_address", quoted(&entry.value))))
-                        }
-                        "registration_port" => entry
-                            .value
-                            .parse::<u16>()
-                            .ok()
-                            .map(|p| Some(("registration_port", p.to_string()))),
-                        "transport" => Some(Some(("transport", quoted(&entry.value.to_ascii_lowercase())))),
-                        "ntp_server" => Some(Some(("ntp_server", quoted(&entry.value)))),
-                        _ => None,
-                    };
-                    match mapped {
-                        Some(Some((name, value))) => {
-                            let _ = writeln!(networks, "{name} = {value}");
-                        }
-                        Some(None) => {}
-                        None => note(&mut notes, section, entry, "not supported; not imported"),
+                    if entry.key.eq_ignore_ascii_case("type") {
+                        continue;
                     }
+                    if entry.key.eq_ignore_ascii_case("registration_address") {
+                        first_registrar.get_or_insert_with(|| entry.value.clone());
+                    }
+                    mapped_or_noted(NETWORK, section, entry, &mut networks, &mut notes);
                 }
                 networks.push('\n');
             }
@@ -147,24 +165,11 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                 let _ = writeln!(lines, "[lines.{}]", key(&section.name));
                 let mut has_secret = false;
                 for entry in &section.entries {
-                    let name = match entry.key.to_ascii_lowercase().as_str() {
-                        "type" => continue,
-                        "exten" => "exten",
-                        "authname" => "authname",
-                        "secret" => {
-                            has_secret = true;
-                            "secret"
-                        }
-                        "line_label" => "label",
-                        "callerid" => "callerid",
-                        "mailbox" => "mailbox",
-                        "voicemail_uri" => "voicemail",
-                        _ => {
-                            note(&mut notes, section, entry, "not supported; not imported");
-                            continue;
-                        }
-                    };
-                    let _ = writeln!(lines, "{name} = {}", quoted(&entry.value));
+                    if entry.key.eq_ignore_ascii_case("type") {
+                        continue;
+                    }
+                    has_secret |= entry.key.eq_ignore_ascii_case("secret");
+                    mapped_or_noted(LINE, section, entry, &mut lines, &mut notes);
                 }
                 if !has_secret {
                     match secrets.get(&section.name) {
@@ -219,16 +224,10 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                             entry.line,
                             section.name
                         )),
-                        "full_name" => {
-                            let _ = writeln!(body, "full_name = {}", quoted(&entry.value));
-                        }
-                        "timezone" => {
-                            let _ = writeln!(body, "timezone = {}", quoted(&entry.value));
-                        }
-                        "login_password" => {
-                            let _ = writeln!(body, "login_password = {}", quoted(&entry.value));
-                        }
-                        _ => note(&mut notes, section, entry, "not supported; not imported"),
+                        // Each phone gets the [firmware] entry of its model.
+                        "firmware" if firmware_names.contains(&entry.value.as_str()) => {}
+                        "external_line" => {}
+                        _ => mapped_or_noted(PHONE, section, entry, &mut body, &mut notes),
                     }
                 }
                 let mut own_lines = section.all("line");
@@ -273,6 +272,14 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                 );
                 let list = |values: &[&str]| values.iter().map(|v| quoted(v)).collect::<Vec<_>>().join(", ");
                 let _ = writeln!(phones, "lines = [{}]", list(&own_lines));
+                let external: Vec<&str> = section
+                    .all("external_line")
+                    .into_iter()
+                    .filter(|name| external_names.contains(name))
+                    .collect();
+                if !external.is_empty() {
+                    let _ = writeln!(phones, "external_lines = [{}]", list(&external));
+                }
                 let networks = section.all("network");
                 match networks.as_slice() {
                     [] => {}
@@ -299,14 +306,37 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                     options.model
                 ));
             }
+            "external_line" | "firmware" => {
+                let (table, heading) = if kind == "firmware" {
+                    (FIRMWARE, "firmware")
+                } else {
+                    (EXTERNAL_LINE, "external_lines")
+                };
+                let _ = writeln!(others, "[{heading}.{}]", key(&section.name));
+                for entry in section
+                    .entries
+                    .iter()
+                    .filter(|e| !e.key.eq_ignore_ascii_case("type"))
+                {
+                    mapped_or_noted(table, section, entry, &mut others, &mut notes);
+                }
+                others.push('\n');
+            }
             other => {
                 let what = if other.is_empty() {
                     "a section without type".to_owned()
                 } else {
                     format!("type={other}")
                 };
+                let reason = match other {
+                    "application" => "DPMA applications run over DPMA's channel (docs/DECISIONS.md §6)",
+                    "multicastpage" | "ringtone" | "alert" | "translation" => {
+                        "no XML form opendpma writes yet (docs/DPMA-COVERAGE.md)"
+                    }
+                    _ => "not supported",
+                };
                 notes.push(format!(
-                    "{}:{}: [{}] {what} is not supported; section not imported",
+                    "{}:{}: [{}] {what}: {reason}; section not imported",
                     section.file.display(),
                     section.line,
                     section.name
@@ -325,6 +355,7 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
     let _ = writeln!(toml, "[general]\nserver_address = {}\n", quoted(&server_address));
     toml.push_str(&networks);
     toml.push_str(&lines);
+    toml.push_str(&others);
     toml.push_str(&phones);
     Imported { toml, notes }
 }
