@@ -180,3 +180,79 @@ fn several_networks_on_a_phone_leave_the_choice_to_the_cidr() {
         "{notes}"
     );
 }
+
+/// A FreePBX-style setup (one include per part, every DPMA section type):
+/// everything with an XML form lands in phones.toml, and each note is an
+/// option that has none (or a file to copy), with its file and line.
+#[test]
+fn a_freepbx_setup_with_every_section_type_maps_all_that_has_an_xml_form() {
+    let output = Command::new(env!("CARGO_BIN_EXE_opendpma"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "import-dpma",
+            "tests/fixtures/dpma/freepbx/res_digium_phone.conf",
+            "--pjsip",
+            "tests/fixtures/dpma/pjsip.conf",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(0));
+    let toml = String::from_utf8(output.stdout).unwrap();
+    let notes = String::from_utf8(output.stderr).unwrap();
+    let config =
+        Config::parse(&toml, Path::new("/tmp/imported.toml")).unwrap_or_else(|e| panic!("{e}\n{toml}"));
+    let hq = config.network("hq").unwrap();
+    assert_eq!(hq.alternate_registration_address.as_deref(), Some("192.168.10.3"));
+    assert_eq!(
+        (hq.sip_dscp.map(|v| v.get()), hq.pc_vlan_id.map(|v| v.get())),
+        (Some(24), Some(200))
+    );
+    assert_eq!(hq.syslog_server.as_deref(), Some("192.168.10.9"));
+    let line = config.line("201").unwrap();
+    assert_eq!(line.sip.digit_map.as_deref(), Some("[0-8]xx|9xxxxxxx.T3"));
+    assert_eq!(line.sip.plar_number.as_deref(), Some("100"));
+    assert_eq!(line.sip.outbound_proxy, Some(("192.168.10.4".to_owned(), 5060)));
+    let anna = config.phone("anna").unwrap();
+    assert_eq!(anna.external_lines, ["trunk-1"]);
+    assert_eq!(anna.firmware.as_deref(), Some("fw-d65"), "the entry of its model");
+    assert_eq!(anna.device.codecs.len(), 3);
+    assert_eq!(anna.device.lock_preferences, Some(true));
+    let trunk = config.external_line("trunk-1").unwrap();
+    assert_eq!(
+        trunk.secondary.as_ref().map(|h| h.address.as_str()),
+        Some("sip2.provider.example")
+    );
+    assert_eq!(config.firmware.len(), 2);
+    assert_eq!(anna.alerts, ["alert-ring-answer"]);
+    assert_eq!(anna.active_ringtone.as_ref().map(|t| t.as_str()), Some("Digium"));
+    let alert = config.alert("alert-ring-answer").unwrap();
+    assert_eq!(
+        (alert.alert_info.as_str(), alert.ring_type.as_str()),
+        ("ring-answer", "answer")
+    );
+    // Every note is one of: no XML form (with a reason), a DPMA-only
+    // section, a [general] option, a missing secret, the model guess, or a
+    // file to copy. Nothing is merely "not supported".
+    let lines: Vec<&str> = notes.lines().collect();
+    assert!(lines.len() > 20, "{notes}");
+    for line in &lines {
+        assert!(
+            line.contains("no XML form")
+                || line.contains("run over DPMA's channel")
+                || line.contains("[general] options have no phones.toml equivalent")
+                || line.contains("has no secret here or in pjsip.conf")
+                || line.contains("DPMA configs do not say")
+                || line.contains("copy the firmware file"),
+            "unexplained note: {line}"
+        );
+        assert!(line.contains(".conf:"), "no file:line: {line}");
+    }
+    for expected in [
+        "res_digium_phone_devices.conf:41: [201] first_name = Anna: no XML form",
+        "res_digium_phone_applications.conf:21: [parking] type=application: DPMA applications run over DPMA's channel",
+        "res_digium_phone_firmware.conf:1: [fw-d65] copy the firmware file",
+    ] {
+        assert!(notes.contains(expected), "missing {expected:?} in:\n{notes}");
+    }
+    assert!(!notes.contains("trunk-secret"), "secrets are not printed");
+}

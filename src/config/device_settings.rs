@@ -222,6 +222,7 @@ pub const TYPED_SETTING_IDS: &[(&str, &str)] = &[
     ("time_source", "[networks] ntp_server"),
     ("ntp_server", "[networks] ntp_server"),
     ("ntp_resync", "ntp_resync"),
+    ("active_ringtone", "active_ringtone"),
     ("login_password", "login_password"),
     ("locale", "active_locale"),
     ("name_format", "name_format"),

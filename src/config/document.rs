@@ -15,6 +15,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
+use super::alerts::AlertEntry;
 use super::entries::{HintEntry, LineEntry, PhoneEntry};
 use super::field_names::field_names;
 use super::firmware::FirmwareEntry;
@@ -46,6 +47,7 @@ pub struct Document {
     pub contacts: Vec<Entry<ContactEntry>>,
     pub firmware: Vec<Entry<FirmwareEntry>>,
     pub external_lines: Vec<Entry<ExternalLineEntry>>,
+    pub alerts: Vec<Entry<AlertEntry>>,
     /// Names of entries that exist but are not tables, so cross-reference
     /// checks do not also call them "unknown".
     pub broken_entries: HashSet<(String, String)>,
@@ -124,6 +126,7 @@ pub fn read(source: &str, problems: &mut Vec<Problem>) -> Document {
                 document.external_lines =
                     reader.entries("external_lines", value, &mut document.broken_entries)
             }
+            "alerts" => document.alerts = reader.entries("alerts", value, &mut document.broken_entries),
             "firmware" => document.firmware = reader.entries("firmware", value, &mut document.broken_entries),
             "contacts" => document.contacts = reader.entries("contacts", value, &mut document.broken_entries),
             "hints" => document.hints = reader.entries("hints", value, &mut document.broken_entries),

@@ -101,6 +101,10 @@ pub struct PhoneEntry {
     pub codecs: Option<Vec<Codec>>,
     /// `[external_lines]` accounts after its own lines (they take line keys).
     pub external_lines: Option<Vec<Spanned<String>>>,
+    /// `[alerts]` (Alert-Info → ring type and tone) this phone honours.
+    pub alerts: Option<Vec<Spanned<String>>>,
+    /// The phone's own ringtone, a built-in name such as `Digium`.
+    pub active_ringtone: Option<super::alerts::Ringtone>,
     /// The `[firmware]` entry to run; default: the one for its model.
     pub firmware: Option<Spanned<String>>,
     /// `[contacts]` groups in this phone's phonebook, after its lines' group.

@@ -10,6 +10,7 @@
 //! No I/O here beyond reading the one file in `Config::load` and checking
 //! there that every file it serves (firmware) exists.
 
+mod alerts;
 mod device_settings;
 mod document;
 mod entries;
@@ -32,6 +33,7 @@ mod validate;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use alerts::{Alert, RingType, Ringtone};
 pub use device_settings::{Codec, DeviceSettings};
 pub use extension::{Extension, InvalidExtension};
 pub use firmware::Firmware;

@@ -27,6 +27,8 @@ pub struct Config {
     pub lines: Vec<Line>,
     /// In file order.
     pub phones: Vec<Phone>,
+    /// `[alerts]`, in file order.
+    pub alerts: Vec<super::alerts::Alert>,
     /// `[external_lines]` accounts, in file order.
     pub external_lines: Vec<super::registration::ExternalLine>,
     /// `[firmware]` images, in file order.
@@ -124,6 +126,9 @@ pub struct Phone {
     pub device: super::device_settings::DeviceSettings,
     /// `[external_lines]` names, after its own lines.
     pub external_lines: Vec<String>,
+    /// `[alerts]` names it honours.
+    pub alerts: Vec<String>,
+    pub active_ringtone: Option<super::alerts::Ringtone>,
     /// The `[firmware]` entry it runs, if any.
     pub firmware: Option<String>,
     /// `[contacts]` groups in the phonebook, after the lines' group.
@@ -190,6 +195,11 @@ impl Config {
                 .find(|(_, network)| network.cidr.contains(peer))
                 .map(|(name, _)| name.as_str()),
         }
+    }
+
+    /// The `[alerts]` entry called `name`.
+    pub fn alert(&self, name: &str) -> Option<&super::alerts::Alert> {
+        self.alerts.iter().find(|alert| alert.name == name)
     }
 
     /// The `[external_lines]` entry called `name`.

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use toml::Spanned;
 
+use super::alerts;
 use super::device_settings::{DeviceSettings, PassThroughRefusal, pass_through};
 use super::document::Document;
 use super::extension::Extension;
@@ -35,6 +36,7 @@ pub fn validate(
     let contacts = phonebook::contacts(source, &document.contacts, &line_extens, check.problems);
     let firmware = firmware::firmware(source, &document.firmware, check.problems);
     let external_lines = registration::external_lines(source, &document.external_lines, check.problems);
+    let alerts = alerts::alerts(source, &document.alerts, check.problems);
     let phones = check.phones(&document, &contacts, &firmware);
     let hints = check.hints(&document, &lines);
     let mut document = document;
@@ -78,6 +80,7 @@ pub fn validate(
         contacts,
         firmware,
         external_lines,
+        alerts,
         warnings,
         hints,
         origins: document.origins,
@@ -316,6 +319,12 @@ impl Checker<'_, '_> {
             .map(|l| l.name.get_ref().as_str())
             .chain(broken("external_lines"))
             .collect();
+        let alert_names: HashSet<&str> = document
+            .alerts
+            .iter()
+            .map(|a| a.name.get_ref().as_str())
+            .chain(broken("alerts"))
+            .collect();
         let mut macs: HashMap<String, String> = HashMap::new();
         let mut phones = Vec::new();
         for phone in &document.phones {
@@ -375,6 +384,8 @@ impl Checker<'_, '_> {
             let device = self.device_settings(&path, entry);
             let external = entry.external_lines.as_deref().unwrap_or_default();
             registration::check_references(self.source, &path, external, &external_names, self.problems);
+            let phone_alerts = entry.alerts.as_deref().unwrap_or_default();
+            alerts::check_references(self.source, &path, phone_alerts, &alert_names, self.problems);
             let firmware = firmware::for_phone(
                 self.source,
                 &path,
@@ -406,6 +417,8 @@ impl Checker<'_, '_> {
                 timezone: entry.timezone.clone(),
                 device,
                 external_lines: external.iter().map(|l| l.get_ref().clone()).collect(),
+                alerts: phone_alerts.iter().map(|a| a.get_ref().clone()).collect(),
+                active_ringtone: entry.active_ringtone.clone(),
                 firmware,
                 contact_groups: contact_groups.iter().map(|g| g.get_ref().clone()).collect(),
                 blf_contact_group: entry

@@ -9,8 +9,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
 use super::asterisk_conf::{Entry, Section};
-use super::dpma_options::{EXTERNAL_LINE, FIRMWARE, LINE, NETWORK, PHONE, Row, no_xml_form, write_mapped};
-use crate::config::{MacAddress, PhoneModel};
+use super::dpma_options::{
+    ALERT, EXTERNAL_LINE, FIRMWARE, LINE, NETWORK, PHONE, Row, SECTION_REFERENCES, no_xml_form, write_mapped,
+};
+use crate::config::{LINES_GROUP, MacAddress, PhoneModel};
 
 /// What to fill in that DPMA does not know.
 #[derive(Debug, Clone)]
@@ -131,6 +133,7 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
     };
     let firmware_names = of_type("firmware");
     let external_names = of_type("external_line");
+    let alert_names = of_type("alert");
     let mut others = String::new();
     let mut first_registrar: Option<String> = None;
     let mut seen_macs: BTreeMap<String, String> = BTreeMap::new();
@@ -141,7 +144,8 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                     &mut notes,
                     section,
                     entry,
-                    "[general] options have no phones.toml equivalent; not imported",
+                    "[general] options have no phones.toml equivalent (DPMA-mode discovery and profile claiming; \
+                     XML provisioning has neither); not imported",
                 );
             }
             continue;
@@ -226,7 +230,11 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                         )),
                         // Each phone gets the [firmware] entry of its model.
                         "firmware" if firmware_names.contains(&entry.value.as_str()) => {}
-                        "external_line" => {}
+                        "external_line" | "alert" => {}
+                        reference if SECTION_REFERENCES.contains(&reference) => {}
+                        // DPMA's own phonebook group of the PBX's lines is our
+                        // lines' group, which is the default.
+                        "blf_contact_group" if entry.value.eq_ignore_ascii_case(LINES_GROUP) => {}
                         _ => mapped_or_noted(PHONE, section, entry, &mut body, &mut notes),
                     }
                 }
@@ -280,6 +288,14 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                 if !external.is_empty() {
                     let _ = writeln!(phones, "external_lines = [{}]", list(&external));
                 }
+                let alerts: Vec<&str> = section
+                    .all("alert")
+                    .into_iter()
+                    .filter(|name| alert_names.contains(name))
+                    .collect();
+                if !alerts.is_empty() {
+                    let _ = writeln!(phones, "alerts = [{}]", list(&alerts));
+                }
                 let networks = section.all("network");
                 match networks.as_slice() {
                     [] => {}
@@ -306,11 +322,11 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                     options.model
                 ));
             }
-            "external_line" | "firmware" => {
-                let (table, heading) = if kind == "firmware" {
-                    (FIRMWARE, "firmware")
-                } else {
-                    (EXTERNAL_LINE, "external_lines")
+            "external_line" | "firmware" | "alert" => {
+                let (table, heading) = match kind.as_str() {
+                    "firmware" => (FIRMWARE, "firmware"),
+                    "alert" => (ALERT, "alerts"),
+                    _ => (EXTERNAL_LINE, "external_lines"),
                 };
                 let _ = writeln!(others, "[{heading}.{}]", key(&section.name));
                 for entry in section
@@ -319,6 +335,15 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                     .filter(|e| !e.key.eq_ignore_ascii_case("type"))
                 {
                     mapped_or_noted(table, section, entry, &mut others, &mut notes);
+                }
+                if kind == "firmware" {
+                    notes.push(format!(
+                        "{}:{}: [{}] copy the firmware file into [general] files_dir (default: files/ next to \
+                         phones.toml); `opendpma check` refuses it until it is there",
+                        section.file.display(),
+                        section.line,
+                        section.name
+                    ));
                 }
                 others.push('\n');
             }
@@ -330,8 +355,14 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                 };
                 let reason = match other {
                     "application" => "DPMA applications run over DPMA's channel (docs/DECISIONS.md §6)",
-                    "multicastpage" | "ringtone" | "alert" | "translation" => {
-                        "no XML form opendpma writes yet (docs/DPMA-COVERAGE.md)"
+                    "translation" => "no XML form: string tables for DPMA applications only",
+                    "multicastpage" => {
+                        "no XML form: no published config shows the element for paging groups; DPMA sends \
+                         them over its channel (docs/DPMA-COVERAGE.md)"
+                    }
+                    "ringtone" => {
+                        "no XML form opendpma can write: no published config shows how a downloaded tone is \
+                         declared; built-in tones work (active_ringtone, [alerts] ringtone)"
                     }
                     _ => "not supported",
                 };

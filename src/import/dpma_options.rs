@@ -118,6 +118,7 @@ pub const PHONE: &[Row] = &[
     ("pc_port_mode", "pc_port_mode", Kind::Lower),
     ("enable_check_sync", "enable_check_sync", Kind::Flag),
     ("codecs", "codecs", Kind::List),
+    ("active_ringtone", "active_ringtone", Kind::Text),
 ];
 
 /// `type=external_line` (reference §2.5).
@@ -139,6 +140,13 @@ pub const EXTERNAL_LINE: &[Row] = &[
     ("callerid", "callerid", Kind::Text),
 ];
 
+/// `type=alert` (reference §2.7).
+pub const ALERT: &[Row] = &[
+    ("alert_info", "alert_info", Kind::Text),
+    ("ring_type", "ring_type", Kind::Lower),
+    ("ringtone", "ringtone", Kind::Text),
+];
+
 /// `type=firmware` (reference §2.7).
 pub const FIRMWARE: &[Row] = &[
     ("model", "model", Kind::Text),
@@ -150,6 +158,27 @@ pub const FIRMWARE: &[Row] = &[
 /// the reason the import prints. Anything in no table and not here is
 /// reported as "not supported".
 pub const NO_XML_FORM: &[(&str, &str)] = &[
+    (
+        "first_name",
+        "a line's contact card comes from its phone's full_name and the line's label",
+    ),
+    (
+        "last_name",
+        "a line's contact card comes from its phone's full_name and the line's label",
+    ),
+    (
+        "second_name",
+        "a line's contact card comes from its phone's full_name and the line's label",
+    ),
+    (
+        "prefix",
+        "a line's contact card comes from its phone's full_name and the line's label",
+    ),
+    (
+        "suffix",
+        "a line's contact card comes from its phone's full_name and the line's label",
+    ),
+    ("public_firmware", "opendpma serves the firmware itself"),
     (
         "context",
         "a dialplan context is the PBX endpoint's, not the phone's",
@@ -265,6 +294,10 @@ pub fn write_mapped(
         }),
     }
 }
+
+/// Phone options that name other sections, which are reported (or mapped)
+/// where they are defined, so the reference itself says nothing new.
+pub const SECTION_REFERENCES: &[&str] = &["application", "ringtone", "multicastpage"];
 
 /// Why an option has no XML form, if it is a known one.
 pub fn no_xml_form(key: &str) -> Option<&'static str> {

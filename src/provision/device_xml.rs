@@ -4,14 +4,18 @@
 //! unset values write nothing, so the phone keeps its own.
 
 use super::templates::{CodecView, SettingView};
-use crate::config::{Codec, DeviceSettings, Network};
+use crate::config::{Codec, DeviceSettings, Network, Phone};
 
 /// Digium's syslog port when `syslog_server` has none (DPMA's default).
 const DEFAULT_SYSLOG_PORT: u16 = 514;
 
 /// Appends the device settings of `device` and the QoS, VLAN and logging
 /// settings of `network`, then the validated pass-through ones.
-pub fn device_settings(device: &DeviceSettings, network: Option<&Network>, out: &mut Vec<SettingView>) {
+pub fn device_settings(phone: &Phone, network: Option<&Network>, out: &mut Vec<SettingView>) {
+    let device = &phone.device;
+    if let Some(tone) = &phone.active_ringtone {
+        out.push(SettingView::new("active_ringtone", tone.as_str().to_owned()));
+    }
     let mut set = |id: &'static str, value: String| out.push(SettingView::new(id, value));
     let flag = |on: bool| if on { "1" } else { "0" }.to_owned();
     if let Some(value) = device.ntp_resync {

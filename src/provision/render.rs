@@ -14,7 +14,7 @@ use super::accounts::accounts;
 use super::contact_sheets::{blf_xml, phonebook_xml, watched_ids};
 use super::device_xml::{codecs, device_settings};
 use super::document_token::DocumentToken;
-use super::templates::{FirmwareView, PhoneConfigXml, SettingView};
+use super::templates::{AlertView, FirmwareView, PhoneConfigXml, SettingView};
 use crate::config::{Config, KeyLayout, Network, Phone};
 
 /// Digium's documented default for `contacts_max_subscriptions`; we never
@@ -175,7 +175,7 @@ fn config_xml<'a>(
     if let Some(password) = &phone.login_password {
         setting("login_password", password.expose());
     }
-    device_settings(&phone.device, network, &mut settings);
+    device_settings(phone, network, &mut settings);
     let mut setting = |id, value: &str| settings.push(SettingView::new(id, value.to_owned()));
     // Without a group the phone subscribes to nothing (Sangoma "Contacts").
     setting("blf_contact_group", &phone.blf_contact_group);
@@ -196,6 +196,16 @@ fn config_xml<'a>(
         contacts_url: format!("{base}{}-contacts.xml", phone.mac),
         blf_url: format!("{base}{}-blf.xml", phone.mac),
         codecs: codecs(&phone.device),
+        alerts: phone
+            .alerts
+            .iter()
+            .filter_map(|name| config.alert(name))
+            .map(|alert| AlertView {
+                alert_info: &alert.alert_info,
+                ringtone_id: alert.ringtone.as_ref().map_or("", |tone| tone.as_str()),
+                ring_type: alert.ring_type.as_str(),
+            })
+            .collect(),
         // Under the phone's token, like the phonebook: nothing says the
         // phone re-sends its credentials for URLs inside its config.
         firmware: phone

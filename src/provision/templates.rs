@@ -15,6 +15,14 @@ pub struct PhoneConfigXml<'a> {
     pub blf_url: String,
     pub codecs: Vec<CodecView>,
     pub firmware: Option<FirmwareView<'a>>,
+    pub alerts: Vec<AlertView<'a>>,
+}
+
+/// `<alert alert_info ringtone_id ring_type/>`.
+pub struct AlertView<'a> {
+    pub alert_info: &'a str,
+    pub ringtone_id: &'a str,
+    pub ring_type: &'static str,
 }
 
 /// `<firmware model version url/>`: the phone flashes when `version`
