@@ -54,7 +54,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             };
             let options = import::ImportOptions {
                 server_address,
-                model: model.parse()?,
+                model: model.as_deref().map(str::parse).transpose()?,
             };
             let imported = import::convert(&sections, &secrets, &options);
             for note in &imported.notes {
@@ -67,6 +67,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             mac,
             document,
             from,
+            model,
             explain,
             config,
         } => {
@@ -79,7 +80,10 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 print!("{}", config.explain(phone));
                 return Ok(ExitCode::SUCCESS);
             }
-            let documents = render_phone(&config, phone)?;
+            let rendered = render_phone(&config, phone)?;
+            let documents = rendered.for_model(model).with_context(|| {
+                format!("phone {} has no model in phones.toml: pass --model (D40 … D80)", phone.name)
+            })?;
             let kind = match document {
                 RenderDocument::Config => DocumentKind::Config,
                 RenderDocument::Contacts => DocumentKind::Contacts,

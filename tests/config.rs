@@ -102,7 +102,7 @@ fn the_model_carries_defaults_and_normalised_values() {
     assert_eq!(config.general.data_dir, path.parent().unwrap().join("state"));
     let phone = config.phone("alice-desk").unwrap();
     assert_eq!(phone.mac.as_str(), "001915aabbcc");
-    assert_eq!(phone.model.as_str(), "D70");
+    assert_eq!(phone.model.map(|m| m.as_str()), Some("D70"));
     let line = config.line("202").unwrap();
     assert_eq!(
         (line.exten.as_str(), line.authname.as_str(), line.label.as_str()),
@@ -264,7 +264,7 @@ fn render_explain_names_the_origin_of_every_inherited_value() {
     assert_eq!(stdout, expected);
     let config = Config::load(Path::new(fixture)).expect("valid");
     let lobby = config.phone("lobby").expect("lobby");
-    assert_eq!(lobby.model.as_str(), "D65", "inherited through desk → base");
+    assert_eq!(lobby.model.map(|m| m.as_str()), Some("D65"), "inherited through desk → base");
     assert_eq!(lobby.timezone.as_deref(), Some("Europe/Paris"));
     let line = config.line("100").expect("line 100");
     assert_eq!(line.voicemail.as_deref(), Some("*97"));

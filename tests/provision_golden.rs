@@ -52,7 +52,7 @@ fn every_model_matches_its_golden_files() {
         let phone = config
             .phones
             .iter()
-            .find(|p| p.model == model)
+            .find(|p| p.model == Some(model))
             .expect("a phone per model");
         let documents = render_phone(&config, phone).expect("renders");
         for (kind, suffix) in [

@@ -658,3 +658,45 @@ async fn firmware_is_announced_and_served_with_ranges_and_etags() {
         "{text}"
     );
 }
+
+/// A phone without `model` gets the documents of the model its User-Agent
+/// names (reference §1.5); one that names none gets a 404 and a log line;
+/// a set model that the User-Agent contradicts is served as set, with a
+/// warning in the log.
+#[tokio::test]
+async fn the_model_comes_from_the_user_agent_when_it_is_not_set() {
+    let body = SAMPLE_BODY.replace("model = \"D50\"\n", "");
+    let server = Server::start(HTTP_CREDENTIALS, &body);
+    let client = client();
+    let fetch = |path: &'static str, agent: Option<&'static str>| {
+        let mut request = client
+            .get(server.http_url(path))
+            .basic_auth("provision", Some("http-secret-pw"));
+        if let Some(agent) = agent {
+            request = request.header("user-agent", agent);
+        }
+        request.send()
+    };
+    let alice = "/0019159c1a2c.cfg";
+    let as_d45 = fetch(alice, Some("Digium D45 2_9_27")).await.unwrap();
+    assert_eq!(as_d45.status(), StatusCode::OK);
+    let d45 = as_d45.text().await.unwrap();
+    assert!(d45.contains("for a D45;"), "{d45}");
+    // The D45 shares its line keys with BLF; the D70 has side keys.
+    assert!(d45.contains("enable_blf_on_unused_line_keys"), "{d45}");
+    let d70 = fetch(alice, Some("Sangoma D70 2_9_27")).await.unwrap().text().await.unwrap();
+    assert!(d70.contains("for a D70;") && !d70.contains("enable_blf_on_unused_line_keys"), "{d70}");
+    let blf = fetch("/0019159c1a2c-blf.xml", Some("Digium D70 2_9_27")).await.unwrap().text().await.unwrap();
+    assert!(blf.contains("Smart BLF sheet for a D70") && blf.contains("location=\"side\""), "{blf}");
+    let unknown = fetch(alice, Some("curl/8")).await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert!(server.wait_for_log("set `model` in phones.toml", Duration::from_secs(10)));
+
+    // Bob is a D65 in phones.toml; his phone says D45.
+    let bob = fetch(BOB, Some("Digium D45 2_9_27")).await.unwrap().text().await.unwrap();
+    assert!(bob.contains("for a D65;"), "{bob}");
+    assert!(server.wait_for_log(
+        "model mismatch: phones.toml says D65, the phone says it is a D45",
+        Duration::from_secs(10)
+    ));
+}

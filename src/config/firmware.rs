@@ -112,7 +112,7 @@ pub fn firmware(
 pub fn for_phone(
     source: &str,
     path: &str,
-    model: PhoneModel,
+    model: Option<PhoneModel>,
     named: Option<&Spanned<String>>,
     phone_span: std::ops::Range<usize>,
     images: &[Firmware],
@@ -120,16 +120,18 @@ pub fn for_phone(
 ) -> Option<String> {
     if let Some(named) = named {
         match images.iter().find(|image| &image.name == named.get_ref()) {
-            Some(image) if image.model == model => return Some(image.name.clone()),
-            Some(image) => problems.push(Problem::at(
-                source,
-                named.span(),
-                format!("{path}.firmware"),
-                format!(
-                    "firmware {:?} is for a {}, this phone is a {model}",
-                    image.name, image.model
-                ),
-            )),
+            Some(image) => match model {
+                Some(model) if image.model != model => problems.push(Problem::at(
+                    source,
+                    named.span(),
+                    format!("{path}.firmware"),
+                    format!(
+                        "firmware {:?} is for a {}, this phone is a {model}",
+                        image.name, image.model
+                    ),
+                )),
+                _ => return Some(image.name.clone()),
+            },
             None => problems.push(Problem::at(
                 source,
                 named.span(),
@@ -139,6 +141,8 @@ pub fn for_phone(
         }
         return None;
     }
+    // Without a model: the entry of the model it turns out to be (render).
+    let model = model?;
     let candidates: Vec<&str> = images
         .iter()
         .filter(|image| image.model == model)

@@ -112,7 +112,8 @@ pub struct Line {
 pub struct Phone {
     pub name: String,
     pub mac: MacAddress,
-    pub model: PhoneModel,
+    /// `None`: the phone's documents follow the model its User-Agent names.
+    pub model: Option<PhoneModel>,
     pub login_password: Option<Secret>,
     pub full_name: Option<String>,
     /// Line names, primary first; never empty.
@@ -205,6 +206,13 @@ impl Config {
     /// The `[external_lines]` entry called `name`.
     pub fn external_line(&self, name: &str) -> Option<&super::registration::ExternalLine> {
         self.external_lines.iter().find(|line| line.name == name)
+    }
+
+    /// The one `[firmware]` entry for `model`, if there is exactly one.
+    pub fn firmware_for_model(&self, model: PhoneModel) -> Option<&super::firmware::Firmware> {
+        let mut entries = self.firmware.iter().filter(|image| image.model == model);
+        let first = entries.next()?;
+        entries.next().is_none().then_some(first)
     }
 
     /// The `[firmware]` entry called `name`.

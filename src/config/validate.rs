@@ -142,6 +142,22 @@ impl Checker<'_, '_> {
         }
     }
 
+    /// A phone whose model comes from its User-Agent must fit the model
+    /// with the most line keys; the rest is checked per request.
+    fn any_model_limits(&mut self, path: &str, entry: &super::entries::PhoneEntry) {
+        let most = super::PhoneModel::ALL.iter().map(|m| m.line_keys()).max().unwrap_or(0);
+        let lines = entry.lines.as_ref().map_or(0, |lines| lines.get_ref().len())
+            + entry.external_lines.as_ref().map_or(0, Vec::len);
+        if lines > most {
+            let span = entry.lines.as_ref().map_or(0..0, |lines| lines.span());
+            self.push(
+                span,
+                format!("{path}.lines"),
+                format!("no D-series model has more than {most} line keys (got {lines} lines)"),
+            );
+        }
+    }
+
     fn section_span(document: &Document, name: &str) -> std::ops::Range<usize> {
         document
             .section_spans
@@ -365,14 +381,19 @@ impl Checker<'_, '_> {
                 // phone's address (DPMA's rule; `Config::network_for`).
                 None => None,
             };
-            let (Some(mac), Some(model)) = (&entry.mac, entry.model) else {
-                for key in ["mac", "model"] {
-                    if !phone.has(key) {
-                        self.push(name.span(), path.clone(), format!("missing key `{key}`"));
-                    }
+            // Without `model` the phone's User-Agent says which it is
+            // (reference §1.5); a model that was given but refused is not
+            // taken as "unset".
+            let Some(mac) = &entry.mac else {
+                if !phone.has("mac") {
+                    self.push(name.span(), path.clone(), "missing key `mac`".into());
                 }
                 continue;
             };
+            let model = entry.model;
+            if model.is_none() && phone.has("model") {
+                continue;
+            }
             if let Some(other) = macs.insert(mac.get_ref().to_string(), name.get_ref().clone()) {
                 self.push(
                     mac.span(),
@@ -380,7 +401,10 @@ impl Checker<'_, '_> {
                     format!("duplicate MAC {} (also used by phone {other:?})", mac.get_ref()),
                 );
             }
-            self.model_limits(&path, entry, model);
+            match model {
+                Some(model) => self.model_limits(&path, entry, model),
+                None => self.any_model_limits(&path, entry),
+            }
             let device = self.device_settings(&path, entry);
             let external = entry.external_lines.as_deref().unwrap_or_default();
             registration::check_references(self.source, &path, external, &external_names, self.problems);

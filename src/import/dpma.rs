@@ -18,7 +18,9 @@ use crate::config::{LINES_GROUP, MacAddress, PhoneModel};
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
     pub server_address: Option<String>,
-    pub model: PhoneModel,
+    /// `None`: phones get no `model`; the server reads it from each
+    /// phone's User-Agent.
+    pub model: Option<PhoneModel>,
 }
 
 /// The TOML and the notes about what could not be carried over.
@@ -273,11 +275,13 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                 }
                 let _ = writeln!(phones, "[phones.{}]", key(&section.name));
                 phones.push_str(&body);
-                let _ = writeln!(
-                    phones,
-                    "model = {}  # DPMA does not record models: check",
-                    quoted(options.model.as_str())
-                );
+                if let Some(model) = options.model {
+                    let _ = writeln!(
+                        phones,
+                        "model = {}  # given to import-dpma: check",
+                        quoted(model.as_str())
+                    );
+                }
                 let list = |values: &[&str]| values.iter().map(|v| quoted(v)).collect::<Vec<_>>().join(", ");
                 let _ = writeln!(phones, "lines = [{}]", list(&own_lines));
                 let external: Vec<&str> = section
@@ -314,13 +318,14 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                     )),
                 }
                 phones.push('\n');
-                notes.push(format!(
-                    "{}:{}: [{}] model set to {} (DPMA configs do not say); check it",
-                    section.file.display(),
-                    section.line,
-                    section.name,
-                    options.model
-                ));
+                if let Some(model) = options.model {
+                    notes.push(format!(
+                        "{}:{}: [{}] model set to {model} (DPMA configs do not say); check it",
+                        section.file.display(),
+                        section.line,
+                        section.name,
+                    ));
+                }
             }
             "external_line" | "firmware" | "alert" => {
                 let (table, heading) = match kind.as_str() {

@@ -18,7 +18,7 @@
 use super::templates::{
     ActionView, BlfItemView, ContactView, GroupView, NumberView, PhonebookXml, SmartBlfXml,
 };
-use crate::config::{Config, Contact, ContactAction, LINES_GROUP, Line, Phone};
+use crate::config::{Config, Contact, ContactAction, LINES_GROUP, Line, Phone, PhoneModel};
 
 /// The header every Digium call feature travels in (reference §3).
 const CALL_FEATURE: &str = "X-Digium-Call-Feature";
@@ -215,8 +215,8 @@ pub fn watched_ids<'a>(config: &'a Config, phone: &'a Phone) -> Vec<&'a str> {
 /// Lays the contacts out over the model's keys beside the phone's accounts
 /// (`KeyLayout::slot`). Contacts beyond the capacity stay in the phonebook
 /// only (`check` warns about them).
-pub fn blf_xml<'a>(config: &'a Config, phone: &'a Phone) -> SmartBlfXml<'a> {
-    let layout = phone.model.key_layout();
+pub fn blf_xml<'a>(config: &'a Config, phone: &'a Phone, model: PhoneModel) -> SmartBlfXml<'a> {
+    let layout = model.key_layout();
     let accounts = phone.lines.len() + phone.external_lines.len();
     let items: Vec<BlfItemView<'a>> = watched_ids(config, phone)
         .into_iter()
@@ -232,7 +232,7 @@ pub fn blf_xml<'a>(config: &'a Config, phone: &'a Phone) -> SmartBlfXml<'a> {
         })
         .collect();
     SmartBlfXml {
-        model: phone.model.as_str(),
+        model: model.as_str(),
         accounts,
         capacity: layout.capacity(accounts),
         items,

@@ -15,7 +15,7 @@ use super::contact_sheets::{blf_xml, phonebook_xml, watched_ids};
 use super::device_xml::{codecs, device_settings};
 use super::document_token::DocumentToken;
 use super::templates::{AlertView, FirmwareView, PhoneConfigXml, SettingView};
-use crate::config::{Config, KeyLayout, Network, Phone};
+use crate::config::{Config, KeyLayout, Network, Phone, PhoneModel};
 
 /// Digium's documented default for `contacts_max_subscriptions`; we never
 /// write less (Sangoma "Contacts": beyond it, contacts are not watched).
@@ -70,6 +70,9 @@ pub struct PhoneDocuments {
     pub blf: Document,
     /// The path segment of the credential-free phonebook and BLF URLs.
     pub token: DocumentToken,
+    /// A phone without `model`: its documents for each model, served by
+    /// the model its User-Agent names (the fields above are the first's).
+    pub by_model: Vec<(PhoneModel, PhoneDocuments)>,
 }
 
 impl PhoneDocuments {
@@ -89,12 +92,25 @@ impl PhoneDocuments {
         }
     }
 
+    /// The documents to serve to a phone that says it is `model`: its own
+    /// when its model is set, else the variant for `model` (none when the
+    /// phone did not say).
+    pub fn for_model(&self, model: Option<PhoneModel>) -> Option<&PhoneDocuments> {
+        if self.by_model.is_empty() {
+            return Some(self);
+        }
+        let model = model?;
+        self.by_model.iter().find(|(m, _)| *m == model).map(|(_, documents)| documents)
+    }
+
     /// Every body with its tag, for change detection across reloads.
-    pub fn etags(&self) -> impl Iterator<Item = &str> {
-        [&self.config, &self.contacts, &self.blf]
+    pub fn etags(&self) -> Vec<&str> {
+        let own = [&self.config, &self.contacts, &self.blf]
             .into_iter()
             .chain(self.config_by_network.iter().map(|(_, document)| document))
-            .map(|document| document.etag.as_str())
+            .map(|document| document.etag.as_str());
+        own.chain(self.by_model.iter().flat_map(|(_, variant)| variant.etags()))
+            .collect()
     }
 }
 
@@ -108,8 +124,21 @@ pub struct RenderError {
     source: askama::Error,
 }
 
-/// Renders every document of `phone`.
+/// Renders every document of `phone`: for its model, or for every model
+/// when it has none (reference §1.5: the phone's User-Agent names it).
 pub fn render_phone(config: &Config, phone: &Phone) -> Result<PhoneDocuments, RenderError> {
+    if let Some(model) = phone.model {
+        return render_as(config, phone, model);
+    }
+    let mut by_model = Vec::new();
+    for model in PhoneModel::ALL {
+        by_model.push((model, render_as(config, phone, model)?));
+    }
+    let (_, first) = by_model.first().expect("there are models").clone();
+    Ok(PhoneDocuments { by_model, ..first })
+}
+
+fn render_as(config: &Config, phone: &Phone, model: PhoneModel) -> Result<PhoneDocuments, RenderError> {
     let fail = |document: &'static str| {
         let phone = phone.name.clone();
         move |source| RenderError {
@@ -118,19 +147,19 @@ pub fn render_phone(config: &Config, phone: &Phone) -> Result<PhoneDocuments, Re
             source,
         }
     };
-    let blf = blf_xml(config, phone);
+    let blf = blf_xml(config, phone, model);
     let token = DocumentToken::derive(config, phone);
     let own = phone.network.as_deref().and_then(|name| config.network(name));
     let mut config_by_network = Vec::new();
     if phone.network.is_none() {
         for (name, network) in &config.networks {
-            let xml = config_xml(config, phone, Some(network), &token);
+            let xml = config_xml(config, phone, model, Some(network), &token);
             config_by_network.push((name.clone(), Document::new(xml.render().map_err(fail("config"))?)));
         }
     }
     Ok(PhoneDocuments {
         config: Document::new(
-            config_xml(config, phone, own, &token)
+            config_xml(config, phone, model, own, &token)
                 .render()
                 .map_err(fail("config"))?,
         ),
@@ -138,6 +167,7 @@ pub fn render_phone(config: &Config, phone: &Phone) -> Result<PhoneDocuments, Re
         contacts: Document::new(phonebook_xml(config, phone).render().map_err(fail("contacts"))?),
         blf: Document::new(blf.render().map_err(fail("blf"))?),
         token,
+        by_model: Vec::new(),
     })
 }
 
@@ -160,6 +190,7 @@ fn base_url(config: &Config) -> String {
 fn config_xml<'a>(
     config: &'a Config,
     phone: &'a Phone,
+    model: PhoneModel,
     network: Option<&'a Network>,
     token: &DocumentToken,
 ) -> PhoneConfigXml<'a> {
@@ -181,7 +212,7 @@ fn config_xml<'a>(
     setting("blf_contact_group", &phone.blf_contact_group);
     let watched = watched_ids(config, phone).len().max(DEFAULT_MAX_SUBSCRIPTIONS);
     setting("contacts_max_subscriptions", &watched.to_string());
-    if !matches!(phone.model.key_layout(), KeyLayout::Side { .. }) {
+    if !matches!(model.key_layout(), KeyLayout::Side { .. }) {
         // Contacts share the line keys here; DPMA's blf_unused_linekeys.
         setting("enable_blf_on_unused_line_keys", "1");
     }
@@ -190,7 +221,7 @@ fn config_xml<'a>(
     // needed, so a phone that does not re-send them still gets its keys.
     let base = format!("{}p/{}/", base_url(config), token.as_str());
     PhoneConfigXml {
-        model: phone.model.as_str(),
+        model: model.as_str(),
         settings,
         accounts,
         contacts_url: format!("{base}{}-contacts.xml", phone.mac),
@@ -212,6 +243,8 @@ fn config_xml<'a>(
             .firmware
             .as_deref()
             .and_then(|name| config.firmware_named(name))
+            .filter(|image| image.model == model)
+            .or_else(|| phone.model.is_none().then(|| config.firmware_for_model(model)).flatten())
             .map(|image| FirmwareView {
                 model: image.model.as_str(),
                 version: &image.version,

@@ -23,7 +23,8 @@ use tokio::sync::watch;
 
 use super::access::{Access, AccessControl, AccessRequest};
 use super::file_service::serve_file;
-use super::render::DocumentKind;
+use super::render::{DocumentKind, PhoneDocuments};
+use crate::config::PhoneModel;
 use super::request_path::parse_file_name;
 use crate::snapshot::Snapshot;
 
@@ -171,7 +172,37 @@ async fn fetch(
         "phone fetched {kind:?}"
     );
     state.fetches.record(&phone.name, unix_now());
+    let Some(documents) = documents_for_agent(documents, phone, &headers) else {
+        return not_found().await;
+    };
     serve(documents.get_on(kind, network), &headers)
+}
+
+/// The documents for the model the request's User-Agent names (reference
+/// §1.5). A phone whose `model` is set gets its own, with a warning when
+/// its User-Agent says otherwise; one without gets the variant for the
+/// model it names, or nothing when it names none.
+fn documents_for_agent<'a>(
+    documents: &'a PhoneDocuments,
+    phone: &crate::config::Phone,
+    headers: &HeaderMap,
+) -> Option<&'a PhoneDocuments> {
+    let agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let said = PhoneModel::from_user_agent(agent);
+    match (phone.model, said) {
+        (Some(set), Some(said)) if set != said => tracing::warn!(
+            phone = %phone.name,
+            configured = %set,
+            user_agent = %said,
+            "model mismatch: phones.toml says {set}, the phone says it is a {said}; serving the {set} documents"
+        ),
+        (None, None) => tracing::warn!(
+            phone = %phone.name,
+            "phone has no model and its User-Agent names none: set `model` in phones.toml"
+        ),
+        _ => {}
+    }
+    documents.for_model(said)
 }
 
 async fn fetch_by_token(
@@ -193,6 +224,9 @@ async fn fetch_by_token(
         return not_found().await;
     };
     tracing::info!(phone = %phone.name, file = %file, peer = %peer.ip(), "phone fetched {kind:?} by token");
+    let Some(documents) = documents_for_agent(documents, phone, &headers) else {
+        return not_found().await;
+    };
     serve(documents.get(kind), &headers)
 }
 
