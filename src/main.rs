@@ -82,7 +82,10 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
             let rendered = render_phone(&config, phone)?;
             let documents = rendered.for_model(model).with_context(|| {
-                format!("phone {} has no model in phones.toml: pass --model (D40 … D80)", phone.name)
+                format!(
+                    "phone {} has no model in phones.toml: pass --model (D40 … D80)",
+                    phone.name
+                )
             })?;
             let kind = match document {
                 RenderDocument::Config => DocumentKind::Config,

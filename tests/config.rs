@@ -264,7 +264,11 @@ fn render_explain_names_the_origin_of_every_inherited_value() {
     assert_eq!(stdout, expected);
     let config = Config::load(Path::new(fixture)).expect("valid");
     let lobby = config.phone("lobby").expect("lobby");
-    assert_eq!(lobby.model.map(|m| m.as_str()), Some("D65"), "inherited through desk → base");
+    assert_eq!(
+        lobby.model.map(|m| m.as_str()),
+        Some("D65"),
+        "inherited through desk → base"
+    );
     assert_eq!(lobby.timezone.as_deref(), Some("Europe/Paris"));
     let line = config.line("100").expect("line 100");
     assert_eq!(line.voicemail.as_deref(), Some("*97"));

@@ -684,16 +684,37 @@ async fn the_model_comes_from_the_user_agent_when_it_is_not_set() {
     assert!(d45.contains("for a D45;"), "{d45}");
     // The D45 shares its line keys with BLF; the D70 has side keys.
     assert!(d45.contains("enable_blf_on_unused_line_keys"), "{d45}");
-    let d70 = fetch(alice, Some("Sangoma D70 2_9_27")).await.unwrap().text().await.unwrap();
-    assert!(d70.contains("for a D70;") && !d70.contains("enable_blf_on_unused_line_keys"), "{d70}");
-    let blf = fetch("/0019159c1a2c-blf.xml", Some("Digium D70 2_9_27")).await.unwrap().text().await.unwrap();
-    assert!(blf.contains("Smart BLF sheet for a D70") && blf.contains("location=\"side\""), "{blf}");
+    let d70 = fetch(alice, Some("Sangoma D70 2_9_27"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        d70.contains("for a D70;") && !d70.contains("enable_blf_on_unused_line_keys"),
+        "{d70}"
+    );
+    let blf = fetch("/0019159c1a2c-blf.xml", Some("Digium D70 2_9_27"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        blf.contains("Smart BLF sheet for a D70") && blf.contains("location=\"side\""),
+        "{blf}"
+    );
     let unknown = fetch(alice, Some("curl/8")).await.unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     assert!(server.wait_for_log("set `model` in phones.toml", Duration::from_secs(10)));
 
     // Bob is a D65 in phones.toml; his phone says D45.
-    let bob = fetch(BOB, Some("Digium D45 2_9_27")).await.unwrap().text().await.unwrap();
+    let bob = fetch(BOB, Some("Digium D45 2_9_27"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(bob.contains("for a D65;"), "{bob}");
     assert!(server.wait_for_log(
         "model mismatch: phones.toml says D65, the phone says it is a D45",

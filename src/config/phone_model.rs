@@ -158,7 +158,10 @@ impl PhoneModel {
     /// `.*Digium.*[Dd](\d+)`; newer firmware says "Sangoma").
     pub fn from_user_agent(agent: &str) -> Option<Self> {
         let lower = agent.to_ascii_lowercase();
-        let start = ["digium", "sangoma"].iter().filter_map(|vendor| lower.find(vendor)).min()?;
+        let start = ["digium", "sangoma"]
+            .iter()
+            .filter_map(|vendor| lower.find(vendor))
+            .min()?;
         lower[start..]
             .split(|c: char| !c.is_ascii_alphanumeric())
             .find_map(|word| word.parse().ok())
@@ -257,7 +260,11 @@ mod tests {
     fn the_model_is_read_from_the_user_agent() {
         let read = PhoneModel::from_user_agent;
         assert_eq!(read("Digium D65 2_9_27"), Some(PhoneModel::D65));
-        assert_eq!(read("digium_D70_1_1_0_0_48178"), Some(PhoneModel::D70), "the DHCP vendor-class form too");
+        assert_eq!(
+            read("digium_D70_1_1_0_0_48178"),
+            Some(PhoneModel::D70),
+            "the DHCP vendor-class form too"
+        );
         assert_eq!(read("Sangoma D80 1.4 (0019159c1a2b)"), Some(PhoneModel::D80));
         assert_eq!(read("Digium/1.0 (D45)"), Some(PhoneModel::D45));
         assert_eq!(read("curl/8.5 D65"), None, "no vendor, no guess");

@@ -145,7 +145,11 @@ impl Checker<'_, '_> {
     /// A phone whose model comes from its User-Agent must fit the model
     /// with the most line keys; the rest is checked per request.
     fn any_model_limits(&mut self, path: &str, entry: &super::entries::PhoneEntry) {
-        let most = super::PhoneModel::ALL.iter().map(|m| m.line_keys()).max().unwrap_or(0);
+        let most = super::PhoneModel::ALL
+            .iter()
+            .map(|m| m.line_keys())
+            .max()
+            .unwrap_or(0);
         let lines = entry.lines.as_ref().map_or(0, |lines| lines.get_ref().len())
             + entry.external_lines.as_ref().map_or(0, Vec::len);
         if lines > most {

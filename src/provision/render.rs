@@ -100,7 +100,10 @@ impl PhoneDocuments {
             return Some(self);
         }
         let model = model?;
-        self.by_model.iter().find(|(m, _)| *m == model).map(|(_, documents)| documents)
+        self.by_model
+            .iter()
+            .find(|(m, _)| *m == model)
+            .map(|(_, documents)| documents)
     }
 
     /// Every body with its tag, for change detection across reloads.
@@ -244,7 +247,13 @@ fn config_xml<'a>(
             .as_deref()
             .and_then(|name| config.firmware_named(name))
             .filter(|image| image.model == model)
-            .or_else(|| phone.model.is_none().then(|| config.firmware_for_model(model)).flatten())
+            .or_else(|| {
+                phone
+                    .model
+                    .is_none()
+                    .then(|| config.firmware_for_model(model))
+                    .flatten()
+            })
             .map(|image| FirmwareView {
                 model: image.model.as_str(),
                 version: &image.version,

@@ -24,8 +24,8 @@ use tokio::sync::watch;
 use super::access::{Access, AccessControl, AccessRequest};
 use super::file_service::serve_file;
 use super::render::{DocumentKind, PhoneDocuments};
-use crate::config::PhoneModel;
 use super::request_path::parse_file_name;
+use crate::config::PhoneModel;
 use crate::snapshot::Snapshot;
 
 /// What the handlers share.
@@ -187,7 +187,10 @@ fn documents_for_agent<'a>(
     phone: &crate::config::Phone,
     headers: &HeaderMap,
 ) -> Option<&'a PhoneDocuments> {
-    let agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let said = PhoneModel::from_user_agent(agent);
     match (phone.model, said) {
         (Some(set), Some(said)) if set != said => tracing::warn!(
