@@ -22,6 +22,7 @@ mod listen_address;
 mod mac_address;
 mod model;
 mod phone_model;
+mod phone_settings;
 mod phonebook;
 mod problem;
 mod profiles;

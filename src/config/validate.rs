@@ -8,7 +8,6 @@ use std::path::Path;
 use toml::Spanned;
 
 use super::alerts;
-use super::device_settings::{DeviceSettings, PassThroughRefusal, pass_through};
 use super::document::Document;
 use super::extension::Extension;
 use super::firmware;
@@ -409,7 +408,7 @@ impl Checker<'_, '_> {
                 Some(model) => self.model_limits(&path, entry, model),
                 None => self.any_model_limits(&path, entry),
             }
-            let device = self.device_settings(&path, entry);
+            let device = super::phone_settings::device_settings(self.source, &path, entry, self.problems);
             let external = entry.external_lines.as_deref().unwrap_or_default();
             registration::check_references(self.source, &path, external, &external_names, self.problems);
             let phone_alerts = entry.alerts.as_deref().unwrap_or_default();
@@ -457,62 +456,6 @@ impl Checker<'_, '_> {
             });
         }
         phones
-    }
-
-    /// The device settings, with each pass-through `settings` id checked
-    /// against the documented ones (an unknown id would be silently ignored
-    /// by the phone, so it is an error here).
-    fn device_settings(&mut self, path: &str, entry: &super::entries::PhoneEntry) -> DeviceSettings {
-        let mut settings = Vec::new();
-        for (id, value) in entry.settings.iter().flatten() {
-            match pass_through(id.get_ref()) {
-                Ok(id) => settings.push((id, value.to_string())),
-                Err(refusal) => {
-                    let message = match refusal {
-                        PassThroughRefusal::Typed(key) => {
-                            format!("setting {:?} has its own key: set `{key}` instead", id.get_ref())
-                        }
-                        PassThroughRefusal::Unknown => format!(
-                            "{:?} is not a documented D-series <setting id> (see docs/DPMA-COVERAGE.md)",
-                            id.get_ref()
-                        ),
-                    };
-                    self.push(
-                        id.span(),
-                        format!("{path}.settings.{}", path_segment(id.get_ref())),
-                        message,
-                    );
-                }
-            }
-        }
-        DeviceSettings {
-            ntp_resync: entry.ntp_resync,
-            active_locale: entry.active_locale.clone(),
-            name_format: entry.name_format,
-            brightness: entry.brightness,
-            contrast: entry.contrast,
-            dim_backlight: entry.dim_backlight,
-            backlight_timeout: entry.backlight_timeout,
-            backlight_dim_level: entry.backlight_dim_level,
-            idle_company_text: entry.idle_company_text.clone(),
-            display_mc_notification: entry.display_mc_notification,
-            small_clock: entry.small_clock,
-            ringer_volume: entry.ringer_volume,
-            speaker_volume: entry.speaker_volume,
-            handset_volume: entry.handset_volume,
-            headset_volume: entry.headset_volume,
-            reset_call_volume: entry.reset_call_volume,
-            headset_answer: entry.headset_answer,
-            ehs: entry.ehs,
-            web_ui_enabled: entry.web_ui_enabled,
-            lock_preferences: entry.lock_preferences,
-            accept_local_calls: entry.accept_local_calls,
-            lan_port_mode: entry.lan_port_mode,
-            pc_port_mode: entry.pc_port_mode,
-            enable_check_sync: entry.enable_check_sync.unwrap_or(true),
-            codecs: entry.codecs.clone().unwrap_or_default(),
-            settings,
-        }
     }
 
     /// Every line's automatic hint, then `[hints]` entries overriding or adding.
