@@ -223,6 +223,7 @@ pub const TYPED_SETTING_IDS: &[(&str, &str)] = &[
     ("ntp_server", "[networks] ntp_server"),
     ("ntp_resync", "ntp_resync"),
     ("active_ringtone", "active_ringtone"),
+    ("logo_file", "logo_file"),
     ("login_password", "login_password"),
     ("locale", "active_locale"),
     ("name_format", "name_format"),

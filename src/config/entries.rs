@@ -105,6 +105,8 @@ pub struct PhoneEntry {
     pub alerts: Option<Vec<Spanned<String>>>,
     /// The phone's own ringtone, a built-in name such as `Digium`.
     pub active_ringtone: Option<super::alerts::Ringtone>,
+    /// Idle-screen logo: a PNG of the model's size in `files_dir`.
+    pub logo_file: Option<Spanned<String>>,
     /// The `[firmware]` entry to run; default: the one for its model.
     pub firmware: Option<Spanned<String>>,
     /// `[contacts]` groups in this phone's phonebook, after its lines' group.

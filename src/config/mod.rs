@@ -8,7 +8,7 @@
 //!   `Cidr`, `Secret`) validate themselves once, at this edge.
 //!
 //! No I/O here beyond reading the one file in `Config::load` and checking
-//! there that every file it serves (firmware) exists.
+//! there that every file it serves (firmware, logos) exists and fits.
 
 mod alerts;
 mod device_settings;
@@ -19,6 +19,7 @@ mod extension;
 mod field_names;
 mod firmware;
 mod listen_address;
+mod logo;
 mod mac_address;
 mod model;
 mod phone_model;
@@ -88,8 +89,9 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        let config = Self::parse(&source, path)?;
-        let problems = config.missing_files();
+        let mut config = Self::parse(&source, path)?;
+        let mut problems = config.missing_files();
+        problems.extend(config.check_logos());
         if problems.is_empty() {
             Ok(config)
         } else {

@@ -31,6 +31,9 @@ pub struct Config {
     pub alerts: Vec<super::alerts::Alert>,
     /// `[external_lines]` accounts, in file order.
     pub external_lines: Vec<super::registration::ExternalLine>,
+    /// MD5 (hex) of served files that phones check by hash (logos), filled
+    /// by `Config::load`.
+    pub file_md5: HashMap<String, String>,
     /// `[firmware]` images, in file order.
     pub firmware: Vec<super::firmware::Firmware>,
     /// `[contacts]` phonebook entries, in file order.
@@ -130,6 +133,7 @@ pub struct Phone {
     /// `[alerts]` names it honours.
     pub alerts: Vec<String>,
     pub active_ringtone: Option<super::alerts::Ringtone>,
+    pub logo_file: Option<super::logo::LogoFile>,
     /// The `[firmware]` entry it runs, if any.
     pub firmware: Option<String>,
     /// `[contacts]` groups in the phonebook, after the lines' group.
@@ -222,10 +226,12 @@ impl Config {
 
     /// The file behind `/files/NAME`, if the config serves one by that name.
     pub fn served_file(&self, name: &str) -> Option<std::path::PathBuf> {
-        self.firmware
+        let firmware = self.firmware.iter().any(|image| image.file == name);
+        let logo = self
+            .phones
             .iter()
-            .any(|image| image.file == name)
-            .then(|| self.general.files_dir.join(name))
+            .any(|phone| phone.logo_file.as_ref().is_some_and(|logo| logo.file == name));
+        (firmware || logo).then(|| self.general.files_dir.join(name))
     }
 
     /// The `[contacts]` entries of `group`, in file order.

@@ -152,6 +152,17 @@ impl PhoneModel {
 }
 
 impl PhoneModel {
+    /// The logo's size in pixels (width, height), reference §3 "Model
+    /// facts" (FreePBX `digium_phones_models.php`).
+    pub fn logo_size(self) -> (u32, u32) {
+        match self {
+            Self::D40 | Self::D45 | Self::D50 => (150, 45),
+            Self::D60 | Self::D62 | Self::D65 => (296, 128),
+            Self::D70 => (205, 85),
+            Self::D80 => (800, 1280),
+        }
+    }
+
     /// The model a phone's User-Agent names: the first word of the form
     /// `D<digits>` after "Digium" or "Sangoma" (any case), as in
     /// `Digium D65 2_9_27` (reference §1.5: FreePBX reads the model with

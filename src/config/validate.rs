@@ -80,6 +80,7 @@ pub fn validate(
         firmware,
         external_lines,
         alerts,
+        file_md5: HashMap::new(),
         warnings,
         hints,
         origins: document.origins,
@@ -159,6 +160,28 @@ impl Checker<'_, '_> {
                 format!("no D-series model has more than {most} line keys (got {lines} lines)"),
             );
         }
+    }
+
+    /// A plain file name in `files_dir`, with its place for load-time checks.
+    fn logo_file(&mut self, path: &str, logo: Option<&Spanned<String>>) -> Option<super::logo::LogoFile> {
+        let logo = logo?;
+        if !super::firmware::is_plain_file_name(logo.get_ref()) {
+            self.push(
+                logo.span(),
+                format!("{path}.logo_file"),
+                format!(
+                    "{:?} must be a plain file name inside [general] files_dir",
+                    logo.get_ref()
+                ),
+            );
+            return None;
+        }
+        let at = Problem::at(self.source, logo.span(), "", "");
+        Some(super::logo::LogoFile {
+            file: logo.get_ref().clone(),
+            line: at.line,
+            column: at.column,
+        })
     }
 
     fn section_span(document: &Document, name: &str) -> std::ops::Range<usize> {
@@ -446,6 +469,7 @@ impl Checker<'_, '_> {
                 external_lines: external.iter().map(|l| l.get_ref().clone()).collect(),
                 alerts: phone_alerts.iter().map(|a| a.get_ref().clone()).collect(),
                 active_ringtone: entry.active_ringtone.clone(),
+                logo_file: self.logo_file(&path, entry.logo_file.as_ref()),
                 firmware,
                 contact_groups: contact_groups.iter().map(|g| g.get_ref().clone()).collect(),
                 blf_contact_group: entry

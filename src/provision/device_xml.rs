@@ -85,7 +85,7 @@ fn network_settings(network: &Network, out: &mut Vec<SettingView>) {
         // The phone applies it only inside this network (Provisioner's
         // `network="CIDR"` attribute).
         out.push(SettingView {
-            network: Some(network.cidr.to_string()),
+            extra: vec![("network", network.cidr.to_string())],
             ..SettingView::new("network_vlan_discovery_mode", mode.as_str().to_owned())
         });
     }

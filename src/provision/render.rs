@@ -210,6 +210,25 @@ fn config_xml<'a>(
         setting("login_password", password.expose());
     }
     device_settings(phone, network, &mut settings);
+    if let Some(logo) = &phone.logo_file {
+        // Provisioner's sample: a user image stored on the phone at this
+        // path, fetched from `url` when `md5` differs from its copy.
+        let url = format!(
+            "{}p/{}/{}/{}",
+            base_url(config),
+            token.as_str(),
+            phone.mac,
+            logo.file
+        );
+        let mut extra = vec![("path", "/user_image.png".to_owned()), ("url", url)];
+        if let Some(md5) = config.file_md5.get(&logo.file) {
+            extra.push(("md5", md5.clone()));
+        }
+        settings.push(SettingView {
+            extra,
+            ..SettingView::new("logo_file", "user".to_owned())
+        });
+    }
     let mut setting = |id, value: &str| settings.push(SettingView::new(id, value.to_owned()));
     // Without a group the phone subscribes to nothing (Sangoma "Contacts").
     setting("blf_contact_group", &phone.blf_contact_group);

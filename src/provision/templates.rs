@@ -37,8 +37,9 @@ pub struct FirmwareView<'a> {
 pub struct SettingView {
     pub id: &'static str,
     pub value: String,
-    /// `network="CIDR"`: the setting applies on that network only.
-    pub network: Option<String>,
+    /// More attributes: `network="CIDR"` (applies on that network only),
+    /// or a file's `path`, `url` and `md5`.
+    pub extra: Vec<(&'static str, String)>,
 }
 
 impl SettingView {
@@ -46,7 +47,7 @@ impl SettingView {
         Self {
             id,
             value,
-            network: None,
+            extra: Vec::new(),
         }
     }
 }
