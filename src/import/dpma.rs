@@ -10,7 +10,8 @@ use std::fmt::Write;
 
 use super::asterisk_conf::{Entry, Section};
 use super::dpma_options::{
-    ALERT, EXTERNAL_LINE, FIRMWARE, LINE, NETWORK, PHONE, Row, SECTION_REFERENCES, no_xml_form, write_mapped,
+    ALERT, EXTERNAL_LINE, FIRMWARE, LINE, NETWORK, PHONE, Row, SECTION_REFERENCES, by_hand, no_xml_form,
+    write_mapped,
 };
 use crate::config::{LINES_GROUP, MacAddress, PhoneModel};
 
@@ -64,14 +65,20 @@ fn mapped_or_noted(
 ) {
     match write_mapped(table, entry, out) {
         Ok(true) => {}
-        Ok(false) => match no_xml_form(&entry.key) {
-            Some(reason) => note(
+        Ok(false) => match (no_xml_form(&entry.key), by_hand(&entry.key)) {
+            (Some(reason), _) => note(
                 notes,
                 section,
                 entry,
                 &format!("no XML form: {reason}; not imported"),
             ),
-            None => note(notes, section, entry, "not supported; not imported"),
+            (None, Some(what)) => note(
+                notes,
+                section,
+                entry,
+                &format!("set by hand: {what}; not imported"),
+            ),
+            (None, None) => note(notes, section, entry, "not supported; not imported"),
         },
         Err(why) => note(notes, section, entry, &why),
     }

@@ -306,3 +306,13 @@ pub fn no_xml_form(key: &str) -> Option<&'static str> {
         .find(|(option, _)| option.eq_ignore_ascii_case(key))
         .map(|(_, reason)| *reason)
 }
+
+/// Options that have an XML form but cannot be mapped without knowing the
+/// phone's model, with what to do instead.
+pub fn by_hand(key: &str) -> Option<&'static str> {
+    let key = key.to_ascii_lowercase();
+    (key.ends_with("_logo_file") || key == "wallpaper_file").then_some(
+        "DPMA names a logo per model and the phone picks its own; set logo_file on the phone \
+         (a PNG of its model's size)",
+    )
+}
