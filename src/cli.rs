@@ -96,9 +96,11 @@ pub enum Command {
         /// pjsip.conf, to take line secrets from its auth sections.
         #[arg(long, value_name = "FILE")]
         pjsip: Option<PathBuf>,
-        /// Model for every phone (DPMA configs do not record models).
-        #[arg(long, default_value = "D65")]
-        model: String,
+        /// Model for every phone. Default: none, and each phone gets the
+        /// documents for the model its User-Agent names (DPMA configs do not
+        /// record models).
+        #[arg(long)]
+        model: Option<String>,
         /// [general] server_address (default: the first network's registration address).
         #[arg(long, value_name = "HOST")]
         server_address: Option<String>,
@@ -114,6 +116,14 @@ pub enum Command {
         /// the network whose cidr holds it (as the server does).
         #[arg(long, value_name = "IP")]
         from: Option<std::net::IpAddr>,
+        /// For a phone without `model`: render as this model (the server
+        /// takes it from the phone's User-Agent).
+        #[arg(long, value_name = "MODEL")]
+        model: Option<crate::config::PhoneModel>,
+        /// Instead of XML: each key set for the phone and its lines, with
+        /// the file:line and the profile it was inherited from.
+        #[arg(long)]
+        explain: bool,
         /// The config file.
         #[arg(long, short, default_value = "phones.toml", value_name = "FILE")]
         config: PathBuf,

@@ -54,7 +54,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             };
             let options = import::ImportOptions {
                 server_address,
-                model: model.parse()?,
+                model: model.as_deref().map(str::parse).transpose()?,
             };
             let imported = import::convert(&sections, &secrets, &options);
             for note in &imported.notes {
@@ -67,6 +67,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             mac,
             document,
             from,
+            model,
+            explain,
             config,
         } => {
             let config = Config::load(&config)?;
@@ -74,7 +76,17 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             let phone = config
                 .phone_by_mac(&mac)
                 .with_context(|| format!("no phone with MAC {mac} in {}", config.source.display()))?;
-            let documents = render_phone(&config, phone)?;
+            if explain {
+                print!("{}", config.explain(phone));
+                return Ok(ExitCode::SUCCESS);
+            }
+            let rendered = render_phone(&config, phone)?;
+            let documents = rendered.for_model(model).with_context(|| {
+                format!(
+                    "phone {} has no model in phones.toml: pass --model (D40 … D80)",
+                    phone.name
+                )
+            })?;
             let kind = match document {
                 RenderDocument::Config => DocumentKind::Config,
                 RenderDocument::Contacts => DocumentKind::Contacts,

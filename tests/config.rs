@@ -102,7 +102,7 @@ fn the_model_carries_defaults_and_normalised_values() {
     assert_eq!(config.general.data_dir, path.parent().unwrap().join("state"));
     let phone = config.phone("alice-desk").unwrap();
     assert_eq!(phone.mac.as_str(), "001915aabbcc");
-    assert_eq!(phone.model.as_str(), "D70");
+    assert_eq!(phone.model.map(|m| m.as_str()), Some("D70"));
     let line = config.line("202").unwrap();
     assert_eq!(
         (line.exten.as_str(), line.authname.as_str(), line.label.as_str()),
@@ -238,4 +238,38 @@ fn json_logs_are_one_object_per_line() {
         stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
         "{stderr}"
     );
+}
+
+/// `render --explain`: each key of the phone and its lines with the place it
+/// was set, the profile named for inherited ones, secrets masked.
+#[test]
+fn render_explain_names_the_origin_of_every_inherited_value() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config/valid-profiles.toml");
+    let fixture = fixture.to_str().expect("utf-8 path");
+    let output = opendpma(&["render", "001915000002", "--explain", "--config", fixture]);
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    let expected = format!(
+        "[phones.office]\n\
+         \x20 timezone = \"Europe/Paris\"  # profiles.desk at {fixture}:12:12\n\
+         \x20 mac = \"001915000002\"       # phones.office at {fixture}:34:7\n\
+         \x20 model = \"D80\"              # phones.office at {fixture}:35:9\n\
+         \x20 lines = [\"101\"]            # phones.office at {fixture}:36:9\n\
+         [lines.101]\n\
+         \x20 mailbox = \"main@default\"  # profiles.staff-line at {fixture}:15:11\n\
+         \x20 secret = \"********\"       # lines.101 at {fixture}:24:10\n\
+         \x20 voicemail = \"*98\"         # lines.101 at {fixture}:25:13\n\
+         # keys not listed take their defaults\n"
+    );
+    assert_eq!(stdout, expected);
+    let config = Config::load(Path::new(fixture)).expect("valid");
+    let lobby = config.phone("lobby").expect("lobby");
+    assert_eq!(
+        lobby.model.map(|m| m.as_str()),
+        Some("D65"),
+        "inherited through desk → base"
+    );
+    assert_eq!(lobby.timezone.as_deref(), Some("Europe/Paris"));
+    let line = config.line("100").expect("line 100");
+    assert_eq!(line.voicemail.as_deref(), Some("*97"));
 }

@@ -34,6 +34,11 @@ fn a_dpma_setup_converts_to_a_valid_phones_toml() {
     );
     // #include was followed.
     let office = config.network("office").expect("network from the included file");
+    assert_eq!(
+        office.network_vlan_id.map(|v| v.get()),
+        Some(20),
+        "VLAN is mapped now"
+    );
     assert_eq!(office.registration_address.as_deref(), Some("pbx.example.com"));
     assert_eq!(office.transport.as_str(), "udp");
     // Secrets: from pjsip.conf (endpoint → auth, and auth by name), or inline.
@@ -51,8 +56,13 @@ fn a_dpma_setup_converts_to_a_valid_phones_toml() {
     assert_eq!(bob.lines, ["2000", "2002"]);
     assert_eq!(bob.timezone.as_deref(), Some("America/Chicago"));
     assert_eq!(bob.network.as_deref(), Some("office"));
-    assert_eq!(bob.model.as_str(), "D70");
+    assert_eq!(bob.model.map(|m| m.as_str()), Some("D70"));
     assert_eq!(bob.mac.as_str(), "0019159c1a2b");
+    assert_eq!(
+        bob.device.web_ui_enabled,
+        Some(false),
+        "web_ui_enabled = no from the template"
+    );
     assert_eq!(
         config.phone("alice-desk").unwrap().lines,
         ["2001"],
@@ -61,12 +71,16 @@ fn a_dpma_setup_converts_to_a_valid_phones_toml() {
     assert!(config.phone("lobby").is_none(), "no MAC: not importable");
     // What was left behind is reported, each with file and line.
     for expected in [
-        "res_digium_phone.conf:47: [bob-desk] contact = internal.xml: not supported; not imported",
-        "res_digium_phone.conf:21: [bob-desk] send_to_vm = yes: not supported; not imported",
-        "res_digium_phone_networks.conf:10: [office] network_vlan_id = 20: not supported; not imported",
+        "res_digium_phone.conf:47: [bob-desk] contact = internal.xml: no XML form: a phonebook XML file: \
+         write its entries as [contacts.NAME] in a group; not imported",
+        "res_digium_phone.conf:21: [bob-desk] send_to_vm = yes: no XML form: DPMA's Send-VM softkey comes \
+         over DPMA's channel; use contact_actions = [\"voicemail\"]; not imported",
+        "res_digium_phone.conf:13: [2000] context = from-internal: no XML form: a dialplan context is the \
+         PBX endpoint's, not the phone's; not imported",
         "[alice-desk] line = 9999: no type=line section of that name; left out",
         "res_digium_phone.conf:55: [lobby] has no mac (DPMA PIN login); phones.toml needs one; phone not imported",
-        "res_digium_phone.conf:61: [status-away] type=application is not supported; section not imported",
+        "res_digium_phone.conf:61: [status-away] type=application: DPMA applications run over DPMA's \
+         channel (docs/DECISIONS.md §16); section not imported",
         "[general] globalpin = 1234: [general] options have no phones.toml equivalent",
         "[bob-desk] model set to D70 (DPMA configs do not say); check it",
         "res_digium_phone.conf:44: [bob-desk] pin: DPMA's profile-claim PIN; opendpma finds phones by MAC; not imported",
@@ -165,4 +179,81 @@ fn several_networks_on_a_phone_leave_the_choice_to_the_cidr() {
         notes.contains("[desk] network = a, b: several networks"),
         "{notes}"
     );
+}
+
+/// A FreePBX-style setup (one include per part, every DPMA section type):
+/// everything with an XML form lands in phones.toml, and each note is an
+/// option that has none (or a file to copy), with its file and line.
+#[test]
+fn a_freepbx_setup_with_every_section_type_maps_all_that_has_an_xml_form() {
+    let output = Command::new(env!("CARGO_BIN_EXE_opendpma"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "import-dpma",
+            "tests/fixtures/dpma/freepbx/res_digium_phone.conf",
+            "--pjsip",
+            "tests/fixtures/dpma/pjsip.conf",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(0));
+    let toml = String::from_utf8(output.stdout).unwrap();
+    let notes = String::from_utf8(output.stderr).unwrap();
+    let config =
+        Config::parse(&toml, Path::new("/tmp/imported.toml")).unwrap_or_else(|e| panic!("{e}\n{toml}"));
+    let hq = config.network("hq").unwrap();
+    assert_eq!(hq.alternate_registration_address.as_deref(), Some("192.168.10.3"));
+    assert_eq!(
+        (hq.sip_dscp.map(|v| v.get()), hq.pc_vlan_id.map(|v| v.get())),
+        (Some(24), Some(200))
+    );
+    assert_eq!(hq.syslog_server.as_deref(), Some("192.168.10.9"));
+    let line = config.line("201").unwrap();
+    assert_eq!(line.sip.digit_map.as_deref(), Some("[0-8]xx|9xxxxxxx.T3"));
+    assert_eq!(line.sip.plar_number.as_deref(), Some("100"));
+    assert_eq!(line.sip.outbound_proxy, Some(("192.168.10.4".to_owned(), 5060)));
+    let anna = config.phone("anna").unwrap();
+    assert_eq!(anna.external_lines, ["trunk-1"]);
+    assert_eq!(anna.model, None, "no --model: the phone's User-Agent decides");
+    assert_eq!(anna.firmware, None, "the entry of the model it turns out to be");
+    assert_eq!(anna.device.codecs.len(), 3);
+    assert_eq!(anna.device.lock_preferences, Some(true));
+    let trunk = config.external_line("trunk-1").unwrap();
+    assert_eq!(
+        trunk.secondary.as_ref().map(|h| h.address.as_str()),
+        Some("sip2.provider.example")
+    );
+    assert_eq!(config.firmware.len(), 2);
+    assert_eq!(anna.alerts, ["alert-ring-answer"]);
+    assert_eq!(anna.active_ringtone.as_ref().map(|t| t.as_str()), Some("Digium"));
+    let alert = config.alert("alert-ring-answer").unwrap();
+    assert_eq!(
+        (alert.alert_info.as_str(), alert.ring_type.as_str()),
+        ("ring-answer", "answer")
+    );
+    // Every note is one of: no XML form (with a reason), a DPMA-only
+    // section, a [general] option, a missing secret, the model guess, or a
+    // file to copy. Nothing is merely "not supported".
+    let lines: Vec<&str> = notes.lines().collect();
+    assert!(lines.len() > 20, "{notes}");
+    for line in &lines {
+        assert!(
+            line.contains("no XML form")
+                || line.contains("run over DPMA's channel")
+                || line.contains("[general] options have no phones.toml equivalent")
+                || line.contains("has no secret here or in pjsip.conf")
+                || line.contains("copy the firmware file")
+                || line.contains("set by hand: DPMA names a logo per model"),
+            "unexplained note: {line}"
+        );
+        assert!(line.contains(".conf:"), "no file:line: {line}");
+    }
+    for expected in [
+        "res_digium_phone_devices.conf:41: [201] first_name = Anna: no XML form",
+        "res_digium_phone_applications.conf:21: [parking] type=application: DPMA applications run over DPMA's channel",
+        "res_digium_phone_firmware.conf:1: [fw-d65] copy the firmware file",
+    ] {
+        assert!(notes.contains(expected), "missing {expected:?} in:\n{notes}");
+    }
+    assert!(!notes.contains("trunk-secret"), "secrets are not printed");
 }

@@ -55,7 +55,7 @@ fn every_model_matches_its_golden_files() {
         let phone = config
             .phones
             .iter()
-            .find(|p| p.model == model)
+            .find(|p| p.model == Some(model))
             .expect("a phone per model");
         let documents = render_phone(&config, phone).expect("renders");
         for (kind, suffix) in [
@@ -156,17 +156,19 @@ fn blf_items_are_laid_out_per_model() {
     // One line on a 2-key D40: one key left, after the account.
     assert_eq!(items("d40"), ["main 1 1 101"]);
     assert_eq!(items("d60"), Vec::<String>::new(), "no contacts");
-    assert_eq!(items("d50"), ["side 0 1 100", "side 1 1 101", "side 2 1 104"]);
-    // Two accounts on a D65: keys 2..5 on page 1, then again on page 2.
+    // The D50 watches its "Building" group (blf_contact_group), not its lines.
+    assert_eq!(items("d50"), ["side 0 1 door", "side 1 1 gate"]);
+    // Two lines and an external line on a D65: three accounts, so keys
+    // 3..5 on page 1, then again on page 2.
     assert_eq!(
         items("d65"),
         [
-            "main 2 1 100",
-            "main 3 1 101",
-            "main 4 1 102",
-            "main 5 1 104",
-            "main 2 2 106",
-            "main 3 2 107"
+            "main 3 1 100",
+            "main 4 1 101",
+            "main 5 1 102",
+            "main 3 2 104",
+            "main 4 2 106",
+            "main 5 2 107"
         ]
     );
     assert_eq!(items("d80")[0], "main 1 1 100", "after the D80's one account");

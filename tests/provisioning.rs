@@ -545,3 +545,190 @@ async fn guessed_document_tokens_lock_the_address_out() {
     let log = server.log();
     assert_eq!(log.matches("user=document-token proto=http").count(), 10, "{log}");
 }
+
+/// Firmware: `<firmwares>` in the config of each phone of the model, the
+/// file behind its URL streamed whole or by Range, ETag/304, 416, and only
+/// named files, only to phones with their token or the credentials.
+#[tokio::test]
+async fn firmware_is_announced_and_served_with_ranges_and_etags() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let client = client();
+    // 200 KB of a repeating pattern: several chunks, checkable anywhere.
+    let image: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let files = server.config_path.parent().unwrap().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(files.join("2_9_27_D65_firmware.eff"), &image).unwrap();
+    std::fs::write(files.join("secret.txt"), "not served").unwrap();
+    let body = format!("{SAMPLE_BODY}\n[firmware.d65]\nmodel = \"D65\"\nversion = \"2_9_27\"\n");
+    std::fs::write(&server.config_path, server.config_with(HTTP_CREDENTIALS, &body)).unwrap();
+    let reload = client
+        .post(server.admin_url("/api/v1/reload"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reload.status(), StatusCode::OK);
+
+    let get = |path: String| {
+        client
+            .get(server.http_url(&path))
+            .basic_auth("provision", Some("http-secret-pw"))
+    };
+    let config = get(BOB.to_owned()).send().await.unwrap().text().await.unwrap();
+    let marker = "<firmware model=\"D65\" version=\"2_9_27\" url=\"";
+    let start = config.find(marker).expect("firmwares") + marker.len();
+    let url = &config[start..start + config[start..].find('"').unwrap()];
+    let prefix = format!("http://127.0.0.1:{}", server.http.port());
+    let path = url.strip_prefix(&prefix).expect("our URL").to_owned();
+    assert!(
+        path.starts_with("/p/") && path.ends_with("/0019159c1a2b/2_9_27_D65_firmware.eff"),
+        "{path}"
+    );
+    // The D50 has no firmware entry: no <firmwares>.
+    let alice = get("/0019159c1a2c.cfg".into())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!alice.contains("<firmwares>"), "{alice}");
+
+    // Whole, by the token URL (no credentials).
+    let whole = client.get(url).send().await.unwrap();
+    assert_eq!(whole.status(), StatusCode::OK);
+    assert_eq!(whole.headers()["accept-ranges"], "bytes");
+    assert_eq!(whole.headers()["content-length"], "200000");
+    let etag = whole.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(whole.bytes().await.unwrap().as_ref(), &image[..]);
+
+    // A range, as a resumed download asks for it.
+    let part = client
+        .get(url)
+        .header("range", "bytes=65530-65549")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.headers()["content-range"], "bytes 65530-65549/200000");
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &image[65530..65550]);
+    let tail = client.get(url).header("range", "bytes=-10").send().await.unwrap();
+    assert_eq!(tail.bytes().await.unwrap().as_ref(), &image[199_990..]);
+    let beyond = client
+        .get(url)
+        .header("range", "bytes=200000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(beyond.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(beyond.headers()["content-range"], "bytes */200000");
+
+    // Unchanged: 304 without a body.
+    let cached = client
+        .get(url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+
+    // With the credentials under /files/; HEAD sends the length only.
+    let head = client
+        .head(server.http_url("/files/2_9_27_D65_firmware.eff"))
+        .basic_auth("provision", Some("http-secret-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["content-length"], "200000");
+    // Without them: 401; a file the config does not name: 404; a wrong token: 404.
+    let anonymous = client
+        .get(server.http_url("/files/2_9_27_D65_firmware.eff"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let unnamed = get("/files/secret.txt".into()).send().await.unwrap();
+    assert_eq!(unnamed.status(), StatusCode::NOT_FOUND);
+    let wrong = path.replacen("/p/", "/p/0", 1);
+    let guessed = client.get(server.http_url(&wrong)).send().await.unwrap();
+    assert_eq!(guessed.status(), StatusCode::NOT_FOUND);
+
+    // A missing file is refused at reload, at the entry's line.
+    std::fs::remove_file(files.join("2_9_27_D65_firmware.eff")).unwrap();
+    let refused = client
+        .post(server.admin_url("/api/v1/reload"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(refused.status(), StatusCode::OK);
+    let text = refused.text().await.unwrap();
+    assert!(
+        text.contains("firmware.d65.file") && text.contains("2_9_27_D65_firmware.eff is not a file"),
+        "{text}"
+    );
+}
+
+/// A phone without `model` gets the documents of the model its User-Agent
+/// names (reference §1.5); one that names none gets a 404 and a log line;
+/// a set model that the User-Agent contradicts is served as set, with a
+/// warning in the log.
+#[tokio::test]
+async fn the_model_comes_from_the_user_agent_when_it_is_not_set() {
+    let body = SAMPLE_BODY.replace("model = \"D50\"\n", "");
+    let server = Server::start(HTTP_CREDENTIALS, &body);
+    let client = client();
+    let fetch = |path: &'static str, agent: Option<&'static str>| {
+        let mut request = client
+            .get(server.http_url(path))
+            .basic_auth("provision", Some("http-secret-pw"));
+        if let Some(agent) = agent {
+            request = request.header("user-agent", agent);
+        }
+        request.send()
+    };
+    let alice = "/0019159c1a2c.cfg";
+    let as_d45 = fetch(alice, Some("Digium D45 2_9_27")).await.unwrap();
+    assert_eq!(as_d45.status(), StatusCode::OK);
+    let d45 = as_d45.text().await.unwrap();
+    assert!(d45.contains("for a D45;"), "{d45}");
+    // The D45 shares its line keys with BLF; the D70 has side keys.
+    assert!(d45.contains("enable_blf_on_unused_line_keys"), "{d45}");
+    let d70 = fetch(alice, Some("Sangoma D70 2_9_27"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        d70.contains("for a D70;") && !d70.contains("enable_blf_on_unused_line_keys"),
+        "{d70}"
+    );
+    let blf = fetch("/0019159c1a2c-blf.xml", Some("Digium D70 2_9_27"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        blf.contains("Smart BLF sheet for a D70") && blf.contains("location=\"side\""),
+        "{blf}"
+    );
+    let unknown = fetch(alice, Some("curl/8")).await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert!(server.wait_for_log("set `model` in phones.toml", Duration::from_secs(10)));
+
+    // Bob is a D65 in phones.toml; his phone says D45.
+    let bob = fetch(BOB, Some("Digium D45 2_9_27"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(bob.contains("for a D65;"), "{bob}");
+    assert!(server.wait_for_log(
+        "model mismatch: phones.toml says D65, the phone says it is a D45",
+        Duration::from_secs(10)
+    ));
+}

@@ -76,7 +76,7 @@ pub async fn phones_view(state: &AdminState) -> Vec<PhoneView> {
         .iter()
         .map(|phone| PhoneView {
             name: phone.name.clone(),
-            model: phone.model.as_str(),
+            model: phone.model.map_or("from User-Agent", |model| model.as_str()),
             mac: phone.mac.to_string(),
             lines: phone.lines.clone(),
             last_contact: contacts.get(&phone.name).cloned(),

@@ -8,22 +8,41 @@
 //! when serde rejects a value we note it, drop that key and read the entry
 //! again to find the next bad value.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
+use super::alerts::AlertEntry;
 use super::asterisk::Asterisk;
 use super::entries::{HintEntry, LineEntry, PhoneEntry};
 use super::field_names::field_names;
+use super::firmware::FirmwareEntry;
+use super::phonebook::ContactEntry;
 use super::problem::{Problem, nearest_key, path_segment};
+use super::profiles::{KeyOrigin, Profiles};
+use super::registration::ExternalLineEntry;
 use super::sections::{Admin, General, Http, Limits, Network, Sip};
 
 /// The sections phones.toml may have, in the order the docs present them.
 const SECTIONS: &[&str] = &[
-    "general", "http", "sip", "admin", "networks", "lines", "phones", "hints", "asterisk",
+    "general",
+    "http",
+    "sip",
+    "admin",
+    "limits",
+    "asterisk",
+    "networks",
+    "profiles",
+    "lines",
+    "phones",
+    "external_lines",
+    "contacts",
+    "alerts",
+    "firmware",
+    "hints",
 ];
 
 /// Everything read from one document. Entries keep whatever values were
@@ -40,12 +59,19 @@ pub struct Document {
     pub lines: Vec<Entry<LineEntry>>,
     pub phones: Vec<Entry<PhoneEntry>>,
     pub hints: Vec<Entry<HintEntry>>,
+    pub contacts: Vec<Entry<ContactEntry>>,
+    pub firmware: Vec<Entry<FirmwareEntry>>,
+    pub external_lines: Vec<Entry<ExternalLineEntry>>,
+    pub alerts: Vec<Entry<AlertEntry>>,
     /// Names of entries that exist but are not tables, so cross-reference
     /// checks do not also call them "unknown".
     pub broken_entries: HashSet<(String, String)>,
     /// Where each singleton section starts, for problems about the section
     /// as a whole (e.g. `min_expires` above `max_expires`).
     pub section_spans: Vec<(&'static str, Range<usize>)>,
+    /// `phones.NAME` / `lines.NAME` → where each of its resolved keys was
+    /// set (the entry itself or a profile), for `render --explain`.
+    pub origins: HashMap<String, Vec<KeyOrigin>>,
 }
 
 /// Reads `source`, pushing every problem found into `problems`.
@@ -55,11 +81,32 @@ pub fn read(source: &str, problems: &mut Vec<Problem>) -> Document {
         let span = error.span().unwrap_or(0..0);
         problems.push(Problem::at(source, span, "", error.message().trim_end()));
     }
-    let mut reader = Reader { source, problems };
-    let mut document = Document::default();
     let root_span = root.span();
+    let mut root = root.into_inner();
+    // Profiles first: phones and lines anywhere in the file inherit from them.
+    let profiles = match root.remove_entry("profiles") {
+        Some((_, value)) => {
+            let known: Vec<&str> = field_names::<PhoneEntry>()
+                .iter()
+                .chain(field_names::<LineEntry>())
+                .copied()
+                .collect();
+            let mut profile_problems = Vec::new();
+            let profiles = Profiles::read(source, value, &known, &mut profile_problems);
+            problems.extend(profile_problems);
+            profiles
+        }
+        None => Profiles::default(),
+    };
+    let mut reader = Reader {
+        source,
+        problems,
+        profiles: &profiles,
+        inherited: HashMap::new(),
+    };
+    let mut document = Document::default();
     let mut saw_general = false;
-    for (key, value) in root.into_inner() {
+    for (key, value) in root {
         let name = key.get_ref().as_ref();
         if let Some(section) = SECTIONS.iter().find(|s| **s == name) {
             document.section_spans.push((section, key.span()));
@@ -75,8 +122,29 @@ pub fn read(source: &str, problems: &mut Vec<Problem>) -> Document {
             "limits" => document.limits = reader.entry("limits", value).unwrap_or_default(),
             "asterisk" => document.asterisk = reader.entry("asterisk", value),
             "networks" => document.networks = reader.entries("networks", value, &mut document.broken_entries),
-            "lines" => document.lines = reader.entries("lines", value, &mut document.broken_entries),
-            "phones" => document.phones = reader.entries("phones", value, &mut document.broken_entries),
+            "lines" => {
+                document.lines = reader.inheriting_entries(
+                    "lines",
+                    value,
+                    &mut document.broken_entries,
+                    &mut document.origins,
+                )
+            }
+            "phones" => {
+                document.phones = reader.inheriting_entries(
+                    "phones",
+                    value,
+                    &mut document.broken_entries,
+                    &mut document.origins,
+                )
+            }
+            "external_lines" => {
+                document.external_lines =
+                    reader.entries("external_lines", value, &mut document.broken_entries)
+            }
+            "alerts" => document.alerts = reader.entries("alerts", value, &mut document.broken_entries),
+            "firmware" => document.firmware = reader.entries("firmware", value, &mut document.broken_entries),
+            "contacts" => document.contacts = reader.entries("contacts", value, &mut document.broken_entries),
             "hints" => document.hints = reader.entries("hints", value, &mut document.broken_entries),
             _ => reader.unknown_key("", &key, SECTIONS),
         }
@@ -112,9 +180,46 @@ impl<T> Entry<T> {
 struct Reader<'s, 'p> {
     source: &'s str,
     problems: &'p mut Vec<Problem>,
+    profiles: &'p Profiles<'s>,
+    /// While reading one entry: its inherited keys → their profile, so a
+    /// problem with one names the profile's key (where the line is).
+    inherited: HashMap<String, String>,
 }
 
 impl<'s> Reader<'s, '_> {
+    /// Reads `[phones.NAME]` or `[lines.NAME]` entries, each after applying
+    /// its `profile` chain, recording where each key came from.
+    fn inheriting_entries<T: for<'de> Deserialize<'de>>(
+        &mut self,
+        section: &str,
+        value: Spanned<DeValue<'s>>,
+        broken: &mut HashSet<(String, String)>,
+        origins: &mut HashMap<String, Vec<KeyOrigin>>,
+    ) -> Vec<Entry<T>> {
+        let span = value.span();
+        let DeValue::Table(table) = value.into_inner() else {
+            return self.entries(section, Spanned::new(span, DeValue::Boolean(false)), broken);
+        };
+        let mut expanded_table = DeTable::new();
+        let mut inherited_by_entry = HashMap::new();
+        for (key, entry) in table {
+            let name = key.get_ref().to_string();
+            let path = format!("{section}.{}", path_segment(&name));
+            let entry_span = entry.span();
+            let entry = match entry.into_inner() {
+                DeValue::Table(entry) => {
+                    let expanded = self.profiles.expand(self.source, &path, entry, self.problems);
+                    origins.insert(path, expanded.origins);
+                    inherited_by_entry.insert(name, expanded.inherited);
+                    Spanned::new(entry_span, DeValue::Table(expanded.table))
+                }
+                other => Spanned::new(entry_span, other),
+            };
+            expanded_table.insert(key, entry);
+        }
+        self.entries_with(section, expanded_table, broken, &mut inherited_by_entry)
+    }
+
     /// Reads a table of named entries (`[phones.NAME]` …).
     fn entries<T: for<'de> Deserialize<'de>>(
         &mut self,
@@ -131,6 +236,16 @@ impl<'s> Reader<'s, '_> {
             );
             return Vec::new();
         };
+        self.entries_with(section, table, broken, &mut HashMap::new())
+    }
+
+    fn entries_with<T: for<'de> Deserialize<'de>>(
+        &mut self,
+        section: &str,
+        table: DeTable<'s>,
+        broken: &mut HashSet<(String, String)>,
+        inherited_by_entry: &mut HashMap<String, HashMap<String, String>>,
+    ) -> Vec<Entry<T>> {
         let mut entries = Vec::new();
         for (key, entry) in table {
             let name = key.get_ref().to_string();
@@ -139,7 +254,10 @@ impl<'s> Reader<'s, '_> {
                 DeValue::Table(table) => table.keys().map(|k| k.get_ref().to_string()).collect(),
                 _ => Vec::new(),
             };
-            match self.entry(&path, entry) {
+            self.inherited = inherited_by_entry.remove(&name).unwrap_or_default();
+            let read = self.entry(&path, entry);
+            self.inherited.clear();
+            match read {
                 Some(value) => entries.push(Entry {
                     name: Spanned::new(key.span(), name),
                     keys,
@@ -197,7 +315,7 @@ impl<'s> Reader<'s, '_> {
                     let error_span = error.span().unwrap_or(span.clone());
                     let culprit = key_containing(&table, &error_span);
                     let key_path = match &culprit {
-                        Some(key) => format!("{path}.{}", path_segment(key)),
+                        Some(key) => self.key_path(path, key),
                         None => path.to_owned(),
                     };
                     self.push(error_span, &key_path, message);
@@ -218,22 +336,43 @@ impl<'s> Reader<'s, '_> {
             self.push(key.span(), &format!("{path}.pin"), message);
             return;
         }
+        let section = path.split('.').next().unwrap_or(path);
         let hint = match nearest_key(name, known) {
+            // Valid in a profile (checked there), but not for this entry.
+            _ if self.inherited.contains_key(name) => format!(" for [{section}] entries"),
             Some(candidate) => format!(" (did you mean `{candidate}`?)"),
+            // A phone has dozens of keys: a list that long is not read.
+            None if known.len() > LISTED_KEYS => " (docs/DPMA-COVERAGE.md lists every key)".to_owned(),
             None => format!(" (expected one of: {})", known.join(", ")),
         };
         let full_path = if path.is_empty() {
             path_segment(name)
         } else {
-            format!("{path}.{}", path_segment(name))
+            self.key_path(path, name)
         };
         self.push(key.span(), &full_path, format!("unknown key `{name}`{hint}"));
+    }
+
+    /// `path.key`, or for an inherited key `profiles.P.key (inherited by
+    /// path)`: the line:column is the profile's, so the path says so too.
+    fn key_path(&self, path: &str, key: &str) -> String {
+        match self.inherited.get(key) {
+            Some(profile) => format!(
+                "profiles.{}.{} (inherited by {path})",
+                path_segment(profile),
+                path_segment(key)
+            ),
+            None => format!("{path}.{}", path_segment(key)),
+        }
     }
 
     fn push(&mut self, span: Range<usize>, path: &str, message: impl Into<String>) {
         self.problems.push(Problem::at(self.source, span, path, message));
     }
 }
+
+/// Up to this many known keys are listed after an unknown one.
+const LISTED_KEYS: usize = 12;
 
 /// Which `[networks.NAME]` keys are needed, told where one is missing.
 const NETWORK_KEYS: &str = " (required: cidr, the addresses of the phones on this network; \

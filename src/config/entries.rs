@@ -10,6 +10,11 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use std::collections::BTreeMap;
+
+use super::device_settings::{
+    AcceptLocalCalls, Codec, Ehs, Level, NameFormat, PortMode, Seconds, SettingValue,
+};
 use super::extension::Extension;
 use super::mac_address::MacAddress;
 use super::phone_model::PhoneModel;
@@ -33,6 +38,16 @@ pub struct LineEntry {
     pub mailbox: Option<String>,
     /// What the phone dials for voicemail, e.g. `*97`.
     pub voicemail: Option<String>,
+    // Registration options (DPMA type=line, reference §2.4).
+    pub digit_map: Option<String>,
+    pub outboundproxy_address: Option<String>,
+    pub outboundproxy_port: Option<u16>,
+    pub transport: Option<super::listen_address::Transport>,
+    pub media_encryption: Option<super::registration::MediaEncryption>,
+    pub reregistration_timeout: Option<Seconds>,
+    pub registration_retry_interval: Option<Seconds>,
+    pub registration_max_retries: Option<u16>,
+    pub plar_number: Option<String>,
 }
 
 /// `[phones.NAME]` (DPMA `type=phone`).
@@ -56,6 +71,53 @@ pub struct PhoneEntry {
     pub network: Option<Spanned<String>>,
     /// Olson time zone name, e.g. `America/Chicago`.
     pub timezone: Option<String>,
+    // Device settings (DPMA phone options, reference §2.3); each becomes
+    // one `<setting>` (see `device_settings.rs` for the ids).
+    pub ntp_resync: Option<Seconds>,
+    pub active_locale: Option<String>,
+    pub name_format: Option<NameFormat>,
+    pub brightness: Option<Level>,
+    pub contrast: Option<Level>,
+    pub dim_backlight: Option<bool>,
+    pub backlight_timeout: Option<Seconds>,
+    pub backlight_dim_level: Option<Level>,
+    pub idle_company_text: Option<String>,
+    pub display_mc_notification: Option<bool>,
+    pub small_clock: Option<bool>,
+    pub ringer_volume: Option<Level>,
+    pub speaker_volume: Option<Level>,
+    pub handset_volume: Option<Level>,
+    pub headset_volume: Option<Level>,
+    pub reset_call_volume: Option<bool>,
+    pub headset_answer: Option<bool>,
+    pub ehs: Option<Ehs>,
+    pub web_ui_enabled: Option<bool>,
+    pub lock_preferences: Option<bool>,
+    pub accept_local_calls: Option<AcceptLocalCalls>,
+    pub lan_port_mode: Option<PortMode>,
+    pub pc_port_mode: Option<PortMode>,
+    pub enable_check_sync: Option<bool>,
+    /// Codecs in priority order, e.g. `["G722", "PCMU"]`.
+    pub codecs: Option<Vec<Codec>>,
+    /// `[external_lines]` accounts after its own lines (they take line keys).
+    pub external_lines: Option<Vec<Spanned<String>>>,
+    /// `[alerts]` (Alert-Info → ring type and tone) this phone honours.
+    pub alerts: Option<Vec<Spanned<String>>>,
+    /// The phone's own ringtone, a built-in name such as `Digium`.
+    pub active_ringtone: Option<super::alerts::Ringtone>,
+    /// Idle-screen logo: a PNG of the model's size in `files_dir`.
+    pub logo_file: Option<Spanned<String>>,
+    /// The `[firmware]` entry to run; default: the one for its model.
+    pub firmware: Option<Spanned<String>>,
+    /// `[contacts]` groups in this phone's phonebook, after its lines' group.
+    pub contact_groups: Option<Vec<Spanned<String>>>,
+    /// The group whose contacts the BLF keys watch; default `Internal`
+    /// (the lines in `contacts`).
+    pub blf_contact_group: Option<Spanned<String>>,
+    /// Call features on each line contact: intercom, monitor, voicemail, pickup.
+    pub contact_actions: Option<Vec<super::phonebook::ContactAction>>,
+    /// Any other documented `<setting id>`: `{ transport_tls_port = 5061 }`.
+    pub settings: Option<BTreeMap<Spanned<String>, SettingValue>>,
 }
 
 /// `[hints."EXTEN"]`: extra or overriding device and presence sources for an

@@ -8,19 +8,29 @@
 //! - The value types (`MacAddress`, `Extension`, `PhoneModel`, `SipListen`,
 //!   `Cidr`, `Secret`) validate themselves once, at this edge.
 //!
-//! No I/O here beyond reading the one file in `Config::load`.
+//! No I/O here beyond reading the one file in `Config::load` and checking
+//! there that every file it serves (firmware, logos) exists and fits.
 
+mod alerts;
 mod asterisk;
+mod device_settings;
 mod document;
 mod entries;
+mod explain;
 mod extension;
 mod field_names;
+mod firmware;
 mod key_limits;
 mod listen_address;
+mod logo;
 mod mac_address;
 mod model;
 mod phone_model;
+mod phone_settings;
+mod phonebook;
 mod problem;
+mod profiles;
+mod registration;
 mod secret;
 mod sections;
 mod validate;
@@ -28,13 +38,19 @@ mod validate;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use alerts::{Alert, RingType, Ringtone};
 pub use asterisk::{AmiAddress, Asterisk, InvalidAmiAddress};
+pub use device_settings::{Codec, DeviceSettings};
 pub use extension::{Extension, InvalidExtension};
+pub use firmware::Firmware;
 pub use listen_address::{Cidr, SipListen, Transport};
 pub use mac_address::{InvalidMacAddress, MacAddress};
 pub use model::{Config, HintDefinition, Line, Phone};
 pub use phone_model::{BlfSlot, KeyLayout, PhoneModel};
+pub use phonebook::{Contact, ContactAction, ContactNumber, LINES_GROUP};
 pub use problem::Problem;
+pub use profiles::KeyOrigin;
+pub use registration::{ExternalLine, Host, LineSip, MediaEncryption};
 pub use secret::Secret;
 pub use sections::{Admin, DigestAlgorithm, General, Http, Limits, Network, Sip};
 
@@ -77,7 +93,17 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse(&source, path)
+        let mut config = Self::parse(&source, path)?;
+        let mut problems = config.missing_files();
+        problems.extend(config.check_logos());
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                problems,
+            })
+        }
     }
 
     /// Validates `source` as if read from `path` (which anchors a relative

@@ -30,12 +30,26 @@ pub struct Config {
     pub lines: Vec<Line>,
     /// In file order.
     pub phones: Vec<Phone>,
+    /// `[alerts]`, in file order.
+    pub alerts: Vec<super::alerts::Alert>,
+    /// `[external_lines]` accounts, in file order.
+    pub external_lines: Vec<super::registration::ExternalLine>,
+    /// MD5 (hex) of served files that phones check by hash (logos), filled
+    /// by `Config::load`.
+    pub file_md5: HashMap<String, String>,
+    /// `[firmware]` images, in file order.
+    pub firmware: Vec<super::firmware::Firmware>,
+    /// `[contacts]` phonebook entries, in file order.
+    pub contacts: Vec<super::phonebook::Contact>,
     /// Things that work but are probably not what was meant (more
     /// contacts than BLF keys, …), for `check` and the server log.
     pub warnings: Vec<super::problem::Problem>,
     /// One per extension: the automatic hint of each line, with the
     /// `[hints]` overrides applied, plus hints for extra extensions.
     pub hints: Vec<HintDefinition>,
+    /// `phones.NAME` / `lines.NAME` → where each key set for it was set:
+    /// in the entry or in which profile (`render --explain`).
+    pub origins: HashMap<String, Vec<super::profiles::KeyOrigin>>,
     /// Positions in `lines` and `phones` by every key they are looked up
     /// by; built once by `validate`.
     pub(super) index: Index,
@@ -96,6 +110,7 @@ pub struct Line {
     pub callerid: Option<String>,
     pub mailbox: Option<String>,
     pub voicemail: Option<String>,
+    pub sip: super::registration::LineSip,
 }
 
 /// A desk phone (DPMA `type=phone`).
@@ -103,7 +118,8 @@ pub struct Line {
 pub struct Phone {
     pub name: String,
     pub mac: MacAddress,
-    pub model: PhoneModel,
+    /// `None`: the phone's documents follow the model its User-Agent names.
+    pub model: Option<PhoneModel>,
     pub login_password: Option<Secret>,
     pub full_name: Option<String>,
     /// Line names, primary first; never empty.
@@ -114,6 +130,21 @@ pub struct Phone {
     /// (`Config::network_for`).
     pub network: Option<String>,
     pub timezone: Option<String>,
+    pub device: super::device_settings::DeviceSettings,
+    /// `[external_lines]` names, after its own lines.
+    pub external_lines: Vec<String>,
+    /// `[alerts]` names it honours.
+    pub alerts: Vec<String>,
+    pub active_ringtone: Option<super::alerts::Ringtone>,
+    pub logo_file: Option<super::logo::LogoFile>,
+    /// The `[firmware]` entry it runs, if any.
+    pub firmware: Option<String>,
+    /// `[contacts]` groups in the phonebook, after the lines' group.
+    pub contact_groups: Vec<String>,
+    /// The group the BLF keys watch (`phonebook::LINES_GROUP` by default).
+    pub blf_contact_group: String,
+    /// Call features on the line contacts.
+    pub contact_actions: Vec<super::phonebook::ContactAction>,
 }
 
 /// Which device states and presence providers make up an extension's state.
@@ -172,6 +203,46 @@ impl Config {
                 .find(|(_, network)| network.cidr.contains(peer))
                 .map(|(name, _)| name.as_str()),
         }
+    }
+
+    /// The `[alerts]` entry called `name`.
+    pub fn alert(&self, name: &str) -> Option<&super::alerts::Alert> {
+        self.alerts.iter().find(|alert| alert.name == name)
+    }
+
+    /// The `[external_lines]` entry called `name`.
+    pub fn external_line(&self, name: &str) -> Option<&super::registration::ExternalLine> {
+        self.external_lines.iter().find(|line| line.name == name)
+    }
+
+    /// The one `[firmware]` entry for `model`, if there is exactly one.
+    pub fn firmware_for_model(&self, model: PhoneModel) -> Option<&super::firmware::Firmware> {
+        let mut entries = self.firmware.iter().filter(|image| image.model == model);
+        let first = entries.next()?;
+        entries.next().is_none().then_some(first)
+    }
+
+    /// The `[firmware]` entry called `name`.
+    pub fn firmware_named(&self, name: &str) -> Option<&super::firmware::Firmware> {
+        self.firmware.iter().find(|image| image.name == name)
+    }
+
+    /// The file behind `/files/NAME`, if the config serves one by that name.
+    pub fn served_file(&self, name: &str) -> Option<std::path::PathBuf> {
+        let firmware = self.firmware.iter().any(|image| image.file == name);
+        let logo = self
+            .phones
+            .iter()
+            .any(|phone| phone.logo_file.as_ref().is_some_and(|logo| logo.file == name));
+        (firmware || logo).then(|| self.general.files_dir.join(name))
+    }
+
+    /// The `[contacts]` entries of `group`, in file order.
+    pub fn contacts_in<'a>(
+        &'a self,
+        group: &'a str,
+    ) -> impl Iterator<Item = &'a super::phonebook::Contact> + 'a {
+        self.contacts.iter().filter(move |contact| contact.group == group)
     }
 
     /// Phones that carry line `name` (as one of their own lines).

@@ -151,6 +151,34 @@ impl PhoneModel {
     }
 }
 
+impl PhoneModel {
+    /// The logo's size in pixels (width, height), reference §3 "Model
+    /// facts" (FreePBX `digium_phones_models.php`).
+    pub fn logo_size(self) -> (u32, u32) {
+        match self {
+            Self::D40 | Self::D45 | Self::D50 => (150, 45),
+            Self::D60 | Self::D62 | Self::D65 => (296, 128),
+            Self::D70 => (205, 85),
+            Self::D80 => (800, 1280),
+        }
+    }
+
+    /// The model a phone's User-Agent names: the first word of the form
+    /// `D<digits>` after "Digium" or "Sangoma" (any case), as in
+    /// `Digium D65 2_9_27` (reference §1.5: FreePBX reads the model with
+    /// `.*Digium.*[Dd](\d+)`; newer firmware says "Sangoma").
+    pub fn from_user_agent(agent: &str) -> Option<Self> {
+        let lower = agent.to_ascii_lowercase();
+        let start = ["digium", "sangoma"]
+            .iter()
+            .filter_map(|vendor| lower.find(vendor))
+            .min()?;
+        lower[start..]
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .find_map(|word| word.parse().ok())
+    }
+}
+
 impl FromStr for PhoneModel {
     type Err = UnknownPhoneModel;
     fn from_str(input: &str) -> Result<Self, Self::Err> {
@@ -237,5 +265,20 @@ mod tests {
         assert_eq!((eleventh.location, eleventh.index, eleventh.page), ("side", 0, 2));
         assert_eq!(d70.slot(100, 6), None);
         assert_eq!(PhoneModel::D80.key_layout().slot(4, 2).unwrap().index, 6);
+    }
+
+    #[test]
+    fn the_model_is_read_from_the_user_agent() {
+        let read = PhoneModel::from_user_agent;
+        assert_eq!(read("Digium D65 2_9_27"), Some(PhoneModel::D65));
+        assert_eq!(
+            read("digium_D70_1_1_0_0_48178"),
+            Some(PhoneModel::D70),
+            "the DHCP vendor-class form too"
+        );
+        assert_eq!(read("Sangoma D80 1.4 (0019159c1a2b)"), Some(PhoneModel::D80));
+        assert_eq!(read("Digium/1.0 (D45)"), Some(PhoneModel::D45));
+        assert_eq!(read("curl/8.5 D65"), None, "no vendor, no guess");
+        assert_eq!(read("Digium D99"), None);
     }
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::device_settings::{Dscp, Priority, Seconds, SyslogLevel, VlanDiscovery, VlanId};
 use super::listen_address::{Cidr, SipListen, Transport};
 use super::secret::Secret;
 
@@ -25,6 +26,10 @@ pub struct General {
     /// Digest realm for SIP and HTTP.
     #[serde(default = "default_realm")]
     pub realm: String,
+    /// Firmware (and other served files) live here, served to
+    /// authenticated phones as `/files/NAME`; relative to the config file.
+    #[serde(default = "default_files_dir")]
+    pub files_dir: PathBuf,
 }
 
 /// `[http]`: the provisioning listener.
@@ -233,7 +238,7 @@ pub struct Admin {
 
 /// `[networks.NAME]` (DPMA `type=network`): where a phone's accounts
 /// register and which NTP server it uses.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Network {
     pub cidr: Cidr,
@@ -244,8 +249,27 @@ pub struct Network {
     #[serde(default = "default_transport")]
     pub transport: Transport,
     pub ntp_server: Option<String>,
+    /// Backup registrar (`<host_alternate>`); port and transport default
+    /// to the primary's.
+    pub alternate_registration_address: Option<String>,
+    pub alternate_registration_port: Option<u16>,
+    pub alternate_transport: Option<Transport>,
     /// Display name.
     pub alias: Option<String>,
+    // VLAN, 802.1p, DiffServ, syslog and keep-alive (DPMA type=network,
+    // reference §2.2); unset = the phone's own value.
+    pub network_vlan_discovery_mode: Option<VlanDiscovery>,
+    pub network_vlan_id: Option<VlanId>,
+    pub pc_vlan_id: Option<VlanId>,
+    pub sip_qos: Option<Priority>,
+    pub rtp_qos: Option<Priority>,
+    pub pc_qos: Option<Priority>,
+    pub sip_dscp: Option<Dscp>,
+    pub rtp_dscp: Option<Dscp>,
+    pub syslog_server: Option<String>,
+    pub syslog_port: Option<u16>,
+    pub syslog_level: Option<SyslogLevel>,
+    pub udp_ka_interval: Option<Seconds>,
 }
 
 impl Default for Http {
@@ -289,6 +313,9 @@ impl Default for Admin {
 
 fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
+}
+fn default_files_dir() -> PathBuf {
+    PathBuf::from("files")
 }
 fn default_realm() -> String {
     "opendpma".to_owned()

@@ -7,11 +7,15 @@ use std::path::Path;
 
 use toml::Spanned;
 
+use super::alerts;
 use super::document::Document;
 use super::extension::Extension;
+use super::firmware;
 use super::key_limits::KeyLimit;
 use super::model::{Config, HintDefinition, Index, Line, Phone};
+use super::phonebook;
 use super::problem::{LineStarts, Problem, path_segment};
+use super::registration::{self, LineSip};
 
 /// Builds the model, or pushes the problems that prevent it.
 pub fn validate(
@@ -29,7 +33,12 @@ pub fn validate(
     };
     check.sections(&document);
     let lines = check.lines(&document);
-    let phones = check.phones(&document);
+    let line_extens = lines.iter().map(|line| line.exten.to_string()).collect();
+    let contacts = phonebook::contacts(source, &document.contacts, &line_extens, check.problems);
+    let firmware = firmware::firmware(source, &document.firmware, check.problems);
+    let external_lines = registration::external_lines(source, &document.external_lines, check.problems);
+    let alerts = alerts::alerts(source, &document.alerts, check.problems);
+    let phones = check.phones(&document, &contacts, &firmware);
     let hints = check.hints(&document, &lines);
     let mut document = document;
     let mut general = document.general.take()?;
@@ -40,6 +49,7 @@ pub fn validate(
         .unwrap_or(Path::new("."));
     let paths = [
         Some(&mut general.data_dir),
+        Some(&mut general.files_dir),
         document.http.tls_cert.as_mut(),
         document.http.tls_key.as_mut(),
         document.sip.tls_cert.as_mut(),
@@ -69,8 +79,14 @@ pub fn validate(
             .collect(),
         lines,
         phones,
+        contacts,
+        firmware,
+        external_lines,
+        alerts,
+        file_md5: HashMap::new(),
         warnings,
         hints,
+        origins: document.origins,
         index,
     })
 }
@@ -103,7 +119,9 @@ impl Checker<'_, '_> {
     /// The model's key limits (`KeyLimit`): too many lines are a problem,
     /// contacts beyond the BLF keys a warning.
     fn model_limits(&mut self, path: &str, entry: &super::entries::PhoneEntry, model: super::PhoneModel) {
-        let lines = entry.lines.as_ref().map_or(0, |lines| lines.get_ref().len());
+        // External lines are accounts too: each takes a line key.
+        let lines = entry.lines.as_ref().map_or(0, |lines| lines.get_ref().len())
+            + entry.external_lines.as_ref().map_or(0, Vec::len);
         match KeyLimit::check(model, lines, entry.contacts.len()) {
             Some(limit @ KeyLimit::TooManyLines { .. }) => {
                 let span = entry.lines.as_ref().map_or(0..0, |lines| lines.span());
@@ -115,6 +133,48 @@ impl Checker<'_, '_> {
             }
             None => {}
         }
+    }
+
+    /// A phone whose model comes from its User-Agent must fit the model
+    /// with the most line keys; the rest is checked per request.
+    fn any_model_limits(&mut self, path: &str, entry: &super::entries::PhoneEntry) {
+        let most = super::PhoneModel::ALL
+            .iter()
+            .map(|m| m.line_keys())
+            .max()
+            .unwrap_or(0);
+        let lines = entry.lines.as_ref().map_or(0, |lines| lines.get_ref().len())
+            + entry.external_lines.as_ref().map_or(0, Vec::len);
+        if lines > most {
+            let span = entry.lines.as_ref().map_or(0..0, |lines| lines.span());
+            self.push(
+                span,
+                format!("{path}.lines"),
+                format!("no D-series model has more than {most} line keys (got {lines} lines)"),
+            );
+        }
+    }
+
+    /// A plain file name in `files_dir`, with its place for load-time checks.
+    fn logo_file(&mut self, path: &str, logo: Option<&Spanned<String>>) -> Option<super::logo::LogoFile> {
+        let logo = logo?;
+        if !super::firmware::is_plain_file_name(logo.get_ref()) {
+            self.push(
+                logo.span(),
+                format!("{path}.logo_file"),
+                format!(
+                    "{:?} must be a plain file name inside [general] files_dir",
+                    logo.get_ref()
+                ),
+            );
+            return None;
+        }
+        let at = Problem::at(self.source, logo.span(), "", "");
+        Some(super::logo::LogoFile {
+            file: logo.get_ref().clone(),
+            line: at.line,
+            column: at.column,
+        })
     }
 
     fn section_span(document: &Document, name: &str) -> std::ops::Range<usize> {
@@ -240,12 +300,31 @@ impl Checker<'_, '_> {
                 callerid: entry.callerid.clone(),
                 mailbox: entry.mailbox.clone(),
                 voicemail: entry.voicemail.clone(),
+                sip: LineSip {
+                    digit_map: entry.digit_map.clone(),
+                    outbound_proxy: entry
+                        .outboundproxy_address
+                        .clone()
+                        .map(|address| (address, entry.outboundproxy_port.unwrap_or(5060))),
+                    transport: entry.transport,
+                    media_encryption: entry.media_encryption,
+                    reregistration_timeout: entry.reregistration_timeout,
+                    registration_retry_interval: entry.registration_retry_interval,
+                    registration_max_retries: entry.registration_max_retries,
+                    plar_number: entry.plar_number.clone(),
+                },
             });
         }
         lines
     }
 
-    fn phones(&mut self, document: &Document) -> Vec<Phone> {
+    fn phones(
+        &mut self,
+        document: &Document,
+        contacts: &[phonebook::Contact],
+        images: &[firmware::Firmware],
+    ) -> Vec<Phone> {
+        let groups: HashSet<&str> = contacts.iter().map(|c| c.group.as_str()).collect();
         // Entries with problems of their own still count as existing: one
         // mistake is reported once, where it is.
         // Indexed once: a site has thousands of phones, each naming a dozen
@@ -269,6 +348,18 @@ impl Checker<'_, '_> {
             .chain(broken("networks"))
             .collect();
         let line_exists = |name: &str| line_names.contains(name);
+        let external_names: HashSet<&str> = document
+            .external_lines
+            .iter()
+            .map(|l| l.name.get_ref().as_str())
+            .chain(broken("external_lines"))
+            .collect();
+        let alert_names: HashSet<&str> = document
+            .alerts
+            .iter()
+            .map(|a| a.name.get_ref().as_str())
+            .chain(broken("alerts"))
+            .collect();
         let mut macs: HashMap<String, String> = HashMap::new();
         let mut phones = Vec::new();
         for phone in &document.phones {
@@ -309,14 +400,19 @@ impl Checker<'_, '_> {
                 // phone's address (DPMA's rule; `Config::network_for`).
                 None => None,
             };
-            let (Some(mac), Some(model)) = (&entry.mac, entry.model) else {
-                for key in ["mac", "model"] {
-                    if !phone.has(key) {
-                        self.push(name.span(), path.clone(), format!("missing key `{key}`"));
-                    }
+            // Without `model` the phone's User-Agent says which it is
+            // (reference §1.5); a model that was given but refused is not
+            // taken as "unset".
+            let Some(mac) = &entry.mac else {
+                if !phone.has("mac") {
+                    self.push(name.span(), path.clone(), "missing key `mac`".into());
                 }
                 continue;
             };
+            let model = entry.model;
+            if model.is_none() && phone.has("model") {
+                continue;
+            }
             if let Some(other) = macs.insert(mac.get_ref().to_string(), name.get_ref().clone()) {
                 self.push(
                     mac.span(),
@@ -324,7 +420,33 @@ impl Checker<'_, '_> {
                     format!("duplicate MAC {} (also used by phone {other:?})", mac.get_ref()),
                 );
             }
-            self.model_limits(&path, entry, model);
+            match model {
+                Some(model) => self.model_limits(&path, entry, model),
+                None => self.any_model_limits(&path, entry),
+            }
+            let device = super::phone_settings::device_settings(self.source, &path, entry, self.problems);
+            let external = entry.external_lines.as_deref().unwrap_or_default();
+            registration::check_references(self.source, &path, external, &external_names, self.problems);
+            let phone_alerts = entry.alerts.as_deref().unwrap_or_default();
+            alerts::check_references(self.source, &path, phone_alerts, &alert_names, self.problems);
+            let firmware = firmware::for_phone(
+                self.source,
+                &path,
+                model,
+                entry.firmware.as_ref(),
+                name.span(),
+                images,
+                self.problems,
+            );
+            let contact_groups = entry.contact_groups.as_deref().unwrap_or_default();
+            phonebook::phone_groups(
+                self.source,
+                &path,
+                contact_groups,
+                entry.blf_contact_group.as_ref(),
+                &groups,
+                self.problems,
+            );
             let mac = mac.get_ref();
             phones.push(Phone {
                 name: name.get_ref().clone(),
@@ -336,6 +458,18 @@ impl Checker<'_, '_> {
                 contacts: entry.contacts.iter().map(|l| l.get_ref().clone()).collect(),
                 network,
                 timezone: entry.timezone.clone(),
+                device,
+                external_lines: external.iter().map(|l| l.get_ref().clone()).collect(),
+                alerts: phone_alerts.iter().map(|a| a.get_ref().clone()).collect(),
+                active_ringtone: entry.active_ringtone.clone(),
+                logo_file: self.logo_file(&path, entry.logo_file.as_ref()),
+                firmware,
+                contact_groups: contact_groups.iter().map(|g| g.get_ref().clone()).collect(),
+                blf_contact_group: entry
+                    .blf_contact_group
+                    .as_ref()
+                    .map_or_else(|| phonebook::LINES_GROUP.to_owned(), |g| g.get_ref().clone()),
+                contact_actions: entry.contact_actions.clone().unwrap_or_default(),
             });
         }
         phones

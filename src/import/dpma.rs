@@ -9,13 +9,19 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
 use super::asterisk_conf::{Entry, Section};
-use crate::config::{MacAddress, PhoneModel};
+use super::dpma_options::{
+    ALERT, EXTERNAL_LINE, FIRMWARE, LINE, NETWORK, PHONE, Row, SECTION_REFERENCES, by_hand, no_xml_form,
+    write_mapped,
+};
+use crate::config::{LINES_GROUP, MacAddress, PhoneModel};
 
 /// What to fill in that DPMA does not know.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
     pub server_address: Option<String>,
-    pub model: PhoneModel,
+    /// `None`: phones get no `model`; the server reads it from each
+    /// phone's User-Agent.
+    pub model: Option<PhoneModel>,
 }
 
 /// The TOML and the notes about what could not be carried over.
@@ -46,6 +52,36 @@ fn note(notes: &mut Vec<String>, section: &Section, entry: &Entry, what: &str) {
         entry.key,
         entry.value
     ));
+}
+
+/// Maps `entry` by `table`, or notes why not: no XML form (with the
+/// reason), a value that does not fit, or an option opendpma does not know.
+fn mapped_or_noted(
+    table: &[Row],
+    section: &Section,
+    entry: &Entry,
+    out: &mut String,
+    notes: &mut Vec<String>,
+) {
+    match write_mapped(table, entry, out) {
+        Ok(true) => {}
+        Ok(false) => match (no_xml_form(&entry.key), by_hand(&entry.key)) {
+            (Some(reason), _) => note(
+                notes,
+                section,
+                entry,
+                &format!("no XML form: {reason}; not imported"),
+            ),
+            (None, Some(what)) => note(
+                notes,
+                section,
+                entry,
+                &format!("set by hand: {what}; not imported"),
+            ),
+            (None, None) => note(notes, section, entry, "not supported; not imported"),
+        },
+        Err(why) => note(notes, section, entry, &why),
+    }
 }
 
 /// Line secrets from pjsip.conf: the auth named by an endpoint's `auth=`,
@@ -97,6 +133,17 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
         .filter(|s| s.get("type").is_some_and(|t| t.eq_ignore_ascii_case("line")))
         .map(|s| s.name.as_str())
         .collect();
+    let of_type = |kind: &str| -> Vec<&str> {
+        sections
+            .iter()
+            .filter(|s| s.get("type").is_some_and(|t| t.eq_ignore_ascii_case(kind)))
+            .map(|s| s.name.as_str())
+            .collect()
+    };
+    let firmware_names = of_type("firmware");
+    let external_names = of_type("external_line");
+    let alert_names = of_type("alert");
+    let mut others = String::new();
     let mut first_registrar: Option<String> = None;
     let mut seen_macs: BTreeMap<String, String> = BTreeMap::new();
     for section in sections {
@@ -106,7 +153,8 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                     &mut notes,
                     section,
                     entry,
-                    "[general] options have no phones.toml equivalent; not imported",
+                    "[general] options have no phones.toml equivalent (DPMA-mode discovery and profile claiming; \
+                     XML provisioning has neither); not imported",
                 );
             }
             continue;
@@ -116,30 +164,13 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
             "network" => {
                 let _ = writeln!(networks, "[networks.{}]", key(&section.name));
                 for entry in &section.entries {
-                    let mapped = match entry.key.to_ascii_lowercase().as_str() {
-                        "type" => Some(None),
-                        "cidr" => Some(Some(("cidr", quoted(&entry.value)))),
-                        "alias" => Some(Some(("alias", quoted(&entry.value)))),
-                        "registration_address" => {
-                            first_registrar.get_or_insert_with(|| entry.value.clone());
-                            Some(Some(("registration_address", quoted(&entry.value))))
-                        }
-                        "registration_port" => entry
-                            .value
-                            .parse::<u16>()
-                            .ok()
-                            .map(|p| Some(("registration_port", p.to_string()))),
-                        "transport" => Some(Some(("transport", quoted(&entry.value.to_ascii_lowercase())))),
-                        "ntp_server" => Some(Some(("ntp_server", quoted(&entry.value)))),
-                        _ => None,
-                    };
-                    match mapped {
-                        Some(Some((name, value))) => {
-                            let _ = writeln!(networks, "{name} = {value}");
-                        }
-                        Some(None) => {}
-                        None => note(&mut notes, section, entry, "not supported; not imported"),
+                    if entry.key.eq_ignore_ascii_case("type") {
+                        continue;
                     }
+                    if entry.key.eq_ignore_ascii_case("registration_address") {
+                        first_registrar.get_or_insert_with(|| entry.value.clone());
+                    }
+                    mapped_or_noted(NETWORK, section, entry, &mut networks, &mut notes);
                 }
                 networks.push('\n');
             }
@@ -147,24 +178,11 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                 let _ = writeln!(lines, "[lines.{}]", key(&section.name));
                 let mut has_secret = false;
                 for entry in &section.entries {
-                    let name = match entry.key.to_ascii_lowercase().as_str() {
-                        "type" => continue,
-                        "exten" => "exten",
-                        "authname" => "authname",
-                        "secret" => {
-                            has_secret = true;
-                            "secret"
-                        }
-                        "line_label" => "label",
-                        "callerid" => "callerid",
-                        "mailbox" => "mailbox",
-                        "voicemail_uri" => "voicemail",
-                        _ => {
-                            note(&mut notes, section, entry, "not supported; not imported");
-                            continue;
-                        }
-                    };
-                    let _ = writeln!(lines, "{name} = {}", quoted(&entry.value));
+                    if entry.key.eq_ignore_ascii_case("type") {
+                        continue;
+                    }
+                    has_secret |= entry.key.eq_ignore_ascii_case("secret");
+                    mapped_or_noted(LINE, section, entry, &mut lines, &mut notes);
                 }
                 if !has_secret {
                     match secrets.get(&section.name) {
@@ -219,16 +237,14 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                             entry.line,
                             section.name
                         )),
-                        "full_name" => {
-                            let _ = writeln!(body, "full_name = {}", quoted(&entry.value));
-                        }
-                        "timezone" => {
-                            let _ = writeln!(body, "timezone = {}", quoted(&entry.value));
-                        }
-                        "login_password" => {
-                            let _ = writeln!(body, "login_password = {}", quoted(&entry.value));
-                        }
-                        _ => note(&mut notes, section, entry, "not supported; not imported"),
+                        // Each phone gets the [firmware] entry of its model.
+                        "firmware" if firmware_names.contains(&entry.value.as_str()) => {}
+                        "external_line" | "alert" => {}
+                        reference if SECTION_REFERENCES.contains(&reference) => {}
+                        // DPMA's own phonebook group of the PBX's lines is our
+                        // lines' group, which is the default.
+                        "blf_contact_group" if entry.value.eq_ignore_ascii_case(LINES_GROUP) => {}
+                        _ => mapped_or_noted(PHONE, section, entry, &mut body, &mut notes),
                     }
                 }
                 let mut own_lines = section.all("line");
@@ -266,13 +282,31 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                 }
                 let _ = writeln!(phones, "[phones.{}]", key(&section.name));
                 phones.push_str(&body);
-                let _ = writeln!(
-                    phones,
-                    "model = {}  # DPMA does not record models: check",
-                    quoted(options.model.as_str())
-                );
+                if let Some(model) = options.model {
+                    let _ = writeln!(
+                        phones,
+                        "model = {}  # given to import-dpma: check",
+                        quoted(model.as_str())
+                    );
+                }
                 let list = |values: &[&str]| values.iter().map(|v| quoted(v)).collect::<Vec<_>>().join(", ");
                 let _ = writeln!(phones, "lines = [{}]", list(&own_lines));
+                let external: Vec<&str> = section
+                    .all("external_line")
+                    .into_iter()
+                    .filter(|name| external_names.contains(name))
+                    .collect();
+                if !external.is_empty() {
+                    let _ = writeln!(phones, "external_lines = [{}]", list(&external));
+                }
+                let alerts: Vec<&str> = section
+                    .all("alert")
+                    .into_iter()
+                    .filter(|name| alert_names.contains(name))
+                    .collect();
+                if !alerts.is_empty() {
+                    let _ = writeln!(phones, "alerts = [{}]", list(&alerts));
+                }
                 let networks = section.all("network");
                 match networks.as_slice() {
                     [] => {}
@@ -291,13 +325,39 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                     )),
                 }
                 phones.push('\n');
-                notes.push(format!(
-                    "{}:{}: [{}] model set to {} (DPMA configs do not say); check it",
-                    section.file.display(),
-                    section.line,
-                    section.name,
-                    options.model
-                ));
+                if let Some(model) = options.model {
+                    notes.push(format!(
+                        "{}:{}: [{}] model set to {model} (DPMA configs do not say); check it",
+                        section.file.display(),
+                        section.line,
+                        section.name,
+                    ));
+                }
+            }
+            "external_line" | "firmware" | "alert" => {
+                let (table, heading) = match kind.as_str() {
+                    "firmware" => (FIRMWARE, "firmware"),
+                    "alert" => (ALERT, "alerts"),
+                    _ => (EXTERNAL_LINE, "external_lines"),
+                };
+                let _ = writeln!(others, "[{heading}.{}]", key(&section.name));
+                for entry in section
+                    .entries
+                    .iter()
+                    .filter(|e| !e.key.eq_ignore_ascii_case("type"))
+                {
+                    mapped_or_noted(table, section, entry, &mut others, &mut notes);
+                }
+                if kind == "firmware" {
+                    notes.push(format!(
+                        "{}:{}: [{}] copy the firmware file into [general] files_dir (default: files/ next to \
+                         phones.toml); `opendpma check` refuses it until it is there",
+                        section.file.display(),
+                        section.line,
+                        section.name
+                    ));
+                }
+                others.push('\n');
             }
             other => {
                 let what = if other.is_empty() {
@@ -305,8 +365,21 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                 } else {
                     format!("type={other}")
                 };
+                let reason = match other {
+                    "application" => "DPMA applications run over DPMA's channel (docs/DECISIONS.md §16)",
+                    "translation" => "no XML form: string tables for DPMA applications only",
+                    "multicastpage" => {
+                        "no XML form: no published config shows the element for paging groups; DPMA sends \
+                         them over its channel (docs/DPMA-COVERAGE.md)"
+                    }
+                    "ringtone" => {
+                        "no XML form opendpma can write: no published config shows how a downloaded tone is \
+                         declared; built-in tones work (active_ringtone, [alerts] ringtone)"
+                    }
+                    _ => "not supported",
+                };
                 notes.push(format!(
-                    "{}:{}: [{}] {what} is not supported; section not imported",
+                    "{}:{}: [{}] {what}: {reason}; section not imported",
                     section.file.display(),
                     section.line,
                     section.name
@@ -325,6 +398,7 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
     let _ = writeln!(toml, "[general]\nserver_address = {}\n", quoted(&server_address));
     toml.push_str(&networks);
     toml.push_str(&lines);
+    toml.push_str(&others);
     toml.push_str(&phones);
     Imported { toml, notes }
 }

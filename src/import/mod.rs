@@ -4,6 +4,7 @@
 
 mod asterisk_conf;
 mod dpma;
+mod dpma_options;
 
 pub use asterisk_conf::{ConfError, Entry, Section, read as read_conf};
 pub use dpma::{ImportOptions, Imported, convert, pjsip_secrets};

@@ -54,7 +54,7 @@ impl Catalog {
             let unchanged = self
                 .phones
                 .get(mac)
-                .is_some_and(|old| old.etags().eq(documents.etags()));
+                .is_some_and(|old| old.etags() == documents.etags());
             (!unchanged).then_some(mac)
         })
     }

@@ -4,19 +4,28 @@
 //!
 //! Rules and their sources (docs/DECISIONS.md §15):
 //! - the phonebook group named by the config's `blf_contact_group` holds
-//!   every watched contact (Sangoma "Contacts": no subscriptions otherwise);
+//!   every watched contact (Sangoma "Contacts": no subscriptions otherwise):
+//!   the lines' group `Internal` unless the phone names one of its
+//!   `[contacts]` groups; each `[contacts]` group is a `<contacts>` of its own;
+//! - call-feature actions carry `X-Digium-Call-Feature` (and Diversion for
+//!   send-to-voicemail) as FreePBX's `digium_phones_contacts.php` writes them;
 //! - `account_id` is the contact's own account, as in FreePBX's
 //!   `digium_phones_contacts.php` and FusionPBX's templates;
 //! - the sheet is `<config><smart_blf><blf_items>` (Sangoma "Smart BLF"
 //!   examples, FreePBX `blf_generator.php`, FusionPBX `-smartblf.cfg`), and
 //!   each item's `contact_id` is a contact `id` of the phonebook.
 
-use super::templates::{BlfItemView, ContactView, PhonebookXml, SmartBlfXml};
-use crate::config::{Config, Phone};
+use super::templates::{
+    ActionView, BlfItemView, ContactView, GroupView, NumberView, PhonebookXml, SmartBlfXml,
+};
+use crate::config::{Config, Contact, ContactAction, LINES_GROUP, Line, Phone, PhoneModel};
 
-/// The phonebook group's `group_name`, which `blf_contact_group` names
-/// (its `id` stays `internal`, as in Wazo's and FusionPBX's configs).
-pub const PHONEBOOK_GROUP: &str = "Internal";
+/// The header every Digium call feature travels in (reference §3).
+const CALL_FEATURE: &str = "X-Digium-Call-Feature";
+/// Send-to-voicemail also names the diverting account, in the phone's own
+/// placeholders (FreePBX `digium_phones_contacts.php`; reference §3).
+const SEND_TO_VM_DIVERSION: &str =
+    "<sip:%_ACCOUNT_USERNAME_%@%_ACCOUNT_SERVER_%:%_ACCOUNT_PORT_%>;reason=\"send_to_vm\"";
 
 /// `sip:<exten>@<server_address>`, with our SIP port when it is not 5060
 /// (the phone would otherwise send its SUBSCRIBEs to the wrong port).
@@ -50,54 +59,179 @@ fn contact_name<'a>(config: &'a Config, line_name: &'a str, label: &'a str) -> (
     }
 }
 
+/// The `<action>`s of a line contact: `primary` dials it; each of the
+/// phone's `contact_actions` dials it with its call-feature header.
+/// Send-to-voicemail only where the line has a mailbox.
+fn line_actions<'a>(phone: &Phone, line: &'a Line) -> Vec<ActionView<'a>> {
+    let dial = line.exten.as_str();
+    let mut actions = vec![ActionView {
+        id: "primary",
+        dial,
+        label: "Call",
+        headers: Vec::new(),
+    }];
+    for action in &phone.contact_actions {
+        let (id, label, headers) = match action {
+            ContactAction::Intercom => ("intercom", "Intercom", vec![(CALL_FEATURE, "feature_intercom")]),
+            ContactAction::Monitor => ("monitor", "Monitor", vec![(CALL_FEATURE, "feature_monitor")]),
+            ContactAction::Pickup => ("pickupcall", "Pick up", vec![(CALL_FEATURE, "feature_pickup")]),
+            ContactAction::Voicemail if line.mailbox.is_some() => (
+                "dial_vm",
+                "Voicemail",
+                vec![
+                    (CALL_FEATURE, "feature_send_to_vm"),
+                    ("Diversion", SEND_TO_VM_DIVERSION),
+                ],
+            ),
+            ContactAction::Voicemail => continue,
+        };
+        actions.push(ActionView {
+            id,
+            dial,
+            label,
+            headers,
+        });
+    }
+    actions
+}
+
+fn line_contact<'a>(config: &'a Config, phone: &Phone, line: &'a Line) -> ContactView<'a> {
+    let (first_name, last_name) = contact_name(config, &line.name, &line.label);
+    let exten = line.exten.as_str();
+    ContactView {
+        id: exten,
+        first_name,
+        last_name,
+        card: Vec::new(),
+        account_id: Some(exten),
+        subscribe_to: Some(subscribe_uri(config, exten)),
+        has_voicemail: line.mailbox.is_some(),
+        numbers: vec![NumberView {
+            label: "Extension",
+            dial: exten,
+        }],
+        email: None,
+        actions: line_actions(phone, line),
+    }
+}
+
+fn book_contact(contact: &Contact) -> ContactView<'_> {
+    let card = [
+        ("organization", &contact.organization),
+        ("job_title", &contact.job_title),
+        ("location", &contact.location),
+        ("notes", &contact.notes),
+    ]
+    .into_iter()
+    .filter_map(|(key, value)| value.as_deref().map(|value| (key, value)))
+    .collect();
+    let numbers: Vec<NumberView<'_>> = contact
+        .numbers
+        .iter()
+        .map(|number| NumberView {
+            label: &number.label,
+            dial: &number.dial,
+        })
+        .collect();
+    let actions = numbers
+        .first()
+        .map(|primary| ActionView {
+            id: "primary",
+            dial: primary.dial,
+            label: "Call",
+            headers: Vec::new(),
+        })
+        .into_iter()
+        .collect();
+    ContactView {
+        id: &contact.name,
+        first_name: &contact.first_name,
+        last_name: &contact.last_name,
+        card,
+        account_id: None,
+        subscribe_to: contact.subscribe_to.clone(),
+        has_voicemail: false,
+        numbers,
+        email: contact.email.as_deref(),
+        actions,
+    }
+}
+
+/// A group's `id`: lower case, anything but letters and digits as `_`
+/// (the lines' group keeps `internal`, as Wazo and FusionPBX write it).
+fn group_id(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 pub fn phonebook_xml<'a>(config: &'a Config, phone: &'a Phone) -> PhonebookXml<'a> {
-    let contacts = phone
+    let lines = phone
         .contacts
         .iter()
         .filter_map(|name| config.line(name))
-        .map(|line| {
-            let (first_name, last_name) = contact_name(config, &line.name, &line.label);
-            ContactView {
-                exten: line.exten.as_str(),
-                first_name,
-                last_name,
-                subscribe_to: subscribe_uri(config, line.exten.as_str()),
-                has_voicemail: line.mailbox.is_some(),
-            }
-        })
+        .map(|line| line_contact(config, phone, line))
         .collect();
-    PhonebookXml {
-        group: PHONEBOOK_GROUP,
-        contacts,
+    let mut groups = vec![GroupView {
+        name: LINES_GROUP,
+        id: group_id(LINES_GROUP),
+        contacts: lines,
+    }];
+    for group in &phone.contact_groups {
+        groups.push(GroupView {
+            name: group,
+            id: group_id(group),
+            contacts: config.contacts_in(group).map(book_contact).collect(),
+        });
+    }
+    PhonebookXml { groups }
+}
+
+/// The contact ids the BLF keys watch: the lines in `contacts`, or the
+/// entries of the phone's `blf_contact_group`.
+pub fn watched_ids<'a>(config: &'a Config, phone: &'a Phone) -> Vec<&'a str> {
+    if phone.blf_contact_group == LINES_GROUP {
+        phone
+            .contacts
+            .iter()
+            .filter_map(|name| config.line(name))
+            .map(|line| line.exten.as_str())
+            .collect()
+    } else {
+        config
+            .contacts_in(&phone.blf_contact_group)
+            .map(|contact| contact.name.as_str())
+            .collect()
     }
 }
 
 /// Lays the contacts out over the model's keys beside the phone's accounts
 /// (`KeyLayout::slot`). Contacts beyond the capacity stay in the phonebook
 /// only (`check` warns about them).
-pub fn blf_xml<'a>(config: &'a Config, phone: &'a Phone) -> SmartBlfXml<'a> {
-    let layout = phone.model.key_layout();
-    let accounts = phone.lines.len();
-    let contacts: Vec<_> = phone
-        .contacts
-        .iter()
-        .filter_map(|name| config.line(name))
-        .collect();
-    let items: Vec<BlfItemView<'a>> = contacts
-        .iter()
+pub fn blf_xml<'a>(config: &'a Config, phone: &'a Phone, model: PhoneModel) -> SmartBlfXml<'a> {
+    let layout = model.key_layout();
+    let accounts = phone.lines.len() + phone.external_lines.len();
+    let items: Vec<BlfItemView<'a>> = watched_ids(config, phone)
+        .into_iter()
         .enumerate()
-        .map_while(|(n, line)| {
+        .map_while(|(n, contact_id)| {
             let slot = layout.slot(n, accounts)?;
             Some(BlfItemView {
                 location: slot.location,
                 index: slot.index,
                 page: slot.page,
-                contact_id: line.exten.as_str(),
+                contact_id,
             })
         })
         .collect();
     SmartBlfXml {
-        model: phone.model.as_str(),
+        model: model.as_str(),
         accounts,
         capacity: layout.capacity(accounts),
         items,

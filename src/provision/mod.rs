@@ -2,8 +2,11 @@
 //! `<mac>-blf.xml` in Digium's XML format.
 //!
 //! - `templates`: one askama struct per file in `templates/`.
+//! - `accounts`: lines and external lines as `<account>`s (pure).
 //! - `render`: config + phone → documents with ETags (pure).
 //! - `contact_sheets`: the phonebook and Smart BLF sheet (pure).
+//! - `device_xml`: device, network and codec settings (pure).
+//! - `file_service`: firmware files, streamed with Range and ETag.
 //! - `document_token`: the per-phone path of the credential-free URLs.
 //! - `catalog`: all phones rendered once per config snapshot.
 //! - `request_path`: file name → (MAC, document).
@@ -11,9 +14,12 @@
 //! - `service`: the axum router that ties them together (no sockets).
 
 mod access;
+mod accounts;
 mod catalog;
 mod contact_sheets;
+mod device_xml;
 mod document_token;
+mod file_service;
 mod render;
 mod request_path;
 mod service;

@@ -10,10 +10,12 @@ use askama::Template;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::contact_sheets::{PHONEBOOK_GROUP, blf_xml, phonebook_xml};
+use super::accounts::accounts;
+use super::contact_sheets::{blf_xml, phonebook_xml, watched_ids};
+use super::device_xml::{codecs, device_settings};
 use super::document_token::DocumentToken;
-use super::templates::{AccountView, PhoneConfigXml, SettingView};
-use crate::config::{Config, KeyLayout, Network, Phone};
+use super::templates::{AlertView, FirmwareView, PhoneConfigXml, SettingView};
+use crate::config::{Config, KeyLayout, Network, Phone, PhoneModel};
 
 /// Digium's documented default for `contacts_max_subscriptions`; we never
 /// write less (Sangoma "Contacts": beyond it, contacts are not watched).
@@ -68,6 +70,9 @@ pub struct PhoneDocuments {
     pub blf: Document,
     /// The path segment of the credential-free phonebook and BLF URLs.
     pub token: DocumentToken,
+    /// A phone without `model`: its documents for each model, served by
+    /// the model its User-Agent names (the fields above are the first's).
+    pub by_model: Vec<(PhoneModel, PhoneDocuments)>,
 }
 
 impl PhoneDocuments {
@@ -87,12 +92,28 @@ impl PhoneDocuments {
         }
     }
 
+    /// The documents to serve to a phone that says it is `model`: its own
+    /// when its model is set, else the variant for `model` (none when the
+    /// phone did not say).
+    pub fn for_model(&self, model: Option<PhoneModel>) -> Option<&PhoneDocuments> {
+        if self.by_model.is_empty() {
+            return Some(self);
+        }
+        let model = model?;
+        self.by_model
+            .iter()
+            .find(|(m, _)| *m == model)
+            .map(|(_, documents)| documents)
+    }
+
     /// Every body with its tag, for change detection across reloads.
-    pub fn etags(&self) -> impl Iterator<Item = &str> {
-        [&self.config, &self.contacts, &self.blf]
+    pub fn etags(&self) -> Vec<&str> {
+        let own = [&self.config, &self.contacts, &self.blf]
             .into_iter()
             .chain(self.config_by_network.iter().map(|(_, document)| document))
-            .map(|document| document.etag.as_str())
+            .map(|document| document.etag.as_str());
+        own.chain(self.by_model.iter().flat_map(|(_, variant)| variant.etags()))
+            .collect()
     }
 }
 
@@ -106,8 +127,21 @@ pub struct RenderError {
     source: askama::Error,
 }
 
-/// Renders every document of `phone`.
+/// Renders every document of `phone`: for its model, or for every model
+/// when it has none (reference §1.5: the phone's User-Agent names it).
 pub fn render_phone(config: &Config, phone: &Phone) -> Result<PhoneDocuments, RenderError> {
+    if let Some(model) = phone.model {
+        return render_as(config, phone, model);
+    }
+    let mut by_model = Vec::new();
+    for model in PhoneModel::ALL {
+        by_model.push((model, render_as(config, phone, model)?));
+    }
+    let (_, first) = by_model.first().expect("there are models").clone();
+    Ok(PhoneDocuments { by_model, ..first })
+}
+
+fn render_as(config: &Config, phone: &Phone, model: PhoneModel) -> Result<PhoneDocuments, RenderError> {
     let fail = |document: &'static str| {
         let phone = phone.name.clone();
         move |source| RenderError {
@@ -116,19 +150,19 @@ pub fn render_phone(config: &Config, phone: &Phone) -> Result<PhoneDocuments, Re
             source,
         }
     };
-    let blf = blf_xml(config, phone);
+    let blf = blf_xml(config, phone, model);
     let token = DocumentToken::derive(config, phone);
     let own = phone.network.as_deref().and_then(|name| config.network(name));
     let mut config_by_network = Vec::new();
     if phone.network.is_none() {
         for (name, network) in &config.networks {
-            let xml = config_xml(config, phone, Some(network), &token);
+            let xml = config_xml(config, phone, model, Some(network), &token);
             config_by_network.push((name.clone(), Document::new(xml.render().map_err(fail("config"))?)));
         }
     }
     Ok(PhoneDocuments {
         config: Document::new(
-            config_xml(config, phone, own, &token)
+            config_xml(config, phone, model, own, &token)
                 .render()
                 .map_err(fail("config"))?,
         ),
@@ -136,6 +170,7 @@ pub fn render_phone(config: &Config, phone: &Phone) -> Result<PhoneDocuments, Re
         contacts: Document::new(phonebook_xml(config, phone).render().map_err(fail("contacts"))?),
         blf: Document::new(blf.render().map_err(fail("blf"))?),
         token,
+        by_model: Vec::new(),
     })
 }
 
@@ -158,16 +193,12 @@ fn base_url(config: &Config) -> String {
 fn config_xml<'a>(
     config: &'a Config,
     phone: &'a Phone,
+    model: PhoneModel,
     network: Option<&'a Network>,
     token: &DocumentToken,
 ) -> PhoneConfigXml<'a> {
     let mut settings = Vec::new();
-    let mut setting = |id, value: &str| {
-        settings.push(SettingView {
-            id,
-            value: value.to_owned(),
-        })
-    };
+    let mut setting = |id, value: &str| settings.push(SettingView::new(id, value.to_owned()));
     if let Some(timezone) = &phone.timezone {
         setting("time_zone", timezone);
     }
@@ -178,46 +209,80 @@ fn config_xml<'a>(
     if let Some(password) = &phone.login_password {
         setting("login_password", password.expose());
     }
-    setting("enable_check_sync", "1");
+    device_settings(phone, network, &mut settings);
+    if let Some(logo) = &phone.logo_file {
+        // Provisioner's sample: a user image stored on the phone at this
+        // path, fetched from `url` when `md5` differs from its copy.
+        let url = format!(
+            "{}p/{}/{}/{}",
+            base_url(config),
+            token.as_str(),
+            phone.mac,
+            logo.file
+        );
+        let mut extra = vec![("path", "/user_image.png".to_owned()), ("url", url)];
+        if let Some(md5) = config.file_md5.get(&logo.file) {
+            extra.push(("md5", md5.clone()));
+        }
+        settings.push(SettingView {
+            extra,
+            ..SettingView::new("logo_file", "user".to_owned())
+        });
+    }
+    let mut setting = |id, value: &str| settings.push(SettingView::new(id, value.to_owned()));
     // Without a group the phone subscribes to nothing (Sangoma "Contacts").
-    setting("blf_contact_group", PHONEBOOK_GROUP);
-    let watched = phone.contacts.len().max(DEFAULT_MAX_SUBSCRIPTIONS);
+    setting("blf_contact_group", &phone.blf_contact_group);
+    let watched = watched_ids(config, phone).len().max(DEFAULT_MAX_SUBSCRIPTIONS);
     setting("contacts_max_subscriptions", &watched.to_string());
-    if !matches!(phone.model.key_layout(), KeyLayout::Side { .. }) {
+    if !matches!(model.key_layout(), KeyLayout::Side { .. }) {
         // Contacts share the line keys here; DPMA's blf_unused_linekeys.
         setting("enable_blf_on_unused_line_keys", "1");
     }
-    let server = network
-        .and_then(|n| n.registration_address.as_deref())
-        .unwrap_or(&config.general.server_address);
-    let (port, transport) = network.map_or((5060, "udp"), |n| (n.registration_port, n.transport.as_str()));
-    let accounts = phone
-        .lines
-        .iter()
-        .filter_map(|name| config.line(name))
-        .enumerate()
-        .map(|(index, line)| AccountView {
-            index,
-            username: line.exten.as_str(),
-            authname: &line.authname,
-            password: line.secret.expose(),
-            label: &line.label,
-            caller_id: line.callerid.as_deref().unwrap_or(&line.label),
-            voicemail: line.voicemail.as_deref().unwrap_or(""),
-            mailbox: line.mailbox.is_some(),
-            server,
-            port,
-            transport,
-        })
-        .collect();
+    let accounts = accounts(config, phone, network);
     // The phonebook and BLF sheet under the phone's token: no credentials
     // needed, so a phone that does not re-send them still gets its keys.
     let base = format!("{}p/{}/", base_url(config), token.as_str());
     PhoneConfigXml {
-        model: phone.model.as_str(),
+        model: model.as_str(),
         settings,
         accounts,
         contacts_url: format!("{base}{}-contacts.xml", phone.mac),
         blf_url: format!("{base}{}-blf.xml", phone.mac),
+        codecs: codecs(&phone.device),
+        alerts: phone
+            .alerts
+            .iter()
+            .filter_map(|name| config.alert(name))
+            .map(|alert| AlertView {
+                alert_info: &alert.alert_info,
+                ringtone_id: alert.ringtone.as_ref().map_or("", |tone| tone.as_str()),
+                ring_type: alert.ring_type.as_str(),
+            })
+            .collect(),
+        // Under the phone's token, like the phonebook: nothing says the
+        // phone re-sends its credentials for URLs inside its config.
+        firmware: phone
+            .firmware
+            .as_deref()
+            .and_then(|name| config.firmware_named(name))
+            .filter(|image| image.model == model)
+            .or_else(|| {
+                phone
+                    .model
+                    .is_none()
+                    .then(|| config.firmware_for_model(model))
+                    .flatten()
+            })
+            .map(|image| FirmwareView {
+                model: image.model.as_str(),
+                version: &image.version,
+                url: format!(
+                    "{}p/{}/{}/{}",
+                    base_url(config),
+                    token.as_str(),
+                    phone.mac,
+                    image.file
+                ),
+            }),
     }
 }

@@ -22,8 +22,10 @@ use axum::routing::get;
 use tokio::sync::watch;
 
 use super::access::{Access, AccessControl, AccessRequest};
-use super::render::DocumentKind;
+use super::file_service::serve_file;
+use super::render::{DocumentKind, PhoneDocuments};
 use super::request_path::parse_file_name;
+use crate::config::PhoneModel;
 use crate::snapshot::Snapshot;
 
 /// What the handlers share.
@@ -62,6 +64,8 @@ pub fn router(state: ProvisionState) -> Router {
     Router::new()
         .route("/{file}", get(fetch))
         .route("/p/{token}/{file}", get(fetch_by_token))
+        .route("/files/{file}", get(fetch_file))
+        .route("/p/{token}/{mac}/{file}", get(fetch_file_by_token))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
@@ -168,7 +172,40 @@ async fn fetch(
         "phone fetched {kind:?}"
     );
     state.fetches.record(&phone.name, unix_now());
+    let Some(documents) = documents_for_agent(documents, phone, &headers) else {
+        return not_found().await;
+    };
     serve(documents.get_on(kind, network), &headers)
+}
+
+/// The documents for the model the request's User-Agent names (reference
+/// §1.5). A phone whose `model` is set gets its own, with a warning when
+/// its User-Agent says otherwise; one without gets the variant for the
+/// model it names, or nothing when it names none.
+fn documents_for_agent<'a>(
+    documents: &'a PhoneDocuments,
+    phone: &crate::config::Phone,
+    headers: &HeaderMap,
+) -> Option<&'a PhoneDocuments> {
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let said = PhoneModel::from_user_agent(agent);
+    match (phone.model, said) {
+        (Some(set), Some(said)) if set != said => tracing::warn!(
+            phone = %phone.name,
+            configured = %set,
+            user_agent = %said,
+            "model mismatch: phones.toml says {set}, the phone says it is a {said}; serving the {set} documents"
+        ),
+        (None, None) => tracing::warn!(
+            phone = %phone.name,
+            "phone has no model and its User-Agent names none: set `model` in phones.toml"
+        ),
+        _ => {}
+    }
+    documents.for_model(said)
 }
 
 async fn fetch_by_token(
@@ -190,7 +227,47 @@ async fn fetch_by_token(
         return not_found().await;
     };
     tracing::info!(phone = phone.name.as_str(), file = %file, peer = %peer.ip(), "phone fetched {kind:?} by token");
+    let Some(documents) = documents_for_agent(documents, phone, &headers) else {
+        return not_found().await;
+    };
     serve(documents.get(kind), &headers)
+}
+
+/// A served file, with the provisioning credentials (checked by `guard`).
+async fn fetch_file(
+    State(state): State<ProvisionState>,
+    method: Method,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let snapshot = state.snapshots.borrow().clone();
+    match snapshot.config.served_file(&file) {
+        Some(path) => serve_file(&path, &headers, method == Method::HEAD).await,
+        None => not_found().await,
+    }
+}
+
+/// A served file under a phone's token: the URL its config carries.
+async fn fetch_file_by_token(
+    State(state): State<ProvisionState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    Path((token, mac, file)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let snapshot = state.snapshots.borrow().clone();
+    let phone = mac
+        .parse()
+        .ok()
+        .and_then(|mac| snapshot.catalog.phone(&mac))
+        .filter(|documents| documents.token.matches(&token));
+    let path = phone.and_then(|_| snapshot.config.served_file(&file));
+    let Some(path) = path else {
+        state.access.token_refused(peer.ip(), unix_now());
+        return not_found().await;
+    };
+    tracing::info!(file = %file, peer = %peer.ip(), "phone fetched a file by token");
+    serve_file(&path, &headers, method == Method::HEAD).await
 }
 
 /// The document with its ETag, or 304 when the client has it already.
@@ -209,7 +286,7 @@ fn serve(document: &super::render::Document, headers: &HeaderMap) -> Response {
 }
 
 /// RFC 9110 §13.1.2: weak comparison, a list of tags or `*`.
-fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+pub(super) fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()

@@ -1,0 +1,89 @@
+//! A phone's idle-screen logo (DPMA `<model>_logo_file`, reference §2.3):
+//! a PNG in `[general] files_dir`, named by `logo_file`, served like
+//! firmware and written as `<setting id="logo_file" value="user"
+//! path="/user_image.png" url=… md5=…/>` (Provisioner's sample config).
+//! `check` and every load verify the file is a PNG of the size the model's
+//! screen takes (reference §3 "Model facts") and record its MD5, which the
+//! phone compares to decide whether to download it again.
+
+use md5::{Digest, Md5};
+
+use super::model::Config;
+use super::problem::{Problem, path_segment};
+
+/// Where a phone's `logo_file` is named, for problems found at load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoFile {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// Width and height from a PNG's IHDR chunk (PNG spec §11.2.2: the
+/// signature, then IHDR's length and type, then width and height, big
+/// endian), or `None` if `bytes` is not a PNG.
+pub fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+    if bytes.len() < 24 || !bytes.starts_with(SIGNATURE) || &bytes[12..16] != b"IHDR" {
+        return None;
+    }
+    let number = |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    Some((number(16), number(20)))
+}
+
+impl Config {
+    /// Reads every phone's logo: a problem for a missing file, a file that
+    /// is not a PNG, or a size that is not the model's; the MD5 of each
+    /// good one goes into `file_md5`.
+    pub(super) fn check_logos(&mut self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        for phone in &self.phones {
+            let Some(logo) = &phone.logo_file else { continue };
+            let path = self.general.files_dir.join(&logo.file);
+            let problem = |message: String| Problem {
+                path: format!("phones.{}.logo_file", path_segment(&phone.name)),
+                line: logo.line,
+                column: logo.column,
+                message,
+            };
+            let Ok(bytes) = std::fs::read(&path) else {
+                problems.push(problem(format!(
+                    "{} is not a readable file in [general] files_dir",
+                    logo.file
+                )));
+                continue;
+            };
+            match (png_size(&bytes), phone.model) {
+                (None, _) => problems.push(problem(format!("{} is not a PNG image", logo.file))),
+                (Some(size), Some(model)) if size != model.logo_size() => {
+                    let (width, height) = model.logo_size();
+                    problems.push(problem(format!(
+                        "{} is {}x{} pixels; a {model} shows a {width}x{height} logo",
+                        logo.file, size.0, size.1
+                    )));
+                }
+                _ => {
+                    let digest = Md5::digest(&bytes);
+                    let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
+                    self.file_md5.insert(logo.file.clone(), hex);
+                }
+            }
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_size_of_a_png_and_refuses_other_files() {
+        let mut png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
+        png.extend_from_slice(&296u32.to_be_bytes());
+        png.extend_from_slice(&128u32.to_be_bytes());
+        assert_eq!(png_size(&png), Some((296, 128)));
+        assert_eq!(png_size(b"GIF89a not a png at all, really"), None);
+        assert_eq!(png_size(&png[..20]), None);
+    }
+}
