@@ -474,3 +474,64 @@ fn a_line_added_by_reload_gets_its_state_from_asterisk() {
     });
     assert!(unavailable, "{}", server.log());
 }
+
+/// Values Asterisk cannot hold as they are: a subtype with quotes and a
+/// newline (announced C-escaped), a 600-byte UTF-8 message (Asterisk keeps
+/// 255 bytes of an `e` field), a 1023-byte message with commas (Asterisk
+/// refuses an AMI line over 1024 bytes). Asterisk gets all it can keep,
+/// opendpma keeps them whole, and a later change made in Asterisk still
+/// arrives: our echoes were recognised, none is awaited forever.
+#[test]
+fn values_asterisk_cannot_hold_whole_are_cut_and_later_changes_still_arrive() {
+    let Some(_asterisk) = Asterisk::start() else {
+        return;
+    };
+    let server = start_server(&section(true), &[]);
+    wait_synced(&server, 1);
+    let accents = "\u{e9}".repeat(300);
+    let commas = "m, ".repeat(341);
+    let quoted = "say \"hi\"\nnow";
+    for (line, subtype, message) in [
+        ("2000", quoted, "x"),
+        ("2001", "", accents.as_str()),
+        ("2002", "", commas.as_str()),
+    ] {
+        let body = json!({"state": "away", "subtype": subtype, "message": message});
+        let path = format!("/api/v1/presence/CustomPresence:{line}");
+        assert_eq!(admin(&server, "PUT", &path, Some(body)).0, 200);
+    }
+    let mut ami = AdminAmi::connect();
+    for (line, subtype, message) in [
+        ("2000", quoted.to_owned(), "x".to_owned()),
+        ("2001", String::new(), "\u{e9}".repeat(127)),
+        ("2002", String::new(), commas[..255].to_owned()),
+    ] {
+        let expected = ("away".to_owned(), subtype, message);
+        assert!(
+            wait_until(WAIT, || ami.presence(line) == expected),
+            "{line}: {:?}\n{}",
+            ami.presence(line),
+            server.log()
+        );
+    }
+    let (_, kept) = admin(&server, "GET", "/api/v1/presence/CustomPresence:2002", None);
+    let kept: Value = serde_json::from_str(&kept).expect("JSON");
+    assert_eq!(kept["message"], commas.as_str(), "opendpma keeps the whole value");
+    assert_eq!(server.metric("opendpma_asterisk_write_refusals_total"), Some(0));
+
+    for line in ["2000", "2001", "2002"] {
+        ami.setvar(
+            &format!("PRESENCE_STATE(CustomPresence:{line})"),
+            "dnd,,changed in Asterisk",
+        );
+    }
+    for line in ["2000", "2001", "2002"] {
+        let path = format!("/api/v1/presence/CustomPresence:{line}");
+        let arrived = wait_until(WAIT, || {
+            admin(&server, "GET", &path, None)
+                .1
+                .contains("changed in Asterisk")
+        });
+        assert!(arrived, "{line}: {}", server.log());
+    }
+}

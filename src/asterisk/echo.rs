@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use super::presence_codec::echoes;
+use super::presence_codec::{echoes, held_by_asterisk};
 use crate::presence::PresenceValue;
 
 /// Most writes queued per provider; past this the oldest is forgotten
@@ -30,9 +30,12 @@ impl EchoControl {
         self.queued.clear();
     }
 
-    /// Whether Asterisk already holds `value` for `provider`.
+    /// Whether Asterisk already holds `value` for `provider` (or all of it
+    /// that a write would leave there: a long field is cut).
     pub fn holds(&self, provider: &str, value: &PresenceValue) -> bool {
-        self.holds.get(provider).is_some_and(|held| held.same_as(value))
+        self.holds
+            .get(provider)
+            .is_some_and(|held| held.same_as(&held_by_asterisk(value)))
     }
 
     /// We are writing `value`.
@@ -42,7 +45,7 @@ impl EchoControl {
             queue.pop_front();
         }
         queue.push_back(value.clone());
-        self.holds.insert(provider.to_owned(), value.clone());
+        self.holds.insert(provider.to_owned(), held_by_asterisk(value));
     }
 
     /// Asterisk refused our write of `value`: no announcement will come,
