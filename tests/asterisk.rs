@@ -535,3 +535,61 @@ fn values_asterisk_cannot_hold_whole_are_cut_and_later_changes_still_arrive() {
         assert!(arrived, "{line}: {}", server.log());
     }
 }
+
+/// The caller puts the call on hold (re-INVITE `a=sendonly`): Asterisk
+/// shows the held line `PJSIP/2000` as ONHOLD, and the Digium watcher of
+/// 2000 on opendpma gets "On hold" (Asterisk's note for it, reference §6)
+/// between the call and its end. (Whether the line shows "On the phone"
+/// again while the hangup removes the hold is Asterisk's timing, not
+/// asserted.)
+#[test]
+fn a_call_put_on_hold_shows_on_hold_on_the_blf_key() {
+    let Some(_asterisk) = Asterisk::start() else {
+        return;
+    };
+    let server = start_server(&section(true), &[]);
+    wait_synced(&server, 1);
+    let (watcher, first) = watch(&server, "2000");
+    let mut callee = Phone::listen("asterisk_answer.xml", "2000");
+    register("2000", callee.port);
+    let caller = std::thread::spawn(|| {
+        sipp(
+            "asterisk_call_hold.xml",
+            &[
+                "-s",
+                "2000",
+                harness::SIP,
+                "-au",
+                "2001",
+                "-ap",
+                "s2001",
+                "-key",
+                "caller",
+                "2001",
+                "-p",
+                "0",
+                "-timeout",
+                "20s",
+            ],
+        )
+    });
+    let mut notes = vec![note(&first).to_owned()];
+    while !(notes.contains(&"On hold".to_owned()) && notes.last().map(String::as_str) == Some("Ready")) {
+        let body = next_body(&watcher);
+        if note(&body) == "On hold" {
+            assert!(body.contains("<basic>open</basic>"), "{body}");
+        }
+        notes.push(note(&body).to_owned());
+        assert!(notes.len() < 12, "unexpected NOTIFYs: {notes:?}");
+    }
+    caller.join().expect("the call completes");
+    assert!(
+        callee.finished_ok(Duration::from_secs(10)),
+        "the callee saw the whole call"
+    );
+    assert_eq!(
+        notes[..5],
+        ["Unavailable", "Ready", "Ringing", "On the phone", "On hold"],
+        "{notes:?}"
+    );
+}
