@@ -593,3 +593,20 @@ fn a_call_put_on_hold_shows_on_hold_on_the_blf_key() {
         "{notes:?}"
     );
 }
+
+/// `[asterisk]` is read at start: a reload that changes it says so
+/// instead of silently keeping the old link (no chroot needed).
+#[test]
+fn a_reload_that_changes_asterisk_says_it_needs_a_restart() {
+    let section = |port: u16| {
+        format!("[asterisk]\nami = \"127.0.0.1:{port}\"\nusername = \"opendpma\"\nsecret = \"x\"\n")
+    };
+    let server = start_server(&section(support::free_port()), &[]);
+    let body = format!("{SAMPLE_BODY}\n{}", section(support::free_port()));
+    server.replace_config(&server.config_with(HTTP_CREDENTIALS, &body));
+    assert!(
+        server.wait_for_log("only takes effect after a restart key=\"asterisk\"", WAIT),
+        "{}",
+        server.log()
+    );
+}

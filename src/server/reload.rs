@@ -137,6 +137,8 @@ fn warn_about_restart_only_changes(old: &Config, new: &Config) {
         ("admin.listen", old.admin.listen != new.admin.listen),
         ("sip.listen", old.sip.listen != new.sip.listen),
         ("general.data_dir", old.general.data_dir != new.general.data_dir),
+        // The AMI link is set up at start (config/asterisk.rs).
+        ("asterisk", old.asterisk != new.asterisk),
     ];
     for (key, changed) in changes {
         if changed {
