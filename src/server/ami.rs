@@ -29,6 +29,11 @@ use crate::snapshot::Snapshot;
 /// First retry delay; doubled per failure up to `MAX_BACKOFF`.
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
+/// A synced link that lasted this long was a good one: its loss (an
+/// Asterisk restart) is retried from `FIRST_BACKOFF`. A shorter one keeps
+/// the backoff growing, so a peer that drops every link right after the
+/// resync is not reconnected to (and resynchronised with) 4 times a second.
+const STABLE_LINK: Duration = Duration::from_secs(10);
 /// From TCP connect to synchronised; past this the attempt is given up.
 const LOGIN_DEADLINE: Duration = Duration::from_secs(10);
 /// How often a synced link is pinged; an unanswered ping by the next one
@@ -159,6 +164,7 @@ impl AmiTask {
     async fn run(mut self) {
         let mut backoff = FIRST_BACKOFF;
         loop {
+            let attempt = Instant::now();
             let ended = match timeout(LOGIN_DEADLINE, TcpStream::connect(&self.address)).await {
                 Ok(Ok(stream)) => self.connection(stream).await,
                 Ok(Err(error)) => Ended::Lost {
@@ -184,7 +190,7 @@ impl AmiTask {
                 }
             }
             self.inbound.clear();
-            if synced {
+            if synced && attempt.elapsed() >= STABLE_LINK {
                 backoff = FIRST_BACKOFF;
             }
             tracing::warn!(ami = %self.address, %reason, retry_in_ms = backoff.as_millis() as u64, "Asterisk AMI not connected; serving alone");
