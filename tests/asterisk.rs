@@ -519,20 +519,21 @@ fn values_asterisk_cannot_hold_whole_are_cut_and_later_changes_still_arrive() {
     assert_eq!(kept["message"], commas.as_str(), "opendpma keeps the whole value");
     assert_eq!(server.metric("opendpma_asterisk_write_refusals_total"), Some(0));
 
+    // Asterisk announces subtype and message C-escaped: both arrive as set.
+    // (base64 of `from "Asterisk"` LF `now` / `changed, in Asterisk`)
+    let from_asterisk = "dnd,ZnJvbSAiQXN0ZXJpc2siCm5vdw==,Y2hhbmdlZCwgaW4gQXN0ZXJpc2s=,e";
     for line in ["2000", "2001", "2002"] {
-        ami.setvar(
-            &format!("PRESENCE_STATE(CustomPresence:{line})"),
-            "dnd,,changed in Asterisk",
-        );
+        ami.setvar(&format!("PRESENCE_STATE(CustomPresence:{line})"), from_asterisk);
     }
     for line in ["2000", "2001", "2002"] {
         let path = format!("/api/v1/presence/CustomPresence:{line}");
+        let mut got = Value::Null;
         let arrived = wait_until(WAIT, || {
-            admin(&server, "GET", &path, None)
-                .1
-                .contains("changed in Asterisk")
+            got = serde_json::from_str(&admin(&server, "GET", &path, None).1).unwrap_or_default();
+            got["message"] == "changed, in Asterisk"
         });
-        assert!(arrived, "{line}: {}", server.log());
+        assert!(arrived, "{line}: {got}\n{}", server.log());
+        assert_eq!(got["subtype"], "from \"Asterisk\"\nnow", "{line}");
     }
 }
 
