@@ -217,10 +217,18 @@ fn asterisk_restart_reconnects_and_resynchronises() {
     assert!(wait_until(WAIT, || ami.presence("2001").0 == "away"));
     drop(ami);
 
+    let dashboard = || admin(&server, "GET", "/", None).1;
+    assert!(
+        dashboard().contains("Asterisk (AMI): connected</p>"),
+        "{}",
+        dashboard()
+    );
+
     asterisk.stop();
     assert!(wait_until(WAIT, || admin(&server, "GET", "/healthz", None)
         == (200, "degraded: Asterisk AMI not connected\n".to_owned())));
     assert_eq!(server.metric("opendpma_asterisk_connected"), Some(0));
+    assert!(dashboard().contains("Asterisk (AMI): not connected"));
     let dnd = json!({"state": "dnd", "message": "while Asterisk was down"});
     assert_eq!(
         admin(&server, "PUT", "/api/v1/presence/CustomPresence:2002", Some(dnd)).0,
@@ -235,6 +243,7 @@ fn asterisk_restart_reconnects_and_resynchronises() {
     asterisk.start_again();
     wait_synced(&server, 2);
     assert_eq!(admin(&server, "GET", "/healthz", None), (200, "ok\n".to_owned()));
+    assert!(dashboard().contains("Asterisk (AMI): connected</p>"));
     let mut ami = AdminAmi::connect();
     for (line, state, message) in [
         ("2000", "xa", "on leave"),
