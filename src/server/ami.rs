@@ -289,6 +289,9 @@ impl AmiTask {
             let _ = reply.send(Err(format!("{device} is not registered to Asterisk")));
             return;
         }
+        // Asks whose caller gave up waiting (CHECK_SYNC_WAIT) are dropped,
+        // so a peer that never answers PJSIPNotify cannot grow the map.
+        self.check_syncs.retain(|_, waiting| !waiting.is_closed());
         self.next_token += 1;
         self.session.check_sync(&endpoint, self.next_token);
         self.check_syncs.insert(self.next_token, reply);
@@ -339,7 +342,7 @@ impl AmiTask {
             SessionEvent::Device { device, state } => {
                 if self.hinted_devices().contains(&device) {
                     self.device(device, state).await;
-                } else if device.starts_with("PJSIP/") {
+                } else if self.is_line_endpoint(&device) {
                     self.endpoints.insert(device, state);
                 }
             }
@@ -407,7 +410,7 @@ impl AmiTask {
         self.endpoints = state
             .devices
             .iter()
-            .filter(|(device, _)| device.starts_with("PJSIP/"))
+            .filter(|(device, _)| self.is_line_endpoint(device))
             .map(|(device, state)| (device.clone(), *state))
             .collect();
         let mut devices = 0;
@@ -424,6 +427,20 @@ impl AmiTask {
         self.metrics.asterisk.connected.store(1, Ordering::Relaxed);
         self.metrics.asterisk.connects.fetch_add(1, Ordering::Relaxed);
         tracing::info!(ami = %self.address, pushed, pulled, devices, "synchronised with Asterisk");
+    }
+
+    /// Whether `device` is the PJSIP endpoint of one of our lines (the
+    /// only ones a check-sync goes to). Only those are remembered, so a
+    /// peer announcing endless made-up endpoints cannot grow the map.
+    fn is_line_endpoint(&self, device: &str) -> bool {
+        device.strip_prefix("PJSIP/").is_some_and(|name| {
+            self.snapshots
+                .borrow()
+                .config
+                .lines
+                .iter()
+                .any(|line| line.name == name)
+        })
     }
 
     /// The Asterisk devices the current hints name (`PJSIP/<line>`, …);
