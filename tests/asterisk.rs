@@ -620,3 +620,24 @@ fn a_reload_that_changes_asterisk_says_it_needs_a_restart() {
         server.log()
     );
 }
+
+/// A secret written as a number (a PIN) is refused without showing it:
+/// config errors reach the log (a failed reload).
+#[test]
+fn a_secret_written_as_a_number_is_refused_without_showing_it() {
+    let text = "[general]\nserver_address = \"pbx\"\n\n[asterisk]\nami = \"127.0.0.1:5038\"\nusername = \"o\"\nsecret = 987654321\n\n[lines.2000]\nsecret = 24680.5\n";
+    let error = opendpma::config::Config::parse(text, std::path::Path::new("phones.toml"))
+        .expect_err("invalid")
+        .to_string();
+    assert!(
+        error.contains(
+            "phones.toml:7:10: asterisk.secret: a number; write the secret in quotes (its value is not shown)"
+        ),
+        "{error}"
+    );
+    assert!(error.contains("lines.2000.secret: a number"), "{error}");
+    assert!(
+        !error.contains("987654321") && !error.contains("24680"),
+        "{error}"
+    );
+}
