@@ -174,3 +174,38 @@ fn a_peer_that_never_answers_is_given_up_and_retried() {
         server.log()
     );
 }
+
+/// A refused login is not retried at once: every attempt is a failed
+/// login in Asterisk's security log, which fail2ban counts. The next try
+/// waits a minute (nothing may come within 5 s here; a loaded machine can
+/// only make it later).
+#[test]
+fn a_refused_login_is_not_retried_at_once() {
+    fn refuse(mut stream: TcpStream) {
+        let _ = stream.write_all(GREETING);
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        if let Some(login) = read_packet(&mut reader) {
+            let id = login.get("actionid").cloned().unwrap_or_default();
+            let _ = stream.write_all(
+                format!("Response: Error\r\nActionID: {id}\r\nMessage: Authentication failed\r\n\r\n")
+                    .as_bytes(),
+            );
+        }
+        while read_packet(&mut reader).is_some() {}
+    }
+    let (port, accepts) = peer(refuse);
+    let server = start_server(&section(port), &[]);
+    accepts.recv_timeout(WAIT).expect("first link");
+    assert!(
+        server.wait_for_log("Asterisk refused the login: Authentication failed", WAIT),
+        "{}",
+        server.log()
+    );
+    assert!(
+        accepts.recv_timeout(Duration::from_secs(5)).is_err(),
+        "retried within 5 s:\n{}",
+        server.log()
+    );
+    assert!(server.log().contains("retry_in_ms=60000"), "{}", server.log());
+    assert!(!server.log().contains("peer-test-secret"));
+}

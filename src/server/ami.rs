@@ -20,7 +20,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::presence_hub::PresenceHub;
 use super::sip_driver::{ReconfigureOutcome, ReconfigureReport};
-use crate::asterisk::{AmiSession, AsteriskState, Phase, SessionEvent, is_custom_presence, plan_resync};
+use crate::asterisk::{
+    AmiError, AmiSession, AsteriskState, Phase, SessionEvent, is_custom_presence, plan_resync,
+};
 use crate::config::{Asterisk, Secret};
 use crate::metrics::Metrics;
 use crate::presence::{Change, DeviceState, PresenceValue};
@@ -34,6 +36,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(8);
 /// the backoff growing, so a peer that drops every link right after the
 /// resync is not reconnected to (and resynchronised with) 4 times a second.
 const STABLE_LINK: Duration = Duration::from_secs(10);
+/// The wait after a refused login. Each refusal is a failed login in
+/// Asterisk's security log, which fail2ban (FreePBX ships a jail for it)
+/// counts; the secret is only read at start, so retrying fast gains nothing.
+const AFTER_REFUSED_LOGIN: Duration = Duration::from_secs(60);
 /// From TCP connect to synchronised; past this the attempt is given up.
 const LOGIN_DEADLINE: Duration = Duration::from_secs(10);
 /// How often a synced link is pinged; an unanswered ping by the next one
@@ -139,7 +145,12 @@ pub fn spawn(
 /// Why a connection ended.
 enum Ended {
     Shutdown,
-    Lost { reason: String, synced: bool },
+    Lost {
+        reason: String,
+        synced: bool,
+    },
+    /// Asterisk refused our login (wrong secret or rights).
+    Refused(String),
 }
 
 struct AmiTask {
@@ -177,8 +188,13 @@ impl AmiTask {
                 },
             };
             self.metrics.asterisk.connected.store(0, Ordering::Relaxed);
-            let Ended::Lost { reason, synced } = ended else {
-                return;
+            let (reason, synced) = match ended {
+                Ended::Shutdown => return,
+                Ended::Lost { reason, synced } => (reason, synced),
+                Ended::Refused(reason) => {
+                    backoff = backoff.max(AFTER_REFUSED_LOGIN);
+                    (reason, false)
+                }
             };
             self.metrics
                 .asterisk
@@ -255,6 +271,7 @@ impl AmiTask {
                                 self.handle(event).await;
                             }
                         }
+                        Err(error @ AmiError::LoginRefused(_)) => return Ended::Refused(error.to_string()),
                         Err(error) => return lost(error.to_string(), &self.session),
                     }
                 }
