@@ -217,10 +217,18 @@ fn asterisk_restart_reconnects_and_resynchronises() {
     assert!(wait_until(WAIT, || ami.presence("2001").0 == "away"));
     drop(ami);
 
+    let dashboard = || admin(&server, "GET", "/", None).1;
+    assert!(
+        dashboard().contains("Asterisk (AMI): connected</p>"),
+        "{}",
+        dashboard()
+    );
+
     asterisk.stop();
     assert!(wait_until(WAIT, || admin(&server, "GET", "/healthz", None)
         == (200, "degraded: Asterisk AMI not connected\n".to_owned())));
     assert_eq!(server.metric("opendpma_asterisk_connected"), Some(0));
+    assert!(dashboard().contains("Asterisk (AMI): not connected"));
     let dnd = json!({"state": "dnd", "message": "while Asterisk was down"});
     assert_eq!(
         admin(&server, "PUT", "/api/v1/presence/CustomPresence:2002", Some(dnd)).0,
@@ -235,6 +243,7 @@ fn asterisk_restart_reconnects_and_resynchronises() {
     asterisk.start_again();
     wait_synced(&server, 2);
     assert_eq!(admin(&server, "GET", "/healthz", None), (200, "ok\n".to_owned()));
+    assert!(dashboard().contains("Asterisk (AMI): connected</p>"));
     let mut ami = AdminAmi::connect();
     for (line, state, message) in [
         ("2000", "xa", "on leave"),
@@ -473,4 +482,165 @@ fn a_line_added_by_reload_gets_its_state_from_asterisk() {
         })
     });
     assert!(unavailable, "{}", server.log());
+}
+
+/// Values Asterisk cannot hold as they are: a subtype with quotes and a
+/// newline (announced C-escaped), a 600-byte UTF-8 message (Asterisk keeps
+/// 255 bytes of an `e` field), a 1023-byte message with commas (Asterisk
+/// refuses an AMI line over 1024 bytes). Asterisk gets all it can keep,
+/// opendpma keeps them whole, and a later change made in Asterisk still
+/// arrives: our echoes were recognised, none is awaited forever.
+#[test]
+fn values_asterisk_cannot_hold_whole_are_cut_and_later_changes_still_arrive() {
+    let Some(_asterisk) = Asterisk::start() else {
+        return;
+    };
+    let server = start_server(&section(true), &[]);
+    wait_synced(&server, 1);
+    let accents = "\u{e9}".repeat(300);
+    let commas = "m, ".repeat(341);
+    let quoted = "say \"hi\"\nnow";
+    for (line, subtype, message) in [
+        ("2000", quoted, "x"),
+        ("2001", "", accents.as_str()),
+        ("2002", "", commas.as_str()),
+    ] {
+        let body = json!({"state": "away", "subtype": subtype, "message": message});
+        let path = format!("/api/v1/presence/CustomPresence:{line}");
+        assert_eq!(admin(&server, "PUT", &path, Some(body)).0, 200);
+    }
+    let mut ami = AdminAmi::connect();
+    for (line, subtype, message) in [
+        ("2000", quoted.to_owned(), "x".to_owned()),
+        ("2001", String::new(), "\u{e9}".repeat(127)),
+        ("2002", String::new(), commas[..255].to_owned()),
+    ] {
+        let expected = ("away".to_owned(), subtype, message);
+        assert!(
+            wait_until(WAIT, || ami.presence(line) == expected),
+            "{line}: {:?}\n{}",
+            ami.presence(line),
+            server.log()
+        );
+    }
+    let (_, kept) = admin(&server, "GET", "/api/v1/presence/CustomPresence:2002", None);
+    let kept: Value = serde_json::from_str(&kept).expect("JSON");
+    assert_eq!(kept["message"], commas.as_str(), "opendpma keeps the whole value");
+    assert_eq!(server.metric("opendpma_asterisk_write_refusals_total"), Some(0));
+
+    // Asterisk announces subtype and message C-escaped: both arrive as set.
+    // (base64 of `from "Asterisk"` LF `now` / `changed, in Asterisk`)
+    let from_asterisk = "dnd,ZnJvbSAiQXN0ZXJpc2siCm5vdw==,Y2hhbmdlZCwgaW4gQXN0ZXJpc2s=,e";
+    for line in ["2000", "2001", "2002"] {
+        ami.setvar(&format!("PRESENCE_STATE(CustomPresence:{line})"), from_asterisk);
+    }
+    for line in ["2000", "2001", "2002"] {
+        let path = format!("/api/v1/presence/CustomPresence:{line}");
+        let mut got = Value::Null;
+        let arrived = wait_until(WAIT, || {
+            got = serde_json::from_str(&admin(&server, "GET", &path, None).1).unwrap_or_default();
+            got["message"] == "changed, in Asterisk"
+        });
+        assert!(arrived, "{line}: {got}\n{}", server.log());
+        assert_eq!(got["subtype"], "from \"Asterisk\"\nnow", "{line}");
+    }
+}
+
+/// The caller puts the call on hold (re-INVITE `a=sendonly`): Asterisk
+/// shows the held line `PJSIP/2000` as ONHOLD, and the Digium watcher of
+/// 2000 on opendpma gets "On hold" (Asterisk's note for it, reference §6)
+/// between the call and its end. (Whether the line shows "On the phone"
+/// again while the hangup removes the hold is Asterisk's timing, not
+/// asserted.)
+#[test]
+fn a_call_put_on_hold_shows_on_hold_on_the_blf_key() {
+    let Some(_asterisk) = Asterisk::start() else {
+        return;
+    };
+    let server = start_server(&section(true), &[]);
+    wait_synced(&server, 1);
+    let (watcher, first) = watch(&server, "2000");
+    let mut callee = Phone::listen("asterisk_answer.xml", "2000");
+    register("2000", callee.port);
+    let caller = std::thread::spawn(|| {
+        sipp(
+            "asterisk_call_hold.xml",
+            &[
+                "-s",
+                "2000",
+                harness::SIP,
+                "-au",
+                "2001",
+                "-ap",
+                "s2001",
+                "-key",
+                "caller",
+                "2001",
+                "-p",
+                "0",
+                "-timeout",
+                "20s",
+            ],
+        )
+    });
+    let mut notes = vec![note(&first).to_owned()];
+    while !(notes.contains(&"On hold".to_owned()) && notes.last().map(String::as_str) == Some("Ready")) {
+        let body = next_body(&watcher);
+        if note(&body) == "On hold" {
+            assert!(body.contains("<basic>open</basic>"), "{body}");
+        }
+        notes.push(note(&body).to_owned());
+        assert!(notes.len() < 12, "unexpected NOTIFYs: {notes:?}");
+    }
+    caller.join().expect("the call completes");
+    assert!(
+        callee.finished_ok(Duration::from_secs(10)),
+        "the callee saw the whole call"
+    );
+    assert_eq!(
+        notes[..5],
+        ["Unavailable", "Ready", "Ringing", "On the phone", "On hold"],
+        "{notes:?}"
+    );
+}
+
+/// `[asterisk]` is read at start: a reload that changes it says so
+/// instead of silently keeping the old link (no chroot needed).
+#[test]
+fn a_reload_that_changes_asterisk_says_it_needs_a_restart() {
+    let section = |port: u16| {
+        format!("[asterisk]\nami = \"127.0.0.1:{port}\"\nusername = \"opendpma\"\nsecret = \"x\"\n")
+    };
+    let server = start_server(&section(support::free_port()), &[]);
+    let body = format!("{SAMPLE_BODY}\n{}", section(support::free_port()));
+    server.replace_config(&server.config_with(HTTP_CREDENTIALS, &body));
+    assert!(
+        server.wait_for_log(
+            "only takes effect after a restart; the running value stays in use key=\"asterisk\"",
+            WAIT
+        ),
+        "{}",
+        server.log()
+    );
+}
+
+/// A secret written as a number (a PIN) is refused without showing it:
+/// config errors reach the log (a failed reload).
+#[test]
+fn a_secret_written_as_a_number_is_refused_without_showing_it() {
+    let text = "[general]\nserver_address = \"pbx\"\n\n[asterisk]\nami = \"127.0.0.1:5038\"\nusername = \"o\"\nsecret = 987654321\n\n[lines.2000]\nsecret = 24680.5\n";
+    let error = opendpma::config::Config::parse(text, std::path::Path::new("phones.toml"))
+        .expect_err("invalid")
+        .to_string();
+    assert!(
+        error.contains(
+            "phones.toml:7:10: asterisk.secret: a number; write the secret in quotes (its value is not shown)"
+        ),
+        "{error}"
+    );
+    assert!(error.contains("lines.2000.secret: a number"), "{error}");
+    assert!(
+        !error.contains("987654321") && !error.contains("24680"),
+        "{error}"
+    );
 }

@@ -62,7 +62,8 @@ fn presence(packet: &Packet, action_id: Option<String>) -> Option<Incoming> {
         provider,
         value: PresenceValue {
             state,
-            subtype: packet.get("Subtype").unwrap_or_default().to_owned(),
+            // Both fields are C-escaped (presence_codec's module doc).
+            subtype: unescape_c(packet.get("Subtype").unwrap_or_default()),
             message: unescape_c(packet.get("Message").unwrap_or_default()),
             changed_at: None,
         },
@@ -109,7 +110,7 @@ mod tests {
             ("Privilege", "call,all"),
             ("Presentity", "CustomPresence:2001"),
             ("Status", "dnd"),
-            ("Subtype", "a,b"),
+            ("Subtype", r#"a,b \"q\"\n"#),
             ("Message", r#"hello, world\n\"x\""#),
         ]);
         let Incoming::Presence {
@@ -124,7 +125,7 @@ mod tests {
         assert_eq!(value.state, PresenceState::Dnd);
         assert_eq!(
             (value.subtype.as_str(), value.message.as_str()),
-            ("a,b", "hello, world\n\"x\"")
+            ("a,b \"q\"\n", "hello, world\n\"x\"")
         );
     }
 

@@ -10,31 +10,79 @@
 //! `hello, world\n"x"`). Plain values stay plain so that astdb and
 //! `presencestate list` remain readable.
 //!
-//! In (`PresenceStateChange`): `Message` is C-escaped by Asterisk
-//! (`\"`, `\'`, `\n`, …, reference §4.4); `Subtype` is not.
+//! In (`PresenceStateChange`): `Subtype` and `Message` are both C-escaped
+//! by Asterisk (`\"`, `\'`, `\n`, …; `presence_state_to_ami`,
+//! main/presencestate.c; reference §4.4; checked on 22.10: a subtype
+//! `q"x<LF>` is announced as `Subtype: q\"x\n`).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::presence::{PresenceState, PresenceValue};
 
-/// The `Value:` of the Setvar that writes `value`.
+/// Asterisk decodes `e` fields into 256-byte C buffers before it announces
+/// them (`presence_write`, func_presencestate.c; reference §2.2), so its
+/// event and its watchers get at most 255 bytes of each, cut anywhere
+/// (seen on 22.10: half an `é` at the end), while astdb keeps the whole.
+const E_FIELD_BYTES: usize = 255;
+/// Longest plain `Value:` we send. Asterisk's AMI reader refuses a whole
+/// action with a line over 1024 bytes ("Failed to parse message: line too
+/// long", manager.c `get_input`; checked on 22.10 with a 1023-byte
+/// message): a longer value goes the `e` way, which is bounded.
+const MAX_PLAIN_VALUE_BYTES: usize = 900;
+
+/// The `Value:` of the Setvar that writes `value` (Asterisk then holds
+/// `held_by_asterisk(value)`).
 pub fn setvar_value(value: &PresenceValue) -> String {
     let state = value.state.as_str();
-    let plain =
-        |text: &str| text.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b',') && text.trim() == text;
-    if plain(&value.subtype) && plain(&value.message) {
+    if goes_plain(value) {
         match (value.subtype.is_empty(), value.message.is_empty()) {
             (true, true) => state.to_owned(),
             (false, true) => format!("{state},{}", value.subtype),
             _ => format!("{state},{},{}", value.subtype, value.message),
         }
     } else {
+        let held = held_by_asterisk(value);
         format!(
             "{state},{},{},e",
-            STANDARD.encode(&value.subtype),
-            STANDARD.encode(&value.message)
+            STANDARD.encode(&held.subtype),
+            STANDARD.encode(&held.message)
         )
+    }
+}
+
+/// Whether `value` can be written without base64: nothing Asterisk would
+/// split or AMI would cut, and short enough for one AMI line.
+fn goes_plain(value: &PresenceValue) -> bool {
+    let plain =
+        |text: &str| text.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b',') && text.trim() == text;
+    let length = value.state.as_str().len() + value.subtype.len() + value.message.len() + 2;
+    length <= MAX_PLAIN_VALUE_BYTES && plain(&value.subtype) && plain(&value.message)
+}
+
+/// What Asterisk holds (and announces) after we write `value`: a plain
+/// value as is; an `e` value with each field as a C string (no NUL) of at
+/// most 255 bytes. We cut at a character boundary ourselves, so that
+/// astdb, dialplan and Asterisk's watchers agree, none gets half a UTF-8
+/// character, and the announcement is exactly this value (echo control
+/// compares it; an echo it could not recognise would make it skip every
+/// later change of that provider in Asterisk).
+pub fn held_by_asterisk(value: &PresenceValue) -> PresenceValue {
+    let cut = |text: &str| {
+        let text: String = text.chars().filter(|&c| c != '\0').collect();
+        let mut end = text.len().min(E_FIELD_BYTES);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text[..end].to_owned()
+    };
+    if goes_plain(value) {
+        return value.clone();
+    }
+    PresenceValue {
+        subtype: cut(&value.subtype),
+        message: cut(&value.message),
+        ..value.clone()
     }
 }
 
@@ -78,14 +126,9 @@ pub fn unescape_c(text: &str) -> String {
     out
 }
 
-/// Whether the value Asterisk announced is the one we wrote. Asterisk
-/// decodes `e` fields into 256-byte buffers (reference §2.2), so a longer
-/// field we wrote comes back cut; such a prefix still counts.
+/// Whether the value Asterisk announced is the one we wrote.
 pub fn echoes(sent: &PresenceValue, heard: &PresenceValue) -> bool {
-    let field = |sent: &str, heard: &str| {
-        sent == heard || (sent.len() > 255 && heard.len() >= 200 && sent.starts_with(heard))
-    };
-    sent.state == heard.state && field(&sent.subtype, &heard.subtype) && field(&sent.message, &heard.message)
+    held_by_asterisk(sent).same_as(heard)
 }
 
 #[cfg(test)]
@@ -139,12 +182,34 @@ mod tests {
         assert_eq!(parse_state("bored"), None);
     }
 
+    /// Asterisk 22.10 refused a Setvar line over 1024 bytes outright and
+    /// cut an `e` field at 255 bytes, mid-character (both seen on the wire):
+    /// we send at most what Asterisk keeps, cut where a character ends.
     #[test]
-    fn an_echo_may_come_back_cut_at_255_bytes() {
-        let long = "m".repeat(400);
-        let sent = value(PresenceState::Away, "", &long);
-        assert!(echoes(&sent, &value(PresenceState::Away, "", &long[..255])));
-        assert!(!echoes(&sent, &value(PresenceState::Away, "", "m")));
-        assert!(!echoes(&sent, &value(PresenceState::Dnd, "", &long)));
+    fn long_fields_are_cut_by_us_where_a_character_ends() {
+        let long = value(PresenceState::Away, &"s".repeat(255), &"m,".repeat(511));
+        let line = format!("Value: {}\r\n", setvar_value(&long));
+        assert!(line.len() <= 1024, "{} bytes", line.len());
+        let held = held_by_asterisk(&long);
+        assert_eq!((held.subtype.len(), held.message.len()), (255, 255));
+        assert!(echoes(&long, &held));
+
+        let accents = value(PresenceState::Dnd, "a\0b", &"\u{e9}".repeat(300));
+        let held = held_by_asterisk(&accents);
+        assert_eq!(held.subtype, "ab", "C strings hold no NUL");
+        assert_eq!(held.message, "\u{e9}".repeat(127), "254 bytes, not half an é");
+        let written = setvar_value(&accents);
+        let message = written.split(',').nth(2).expect("message field");
+        assert_eq!(STANDARD.decode(message).expect("base64"), held.message.as_bytes());
+        assert!(echoes(&accents, &held));
+        assert!(!echoes(&accents, &value(PresenceState::Dnd, "ab", "\u{e9}")));
+
+        let plain = value(PresenceState::Away, "lunch", &"p".repeat(800));
+        assert_eq!(
+            held_by_asterisk(&plain),
+            plain,
+            "short enough to stay plain and whole"
+        );
+        assert!(!setvar_value(&plain).ends_with(",e"));
     }
 }

@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::presence_codec::held_by_asterisk;
 use crate::presence::{PresenceState, PresenceValue};
 
 /// What to write to Asterisk and what to take from it.
@@ -43,7 +44,9 @@ pub fn plan(
     for name in names {
         let mine = ours.get(name).copied().unwrap_or(&not_set);
         let asterisks = theirs.get(name).copied().unwrap_or(&not_set);
-        if mine.same_as(asterisks) {
+        // A long value of ours that Asterisk holds cut is not a change
+        // made in Asterisk (taking it would cut ours at every reconnect).
+        if held_by_asterisk(mine).same_as(asterisks) {
             continue;
         }
         if dirty.contains(name) || asterisks.state == PresenceState::NotSet {
@@ -132,5 +135,18 @@ mod tests {
             named(&[("CustomPresence:a", PresenceValue::not_set())])
         );
         assert!(plan.pull.is_empty());
+    }
+
+    /// Asterisk keeps 255 bytes of a long message we wrote: that is not a
+    /// change made in Asterisk, and ours stays whole.
+    #[test]
+    fn a_long_value_asterisk_holds_cut_is_not_taken() {
+        let long = value(PresenceState::Away, &"m".repeat(1000));
+        let local = named(&[("CustomPresence:a", long)]);
+        let asterisk = BTreeMap::from([(
+            "CustomPresence:a".to_owned(),
+            value(PresenceState::Away, &"m".repeat(255)),
+        )]);
+        assert_eq!(plan(&local, &asterisk, &BTreeSet::new()), ResyncPlan::default());
     }
 }

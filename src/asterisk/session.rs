@@ -149,7 +149,9 @@ impl AmiSession {
             match frame {
                 Frame::Greeting(line) => {
                     if !line.starts_with("Asterisk Call Manager") {
-                        return Err(AmiError::NotAmi(line));
+                        // Whatever answered may send a 64 KiB "line": the
+                        // log gets its start.
+                        return Err(AmiError::NotAmi(line.chars().take(80).collect()));
                     }
                     let mut login = Packet::new([("Action", "Login"), ("Username", self.username.as_str())]);
                     login.push("Secret", self.secret.expose());

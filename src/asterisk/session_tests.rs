@@ -93,6 +93,14 @@ fn a_refused_login_or_an_asterisk_still_starting_is_an_error() {
         other.receive(b"SSH-2.0-OpenSSH\r\n"),
         Err(AmiError::NotAmi(_))
     ));
+    let mut noise = AmiSession::new("u".into(), Secret::new("pw"));
+    let mut line = vec![b'x'; 60_000];
+    line.extend(b"\r\n");
+    assert_eq!(
+        noise.receive(&line),
+        Err(AmiError::NotAmi("x".repeat(80))),
+        "a log line, not 60 kB of whatever answered"
+    );
     // Logged in, but func_presencestate not loaded yet: an empty Getvar.
     let mut early = AmiSession::new("u".into(), Secret::new("pw"));
     early.receive(b"Asterisk Call Manager/11.0.0\r\n").unwrap();

@@ -6,13 +6,41 @@
 
 use std::fmt;
 
-use serde::Deserialize;
+use serde::de::{self, Deserialize, Deserializer, Visitor};
 use subtle::ConstantTimeEq;
 
 /// A secret string; `Debug` and `Display` print `***`.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
+
+/// A secret written as a number (`secret = 1234`, a PIN) is refused
+/// without the number: serde's own message quotes the value ("invalid
+/// type: integer `1234`"), and config errors reach logs (a failed reload).
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Quoted;
+        const NUMBER: &str = "a number; write the secret in quotes (its value is not shown)";
+        impl Visitor<'_> for Quoted {
+            type Value = Secret;
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a quoted string")
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Secret, E> {
+                Ok(Secret(value.to_owned()))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Secret, E> {
+                Err(E::custom(NUMBER))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Secret, E> {
+                Err(E::custom(NUMBER))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Secret, E> {
+                Err(E::custom(NUMBER))
+            }
+        }
+        deserializer.deserialize_string(Quoted)
+    }
+}
 
 impl Secret {
     /// Wraps a value (from the environment, say).

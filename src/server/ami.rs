@@ -20,7 +20,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::presence_hub::PresenceHub;
 use super::sip_driver::{ReconfigureOutcome, ReconfigureReport};
-use crate::asterisk::{AmiSession, AsteriskState, Phase, SessionEvent, is_custom_presence, plan_resync};
+use crate::asterisk::{
+    AmiError, AmiSession, AsteriskState, Phase, SessionEvent, is_custom_presence, plan_resync,
+};
 use crate::config::{Asterisk, Secret};
 use crate::metrics::Metrics;
 use crate::presence::{Change, DeviceState, PresenceValue};
@@ -29,6 +31,15 @@ use crate::snapshot::Snapshot;
 /// First retry delay; doubled per failure up to `MAX_BACKOFF`.
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
+/// A synced link that lasted this long was a good one: its loss (an
+/// Asterisk restart) is retried from `FIRST_BACKOFF`. A shorter one keeps
+/// the backoff growing, so a peer that drops every link right after the
+/// resync is not reconnected to (and resynchronised with) 4 times a second.
+const STABLE_LINK: Duration = Duration::from_secs(10);
+/// The wait after a refused login. Each refusal is a failed login in
+/// Asterisk's security log, which fail2ban (FreePBX ships a jail for it)
+/// counts; the secret is only read at start, so retrying fast gains nothing.
+const AFTER_REFUSED_LOGIN: Duration = Duration::from_secs(60);
 /// From TCP connect to synchronised; past this the attempt is given up.
 const LOGIN_DEADLINE: Duration = Duration::from_secs(10);
 /// How often a synced link is pinged; an unanswered ping by the next one
@@ -134,7 +145,12 @@ pub fn spawn(
 /// Why a connection ended.
 enum Ended {
     Shutdown,
-    Lost { reason: String, synced: bool },
+    Lost {
+        reason: String,
+        synced: bool,
+    },
+    /// Asterisk refused our login (wrong secret or rights).
+    Refused(String),
 }
 
 struct AmiTask {
@@ -159,6 +175,7 @@ impl AmiTask {
     async fn run(mut self) {
         let mut backoff = FIRST_BACKOFF;
         loop {
+            let attempt = Instant::now();
             let ended = match timeout(LOGIN_DEADLINE, TcpStream::connect(&self.address)).await {
                 Ok(Ok(stream)) => self.connection(stream).await,
                 Ok(Err(error)) => Ended::Lost {
@@ -171,8 +188,13 @@ impl AmiTask {
                 },
             };
             self.metrics.asterisk.connected.store(0, Ordering::Relaxed);
-            let Ended::Lost { reason, synced } = ended else {
-                return;
+            let (reason, synced) = match ended {
+                Ended::Shutdown => return,
+                Ended::Lost { reason, synced } => (reason, synced),
+                Ended::Refused(reason) => {
+                    backoff = backoff.max(AFTER_REFUSED_LOGIN);
+                    (reason, false)
+                }
             };
             self.metrics
                 .asterisk
@@ -184,7 +206,7 @@ impl AmiTask {
                 }
             }
             self.inbound.clear();
-            if synced {
+            if synced && attempt.elapsed() >= STABLE_LINK {
                 backoff = FIRST_BACKOFF;
             }
             tracing::warn!(ami = %self.address, %reason, retry_in_ms = backoff.as_millis() as u64, "Asterisk AMI not connected; serving alone");
@@ -249,6 +271,7 @@ impl AmiTask {
                                 self.handle(event).await;
                             }
                         }
+                        Err(error @ AmiError::LoginRefused(_)) => return Ended::Refused(error.to_string()),
                         Err(error) => return lost(error.to_string(), &self.session),
                     }
                 }
@@ -283,6 +306,9 @@ impl AmiTask {
             let _ = reply.send(Err(format!("{device} is not registered to Asterisk")));
             return;
         }
+        // Asks whose caller gave up waiting (CHECK_SYNC_WAIT) are dropped,
+        // so a peer that never answers PJSIPNotify cannot grow the map.
+        self.check_syncs.retain(|_, waiting| !waiting.is_closed());
         self.next_token += 1;
         self.session.check_sync(&endpoint, self.next_token);
         self.check_syncs.insert(self.next_token, reply);
@@ -333,7 +359,7 @@ impl AmiTask {
             SessionEvent::Device { device, state } => {
                 if self.hinted_devices().contains(&device) {
                     self.device(device, state).await;
-                } else if device.starts_with("PJSIP/") {
+                } else if self.is_line_endpoint(&device) {
                     self.endpoints.insert(device, state);
                 }
             }
@@ -401,7 +427,7 @@ impl AmiTask {
         self.endpoints = state
             .devices
             .iter()
-            .filter(|(device, _)| device.starts_with("PJSIP/"))
+            .filter(|(device, _)| self.is_line_endpoint(device))
             .map(|(device, state)| (device.clone(), *state))
             .collect();
         let mut devices = 0;
@@ -418,6 +444,20 @@ impl AmiTask {
         self.metrics.asterisk.connected.store(1, Ordering::Relaxed);
         self.metrics.asterisk.connects.fetch_add(1, Ordering::Relaxed);
         tracing::info!(ami = %self.address, pushed, pulled, devices, "synchronised with Asterisk");
+    }
+
+    /// Whether `device` is the PJSIP endpoint of one of our lines (the
+    /// only ones a check-sync goes to). Only those are remembered, so a
+    /// peer announcing endless made-up endpoints cannot grow the map.
+    fn is_line_endpoint(&self, device: &str) -> bool {
+        device.strip_prefix("PJSIP/").is_some_and(|name| {
+            self.snapshots
+                .borrow()
+                .config
+                .lines
+                .iter()
+                .any(|line| line.name == name)
+        })
     }
 
     /// The Asterisk devices the current hints name (`PJSIP/<line>`, …);

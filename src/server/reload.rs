@@ -193,7 +193,7 @@ impl Reloader {
     }
 }
 
-/// Listener addresses, the data folder and certificates are bound at
+/// Listener addresses, the data folder, certificates and the AMI link are bound at
 /// start: a new value would half-apply (documents pointing at a port that
 /// is not open yet), so the running value is kept and the key reported.
 fn keep_start_only_settings(running: &Config, new: &mut Config) -> Vec<&'static str> {
@@ -226,5 +226,8 @@ fn keep_start_only_settings(running: &Config, new: &mut Config) -> Vec<&'static 
         running.general.data_dir != new.general.data_dir,
     );
     new.general.data_dir.clone_from(&running.general.data_dir);
+    // The AMI link is set up at start (config/asterisk.rs).
+    keep("asterisk", running.asterisk != new.asterisk);
+    new.asterisk.clone_from(&running.asterisk);
     kept
 }
