@@ -93,7 +93,14 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        let mut config = Self::parse(&source, path)?;
+        Self::parse_with_files(&source, path)
+    }
+
+    /// Validates `source` as read from `path`, then checks the files it
+    /// names (firmware, logos) on disk: what a start or a reload needs,
+    /// where `parse` alone judges only the text.
+    pub fn parse_with_files(source: &str, path: &Path) -> Result<Self, ConfigError> {
+        let mut config = Self::parse(source, path)?;
         let mut problems = config.missing_files();
         problems.extend(config.check_logos());
         if problems.is_empty() {

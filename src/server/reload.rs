@@ -135,7 +135,7 @@ impl Reloader {
         // Parsing and rendering a large config is blocking work.
         let built =
             tokio::task::spawn_blocking(move || -> Result<(Snapshot, Vec<&'static str>), ReloadError> {
-                let mut config = Config::parse(&text, &path)?;
+                let mut config = Config::parse_with_files(&text, &path)?;
                 let restart_required = keep_start_only_settings(&running, &mut config);
                 Ok((Snapshot::build(config, generation)?, restart_required))
             })
