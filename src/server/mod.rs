@@ -26,6 +26,7 @@ mod sip_rate;
 mod sip_stream;
 mod sip_transport;
 pub mod tls;
+mod write_deadline;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
