@@ -132,17 +132,17 @@ impl<K: Eq + Hash> Table<K> {
         self.records.get(key).and_then(|record| record.locked_at(now))
     }
 
-    fn fail(&mut self, key: K, now: u64, limit: u32, policy: &LockoutPolicy) -> bool {
+    /// Counts a failure of `key`: `Some(true)` when it starts a lock-out,
+    /// `None` when the table is full and `key` is not tracked.
+    fn fail(&mut self, key: K, now: u64, limit: u32, policy: &LockoutPolicy) -> Option<bool> {
         if !self.records.contains_key(&key) && self.records.len() >= policy.max_tracked {
             self.records.retain(|_, record| !record.lapsed(now, policy));
             if self.records.len() >= policy.max_tracked {
-                return false;
+                return None;
             }
         }
-        self.records
-            .entry(key)
-            .or_insert_with(|| Record::new(now))
-            .fail(now, limit, policy)
+        let record = self.records.entry(key).or_insert_with(|| Record::new(now));
+        Some(record.fail(now, limit, policy))
     }
 }
 
@@ -200,8 +200,15 @@ impl Lockout {
         let pair = self
             .users
             .fail((ip, key_user(user)), now, policy.max_failures, policy);
-        let address = !shared && self.addresses.fail(ip, now, policy.address_ceiling(), policy);
-        pair || address
+        // A shared address skips the ceiling only while its pairs are
+        // counted: with the pair table full (filled from elsewhere), the
+        // ceiling is all that bounds guessing through the proxy.
+        let address = (!shared || pair.is_none())
+            && self
+                .addresses
+                .fail(ip, now, policy.address_ceiling(), policy)
+                .unwrap_or(false);
+        pair.unwrap_or(false) || address
     }
 
     /// A failed login: logs the one fixed line fail2ban filters match
@@ -326,6 +333,24 @@ mod tests {
             lockout.record_failure(other, &format!("guess{}", attempt % 20), 0);
         }
         assert!(matches!(lockout.check(other, 1), Verdict::LockedOut { .. }));
+    }
+
+    #[test]
+    fn a_shared_address_meets_the_ceiling_when_its_users_cannot_be_counted() {
+        let policy = LockoutPolicy {
+            shared_addresses: vec!["10.0.0.0/24".parse().expect("cidr")],
+            max_tracked: 4,
+            ..LockoutPolicy::default()
+        };
+        let mut lockout = Lockout::new(policy);
+        // Someone fills the pair table from elsewhere first.
+        for user in ["a", "b", "c", "d"] {
+            lockout.record_failure(IpAddr::from([192, 0, 2, 1]), user, 0);
+        }
+        for attempt in 0..100u32 {
+            lockout.record_failure(ip(1), &format!("guess{attempt}"), 0);
+        }
+        assert!(matches!(lockout.check(ip(1), 1), Verdict::LockedOut { .. }));
     }
 
     #[test]
