@@ -14,6 +14,7 @@ pub mod admin;
 pub mod asterisk;
 pub mod auth;
 pub mod cli;
+pub mod client_address;
 pub mod config;
 pub mod import;
 pub mod metrics;

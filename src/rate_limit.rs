@@ -1,5 +1,5 @@
 //! Per-address rate limiting (like Kamailio's pike): a token bucket per
-//! source IP. Pure: time comes in as `now`. Memory is bounded: idle
+//! source IP (an IPv6 /64: `client_address::limit_key`). Pure: time comes in as `now`. Memory is bounded: idle
 //! buckets are pruned, and when the table is full new addresses share one
 //! overflow bucket, so a flood from many addresses cannot grow it.
 
@@ -41,6 +41,7 @@ impl RateLimiter {
         if self.rate <= 0.0 {
             return true;
         }
+        let ip = crate::client_address::limit_key(ip);
         if self
             .last_prune
             .is_none_or(|at| now.saturating_duration_since(at) > Duration::from_secs(10))
@@ -103,6 +104,17 @@ mod tests {
         );
         let other: IpAddr = "192.0.2.2".parse().unwrap();
         assert!(limiter.allow(other, start), "addresses are independent");
+    }
+
+    #[test]
+    fn an_ipv6_64_shares_one_bucket() {
+        let start = Instant::now();
+        let mut limiter = RateLimiter::new(5);
+        let allowed = (0..20u16)
+            .filter(|&host| limiter.allow(IpAddr::from([0x2001, 0xdb8, 0, 1, 0, 0, 0, host]), start))
+            .count();
+        assert_eq!(allowed, 5, "fresh addresses in one /64 get no fresh tokens");
+        assert!(limiter.allow(IpAddr::from([0x2001, 0xdb8, 0, 2, 0, 0, 0, 1]), start));
     }
 
     #[test]

@@ -224,3 +224,57 @@ async fn http_digest_without_qop_cannot_be_replayed() {
             .any(|c| c.contains("stale=true"))
     );
 }
+
+/// The status of `method path` on the admin listener with this `Host`
+/// and no token.
+fn status_for_host(server: &Server, method: &str, path: &str, host: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(server.admin).expect("admin listener");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .expect("timeout");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {answer}"))
+}
+
+/// Review of issue 17: without an admin token, a page whose host name
+/// was rebound to 127.0.0.1 is same-origin with the dashboard (its Origin
+/// equals the Host), so Origin and CSRF checks cannot stop it; only the
+/// Host can. Names an attacker controls are refused, loopback literals
+/// and `localhost` are served.
+#[test]
+fn without_a_token_only_loopback_host_names_are_served() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let text = server.config_with(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let tokenless = text.replace(&format!("token = \"{TOKEN}\"\n"), "");
+    assert_ne!(tokenless, text, "the token line is in the config");
+    server.replace_config(&tokenless);
+    let (status, body) = server
+        .admin_request("POST", "/api/v1/reload", None)
+        .expect("admin answers");
+    assert_eq!(status, 200, "{body}");
+    let port = server.admin.port();
+    let rebound = format!("rebound.evil.example:{port}");
+    assert_eq!(status_for_host(&server, "GET", "/", &rebound), 403);
+    assert_eq!(status_for_host(&server, "GET", "/api/v1/lines", &rebound), 403);
+    assert_eq!(status_for_host(&server, "POST", "/api/v1/reload", &rebound), 403);
+    assert_eq!(status_for_host(&server, "GET", "/healthz", &rebound), 200);
+    for own in [format!("127.0.0.1:{port}"), format!("localhost:{port}")] {
+        assert_eq!(status_for_host(&server, "GET", "/", &own), 200, "{own}");
+        assert_eq!(
+            status_for_host(&server, "GET", "/api/v1/lines", &own),
+            200,
+            "{own}"
+        );
+    }
+}

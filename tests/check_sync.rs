@@ -289,3 +289,32 @@ async fn a_challenge_from_another_peer_is_dropped() {
             >= 1
     );
 }
+
+/// Review of issue 17: a line that also appears on another phone (here
+/// 2000, carol's second line) proves nothing about that phone. Knowing
+/// 2000's secret must not redirect carol's check-sync, which would answer
+/// a challenge with a digest of carol's first line (2002): crackable
+/// offline. Carol stays unknown and nothing reaches the holder of 2000.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_line_shared_with_another_phone_does_not_redirect_its_check_sync() {
+    let body = format!(
+        "{SAMPLE_BODY}\n[phones.carol]\nmac = \"0019159c1a2d\"\nmodel = \"D65\"\nlines = [\"2002\", \"2000\"]\n"
+    );
+    let server = Server::start(HTTP_CREDENTIALS, &body);
+    let mut holder = SipClient::new(server.sip, "2000", "line-secret-2000");
+    authenticate(&server, &mut holder);
+    let response = client()
+        .post(server.admin_url("/api/v1/reconfigure/carol"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(report, json!([{"phone": "carol", "result": "unknown_contact"}]));
+    assert!(
+        holder.receive(Duration::from_millis(300)).is_none(),
+        "no check-sync for carol goes to the holder of 2000"
+    );
+    assert!(!server.log().contains("phone contact recorded phone=carol"));
+}

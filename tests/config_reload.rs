@@ -124,3 +124,54 @@ async fn start_only_settings_are_reported_and_keep_their_running_value() {
         "documents keep the running port:\n{body}"
     );
 }
+
+/// The status of `GET path` on the admin API without any token.
+fn admin_status_without_token(server: &Server, path: &str) -> u16 {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(server.admin).expect("admin listener");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.admin
+    )
+    .expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {answer}"))
+}
+
+/// A reload may not open what start-up refuses (review of issue 17):
+/// `[admin] listen` stays bound where it was, so a file without the token
+/// would leave the admin API on the network without any authentication.
+/// Such a reload is refused and the API still wants the token.
+#[test]
+fn a_reload_that_would_expose_the_admin_api_is_refused() {
+    let mut server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let port = server.admin.port();
+    let text = server.config_with(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let exposed = text.replace(
+        &format!("listen = \"127.0.0.1:{port}\""),
+        &format!("listen = \"0.0.0.0:{port}\""),
+    );
+    assert_ne!(exposed, text, "the admin listen line is in the config");
+    server.replace_config(&exposed);
+    server.restart();
+    assert_eq!(admin_status_without_token(&server, "/api/v1/hints"), 401);
+
+    let tokenless = exposed.replace(&format!("token = \"{TOKEN}\"\n"), "");
+    assert_ne!(tokenless, exposed, "the token line is in the config");
+    server.replace_config(&tokenless);
+    let (status, body) = server
+        .admin_request("POST", "/api/v1/reload", None)
+        .expect("admin answers");
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("no [admin] token"), "{body}");
+    assert_eq!(admin_status_without_token(&server, "/api/v1/hints"), 401);
+}

@@ -119,3 +119,68 @@ async fn admin_requests_over_the_rate_get_429() {
     assert!((3..=5).contains(&served), "{statuses:?}");
     assert!(statuses.iter().all(|s| *s == 200 || *s == 429), "{statuses:?}");
 }
+
+/// Review of issue 17: a client that pipelines requests and never reads
+/// the answers ("slow read") left hyper blocked on the write forever, its
+/// connection holding its slot. With one connection per address allowed,
+/// the address could never connect again; now the stalled write fails
+/// after `request_timeout` and the slot comes back.
+#[test]
+fn a_client_that_never_reads_its_answers_loses_its_connection() {
+    let limits = "[limits]\nrequest_timeout = 2\nhttp_connections_per_ip = 1\nhttp_requests_per_second = 0\n";
+    let server = Server::start(HTTP_CREDENTIALS, &format!("{SAMPLE_BODY}\n{limits}"));
+    let admin = server.admin;
+    // A tiny receive window, so the server's writes block soon.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let reader_less = runtime
+        .block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.set_recv_buffer_size(4096)?;
+            socket.connect(admin).await
+        })
+        .unwrap()
+        .into_std()
+        .unwrap();
+    reader_less.set_nonblocking(false).unwrap();
+    let mut writer = reader_less.try_clone().unwrap();
+    // Writing blocks too once the server stops reading; keep it apart.
+    let flood = std::thread::spawn(move || {
+        let request = b"GET /dashboard.js HTTP/1.1\r\nHost: x\r\n\r\n";
+        for _ in 0..5_000 {
+            if writer.write_all(request).is_err() {
+                break;
+            }
+        }
+    });
+    // The stall begins once the buffers are full; from then on the slot
+    // is held. Poll from the same address until a request is served.
+    let started = Instant::now();
+    let served = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the address never got its slot back"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        let Ok(mut probe) = TcpStream::connect(admin) else {
+            continue;
+        };
+        probe.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        if probe
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .is_err()
+        {
+            continue;
+        }
+        let mut answer = String::new();
+        let _ = probe.read_to_string(&mut answer);
+        if answer.starts_with("HTTP/1.1 200") {
+            break started.elapsed();
+        }
+    };
+    drop(reader_less);
+    flood.join().unwrap();
+    assert!(served > Duration::from_secs(1), "the slot was held: {served:?}");
+}

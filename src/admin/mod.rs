@@ -6,6 +6,7 @@ pub mod client;
 pub mod commands;
 mod dashboard;
 mod events;
+mod host_check;
 mod inventory;
 mod json;
 mod presence;
@@ -116,6 +117,10 @@ pub fn router(state: AdminState) -> Router {
         .route("/dashboard.js", get(dashboard::script))
         .route("/dashboard.css", get(dashboard::style))
         .merge(api)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            host_check::loopback_host,
+        ))
         .layer(middleware::from_fn_with_state(
             protection.clone(),
             protection::protect,

@@ -9,7 +9,14 @@
 //! and a success forgives only its own pair. Guessing across many
 //! usernames from one address is still bounded by a much higher
 //! per-address ceiling (`max_failures × ADDRESS_CEILING_FACTOR` within the
-//! window), which a success does not reset.
+//! window), which a success does not reset. Addresses listed as shared
+//! (`[limits] trusted_networks`: a proxy, a site's NAT) have no ceiling:
+//! every phone behind them would share it, so 100 bad tries from anyone
+//! behind the proxy would lock out all of them; the per-user lock still
+//! bounds guessing at each line there.
+//!
+//! Addresses count by `client_address::limit_key` (an IPv6 /64), else a
+//! host rotating through its /64 would never be locked out.
 //!
 //! Memory is bounded: only keys that actually failed are tracked, user
 //! names are truncated, and when a table is full the entries whose window
@@ -20,6 +27,9 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
 
+use crate::client_address::limit_key;
+use crate::config::Cidr;
+
 /// The per-address ceiling is this many times the per-user limit.
 pub const ADDRESS_CEILING_FACTOR: u32 = 10;
 
@@ -27,7 +37,7 @@ pub const ADDRESS_CEILING_FACTOR: u32 = 10;
 const MAX_KEY_USER: usize = 64;
 
 /// When to lock out, and for how long (seconds).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockoutPolicy {
     /// Failures of one (address, username) pair within `window`.
     pub max_failures: u32,
@@ -35,6 +45,9 @@ pub struct LockoutPolicy {
     pub cooldown: u64,
     /// Most keys tracked per table.
     pub max_tracked: usize,
+    /// Addresses that carry many clients (`[limits] trusted_networks`):
+    /// no per-address ceiling for them.
+    pub shared_addresses: Vec<Cidr>,
 }
 
 impl Default for LockoutPolicy {
@@ -44,6 +57,7 @@ impl Default for LockoutPolicy {
             window: 60,
             cooldown: 300,
             max_tracked: 65_536,
+            shared_addresses: Vec::new(),
         }
     }
 }
@@ -118,17 +132,17 @@ impl<K: Eq + Hash> Table<K> {
         self.records.get(key).and_then(|record| record.locked_at(now))
     }
 
-    fn fail(&mut self, key: K, now: u64, limit: u32, policy: &LockoutPolicy) -> bool {
+    /// Counts a failure of `key`: `Some(true)` when it starts a lock-out,
+    /// `None` when the table is full and `key` is not tracked.
+    fn fail(&mut self, key: K, now: u64, limit: u32, policy: &LockoutPolicy) -> Option<bool> {
         if !self.records.contains_key(&key) && self.records.len() >= policy.max_tracked {
             self.records.retain(|_, record| !record.lapsed(now, policy));
             if self.records.len() >= policy.max_tracked {
-                return false;
+                return None;
             }
         }
-        self.records
-            .entry(key)
-            .or_insert_with(|| Record::new(now))
-            .fail(now, limit, policy)
+        let record = self.records.entry(key).or_insert_with(|| Record::new(now));
+        Some(record.fail(now, limit, policy))
     }
 }
 
@@ -160,7 +174,7 @@ impl Lockout {
     /// Whether `ip` as a whole is locked (the ceiling was reached); used
     /// before the user name is known.
     pub fn check(&self, ip: IpAddr, now: u64) -> Verdict {
-        match self.addresses.locked(&ip, now) {
+        match self.addresses.locked(&limit_key(ip), now) {
             Some(until) => Verdict::LockedOut { until },
             None => Verdict::Allowed,
         }
@@ -168,6 +182,7 @@ impl Lockout {
 
     /// Whether `user` may try from `ip` at `now`.
     pub fn check_user(&self, ip: IpAddr, user: &str, now: u64) -> Verdict {
+        let ip = limit_key(ip);
         let pair = self.users.locked(&(ip, key_user(user)), now);
         match pair.max(self.addresses.locked(&ip, now)) {
             Some(until) => Verdict::LockedOut { until },
@@ -179,12 +194,21 @@ impl Lockout {
     /// starts a lock-out (of the pair or of the address), so the caller
     /// logs one warning per episode.
     pub fn record_failure(&mut self, ip: IpAddr, user: &str, now: u64) -> bool {
-        let policy = self.policy;
+        let policy = &self.policy;
+        let shared = policy.shared_addresses.iter().any(|network| network.contains(ip));
+        let ip = limit_key(ip);
         let pair = self
             .users
-            .fail((ip, key_user(user)), now, policy.max_failures, &policy);
-        let address = self.addresses.fail(ip, now, policy.address_ceiling(), &policy);
-        pair || address
+            .fail((ip, key_user(user)), now, policy.max_failures, policy);
+        // A shared address skips the ceiling only while its pairs are
+        // counted: with the pair table full (filled from elsewhere), the
+        // ceiling is all that bounds guessing through the proxy.
+        let address = (!shared || pair.is_none())
+            && self
+                .addresses
+                .fail(ip, now, policy.address_ceiling(), policy)
+                .unwrap_or(false);
+        pair.unwrap_or(false) || address
     }
 
     /// A failed login: logs the one fixed line fail2ban filters match
@@ -201,7 +225,7 @@ impl Lockout {
     /// address only: the per-address count stays, so one known secret
     /// does not buy unlimited guesses at the others.
     pub fn record_success(&mut self, ip: IpAddr, user: &str) {
-        self.users.records.remove(&(ip, key_user(user)));
+        self.users.records.remove(&(limit_key(ip), key_user(user)));
     }
 
     /// Number of keys tracked (for metrics).
@@ -278,6 +302,85 @@ mod tests {
         assert_eq!(lockout.check(ip(1), 1), Verdict::LockedOut { until: 300 });
         assert!(matches!(
             lockout.check_user(ip(1), "2000", 1),
+            Verdict::LockedOut { .. }
+        ));
+    }
+
+    #[test]
+    fn a_shared_address_has_no_ceiling_but_each_user_still_locks() {
+        let policy = LockoutPolicy {
+            shared_addresses: vec!["10.0.0.0/24".parse().expect("cidr")],
+            ..LockoutPolicy::default()
+        };
+        let mut lockout = Lockout::new(policy);
+        // Someone behind the proxy tries 20 made-up users 10 times each.
+        for attempt in 0..200u32 {
+            lockout.record_failure(ip(1), &format!("guess{}", attempt % 20), 0);
+        }
+        assert_eq!(lockout.check(ip(1), 1), Verdict::Allowed);
+        assert_eq!(
+            lockout.check_user(ip(1), "2000", 1),
+            Verdict::Allowed,
+            "the real phones still log in"
+        );
+        assert!(matches!(
+            lockout.check_user(ip(1), "guess3", 1),
+            Verdict::LockedOut { .. }
+        ));
+        // Outside the shared network the ceiling holds.
+        let other = IpAddr::from([192, 0, 2, 1]);
+        for attempt in 0..200u32 {
+            lockout.record_failure(other, &format!("guess{}", attempt % 20), 0);
+        }
+        assert!(matches!(lockout.check(other, 1), Verdict::LockedOut { .. }));
+    }
+
+    #[test]
+    fn a_shared_address_meets_the_ceiling_when_its_users_cannot_be_counted() {
+        let policy = LockoutPolicy {
+            shared_addresses: vec!["10.0.0.0/24".parse().expect("cidr")],
+            max_tracked: 4,
+            ..LockoutPolicy::default()
+        };
+        let mut lockout = Lockout::new(policy);
+        // Someone fills the pair table from elsewhere first.
+        for user in ["a", "b", "c", "d"] {
+            lockout.record_failure(IpAddr::from([192, 0, 2, 1]), user, 0);
+        }
+        for attempt in 0..100u32 {
+            lockout.record_failure(ip(1), &format!("guess{attempt}"), 0);
+        }
+        assert!(matches!(lockout.check(ip(1), 1), Verdict::LockedOut { .. }));
+    }
+
+    #[test]
+    fn ipv6_failures_count_per_64_prefix() {
+        let mut lockout = Lockout::new(LockoutPolicy::default());
+        // Each guess from a fresh address inside one /64.
+        for attempt in 0..10u16 {
+            let address = IpAddr::from([0x2001, 0xdb8, 0, 1, 0, 0, attempt, 1]);
+            lockout.record_failure(address, "2000", 0);
+        }
+        let fresh = IpAddr::from([0x2001, 0xdb8, 0, 1, 0xffff, 0, 0, 7]);
+        assert!(matches!(
+            lockout.check_user(fresh, "2000", 1),
+            Verdict::LockedOut { .. }
+        ));
+        let next_prefix = IpAddr::from([0x2001, 0xdb8, 0, 2, 0, 0, 0, 1]);
+        assert_eq!(lockout.check_user(next_prefix, "2000", 1), Verdict::Allowed);
+        // A success from any address of the /64 forgives the pair.
+        lockout.record_success(fresh, "2000");
+        assert_eq!(lockout.check_user(fresh, "2000", 1), Verdict::Allowed);
+        // IPv4-mapped addresses count as the IPv4 address.
+        for second in 0..10 {
+            lockout.record_failure(
+                IpAddr::from([0, 0, 0, 0, 0, 0xffff, 0x0a00, 0x0009]),
+                "2001",
+                second,
+            );
+        }
+        assert!(matches!(
+            lockout.check_user(ip(9), "2001", 10),
             Verdict::LockedOut { .. }
         ));
     }

@@ -1,6 +1,6 @@
 //! Connection caps for every stream listener (SIP TCP/TLS, HTTP
 //! provisioning, admin): a total per listener kind and a number per source
-//! IP (higher for `[limits] trusted_networks`). A slot is held for the
+//! IP (an IPv6 /64: `client_address::limit_key`; higher for `[limits] trusted_networks`). A slot is held for the
 //! connection's lifetime and given back on drop, so a flood of idle
 //! connections from one address cannot use up the process's file handles.
 
@@ -85,6 +85,7 @@ impl ConnectionLimits {
         } else {
             self.per_address
         };
+        let ip = crate::client_address::limit_key(ip);
         let mut open = self.open.lock().expect("connection table lock is never poisoned");
         let count = open.entry(ip).or_default();
         if *count >= limit {
@@ -151,5 +152,22 @@ mod tests {
         assert!(limits.admit(a).is_some(), "a slot comes back on drop");
         assert_eq!(limits.metrics.http_connections_refused.load(Ordering::Relaxed), 2);
         drop(trusted_slots);
+    }
+
+    #[test]
+    fn an_ipv6_64_counts_as_one_address() {
+        let limits = ConnectionLimits::new(ListenerKind::Http, 8, 2, (&[], 0), Arc::new(Metrics::default()));
+        let host = |n: u16| IpAddr::from([0x2001, 0xdb8, 0, 1, 0, 0, 0, n]);
+        let held: Vec<_> = (1..=2)
+            .map(|n| limits.admit(host(n)).expect("within the cap"))
+            .collect();
+        assert!(limits.admit(host(3)).is_none(), "a third address of the same /64");
+        assert!(
+            limits
+                .admit(IpAddr::from([0x2001, 0xdb8, 0, 2, 0, 0, 0, 1]))
+                .is_some()
+        );
+        drop(held);
+        assert!(limits.admit(host(3)).is_some(), "slots come back under the /64");
     }
 }

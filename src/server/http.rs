@@ -5,7 +5,8 @@
 //! header read timeout runs from the moment the connection waits for a
 //! head, including between keep-alive requests, and is only reset by a
 //! complete head), a deadline for the rest of a request (body and
-//! handler), and optionally a per-address request rate (429).
+//! handler), a limit on how long sending an answer may stay blocked (a
+//! client that never reads), and optionally a per-address request rate (429).
 //! A 429 is held back for `TARPIT` before it is sent: HTTP/1.1 answers in
 //! order, so a client flooding over its connections is slowed to one
 //! request per connection per `TARPIT` instead of keeping the server busy
@@ -132,6 +133,8 @@ async fn serve_connection<S>(
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    // A client that stops reading our answers must not hold its slot.
+    let stream = super::write_deadline::WriteDeadline::new(stream, request_timeout);
     let service = hyper_util::service::TowerToHyperService::new(router);
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder

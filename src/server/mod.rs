@@ -26,6 +26,7 @@ mod sip_rate;
 mod sip_stream;
 mod sip_transport;
 pub mod tls;
+mod write_deadline;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -70,11 +71,8 @@ pub enum ServerError {
 
 /// Runs the server on `config` until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> Result<(), ServerError> {
-    let token_override = std::env::var("OPENDPMA_ADMIN_TOKEN")
-        .ok()
-        .filter(|token| !token.is_empty())
-        .map(Secret::new);
-    check_exposure(&config, token_override.is_some())?;
+    let token_override = env_admin_token();
+    check_exposure(&config, token_override.is_some()).map_err(ServerError::Unsafe)?;
     let ami_secret = ami_secret(&config)?;
     let path = config.source.clone();
     let snapshot = Arc::new(Snapshot::build(config, 1)?);
@@ -256,23 +254,33 @@ fn ami_secret(config: &Config) -> Result<Option<Secret>, ServerError> {
     }
 }
 
+/// `OPENDPMA_ADMIN_TOKEN`, which wins over the config's token.
+fn env_admin_token() -> Option<Secret> {
+    std::env::var("OPENDPMA_ADMIN_TOKEN")
+        .ok()
+        .filter(|token| !token.is_empty())
+        .map(Secret::new)
+}
+
 /// Refuses configurations that would expose secrets or control to the
-/// network by accident (issue: "security by default").
-fn check_exposure(config: &Config, env_token: bool) -> Result<(), ServerError> {
+/// network by accident (issue: "security by default"); at start and on
+/// every reload (the listeners stay where they are, so dropping the token
+/// or the credentials from the file would open them to the network).
+fn check_exposure(config: &Config, env_token: bool) -> Result<(), String> {
     if !config.admin.listen.ip().is_loopback() && config.admin.token.is_none() && !env_token {
-        return Err(ServerError::Unsafe(format!(
+        return Err(format!(
             "the admin API listens on {} (not loopback) but no [admin] token or OPENDPMA_ADMIN_TOKEN is set",
             config.admin.listen
-        )));
+        ));
     }
     let http = &config.http;
     if !http.listen.ip().is_loopback() && http.username.is_none() {
         if !http.allow_unauthenticated {
-            return Err(ServerError::Unsafe(format!(
+            return Err(format!(
                 "provisioning listens on {} without [http] username/password; phone configs hold SIP \
                  passwords. Set credentials, or allow_unauthenticated = true to accept the risk",
                 http.listen
-            )));
+            ));
         }
         tracing::warn!(listen = %http.listen, "provisioning is served WITHOUT authentication (allow_unauthenticated = true)");
     }
@@ -283,11 +291,11 @@ fn check_exposure(config: &Config, env_token: bool) -> Result<(), ServerError> {
         .any(|listen| !listen.address.ip().is_loopback());
     if !config.sip.require_auth && public_sip {
         if !config.sip.allow_unauthenticated {
-            return Err(ServerError::Unsafe(
+            return Err(
                 "[sip] require_auth = false on a non-loopback listener lets anyone set any line's presence. \
                  Turn auth on, or set [sip] allow_unauthenticated = true to accept the risk"
                     .to_owned(),
-            ));
+            );
         }
         tracing::warn!(
             "SIP presence runs WITHOUT authentication on a public listener (allow_unauthenticated = true)"

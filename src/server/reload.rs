@@ -33,6 +33,10 @@ pub enum ReloadError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Render(#[from] RenderError),
+    /// The new file would expose the running listeners (e.g. a token
+    /// removed while the admin API listens beyond loopback).
+    #[error("{0}")]
+    Unsafe(String),
 }
 
 impl ReloadError {
@@ -137,6 +141,8 @@ impl Reloader {
             tokio::task::spawn_blocking(move || -> Result<(Snapshot, Vec<&'static str>), ReloadError> {
                 let mut config = Config::parse_with_files(&text, &path)?;
                 let restart_required = keep_start_only_settings(&running, &mut config);
+                super::check_exposure(&config, super::env_admin_token().is_some())
+                    .map_err(ReloadError::Unsafe)?;
                 Ok((Snapshot::build(config, generation)?, restart_required))
             })
             .await

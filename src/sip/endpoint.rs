@@ -128,7 +128,7 @@ impl Endpoint {
     pub fn new(config: EndpointConfig, mut random: Random, secret: NonceSecret, now: Instant) -> Self {
         let _ = random.next_u64();
         Self {
-            lockout: Lockout::new(config.lockout),
+            lockout: Lockout::new(config.lockout.clone()),
             config,
             random,
             epoch: now,

@@ -182,6 +182,7 @@ pub fn lockout_policy(limits: &crate::config::Limits) -> LockoutPolicy {
         max_failures: limits.auth_failures,
         window: limits.auth_window,
         cooldown: limits.auth_cooldown,
+        shared_addresses: limits.trusted_networks.clone(),
         ..LockoutPolicy::default()
     }
 }

@@ -62,7 +62,11 @@ pub(super) struct PendingReconfigure {
 
 impl DriverTask {
     /// Records where the phones of the line `user` authenticated as are;
-    /// returns store writes for contacts that changed.
+    /// returns store writes for contacts that changed. Only phones whose
+    /// *first* line that is: a check-sync answers challenges with the first
+    /// line's secret, and a peer that proved it knows one line (a line
+    /// shared with another phone) must not be sent a digest of another
+    /// (issue 17 review: crackable offline).
     pub(super) fn seen(
         &mut self,
         user: &str,
@@ -75,7 +79,8 @@ impl DriverTask {
             return Vec::new();
         };
         let mut writes = Vec::new();
-        for phone in config.phones_with_line(&line.name) {
+        let first_line_of = |phone: &&crate::config::Phone| phone.lines.first() == Some(&line.name);
+        for phone in config.phones_with_line(&line.name).filter(first_line_of) {
             let record = PhoneContact {
                 address: peer.address,
                 transport: peer.transport,
