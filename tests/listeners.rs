@@ -218,32 +218,37 @@ fn the_open_file_limit_is_raised_and_the_caps_fit_below_it() {
         .spawn()
         .expect("prlimit (util-linux) runs");
     let pid = child.id();
-    let mut stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut log = String::new();
-        let _ = stderr.read_to_string(&mut log);
-        log
-    });
-    let limits_file = format!("/proc/{pid}/limits");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut open_files = String::new();
-    while Instant::now() < deadline {
-        let limits = std::fs::read_to_string(&limits_file).unwrap_or_default();
-        open_files = limits
-            .lines()
-            .find(|line| line.starts_with("Max open files"))
-            .unwrap_or_default()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        if open_files == "Max open files 2048 2048 files" {
-            break;
+    let stderr = child.stderr.take().unwrap();
+    let (lines, logged) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
         }
-        std::thread::sleep(Duration::from_millis(50));
+    });
+    // Both log lines are written at start; wait for them (not for a fixed
+    // time), then read the limit while the server still runs.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut log = String::new();
+    while !(log.contains("raised the open-file limit") && log.contains("connection caps lowered")) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(line) = logged.recv_timeout(left) else {
+            break;
+        };
+        log.push_str(&line);
+        log.push('\n');
     }
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap_or_default();
+    let open_files = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     let _ = child.kill();
     let _ = child.wait();
-    let log = reader.join().unwrap();
     assert_eq!(open_files, "Max open files 2048 2048 files", "{log}");
     assert!(log.contains("raised the open-file limit"), "{log}");
     assert!(
