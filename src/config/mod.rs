@@ -24,6 +24,7 @@ mod problem;
 mod secret;
 mod sections;
 mod validate;
+mod xml_text;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

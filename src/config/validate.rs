@@ -284,12 +284,22 @@ impl Checker<'_, '_> {
                 );
             }
             for (key, references) in [("lines", own_lines), ("contacts", &entry.contacts[..])] {
+                let mut seen = HashSet::new();
                 for reference in references {
                     if !line_exists(reference.get_ref()) {
                         self.push(
                             reference.span(),
                             format!("{path}.{key}"),
                             format!("{:?} is not a [lines] entry", reference.get_ref()),
+                        );
+                    } else if !seen.insert(reference.get_ref().as_str()) {
+                        // Twice in one list would be two accounts with one
+                        // username, or two phonebook contacts with one `id`
+                        // (which the Smart BLF `contact_id` must name uniquely).
+                        self.push(
+                            reference.span(),
+                            format!("{path}.{key}"),
+                            format!("{:?} is listed twice", reference.get_ref()),
                         );
                     }
                 }
