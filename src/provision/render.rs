@@ -6,6 +6,8 @@
 //! address it fetches from (DPMA's rule), so its `<mac>.cfg` is rendered
 //! once per network, plus once for "no network matched".
 
+use std::collections::HashMap;
+
 use askama::Template;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
@@ -121,14 +123,28 @@ pub fn render_phone(config: &Config, phone: &Phone) -> Result<PhoneDocuments, Re
     let own = phone.network.as_deref().and_then(|name| config.network(name));
     let mut config_by_network = Vec::new();
     if phone.network.is_none() {
+        // Networks that place a phone alike (often every branch of a site:
+        // one registrar, one NTP server, different cidrs) share one
+        // rendering, and `Bytes` clones share the body, so a site's
+        // phones × networks documents cost memory per distinct placement.
+        let mut rendered: HashMap<Placement<'_>, Document> = HashMap::new();
         for (name, network) in &config.networks {
-            let xml = config_xml(config, phone, Some(network), &token);
-            config_by_network.push((name.clone(), Document::new(xml.render().map_err(fail("config"))?)));
+            let placement = Placement::of(config, Some(network));
+            let document = match rendered.get(&placement) {
+                Some(document) => document.clone(),
+                None => {
+                    let xml = config_xml(config, phone, placement, &token);
+                    let document = Document::new(xml.render().map_err(fail("config"))?);
+                    rendered.insert(placement, document.clone());
+                    document
+                }
+            };
+            config_by_network.push((name.clone(), document));
         }
     }
     Ok(PhoneDocuments {
         config: Document::new(
-            config_xml(config, phone, own, &token)
+            config_xml(config, phone, Placement::of(config, own), &token)
                 .render()
                 .map_err(fail("config"))?,
         ),
@@ -155,10 +171,35 @@ fn base_url(config: &Config) -> String {
     format!("{scheme}://{host}:{}/", config.http.listen.port())
 }
 
+/// Everything a network changes in a `<mac>.cfg`: where the accounts
+/// register and the NTP server. `config_xml` reads a network only through
+/// this, so two networks with equal placements render equal bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Placement<'a> {
+    server: &'a str,
+    port: u16,
+    transport: &'static str,
+    ntp_server: Option<&'a str>,
+}
+
+impl<'a> Placement<'a> {
+    /// On `network`, or on none: `[general] server_address`, 5060, udp.
+    fn of(config: &'a Config, network: Option<&'a Network>) -> Self {
+        Self {
+            server: network
+                .and_then(|n| n.registration_address.as_deref())
+                .unwrap_or(&config.general.server_address),
+            port: network.map_or(5060, |n| n.registration_port),
+            transport: network.map_or("udp", |n| n.transport.as_str()),
+            ntp_server: network.and_then(|n| n.ntp_server.as_deref()),
+        }
+    }
+}
+
 fn config_xml<'a>(
     config: &'a Config,
     phone: &'a Phone,
-    network: Option<&'a Network>,
+    placement: Placement<'a>,
     token: &DocumentToken,
 ) -> PhoneConfigXml<'a> {
     let mut settings = Vec::new();
@@ -171,7 +212,7 @@ fn config_xml<'a>(
     if let Some(timezone) = &phone.timezone {
         setting("time_zone", timezone);
     }
-    if let Some(ntp) = network.and_then(|n| n.ntp_server.as_deref()) {
+    if let Some(ntp) = placement.ntp_server {
         setting("time_source", "ntp");
         setting("ntp_server", ntp);
     }
@@ -187,10 +228,12 @@ fn config_xml<'a>(
         // Contacts share the line keys here; DPMA's blf_unused_linekeys.
         setting("enable_blf_on_unused_line_keys", "1");
     }
-    let server = network
-        .and_then(|n| n.registration_address.as_deref())
-        .unwrap_or(&config.general.server_address);
-    let (port, transport) = network.map_or((5060, "udp"), |n| (n.registration_port, n.transport.as_str()));
+    let Placement {
+        server,
+        port,
+        transport,
+        ..
+    } = placement;
     let accounts = phone
         .lines
         .iter()
@@ -219,5 +262,46 @@ fn config_xml<'a>(
         accounts,
         contacts_url: format!("{base}{}-contacts.xml", phone.mac),
         blf_url: format!("{base}{}-blf.xml", phone.mac),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// Three branches with one registrar share one body (one allocation,
+    /// whatever the number of networks); a branch with its own registrar
+    /// gets its own.
+    #[test]
+    fn networks_that_place_a_phone_alike_share_one_body() {
+        let text = "[general]\nserver_address = \"pbx\"\n\
+             [networks.a]\ncidr = \"10.1.0.0/16\"\nregistration_address = \"sip.example\"\n\
+             [networks.b]\ncidr = \"10.2.0.0/16\"\nregistration_address = \"sip.example\"\n\
+             [networks.c]\ncidr = \"10.3.0.0/16\"\nregistration_address = \"sip.example\"\n\
+             [networks.lab]\ncidr = \"10.9.0.0/16\"\nregistration_address = \"lab.example\"\n\
+             [lines.2000]\nsecret = \"a\"\n\
+             [phones.roaming]\nmac = \"001915000001\"\nmodel = \"D65\"\nlines = [\"2000\"]\n";
+        let config = Config::parse(text, Path::new("phones.toml")).expect("valid");
+        let documents = render_phone(&config, config.phone("roaming").expect("phone")).expect("renders");
+        let body = |network| documents.get_on(DocumentKind::Config, Some(network)).body.clone();
+        let (a, b, c, lab) = (body("a"), body("b"), body("c"), body("lab"));
+        assert!(
+            std::str::from_utf8(&a)
+                .expect("UTF-8")
+                .contains("server=\"sip.example\"")
+        );
+        assert!(
+            std::str::from_utf8(&lab)
+                .expect("UTF-8")
+                .contains("server=\"lab.example\"")
+        );
+        assert_eq!(
+            (a.as_ptr(), a.as_ptr()),
+            (b.as_ptr(), c.as_ptr()),
+            "one shared body"
+        );
+        assert_ne!(a.as_ptr(), lab.as_ptr());
+        assert_ne!(a, lab);
     }
 }
