@@ -223,5 +223,12 @@ mod tests {
         assert_eq!(on("10.2.0.1"), Some("site"));
         assert_eq!(on("fd00:1::5"), Some("v6"));
         assert_eq!(on("192.0.2.1"), None);
+        // `branch_again` is reachable only by name: `check` says so.
+        let warnings: Vec<String> = config.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("networks.branch_again.cidr: same cidr as network \"branch\""),
+            "{warnings:?}"
+        );
     }
 }

@@ -28,6 +28,7 @@ pub fn validate(
         line_starts: std::cell::OnceCell::new(),
     };
     check.sections(&document);
+    check.network_cidrs(&document);
     let lines = check.lines(&document);
     let phones = check.phones(&document);
     let hints = check.hints(&document, &lines);
@@ -98,6 +99,27 @@ impl Checker<'_, '_> {
     fn warn(&mut self, span: std::ops::Range<usize>, path: String, message: String) {
         let problem = self.locate(span, path, message);
         self.warnings.push(problem);
+    }
+
+    /// Two networks with one `cidr`: the address picks the first
+    /// (`Config::network_for`), so the later one only serves phones that
+    /// name it. Legal, but rarely meant, so a warning.
+    fn network_cidrs(&mut self, document: &Document) {
+        let mut firsts: HashMap<_, &str> = HashMap::new();
+        for network in &document.networks {
+            let name = network.name.get_ref();
+            let first = *firsts.entry(network.value.cidr).or_insert(name);
+            if first != name {
+                self.warn(
+                    network.name.span(),
+                    format!("networks.{}.cidr", path_segment(name)),
+                    format!(
+                        "same cidr as network {first:?}, which phones there get by address; \
+                         only phones with `network = {name:?}` use this one"
+                    ),
+                );
+            }
+        }
     }
 
     /// The model's key limits (`KeyLimit`): too many lines are a problem,
