@@ -4,7 +4,8 @@
 //!
 //! A phone without `network =` gets the network whose `cidr` holds the
 //! address it fetches from (DPMA's rule), so its `<mac>.cfg` is rendered
-//! once per network, plus once for "no network matched".
+//! once per distinct `Placement` among the networks (networks placing it
+//! alike share the bytes), plus once for "no network matched".
 
 use std::collections::HashMap;
 
