@@ -301,8 +301,14 @@ async fn every_model_boots_watches_its_contacts_and_lights_its_keys() {
         );
         let items = all(&sheet, "config/smart_blf/blf_items/blf_item");
         let mut keys = HashSet::new();
-        for item in &items {
+        let mut previous = None;
+        for (n, item) in items.iter().enumerate() {
             assert!(ids.contains(item.get("contact_id")), "{name}: unknown contact_id");
+            assert_eq!(
+                item.get("contact_id"),
+                contacts[n].to_string(),
+                "{name}: keys follow the contacts' order"
+            );
             assert_eq!(item.get("location"), facts.location, "{name}");
             let index: usize = item.get("index").parse().unwrap();
             let page: usize = item.get("paging").parse().unwrap();
@@ -312,6 +318,12 @@ async fn every_model_boots_watches_its_contacts_and_lights_its_keys() {
                     (lines.len()..facts.line_keys).contains(&index),
                     "{name}: main item at {index} is under an account or off the keys"
                 );
+            } else if facts.location == "main" {
+                // The D80's list: accounts still take precedence (SBLF).
+                assert!(
+                    index >= lines.len(),
+                    "{name}: item at {index} is under an account"
+                );
             } else if facts.location == "side" {
                 assert!(index < 10, "{name}");
             }
@@ -319,6 +331,13 @@ async fn every_model_boots_watches_its_contacts_and_lights_its_keys() {
                 keys.insert((index, page)),
                 "{name}: key {index} page {page} used twice"
             );
+            // Contacts fill a page before the next (SBLF: a repeated index
+            // goes to the next page), in phonebook order.
+            assert!(
+                previous < Some((page, index)),
+                "{name}: item ({page}, {index}) out of order after {previous:?}"
+            );
+            previous = Some((page, index));
         }
         let expected_items = match model {
             "D40" => 1,

@@ -81,6 +81,9 @@ pub fn read(source: &str, problems: &mut Vec<Problem>) -> Document {
         let span = error.span().unwrap_or(0..0);
         problems.push(Problem::at(source, span, "", error.message().trim_end()));
     }
+    for (span, path, message) in super::xml_text::illegal_strings(root.get_ref()) {
+        problems.push(Problem::at(source, span, path, message));
+    }
     let root_span = root.span();
     let mut root = root.into_inner();
     // Profiles first: phones and lines anywhere in the file inherit from them.

@@ -111,6 +111,12 @@ impl Cidr {
         };
         self.0.contains(&ip)
     }
+
+    /// The prefix length: of two networks holding one address, the longer
+    /// prefix is the more specific (`Config::network_for`).
+    pub fn prefix_len(&self) -> u8 {
+        self.0.prefix_len()
+    }
 }
 
 impl FromStr for Cidr {

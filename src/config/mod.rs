@@ -34,6 +34,7 @@ mod registration;
 mod secret;
 mod sections;
 mod validate;
+mod xml_text;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -192,15 +192,21 @@ impl Config {
     }
 
     /// The network a phone fetching from `peer` is on: its own `network`,
-    /// else the first network (in file order) whose `cidr` holds `peer`,
-    /// as DPMA picks one; `None` when none does.
+    /// else the network whose `cidr` holds `peer`, as DPMA picks one;
+    /// `None` when none does. Where cidrs overlap (a branch /16 inside the
+    /// site's /8) the longest prefix wins, as in IP routing, so the more
+    /// specific network is reachable whatever the file order; equal
+    /// prefixes go to the first in file order (DECISIONS §15).
     pub fn network_for<'a>(&'a self, phone: &'a Phone, peer: std::net::IpAddr) -> Option<&'a str> {
         match &phone.network {
             Some(name) => Some(name),
             None => self
                 .networks
                 .iter()
-                .find(|(_, network)| network.cidr.contains(peer))
+                .filter(|(_, network)| network.cidr.contains(peer))
+                // `rev` + `max_by_key` keeps the first of equal prefixes.
+                .rev()
+                .max_by_key(|(_, network)| network.cidr.prefix_len())
                 .map(|(name, _)| name.as_str()),
         }
     }
@@ -260,5 +266,40 @@ impl Config {
             self.networks.len(),
             self.hints.len()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// A site-wide /8 listed before a branch /16 inside it: phones in the
+    /// branch get the branch (longest prefix), the rest the site; an IPv6
+    /// phone and an IPv4-mapped peer (dual-stack socket) are placed too.
+    #[test]
+    fn overlapping_cidrs_go_to_the_longest_prefix() {
+        let text = "[general]\nserver_address = \"pbx\"\n\
+             [networks.site]\ncidr = \"10.0.0.0/8\"\n\
+             [networks.branch]\ncidr = \"10.1.0.0/16\"\n\
+             [networks.branch_again]\ncidr = \"10.1.0.0/16\"\n\
+             [networks.v6]\ncidr = \"fd00:1::/64\"\n\
+             [lines.2000]\nsecret = \"a\"\n\
+             [phones.roaming]\nmac = \"001915000001\"\nmodel = \"D65\"\nlines = [\"2000\"]\n";
+        let config = Config::parse(text, Path::new("phones.toml")).expect("valid");
+        let phone = config.phone("roaming").expect("phone");
+        let on = |peer: &str| config.network_for(phone, peer.parse().expect("address"));
+        assert_eq!(on("10.1.2.3"), Some("branch"));
+        assert_eq!(on("::ffff:10.1.2.3"), Some("branch"));
+        assert_eq!(on("10.2.0.1"), Some("site"));
+        assert_eq!(on("fd00:1::5"), Some("v6"));
+        assert_eq!(on("192.0.2.1"), None);
+        // `branch_again` is reachable only by name: `check` says so.
+        let warnings: Vec<String> = config.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("networks.branch_again.cidr: same cidr as network \"branch\""),
+            "{warnings:?}"
+        );
     }
 }

@@ -32,6 +32,7 @@ pub fn validate(
         line_starts: std::cell::OnceCell::new(),
     };
     check.sections(&document);
+    check.network_cidrs(&document);
     let lines = check.lines(&document);
     let line_extens = lines.iter().map(|line| line.exten.to_string()).collect();
     let contacts = phonebook::contacts(source, &document.contacts, &line_extens, check.problems);
@@ -114,6 +115,27 @@ impl Checker<'_, '_> {
     fn warn(&mut self, span: std::ops::Range<usize>, path: String, message: String) {
         let problem = self.locate(span, path, message);
         self.warnings.push(problem);
+    }
+
+    /// Two networks with one `cidr`: the address picks the first
+    /// (`Config::network_for`), so the later one only serves phones that
+    /// name it. Legal, but rarely meant, so a warning.
+    fn network_cidrs(&mut self, document: &Document) {
+        let mut firsts: HashMap<_, &str> = HashMap::new();
+        for network in &document.networks {
+            let name = network.name.get_ref();
+            let first = *firsts.entry(network.value.cidr).or_insert(name);
+            if first != name {
+                self.warn(
+                    network.name.span(),
+                    format!("networks.{}.cidr", path_segment(name)),
+                    format!(
+                        "same cidr as network {first:?}, which phones there get by address; \
+                         only phones with `network = {name:?}` use this one"
+                    ),
+                );
+            }
+        }
     }
 
     /// The model's key limits (`KeyLimit`): too many lines are a problem,
@@ -375,12 +397,22 @@ impl Checker<'_, '_> {
                 );
             }
             for (key, references) in [("lines", own_lines), ("contacts", &entry.contacts[..])] {
+                let mut seen = HashSet::new();
                 for reference in references {
                     if !line_exists(reference.get_ref()) {
                         self.push(
                             reference.span(),
                             format!("{path}.{key}"),
                             format!("{:?} is not a [lines] entry", reference.get_ref()),
+                        );
+                    } else if !seen.insert(reference.get_ref().as_str()) {
+                        // Twice in one list would be two accounts with one
+                        // username, or two phonebook contacts with one `id`
+                        // (which the Smart BLF `contact_id` must name uniquely).
+                        self.push(
+                            reference.span(),
+                            format!("{path}.{key}"),
+                            format!("{:?} is listed twice", reference.get_ref()),
                         );
                     }
                 }

@@ -80,10 +80,15 @@ impl AccessControl {
         {
             return Access::Forbidden;
         }
+        if !request.needs_credentials {
+            // No lock-out here: a right token is always served (see
+            // `token_refused`), or one guesser behind a site's NAT would
+            // lock every phone there out of its keys.
+            return Access::Granted;
+        }
         let credentials = (&http.username, &http.password);
-        if !request.needs_credentials || credentials.0.is_none() {
-            let user = (!request.needs_credentials).then_some(DOCUMENT_TOKEN_USER);
-            return match self.locked_out(request, user) {
+        if credentials.0.is_none() {
+            return match self.locked_out(request, None) {
                 Some(refusal) => refusal,
                 None => Access::Granted,
             };
@@ -101,13 +106,21 @@ impl AccessControl {
     }
 
     /// A wrong document token counts as a failed login (of this pseudo-user,
-    /// so that the address ceiling still applies), so guessing
-    /// tokens locks an address out like guessing passwords does.
-    pub fn token_refused(&self, peer: std::net::IpAddr, now: u64) {
-        self.lockout
-            .lock()
-            .expect("lockout lock is never poisoned")
-            .failed_login(peer, DOCUMENT_TOKEN_USER, "http", now);
+    /// so that the address ceiling still applies), so guessing tokens locks
+    /// an address out of further *guesses* like guessing passwords does.
+    /// Returns the seconds left when the address is already locked out.
+    ///
+    /// Only wrong tokens are refused while locked: the right one is 128
+    /// bits no guesser reaches, and refusing it too would let one guesser
+    /// (or one phone with a stale URL) behind a site's NAT turn off the
+    /// keys of every phone at that address.
+    pub fn token_refused(&self, peer: IpAddr, now: u64) -> Option<u64> {
+        let mut lockout = self.lockout.lock().expect("lockout lock is never poisoned");
+        if let Verdict::LockedOut { until } = lockout.check_user(peer, DOCUMENT_TOKEN_USER, now) {
+            return Some(until.saturating_sub(now));
+        }
+        lockout.failed_login(peer, DOCUMENT_TOKEN_USER, "http", now);
+        None
     }
 
     /// Refuses a locked-out `user` at this address (or, with no user, a

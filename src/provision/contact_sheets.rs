@@ -18,7 +18,7 @@
 use super::templates::{
     ActionView, BlfItemView, ContactView, GroupView, NumberView, PhonebookXml, SmartBlfXml,
 };
-use crate::config::{Config, Contact, ContactAction, LINES_GROUP, Line, Phone, PhoneModel};
+use crate::config::{Config, Contact, ContactAction, LINES_GROUP, Line, Phone, PhoneModel, Transport};
 
 /// The header every Digium call feature travels in (reference §3).
 const CALL_FEATURE: &str = "X-Digium-Call-Feature";
@@ -29,18 +29,31 @@ const SEND_TO_VM_DIVERSION: &str =
 
 /// `sip:<exten>@<server_address>`, with our SIP port when it is not 5060
 /// (the phone would otherwise send its SUBSCRIBEs to the wrong port).
+/// A `sip:` URI without `transport=` means UDP (RFC 3263 §4.1), so the port
+/// is a UDP listener's; only without one does the URI name TCP or TLS.
 fn subscribe_uri(config: &Config, exten: &str) -> String {
-    let port = config
-        .sip
-        .listen
-        .first()
-        .map_or(5060, |listen| listen.address.port());
+    let listen = [Transport::Udp, Transport::Tcp, Transport::Tls]
+        .into_iter()
+        .find_map(|transport| config.sip.listen.iter().find(|l| l.transport == transport));
+    let (port, transport) = listen.map_or((5060, Transport::Udp), |l| (l.address.port(), l.transport));
+    // An IPv6 literal is bracketed in a SIP URI (RFC 3261 §25.1
+    // `IPv6reference`), or its colons would read as a port.
     let host = &config.general.server_address;
-    if port == 5060 {
-        format!("sip:{exten}@{host}")
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
     } else {
-        format!("sip:{exten}@{host}:{port}")
-    }
+        host.clone()
+    };
+    let port = if port == 5060 {
+        String::new()
+    } else {
+        format!(":{port}")
+    };
+    let transport = match transport {
+        Transport::Udp => String::new(),
+        other => format!(";transport={other}"),
+    };
+    format!("sip:{exten}@{host}{port}{transport}")
 }
 
 /// The name a contact shows: the `full_name` of the phone whose primary
@@ -235,5 +248,49 @@ pub fn blf_xml<'a>(config: &'a Config, phone: &'a Phone, model: PhoneModel) -> S
         accounts,
         capacity: layout.capacity(accounts),
         items,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config(server_address: &str, sip_listen: &str) -> Config {
+        let text = format!(
+            "[general]\nserver_address = \"{server_address}\"\n[sip]\nlisten = [\"{sip_listen}\"]\n\
+             [lines.2000]\nsecret = \"a\"\n"
+        );
+        Config::parse(&text, Path::new("phones.toml")).expect("valid")
+    }
+
+    #[test]
+    fn subscribe_to_brackets_an_ipv6_server_and_names_our_port() {
+        assert_eq!(
+            subscribe_uri(&config("fd00::1", "udp:[::]:5070"), "2000"),
+            "sip:2000@[fd00::1]:5070"
+        );
+        assert_eq!(
+            subscribe_uri(&config("fd00::1", "udp:[::]:5060"), "2000"),
+            "sip:2000@[fd00::1]"
+        );
+        assert_eq!(
+            subscribe_uri(&config("pbx.example", "udp:0.0.0.0:5070"), "2000"),
+            "sip:2000@pbx.example:5070"
+        );
+    }
+
+    /// Listed first or not, the UDP listener is the one a bare `sip:` URI
+    /// reaches; without one, the URI says which transport to use.
+    #[test]
+    fn subscribe_to_names_a_listener_the_phone_reaches() {
+        assert_eq!(
+            subscribe_uri(&config("pbx", "tcp:0.0.0.0:5061\", \"udp:0.0.0.0:5062"), "2000"),
+            "sip:2000@pbx:5062"
+        );
+        assert_eq!(
+            subscribe_uri(&config("pbx", "tcp:0.0.0.0:5070"), "2000"),
+            "sip:2000@pbx:5070;transport=tcp"
+        );
     }
 }

@@ -122,16 +122,7 @@ async fn guard(
                 .insert(header::RETRY_AFTER, HeaderValue::from(1));
             response
         }
-        Access::TooManyFailures { retry_after } => {
-            let mut response = plain(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too many failed logins; try again later\n",
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
-            response
-        }
+        Access::TooManyFailures { retry_after } => too_many_failures(retry_after),
         Access::Challenge(values) => {
             let mut response = plain(StatusCode::UNAUTHORIZED, "authentication required\n");
             for value in values {
@@ -222,9 +213,11 @@ async fn fetch_by_token(
     let Some((documents, phone, kind)) = found.filter(|(documents, ..)| documents.token.matches(&token))
     else {
         // Unknown MAC, wrong token or a config: all the same 404, and a
-        // guess counts towards the lock-out.
-        state.access.token_refused(peer.ip(), unix_now());
-        return not_found().await;
+        // guess counts towards the lock-out (which refuses guesses only).
+        return match state.access.token_refused(peer.ip(), unix_now()) {
+            Some(retry_after) => too_many_failures(retry_after),
+            None => not_found().await,
+        };
     };
     tracing::info!(phone = phone.name.as_str(), file = %file, peer = %peer.ip(), "phone fetched {kind:?} by token");
     let Some(documents) = documents_for_agent(documents, phone, &headers) else {
@@ -297,6 +290,18 @@ pub(super) fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
                 .map(|tag| tag.trim().trim_start_matches("W/"))
                 .any(|tag| tag == "*" || tag == etag)
         })
+}
+
+/// 429 with `Retry-After` for a locked-out address.
+fn too_many_failures(retry_after: u64) -> Response {
+    let mut response = plain(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many failed logins; try again later\n",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+    response
 }
 
 async fn not_found() -> Response {
