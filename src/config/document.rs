@@ -21,7 +21,7 @@ use super::entries::{HintEntry, LineEntry, PhoneEntry};
 use super::field_names::field_names;
 use super::firmware::FirmwareEntry;
 use super::phonebook::ContactEntry;
-use super::problem::{Problem, nearest_key, path_segment};
+use super::problem::{LineStarts, Problem, nearest_key, path_segment};
 use super::profiles::{KeyOrigin, Profiles};
 use super::registration::ExternalLineEntry;
 use super::sections::{Admin, General, Http, Limits, Network, Sip};
@@ -101,8 +101,10 @@ pub fn read(source: &str, problems: &mut Vec<Problem>) -> Document {
         }
         None => Profiles::default(),
     };
+    let line_starts = LineStarts::new(source);
     let mut reader = Reader {
         source,
+        line_starts: &line_starts,
         problems,
         profiles: &profiles,
         inherited: HashMap::new(),
@@ -182,6 +184,9 @@ impl<T> Entry<T> {
 
 struct Reader<'s, 'p> {
     source: &'s str,
+    /// Built once: every key of every entry records its line for
+    /// `render --explain`, and a scan per key made big files quadratic.
+    line_starts: &'p LineStarts,
     problems: &'p mut Vec<Problem>,
     profiles: &'p Profiles<'s>,
     /// While reading one entry: its inherited keys → their profile, so a
@@ -211,7 +216,9 @@ impl<'s> Reader<'s, '_> {
             let entry_span = entry.span();
             let entry = match entry.into_inner() {
                 DeValue::Table(entry) => {
-                    let expanded = self.profiles.expand(self.source, &path, entry, self.problems);
+                    let expanded =
+                        self.profiles
+                            .expand(self.source, self.line_starts, &path, entry, self.problems);
                     origins.insert(path, expanded.origins);
                     inherited_by_entry.insert(name, expanded.inherited);
                     Spanned::new(entry_span, DeValue::Table(expanded.table))

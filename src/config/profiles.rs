@@ -14,7 +14,7 @@ use std::ops::Range;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::problem::{Problem, path_segment};
+use super::problem::{LineStarts, Problem, path_segment};
 
 /// The key that names a profile.
 pub const PROFILE_KEY: &str = "profile";
@@ -110,6 +110,7 @@ impl<'s> Profiles<'s> {
     pub fn expand(
         &self,
         source: &str,
+        line_starts: &LineStarts,
         path: &str,
         mut table: DeTable<'s>,
         problems: &mut Vec<Problem>,
@@ -117,7 +118,7 @@ impl<'s> Profiles<'s> {
         let mut origins: Vec<KeyOrigin> = table
             .iter()
             .filter(|(key, _)| key.get_ref() != PROFILE_KEY)
-            .map(|(key, value)| origin(source, key.get_ref(), value, None))
+            .map(|(key, value)| origin(source, line_starts, key.get_ref(), value, None))
             .collect();
         let mut inherited = HashMap::new();
         let mut next = table.remove(PROFILE_KEY);
@@ -158,7 +159,7 @@ impl<'s> Profiles<'s> {
                 if key_name == PROFILE_KEY {
                     next = Some(value.clone());
                 } else if !table.contains_key(key_name) && self.known.iter().any(|k| k == key_name) {
-                    origins.push(origin(source, key_name, value, Some(&name)));
+                    origins.push(origin(source, line_starts, key_name, value, Some(&name)));
                     inherited.insert(key_name.to_owned(), name.clone());
                     table.insert(key.clone(), value.clone());
                 }
@@ -175,9 +176,15 @@ impl<'s> Profiles<'s> {
     }
 }
 
-fn origin(source: &str, key: &str, value: &Spanned<DeValue<'_>>, profile: Option<&str>) -> KeyOrigin {
+fn origin(
+    source: &str,
+    line_starts: &LineStarts,
+    key: &str,
+    value: &Spanned<DeValue<'_>>,
+    profile: Option<&str>,
+) -> KeyOrigin {
     let span = value.span();
-    let problem = Problem::at(source, span.clone(), "", "");
+    let problem = line_starts.problem(source, span.clone(), "", "");
     let text = if SECRET_KEYS.contains(&key) {
         "\"********\"".to_owned()
     } else {
@@ -214,7 +221,7 @@ mod tests {
         let DeValue::Table(table) = phones.remove(entry).expect("entry").into_inner() else {
             panic!()
         };
-        let expanded = profiles.expand(source, "phones.x", table, &mut problems);
+        let expanded = profiles.expand(source, &LineStarts::new(source), "phones.x", table, &mut problems);
         (expanded.origins, problems)
     }
 
