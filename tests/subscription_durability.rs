@@ -43,7 +43,8 @@ fn a_failed_record_write_turns_the_200_into_a_503_and_drops_the_subscription() {
     let (mut server, hints, peer, now) = setup();
     server.handle_datagram(now, WALL, peer, &subscribe(""), &hints);
     while server.poll_output().is_some() {}
-    server.subscriptions_stored(now, false);
+    let ticket = server.hand_over_records();
+    server.subscriptions_stored(now, ticket, false);
     let sent = sent(&mut server);
     assert_eq!(sent.len(), 1, "{sent:#?}");
     assert!(
@@ -64,7 +65,8 @@ fn a_stored_record_lets_the_200_and_the_notify_go() {
     let (mut server, hints, peer, now) = setup();
     server.handle_datagram(now, WALL, peer, &subscribe(""), &hints);
     while server.poll_output().is_some() {}
-    server.subscriptions_stored(now, true);
+    let ticket = server.hand_over_records();
+    server.subscriptions_stored(now, ticket, true);
     let sent = sent(&mut server);
     assert!(sent[0].starts_with("SIP/2.0 200 OK\r\n"), "{sent:#?}");
     assert!(sent[1].starts_with("NOTIFY "), "{sent:#?}");
