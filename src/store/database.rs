@@ -389,6 +389,42 @@ mod tests {
     }
 
     #[test]
+    fn one_batch_is_one_transaction_applied_in_order() {
+        let folder = tempfile::tempdir().unwrap();
+        let value = PresenceUpdate::parse_asterisk("dnd").unwrap().into_value(7);
+        {
+            let store = RedbStore::open(folder.path()).unwrap();
+            store
+                .commit(&WriteBatch {
+                    plans: vec![
+                        Plan::SetPresence {
+                            provider: "CustomPresence:2000".into(),
+                            value: value.clone(),
+                        },
+                        Plan::SetPresence {
+                            provider: "CustomPresence:2001".into(),
+                            value: value.clone(),
+                        },
+                        Plan::ClearPresence {
+                            provider: "CustomPresence:2001".into(),
+                        },
+                    ],
+                    records: vec![
+                        (RecordTable::Subscriptions, "a".into(), Some(b"old".to_vec())),
+                        (RecordTable::PhoneContacts, "bob".into(), Some(b"here".to_vec())),
+                        (RecordTable::Subscriptions, "a".into(), Some(b"new".to_vec())),
+                    ],
+                })
+                .unwrap();
+        }
+        let state = RedbStore::open(folder.path()).unwrap().load().unwrap();
+        assert_eq!(state.providers.len(), 1, "the later clear wins");
+        assert_eq!(state.providers["CustomPresence:2000"], value);
+        assert_eq!(state.records[&RecordTable::Subscriptions]["a"], b"new");
+        assert_eq!(state.records[&RecordTable::PhoneContacts]["bob"], b"here");
+    }
+
+    #[test]
     fn refuses_a_store_with_another_schema_version() {
         let folder = tempfile::tempdir().unwrap();
         {
