@@ -182,6 +182,7 @@ async fn a_full_queue_refuses_at_once_and_loses_nothing_it_took() {
     let error = answer.unwrap_err();
     assert!(matches!(error, HubError::Overloaded), "{error}");
     assert!(error.to_string().contains("try again"), "{error}");
+    assert_eq!(s.metrics.store_shed.load(Ordering::SeqCst), 1);
     s.open.send(()).unwrap();
     first.await.unwrap();
     for result in futures_util::future::join_all(taken).await {

@@ -337,10 +337,7 @@ impl PresenceHub {
     /// Queues a job if there is room; refuses it otherwise.
     fn offer(&self, job: Job) -> Result<(), HubError> {
         self.jobs.try_send(job).map_err(|_| {
-            self.shared
-                .metrics
-                .refused_changes
-                .fetch_add(1, Ordering::Relaxed);
+            self.shared.metrics.store_shed.fetch_add(1, Ordering::Relaxed);
             HubError::Overloaded
         })
     }

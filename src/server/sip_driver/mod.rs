@@ -16,6 +16,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 mod reconfigure;
+mod shedding;
 
 use self::reconfigure::PendingReconfigure;
 pub use self::reconfigure::{PhoneContact, ReconfigureOutcome, ReconfigureReport};
@@ -433,7 +434,15 @@ impl DriverTask {
         let now = Instant::now();
         let hub = self.hub.clone();
         match message {
-            Inbound::Datagram { peer, bytes } => {
+            Inbound::Datagram {
+                peer,
+                bytes,
+                received,
+            } => {
+                if shedding::is_stale_request(now.saturating_duration_since(received), &bytes) {
+                    self.metrics.sip_shed.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
                 self.server
                     .handle_datagram(now, wall(), peer, &bytes, hub.as_ref());
             }
