@@ -16,6 +16,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
@@ -124,15 +125,16 @@ pub enum Job {
     },
 }
 
-/// Starts the committer thread; it ends when every sender is dropped.
-pub fn spawn(store: Arc<dyn Store>, shared: Arc<HubShared>) -> mpsc::Sender<Job> {
+/// Starts the committer thread; it finishes the queued work and ends
+/// (closing its handle on the store) when every sender is dropped.
+pub fn spawn(store: Arc<dyn Store>, shared: Arc<HubShared>) -> (mpsc::Sender<Job>, JoinHandle<()>) {
     let (sender, queue) = mpsc::channel(QUEUE_CAPACITY);
     let committer = Committer { store, shared, queue };
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("opendpma-store".into())
         .spawn(move || committer.run())
         .expect("the OS can start the store thread");
-    sender
+    (sender, thread)
 }
 
 struct Committer {

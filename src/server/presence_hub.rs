@@ -105,6 +105,22 @@ pub struct PresenceHub {
     shared: Arc<HubShared>,
     store: Arc<dyn Store>,
     jobs: mpsc::Sender<Job>,
+    committer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for PresenceHub {
+    /// Closes the queue and waits for the committer to finish what it
+    /// took, so the store is closed cleanly at shutdown (not torn down
+    /// with the process while a commit runs).
+    fn drop(&mut self) {
+        let (closed, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.jobs, closed));
+        if let Some(thread) = self.committer.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the store thread panicked");
+        }
+    }
 }
 
 fn unix_millis() -> u64 {
@@ -122,8 +138,13 @@ impl PresenceHub {
             changes,
             metrics,
         });
-        let jobs = committer::spawn(store.clone(), shared.clone());
-        Self { shared, store, jobs }
+        let (jobs, committer) = committer::spawn(store.clone(), shared.clone());
+        Self {
+            shared,
+            store,
+            jobs,
+            committer: Some(committer),
+        }
     }
 
     fn book(&self) -> std::sync::MutexGuard<'_, PresenceBook> {
