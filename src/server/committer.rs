@@ -10,9 +10,12 @@
 //! (which hands jobs over and gets `Completion`s back) never waits on the
 //! disk.
 //!
-//! Two changes to the same provider or device never share a batch: the
-//! second is planned against the book after the first is applied, so its
-//! de-duplication ("a repeat changes nothing") sees the value in force.
+//! Several changes to one provider or device may share a batch (a phone
+//! that publishes in quick succession): each after the first is planned
+//! against a scratch book holding what the batch's earlier plans set, so
+//! de-duplication ("a repeat changes nothing") sees the value that will be
+//! in force; a repeat of a value the batch writes is answered with the
+//! batch. The plans are written and applied in order: the last one wins.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
@@ -22,7 +25,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 use super::presence_hub::{HubError, HubShared};
-use crate::presence::{DeviceState, Hint, Plan, PresenceUpdate, PresenceValue};
+use crate::presence::{BookError, DeviceState, Hint, Plan, PresenceBook, PresenceUpdate, PresenceValue};
 use crate::store::{RecordTable, Store, StoreError, WriteBatch};
 
 /// Jobs waiting for the committer; beyond this, new work is shed (503)
@@ -83,7 +86,9 @@ pub enum Completion {
 #[derive(Debug)]
 pub enum Reply {
     /// An API, CLI, dashboard or AMI caller waiting on a oneshot.
-    Caller(oneshot::Sender<Result<(), HubError>>),
+    /// The answer carries the presence value this write left in force
+    /// (`None` for a device write).
+    Caller(oneshot::Sender<Result<Option<PresenceValue>, HubError>>),
     /// The SIP driver, by PUBLISH token.
     Driver {
         token: u64,
@@ -92,13 +97,14 @@ pub enum Reply {
 }
 
 impl Reply {
-    fn send(self, result: Result<(), HubError>) {
+    fn send(self, result: Result<Option<PresenceValue>, HubError>) {
         // A caller that went away (a closed HTTP request) needs no answer.
         match self {
             Self::Caller(reply) => {
                 let _ = reply.send(result);
             }
             Self::Driver { token, to } => {
+                let result = result.map(|_| ());
                 let _ = to.send(Completion::Published { token, result });
             }
         }
@@ -145,7 +151,7 @@ struct Committer {
 
 /// A job in the batch being committed.
 enum Waiter {
-    Presence(Reply),
+    Presence(Reply, Option<PresenceValue>),
     Records {
         ticket: u64,
         to: mpsc::UnboundedSender<Completion>,
@@ -176,7 +182,9 @@ impl Committer {
     /// cannot share it (a second write to a key, hints) stays there.
     fn round(&mut self, backlog: &mut VecDeque<Job>) {
         let mut batch = WriteBatch::default();
+        // Keys this batch writes, and their values after its plans so far.
         let mut keys: HashSet<String> = HashSet::new();
+        let mut scratch = PresenceBook::default();
         let mut waiters = Vec::new();
         while let Some(job) = backlog.pop_front() {
             match job {
@@ -190,20 +198,39 @@ impl Committer {
                     let _ = done.send(());
                 }
                 Job::Presence { write, reply } => {
-                    if keys.contains(write.key()) {
-                        backlog.push_front(Job::Presence { write, reply });
-                        break;
+                    let in_batch = keys.contains(write.key());
+                    let planned = if in_batch {
+                        plan(&scratch, &write)
+                    } else {
+                        plan(&self.shared.book(), &write)
+                    };
+                    let planned = match planned {
+                        Ok(planned) => planned,
+                        Err(error) => {
+                            reply.send(Err(self.shared.refused(error.into())));
+                            continue;
+                        }
+                    };
+                    let repeat = planned.is_none();
+                    if let Some(plan) = planned {
+                        keys.insert(write.key().to_owned());
+                        scratch.apply(plan.clone());
+                        batch.plans.push(plan);
                     }
-                    match self.plan(&write) {
-                        Err(refusal) => reply.send(Err(refusal)),
+                    // What this write leaves in force, for its answer.
+                    let value = match &write {
+                        PresenceWrite::Device { .. } => None,
+                        _ if keys.contains(write.key()) => Some(scratch.presence(write.key())),
+                        _ => Some(self.shared.book().presence(write.key())),
+                    };
+                    if repeat && !in_batch {
                         // A repeat of the value in force: that value is
                         // already durable (the book holds nothing else).
-                        Ok(None) => reply.send(Ok(())),
-                        Ok(Some(plan)) => {
-                            keys.insert(write.key().to_owned());
-                            batch.plans.push(plan);
-                            waiters.push(Waiter::Presence(reply));
-                        }
+                        reply.send(Ok(value));
+                    } else {
+                        // A change, or a repeat of what this batch writes:
+                        // answered once the batch is durable.
+                        waiters.push(Waiter::Presence(reply, value));
                     }
                 }
                 Job::Records { ticket, records, to } => {
@@ -233,12 +260,11 @@ impl Committer {
         let failure = result.err().map(Arc::new);
         for waiter in waiters {
             match waiter {
-                Waiter::Presence(reply) => {
-                    reply.send(
-                        failure
-                            .as_ref()
-                            .map_or(Ok(()), |e| Err(HubError::Store(e.clone()))),
-                    );
+                Waiter::Presence(reply, value) => {
+                    reply.send(match &failure {
+                        None => Ok(value),
+                        Some(error) => Err(HubError::Store(error.clone())),
+                    });
                 }
                 Waiter::Records { ticket, to } => {
                     let _ = to.send(Completion::Stored {
@@ -248,20 +274,6 @@ impl Committer {
                 }
             }
         }
-    }
-
-    fn plan(&self, write: &PresenceWrite) -> Result<Option<Plan>, HubError> {
-        let book = self.shared.book();
-        let planned = match write {
-            PresenceWrite::Update { provider, update, at } => {
-                book.plan_presence(provider, update.clone(), *at)
-            }
-            PresenceWrite::Value { provider, value } => book.plan_value(provider, value.clone()),
-            PresenceWrite::Clear { provider } => Ok(book.plan_clear(provider)),
-            PresenceWrite::Device { device, state } => book.plan_device(device, *state),
-        };
-        drop(book);
-        planned.map_err(|error| self.shared.refused(error.into()))
     }
 
     fn commit(&self, batch: &WriteBatch) -> Result<(), StoreError> {
@@ -274,5 +286,15 @@ impl Committer {
             tracing::error!(%error, writes = batch.plans.len() + batch.records.len(), "store commit failed; its changes are refused");
         }
         result
+    }
+}
+
+/// Plans `write` against `book` (the real one, or the batch's scratch).
+fn plan(book: &PresenceBook, write: &PresenceWrite) -> Result<Option<Plan>, BookError> {
+    match write {
+        PresenceWrite::Update { provider, update, at } => book.plan_presence(provider, update.clone(), *at),
+        PresenceWrite::Value { provider, value } => book.plan_value(provider, value.clone()),
+        PresenceWrite::Clear { provider } => Ok(book.plan_clear(provider)),
+        PresenceWrite::Device { device, state } => book.plan_device(device, *state),
     }
 }

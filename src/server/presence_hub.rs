@@ -199,8 +199,7 @@ impl PresenceHub {
             update,
             at: unix_millis(),
         };
-        self.write(write, Admission::Shed).await?;
-        let value = self.book().presence(&provider);
+        let value = self.write(write, Admission::Shed).await?;
         Ok((provider, value))
     }
 
@@ -275,8 +274,7 @@ impl PresenceHub {
             provider: provider.clone(),
             value,
         };
-        self.write(write, Admission::Wait).await?;
-        let value = self.book().presence(&provider);
+        let value = self.write(write, Admission::Wait).await?;
         Ok((provider, value))
     }
 
@@ -297,7 +295,7 @@ impl PresenceHub {
             device: device.to_owned(),
             state,
         };
-        self.write(write, Admission::Wait).await
+        self.write(write, Admission::Wait).await.map(|_| ())
     }
 
     /// Returns a provider to `not_set`.
@@ -340,7 +338,9 @@ impl PresenceHub {
     }
 
     /// Queues a write and waits until it is durable (or refused).
-    async fn write(&self, write: PresenceWrite, admission: Admission) -> Result<(), HubError> {
+    /// Returns the presence value the write left in force (`not_set` for
+    /// a device write, which has none).
+    async fn write(&self, write: PresenceWrite, admission: Admission) -> Result<PresenceValue, HubError> {
         let (reply, answer) = oneshot::channel();
         let job = Job::Presence {
             write,
@@ -352,7 +352,8 @@ impl PresenceHub {
         }
         // The committer answers every job it takes; it only stops when the
         // hub is gone.
-        answer.await.unwrap_or(Err(HubError::Overloaded))
+        let value = answer.await.unwrap_or(Err(HubError::Overloaded))?;
+        Ok(value.unwrap_or_else(PresenceValue::not_set))
     }
 
     /// Queues a job if there is room; refuses it otherwise.
