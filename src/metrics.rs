@@ -72,6 +72,10 @@ pub struct Metrics {
     pub request_timeouts: AtomicU64,
     pub subscriptions_refused: AtomicU64,
     pub notifies_superseded: AtomicU64,
+    /// SIP requests dropped unread after waiting too long (issue 16).
+    pub sip_shed: AtomicU64,
+    /// Writes refused because the store's queue was full (issue 16).
+    pub store_shed: AtomicU64,
     /// SIP endpoint counters, copied from the driver's endpoint.
     pub sip: std::sync::Mutex<crate::sip::EndpointStats>,
     /// The AMI link to Asterisk (`server::ami`).
@@ -211,7 +215,7 @@ impl Metrics {
             "Durable store commit latency.",
             &mut out,
         );
-        let limits: [(&str, &str, u64); 7] = [
+        let limits: [(&str, &str, u64); 9] = [
             (
                 "opendpma_sip_rate_limited_total",
                 "SIP requests (datagrams or TCP/TLS messages) dropped by the per-address rate limit.",
@@ -246,6 +250,16 @@ impl Metrics {
                 "opendpma_sip_notifies_superseded_total",
                 "Queued NOTIFY states replaced by a newer one (one waits per subscription).",
                 load(&self.notifies_superseded),
+            ),
+            (
+                "opendpma_sip_requests_shed_total",
+                "SIP requests over UDP dropped unread because they waited in the inbound queue longer than 2·T1 (the server fell behind; the client has retransmitted).",
+                load(&self.sip_shed),
+            ),
+            (
+                "opendpma_store_shed_total",
+                "Changes and SUBSCRIBEs refused with 503 because the store's queue was full (the disk fell behind).",
+                load(&self.store_shed),
             ),
         ];
         for (name, help, value) in limits {

@@ -181,8 +181,10 @@ impl Watcher {
                 .handle_stream_bytes(self.now, wall, self.peer, bytes, &self.book)
                 .expect("well-framed");
         }
-        // Subscription records would go to the store; nothing to check here.
+        // Subscription records would go to the store; it commits at once.
         while self.server.poll_output().is_some() {}
+        let ticket = self.server.hand_over_records();
+        self.server.subscriptions_stored(self.now, ticket, true);
         self.collect();
     }
 
@@ -356,6 +358,8 @@ fn an_expired_subscription_ends_with_the_final_state() {
         watcher.now = at;
         watcher.server.handle_timeout(at, WALL, &watcher.book);
         while watcher.server.poll_output().is_some() {}
+        let ticket = watcher.server.hand_over_records();
+        watcher.server.subscriptions_stored(watcher.now, ticket, true);
         watcher.collect();
         if watcher.server.subscription_count() == 0 {
             break;

@@ -34,7 +34,10 @@ fn subscribe(
 }
 
 fn transmits(server: &mut PresenceServer) -> Vec<String> {
+    // A store that commits at once: records written, held 200s released.
     while server.poll_output().is_some() {}
+    let ticket = server.hand_over_records();
+    server.subscriptions_stored(Instant::now(), ticket, true);
     std::iter::from_fn(|| server.poll_transmit())
         .map(|t| String::from_utf8(t.bytes).expect("text"))
         .collect()

@@ -142,6 +142,8 @@ impl Target {
                 self.server.publish_committed(self.now, token, Ok(()));
             }
         }
+        let ticket = self.server.hand_over_records();
+        self.server.subscriptions_stored(self.now, ticket, true);
         self.now += std::time::Duration::from_millis(700);
         self.server.handle_timeout(self.now, 2, &self.book);
     }

@@ -83,6 +83,8 @@ impl Fanout {
                 .expect("well-framed");
         }
         while self.server.poll_output().is_some() {}
+        let ticket = self.server.hand_over_records();
+        self.server.subscriptions_stored(self.now, ticket, true);
     }
 
     /// Every NOTIFY body sent since the last call, by watcher address;

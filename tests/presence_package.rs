@@ -80,6 +80,9 @@ impl Harness {
                 Output::CheckSyncDone { .. } => {}
             }
         }
+        // The records are "durable" now: the 200s waiting on them go.
+        let ticket = self.server.hand_over_records();
+        self.server.subscriptions_stored(self.now, ticket, true);
     }
 
     fn fan_out(&mut self, changes: Vec<Change>) {

@@ -273,9 +273,12 @@ async fn publish_reaches_the_watcher_fast_and_subscriptions_survive_sigkill() {
         (200, Some("900"))
     );
     let notify = watcher.notify(Duration::from_secs(2));
-    assert_eq!(
-        notify.headers.get("Subscription-State"),
-        Some("active;expires=900")
+    // The NOTIFY is built once the refresh is durable (issue 16), and the
+    // seconds left are rounded down: 900 just granted may read 899.
+    let state = notify.headers.get("Subscription-State").unwrap_or_default();
+    assert!(
+        state == "active;expires=900" || state == "active;expires=899",
+        "{state}"
     );
     let subscriptions: serde_json::Value = client()
         .get(server.admin_url("/api/v1/subscriptions"))

@@ -68,6 +68,17 @@ fn hub_error(error: HubError) -> Response {
         HubError::Name(_) | HubError::DeviceName(_) => StatusCode::BAD_REQUEST,
         HubError::Update(_) | HubError::Device(_) | HubError::Book(_) => StatusCode::UNPROCESSABLE_ENTITY,
         HubError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        // The store is behind: shed now, with a hint when to come back,
+        // rather than queue the request until the client times out.
+        HubError::Overloaded => {
+            let mut response =
+                error_response(StatusCode::SERVICE_UNAVAILABLE, error.to_string()).into_response();
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+            return response;
+        }
     };
     error_response(status, error.to_string()).into_response()
 }

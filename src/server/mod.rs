@@ -13,6 +13,7 @@
 //! - `ami`: the link to Asterisk's manager interface (`[asterisk]`).
 
 mod ami;
+mod committer;
 mod config_watch;
 mod connection_limits;
 mod handle_budget;
@@ -45,6 +46,7 @@ use crate::snapshot::Snapshot;
 use crate::store::{RecordTable, RedbStore, Store, StoreError, StoredState};
 
 pub use ami::AmiHandle;
+pub use committer::QUEUE_CAPACITY as STORE_QUEUE_CAPACITY;
 pub use presence_hub::{HubError, PresenceHub};
 pub use reload::{ReloadError, ReloadSummary, Reloader};
 pub use shutdown::shutdown_signal;
@@ -135,7 +137,6 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     let sip = sip_driver::SipDriver {
         sockets: sip_sockets,
         hub: hub.clone(),
-        store: store.clone(),
         snapshots: snapshots.clone(),
         metrics: metrics.clone(),
         subscriptions,

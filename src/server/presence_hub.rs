@@ -1,25 +1,30 @@
 //! `PresenceHub`: the driver around the pure `PresenceBook` — it reads the
-//! clock, commits to the store, and fans changes out.
+//! clock, validates names at the edge, and hands writes to the committer
+//! (`server::committer`), which commits them in groups and fans them out.
 //!
-//! Write path, for every accepted change: plan (validate, de-duplicate) →
-//! store commit (fsync, on a blocking thread) → apply to the book →
-//! broadcast. Writes are serialised by an async mutex so that the plan a
-//! commit is based on is still current when it is applied. The book sits
-//! behind a std `Mutex`: it is only held for in-memory work, never across
-//! an `.await`, so readers (API, SIP) are never blocked by an fsync.
+//! Write path, for every accepted change: validate → queue → plan against
+//! the book → store commit (one fsync per batch, on the committer thread)
+//! → apply to the book → broadcast → answer. The book sits behind a std
+//! `Mutex` held only for in-memory work, so readers (API, SIP) are never
+//! blocked by an fsync. When the queue is full (the disk or the CPU falls
+//! behind), API and SIP writes are refused at once with `Overloaded`
+//! (503 + Retry-After) instead of growing a backlog; mirrored AMI events
+//! wait for room instead, since Asterisk already holds them as fact.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::committer::{self, Completion, Job, PresenceWrite, Reply};
 
 use crate::metrics::Metrics;
 use crate::presence::{
     BookError, Change, DeviceState, Hint, HintState, InvalidName, InvalidUpdate, MAX_MESSAGE_BYTES,
-    MAX_SUBTYPE_BYTES, Plan, PresenceBook, PresenceState, PresenceUpdate, PresenceValue, UnknownDeviceState,
+    MAX_SUBTYPE_BYTES, PresenceBook, PresenceState, PresenceUpdate, PresenceValue, UnknownDeviceState,
     normalize_name,
 };
-use crate::store::{Store, StoreError};
+use crate::store::{RecordTable, Store, StoreError};
 use std::sync::atomic::Ordering;
 
 /// Why a presence or device write was refused or failed.
@@ -36,16 +41,86 @@ pub enum HubError {
     #[error("{0:?} is not an Asterisk device name (TECH/resource)")]
     DeviceName(String),
     #[error("could not store the change, nothing was changed: {0}")]
-    Store(#[from] StoreError),
+    Store(Arc<StoreError>),
+    /// The store is behind (its queue is full): try again shortly.
+    #[error("the server is busy storing other changes; nothing was changed, try again in a few seconds")]
+    Overloaded,
+}
+
+impl From<StoreError> for HubError {
+    fn from(error: StoreError) -> Self {
+        Self::Store(Arc::new(error))
+    }
+}
+
+/// What the hub and its committer thread share.
+pub struct HubShared {
+    book: Mutex<PresenceBook>,
+    changes: broadcast::Sender<Change>,
+    pub(super) metrics: Arc<Metrics>,
+}
+
+impl HubShared {
+    pub(super) fn book(&self) -> std::sync::MutexGuard<'_, PresenceBook> {
+        self.book
+            .lock()
+            .expect("the presence book lock is never poisoned")
+    }
+
+    /// Counts a refusal on the way out.
+    pub(super) fn refused(&self, error: HubError) -> HubError {
+        self.metrics.refused_changes.fetch_add(1, Ordering::Relaxed);
+        error
+    }
+
+    pub(super) fn announce(&self, changes: Vec<Change>) {
+        for change in changes {
+            let counter = match &change {
+                Change::Presence { provider, value } => {
+                    tracing::info!(provider, state = %value.state, subtype = %value.subtype, "presence changed");
+                    &self.metrics.presence_changes
+                }
+                Change::Device { device, state } => {
+                    tracing::info!(device, %state, "device state changed");
+                    &self.metrics.device_changes
+                }
+                Change::Hint(_) | Change::HintRemoved { .. } => &self.metrics.hint_changes,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            // No receivers is fine: nobody is watching.
+            let _ = self.changes.send(change);
+        }
+    }
+}
+
+/// Whether a write waits for room in a full queue or is refused at once.
+#[derive(Clone, Copy)]
+enum Admission {
+    Shed,
+    Wait,
 }
 
 /// Shared presence state and its durable, broadcasting write path.
 pub struct PresenceHub {
-    book: Mutex<PresenceBook>,
+    shared: Arc<HubShared>,
     store: Arc<dyn Store>,
-    writes: tokio::sync::Mutex<()>,
-    changes: broadcast::Sender<Change>,
-    metrics: Arc<Metrics>,
+    jobs: mpsc::Sender<Job>,
+    committer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for PresenceHub {
+    /// Closes the queue and waits for the committer to finish what it
+    /// took, so the store is closed cleanly at shutdown (not torn down
+    /// with the process while a commit runs).
+    fn drop(&mut self) {
+        let (closed, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.jobs, closed));
+        if let Some(thread) = self.committer.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the store thread panicked");
+        }
+    }
 }
 
 fn unix_millis() -> u64 {
@@ -55,34 +130,37 @@ fn unix_millis() -> u64 {
 }
 
 impl PresenceHub {
+    /// Starts the committer thread, which owns every write to `store`.
     pub fn new(book: PresenceBook, store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Self {
         let (changes, _) = broadcast::channel(4096);
-        Self {
+        let shared = Arc::new(HubShared {
             book: Mutex::new(book),
-            store,
-            writes: tokio::sync::Mutex::new(()),
             changes,
             metrics,
+        });
+        let (jobs, committer) = committer::spawn(store.clone(), shared.clone());
+        Self {
+            shared,
+            store,
+            jobs,
+            committer: Some(committer),
         }
     }
 
     fn book(&self) -> std::sync::MutexGuard<'_, PresenceBook> {
-        self.book
-            .lock()
-            .expect("the presence book lock is never poisoned")
+        self.shared.book()
     }
 
-    /// Changes as they happen (after they are durable).
     /// Whether the store takes writes; a failing one is probed with a
     /// real write (blocking I/O: call from a blocking thread).
     pub fn store_works(&self) -> bool {
         self.store.probe()
     }
 
+    /// Changes as they happen (after they are durable).
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
-        self.changes.subscribe()
+        self.shared.changes.subscribe()
     }
-
     /// A provider's value; the name is validated and normalised.
     pub fn presence(&self, provider: &str) -> Result<(String, PresenceValue), InvalidName> {
         let provider = normalize_name(provider, "CustomPresence:")?;
@@ -116,11 +194,51 @@ impl PresenceHub {
         update: PresenceUpdate,
     ) -> Result<(String, PresenceValue), HubError> {
         let provider = self.refusing(normalize_name(provider, "CustomPresence:"))?;
-        let _serial = self.writes.lock().await;
-        let plan = self.refusing(self.book().plan_presence(&provider, update, unix_millis()))?;
-        self.commit(plan).await?;
-        let value = self.book().presence(&provider);
+        let write = PresenceWrite::Update {
+            provider: provider.clone(),
+            update,
+            at: unix_millis(),
+        };
+        let value = self.write(write, Admission::Shed).await?;
         Ok((provider, value))
+    }
+
+    /// Hands a PUBLISH's change to the committer without waiting: the
+    /// answer comes back on `to` as `Completion::Published { token }`.
+    /// `Err(Overloaded)` at once when the queue is full.
+    pub fn submit_publish(
+        &self,
+        provider: &str,
+        update: PresenceUpdate,
+        token: u64,
+        to: &mpsc::UnboundedSender<Completion>,
+    ) -> Result<(), HubError> {
+        let provider = self.refusing(normalize_name(provider, "CustomPresence:"))?;
+        let write = PresenceWrite::Update {
+            provider,
+            update,
+            at: unix_millis(),
+        };
+        let reply = Reply::Driver {
+            token,
+            to: to.clone(),
+        };
+        self.offer(Job::Presence { write, reply })
+    }
+
+    /// Hands SIP records to the committer without waiting: the answer
+    /// comes back on `to` as `Completion::Stored { ticket }`.
+    pub fn submit_records(
+        &self,
+        ticket: u64,
+        records: Vec<(RecordTable, String, Option<Vec<u8>>)>,
+        to: &mpsc::UnboundedSender<Completion>,
+    ) -> Result<(), HubError> {
+        self.offer(Job::Records {
+            ticket,
+            records,
+            to: to.clone(),
+        })
     }
 
     /// Mirrors a value Asterisk announced for `provider` (any of its seven
@@ -131,24 +249,32 @@ impl PresenceHub {
         provider: &str,
         value: PresenceValue,
     ) -> Result<(String, PresenceValue), HubError> {
-        if value.state == PresenceState::NotSet {
-            return self.clear_presence(provider).await;
-        }
         let provider = self.refusing(normalize_name(provider, "CustomPresence:"))?;
+        if value.state == PresenceState::NotSet {
+            self.write(
+                PresenceWrite::Clear {
+                    provider: provider.clone(),
+                },
+                Admission::Wait,
+            )
+            .await?;
+            return Ok((provider, PresenceValue::not_set()));
+        }
         if value.subtype.len() > MAX_SUBTYPE_BYTES {
             return self.refusing(Err(InvalidUpdate::SubtypeTooLong(value.subtype.len())));
         }
         if value.message.len() > MAX_MESSAGE_BYTES {
             return self.refusing(Err(InvalidUpdate::MessageTooLong(value.message.len())));
         }
-        let _serial = self.writes.lock().await;
         let value = PresenceValue {
             changed_at: Some(unix_millis()),
             ..value
         };
-        let plan = self.refusing(self.book().plan_value(&provider, value))?;
-        self.commit(plan).await?;
-        let value = self.book().presence(&provider);
+        let write = PresenceWrite::Value {
+            provider: provider.clone(),
+            value,
+        };
+        let value = self.write(write, Admission::Wait).await?;
         Ok((provider, value))
     }
 
@@ -165,17 +291,23 @@ impl PresenceHub {
         if !valid(technology, "_") || !valid(resource, "-_.@+*#:") {
             return self.refusing(Err(HubError::DeviceName(device.to_owned())));
         }
-        let _serial = self.writes.lock().await;
-        let plan = self.refusing(self.book().plan_device(device, state))?;
-        self.commit(plan).await
+        let write = PresenceWrite::Device {
+            device: device.to_owned(),
+            state,
+        };
+        self.write(write, Admission::Wait).await.map(|_| ())
     }
 
     /// Returns a provider to `not_set`.
     pub async fn clear_presence(&self, provider: &str) -> Result<(String, PresenceValue), HubError> {
         let provider = self.refusing(normalize_name(provider, "CustomPresence:"))?;
-        let _serial = self.writes.lock().await;
-        let plan = self.book().plan_clear(&provider);
-        self.commit(plan).await?;
+        self.write(
+            PresenceWrite::Clear {
+                provider: provider.clone(),
+            },
+            Admission::Shed,
+        )
+        .await?;
         Ok((provider, PresenceValue::not_set()))
     }
 
@@ -183,64 +315,52 @@ impl PresenceHub {
     pub async fn set_device(&self, device: &str, state: &str) -> Result<(String, DeviceState), HubError> {
         let device = self.refusing(normalize_name(device, "Custom:"))?;
         let state: DeviceState = self.refusing(state.parse())?;
-        let _serial = self.writes.lock().await;
-        let plan = self.refusing(self.book().plan_device(&device, state))?;
-        self.commit(plan).await?;
+        let write = PresenceWrite::Device {
+            device: device.clone(),
+            state,
+        };
+        self.write(write, Admission::Shed).await?;
         Ok((device, state))
     }
 
-    /// Replaces the hints after a config reload and tells watchers.
+    /// Replaces the hints after a config reload and tells watchers (in
+    /// order with the changes queued before).
     pub async fn set_hints(&self, hints: Vec<Hint>) {
-        let _serial = self.writes.lock().await;
-        let changes = self.book().set_hints(hints);
-        self.announce(changes);
+        let (done, finished) = oneshot::channel();
+        if self.jobs.send(Job::Hints { hints, done }).await.is_ok() {
+            let _ = finished.await;
+        }
     }
 
     /// Counts refusals on the way out.
     fn refusing<T, E: Into<HubError>>(&self, result: Result<T, E>) -> Result<T, HubError> {
-        result.map_err(|error| {
-            self.metrics.refused_changes.fetch_add(1, Ordering::Relaxed);
-            error.into()
-        })
+        result.map_err(|error| self.shared.refused(error.into()))
     }
 
-    /// Store, then apply, then broadcast. `None` (a repeat) does nothing.
-    async fn commit(&self, plan: Option<Plan>) -> Result<(), HubError> {
-        let Some(plan) = plan else { return Ok(()) };
-        let store = self.store.clone();
-        let started = Instant::now();
-        let (plan, stored) = tokio::task::spawn_blocking(move || {
-            let stored = store.apply(&plan);
-            (plan, stored)
-        })
-        .await
-        .expect("store task does not panic");
-        self.metrics.store_commit.observe(started.elapsed());
-        if let Err(error) = stored {
-            tracing::error!(%error, "store commit failed; change refused");
-            return Err(error.into());
+    /// Queues a write and waits until it is durable (or refused).
+    /// Returns the presence value the write left in force (`not_set` for
+    /// a device write, which has none).
+    async fn write(&self, write: PresenceWrite, admission: Admission) -> Result<PresenceValue, HubError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job::Presence {
+            write,
+            reply: Reply::Caller(reply),
+        };
+        match admission {
+            Admission::Shed => self.offer(job)?,
+            Admission::Wait => self.jobs.send(job).await.map_err(|_| HubError::Overloaded)?,
         }
-        let changes = self.book().apply(plan);
-        self.announce(changes);
-        Ok(())
+        // The committer answers every job it takes; it only stops when the
+        // hub is gone.
+        let value = answer.await.unwrap_or(Err(HubError::Overloaded))?;
+        Ok(value.unwrap_or_else(PresenceValue::not_set))
     }
 
-    fn announce(&self, changes: Vec<Change>) {
-        for change in changes {
-            let counter = match &change {
-                Change::Presence { provider, value } => {
-                    tracing::info!(provider, state = %value.state, subtype = %value.subtype, "presence changed");
-                    &self.metrics.presence_changes
-                }
-                Change::Device { device, state } => {
-                    tracing::info!(device, %state, "device state changed");
-                    &self.metrics.device_changes
-                }
-                Change::Hint(_) | Change::HintRemoved { .. } => &self.metrics.hint_changes,
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
-            // No receivers is fine: nobody is watching.
-            let _ = self.changes.send(change);
-        }
+    /// Queues a job if there is room; refuses it otherwise.
+    fn offer(&self, job: Job) -> Result<(), HubError> {
+        self.jobs.try_send(job).map_err(|_| {
+            self.shared.metrics.store_shed.fetch_add(1, Ordering::Relaxed);
+            HubError::Overloaded
+        })
     }
 }

@@ -26,6 +26,8 @@ pub enum Inbound {
     Datagram {
         peer: Peer,
         bytes: Vec<u8>,
+        /// When it was read from the socket (for shedding stale requests).
+        received: std::time::Instant,
     },
     Stream {
         peer: Peer,
@@ -73,6 +75,7 @@ pub fn spawn_udp(
                     let datagram = Inbound::Datagram {
                         peer: Peer::udp(address),
                         bytes: buffer[..length].to_vec(),
+                        received: std::time::Instant::now(),
                     };
                     if inbound.send(datagram).await.is_err() {
                         return;

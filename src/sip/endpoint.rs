@@ -55,18 +55,6 @@ pub const MAX_SERVER_TRANSACTIONS: usize = 20_000;
 #[derive(Debug, PartialEq, Eq)]
 pub struct RequestId(ServerKey);
 
-/// Which request a queued answer belongs to, kept by the application
-/// until the answer's durable side effects are confirmed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AnsweredRequest(ServerKey);
-
-impl RequestId {
-    /// A handle to take the answer back while it is still queued.
-    pub fn answered(&self) -> AnsweredRequest {
-        AnsweredRequest(self.0.clone())
-    }
-}
-
 /// Our own outgoing transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ClientId(pub u64);
@@ -442,34 +430,6 @@ impl Endpoint {
             };
             transaction.remove_at = Some(at);
             self.timers.schedule(at, TimerRef::Server(key));
-        }
-    }
-
-    /// Replaces an answer that is still queued (not yet taken by
-    /// `poll_transmit`) with `response` — for a 200 whose durable write
-    /// then failed: the request gets the refusal instead and never sees
-    /// the 200.
-    pub fn replace_queued_response(
-        &mut self,
-        now: Instant,
-        request: &AnsweredRequest,
-        response: ResponseBuilder,
-    ) {
-        let AnsweredRequest(key) = request;
-        if let Some(old) = self.servers.get(key).and_then(|t| t.last_response.as_ref())
-            && let Some(position) = self.transmits.iter().position(|t| &t.bytes == old)
-        {
-            self.transmits.remove(position);
-        }
-        self.reply(now, RequestId(key.clone()), response);
-    }
-
-    /// Abandons one of our requests while it is still queued: it is not
-    /// sent and reports nothing.
-    pub fn abandon_queued_request(&mut self, id: ClientId) {
-        if let Some(transaction) = self.clients.remove(&id.0) {
-            self.client_by_branch.remove(&transaction.branch);
-            self.transmits.retain(|t| t.bytes != transaction.bytes);
         }
     }
 

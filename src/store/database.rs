@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{RecordTable, Store, StoreError, StoredState};
+use super::{RecordTable, Store, StoreError, StoredState, WriteBatch};
 use crate::presence::{DeviceState, Plan, PresenceValue};
 
 /// Bump with a migration when a table's layout changes.
@@ -219,16 +219,8 @@ impl Store for RedbStore {
         self.with_database(|database| self.load_from(database))
     }
 
-    fn apply(&self, plan: &Plan) -> Result<(), StoreError> {
-        self.with_database(|database| apply_to(database, plan))
-    }
-
-    fn put_records(
-        &self,
-        table: RecordTable,
-        records: &[(String, Option<Vec<u8>>)],
-    ) -> Result<(), StoreError> {
-        self.with_database(|database| put_records_into(database, table, records))
+    fn commit(&self, batch: &WriteBatch) -> Result<(), StoreError> {
+        self.with_database(|database| commit_to(database, batch))
     }
 
     fn healthy(&self) -> bool {
@@ -274,55 +266,48 @@ impl RedbStore {
     }
 }
 
-fn apply_to(database: &Database, plan: &Plan) -> Result<(), StoreError> {
+/// One write transaction for the whole batch: one fsync however many
+/// changes it holds.
+fn commit_to(database: &Database, batch: &WriteBatch) -> Result<(), StoreError> {
     let transaction = database.begin_write().map_err(redb::Error::from)?;
-    match plan {
-        Plan::SetPresence { provider, value } => {
-            let json = serde_json::to_vec(value).expect("presence values serialise");
-            let mut table = transaction.open_table(PRESENCE).map_err(redb::Error::from)?;
-            table
-                .insert(provider.as_str(), json.as_slice())
-                .map_err(redb::Error::from)?;
-        }
-        Plan::ClearPresence { provider } => {
-            let mut table = transaction.open_table(PRESENCE).map_err(redb::Error::from)?;
-            table.remove(provider.as_str()).map_err(redb::Error::from)?;
-        }
-        Plan::SetDevice { device, state } => {
-            let mut table = transaction.open_table(DEVICES).map_err(redb::Error::from)?;
-            table
-                .insert(device.as_str(), state.as_str())
-                .map_err(redb::Error::from)?;
+    for plan in &batch.plans {
+        apply_plan(&transaction, plan)?;
+    }
+    for (table, key, value) in &batch.records {
+        let mut opened = transaction
+            .open_table(record_table(*table))
+            .map_err(redb::Error::from)?;
+        match value {
+            Some(value) => opened
+                .insert(key.as_str(), value.as_slice())
+                .map(|_| ())
+                .map_err(redb::Error::from)?,
+            None => opened
+                .remove(key.as_str())
+                .map(|_| ())
+                .map_err(redb::Error::from)?,
         }
     }
     transaction.commit().map_err(redb::Error::from)?;
     Ok(())
 }
 
-fn put_records_into(
-    database: &Database,
-    table: RecordTable,
-    records: &[(String, Option<Vec<u8>>)],
-) -> Result<(), StoreError> {
-    let transaction = database.begin_write().map_err(redb::Error::from)?;
-    {
-        let mut opened = transaction
-            .open_table(record_table(table))
-            .map_err(redb::Error::from)?;
-        for (key, value) in records {
-            match value {
-                Some(value) => {
-                    opened
-                        .insert(key.as_str(), value.as_slice())
-                        .map_err(redb::Error::from)?;
-                }
-                None => {
-                    opened.remove(key.as_str()).map_err(redb::Error::from)?;
-                }
-            }
+fn apply_plan(transaction: &redb::WriteTransaction, plan: &Plan) -> Result<(), redb::Error> {
+    match plan {
+        Plan::SetPresence { provider, value } => {
+            let json = serde_json::to_vec(value).expect("presence values serialise");
+            let mut table = transaction.open_table(PRESENCE)?;
+            table.insert(provider.as_str(), json.as_slice())?;
+        }
+        Plan::ClearPresence { provider } => {
+            let mut table = transaction.open_table(PRESENCE)?;
+            table.remove(provider.as_str())?;
+        }
+        Plan::SetDevice { device, state } => {
+            let mut table = transaction.open_table(DEVICES)?;
+            table.insert(device.as_str(), state.as_str())?;
         }
     }
-    transaction.commit().map_err(redb::Error::from)?;
     Ok(())
 }
 
@@ -401,6 +386,42 @@ mod tests {
         let subscriptions = &state.records[&RecordTable::Subscriptions];
         assert_eq!(subscriptions.len(), 1);
         assert_eq!(subscriptions["b"], b"y");
+    }
+
+    #[test]
+    fn one_batch_is_one_transaction_applied_in_order() {
+        let folder = tempfile::tempdir().unwrap();
+        let value = PresenceUpdate::parse_asterisk("dnd").unwrap().into_value(7);
+        {
+            let store = RedbStore::open(folder.path()).unwrap();
+            store
+                .commit(&WriteBatch {
+                    plans: vec![
+                        Plan::SetPresence {
+                            provider: "CustomPresence:2000".into(),
+                            value: value.clone(),
+                        },
+                        Plan::SetPresence {
+                            provider: "CustomPresence:2001".into(),
+                            value: value.clone(),
+                        },
+                        Plan::ClearPresence {
+                            provider: "CustomPresence:2001".into(),
+                        },
+                    ],
+                    records: vec![
+                        (RecordTable::Subscriptions, "a".into(), Some(b"old".to_vec())),
+                        (RecordTable::PhoneContacts, "bob".into(), Some(b"here".to_vec())),
+                        (RecordTable::Subscriptions, "a".into(), Some(b"new".to_vec())),
+                    ],
+                })
+                .unwrap();
+        }
+        let state = RedbStore::open(folder.path()).unwrap().load().unwrap();
+        assert_eq!(state.providers.len(), 1, "the later clear wins");
+        assert_eq!(state.providers["CustomPresence:2000"], value);
+        assert_eq!(state.records[&RecordTable::Subscriptions]["a"], b"new");
+        assert_eq!(state.records[&RecordTable::PhoneContacts]["bob"], b"here");
     }
 
     #[test]

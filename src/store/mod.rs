@@ -2,8 +2,11 @@
 //! swapped (redb has had a new major version about yearly) without
 //! touching the presence logic.
 //!
-//! Contract: `apply` returns only after the change is on disk (fsync'd);
-//! callers acknowledge nothing before that. `load` returns everything, and
+//! Contract: `commit` (and `apply`, `put_records`) returns only after the
+//! whole batch is on disk (fsync'd), in one transaction: all of it or none
+//! of it. Callers acknowledge nothing before that. Group commit (issue 16)
+//! is the caller's part: `server::committer` gathers what arrives while
+//! the previous commit is in flight into the next `WriteBatch`. `load` returns everything, and
 //! fails loudly — with the path — on a store it cannot read, so the server
 //! never silently starts empty.
 
@@ -70,18 +73,49 @@ pub enum StoreError {
     Database(#[from] redb::Error),
 }
 
+/// Writes that become durable together, in one transaction and one fsync.
+/// Applied in order: a later write to the same key wins.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct WriteBatch {
+    /// Presence and device changes.
+    pub plans: Vec<Plan>,
+    /// Records written (`Some`) or deleted (`None`), by table and key.
+    pub records: Vec<(RecordTable, String, Option<Vec<u8>>)>,
+}
+
+impl WriteBatch {
+    pub fn is_empty(&self) -> bool {
+        self.plans.is_empty() && self.records.is_empty()
+    }
+}
+
 /// A durable home for presence, devices and other subsystems' records.
 pub trait Store: Send + Sync + 'static {
     /// Everything stored.
     fn load(&self) -> Result<StoredState, StoreError>;
-    /// Makes a presence or device change durable.
-    fn apply(&self, plan: &Plan) -> Result<(), StoreError>;
+    /// Makes a whole batch durable in one commit (one fsync).
+    fn commit(&self, batch: &WriteBatch) -> Result<(), StoreError>;
+    /// Makes one presence or device change durable.
+    fn apply(&self, plan: &Plan) -> Result<(), StoreError> {
+        self.commit(&WriteBatch {
+            plans: vec![plan.clone()],
+            records: Vec::new(),
+        })
+    }
     /// Writes (`Some`) or deletes (`None`) records in one durable commit.
     fn put_records(
         &self,
         table: RecordTable,
         records: &[(String, Option<Vec<u8>>)],
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        self.commit(&WriteBatch {
+            plans: Vec::new(),
+            records: records
+                .iter()
+                .map(|(key, value)| (table, key.clone(), value.clone()))
+                .collect(),
+        })
+    }
     /// Whether the last write succeeded (for `/healthz`).
     fn healthy(&self) -> bool {
         true

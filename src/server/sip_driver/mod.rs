@@ -1,7 +1,10 @@
 //! The SIP driver: the one task that owns the sans-IO `PresenceServer`.
-//! It feeds it socket bytes, timer ticks and hint changes, and carries out
-//! what comes back — durable writes first, then transmits, so that a 200
-//! to a SUBSCRIBE or PUBLISH never leaves before its state is on disk.
+//! It feeds it socket bytes, timer ticks, hint changes and store
+//! completions, and carries out what comes back. Durable writes are handed
+//! to the committer (`server::committer`) without waiting; the server
+//! holds a SUBSCRIBE's or PUBLISH's 200 until the completion for its
+//! write comes back, so nothing is acknowledged before it is on disk and
+//! nothing else waits for the disk meanwhile (issue 16).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,11 +16,13 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 mod reconfigure;
+mod shedding;
 
 use self::reconfigure::PendingReconfigure;
 pub use self::reconfigure::{PhoneContact, ReconfigureOutcome, ReconfigureReport};
 use super::ServerError;
 use super::ami::AmiHandle;
+use super::committer::Completion;
 use super::connection_limits::{ConnectionLimits, ListenerKind};
 use super::presence_hub::{HubError, PresenceHub};
 use super::sip_rate::SipRateLimit;
@@ -29,10 +34,10 @@ use crate::metrics::Metrics;
 use crate::presence::{Change, HintState};
 use crate::sip::{
     ConnectionId, Endpoint, EndpointConfig, HintSource, LineAccess, Output, Peer, PresenceServer,
-    PresenceServerConfig, Random, SubscriptionSummary, Transmit,
+    PresenceServerConfig, PublishFailure, Random, SubscriptionSummary, Transmit,
 };
 use crate::snapshot::Snapshot;
-use crate::store::{RecordTable, Store};
+use crate::store::RecordTable;
 
 /// Questions other tasks may ask the driver.
 #[derive(Debug)]
@@ -98,6 +103,15 @@ impl SipHandle {
 impl HintSource for PresenceHub {
     fn hint_state(&self, exten: &str) -> Option<HintState> {
         PresenceHub::hint_state(self, exten)
+    }
+}
+
+/// What a PUBLISH answers when its write did not happen: internal error
+/// text never goes on the wire.
+fn publish_failure(error: HubError) -> PublishFailure {
+    match error {
+        HubError::Store(_) | HubError::Overloaded => PublishFailure::Unavailable,
+        other => PublishFailure::Refused(other.to_string()),
     }
 }
 
@@ -224,7 +238,6 @@ fn server_config(config: &Config) -> PresenceServerConfig {
 pub struct SipDriver {
     pub sockets: SipSockets,
     pub hub: Arc<PresenceHub>,
-    pub store: Arc<dyn Store>,
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     pub metrics: Arc<Metrics>,
     pub subscriptions: Vec<(String, Vec<u8>)>,
@@ -242,7 +255,6 @@ impl SipDriver {
         let SipDriver {
             sockets,
             hub,
-            store,
             snapshots,
             metrics,
             subscriptions,
@@ -298,10 +310,11 @@ impl SipDriver {
         );
         let mut server = PresenceServer::new(endpoint, server_config(&config));
         server.restore(now, wall(), subscriptions, hub.as_ref());
+        let (completed, completions) = mpsc::unbounded_channel();
         let task = DriverTask {
             server,
             hub: hub.clone(),
-            store,
+            completed,
             metrics,
             udp: sockets.udp.first().cloned(),
             ports: sockets.ports,
@@ -318,7 +331,7 @@ impl SipDriver {
             shutdown: shutdown.clone(),
         };
         let changes = hub.subscribe();
-        tokio::spawn(task.run(inbound, changes, snapshots, commands));
+        tokio::spawn(task.run(inbound, changes, snapshots, commands, completions));
         SipHandle(commands_sender, None)
     }
 }
@@ -326,7 +339,9 @@ impl SipDriver {
 struct DriverTask {
     server: PresenceServer,
     hub: Arc<PresenceHub>,
-    store: Arc<dyn Store>,
+    /// Where the committer reports our writes done. Unbounded, yet bounded
+    /// in practice: one completion per job, and the committer's queue is.
+    completed: mpsc::UnboundedSender<Completion>,
     metrics: Arc<Metrics>,
     udp: Option<Arc<UdpSocket>>,
     ports: HashMap<Transport, u16>,
@@ -354,6 +369,7 @@ impl DriverTask {
         mut changes: broadcast::Receiver<Change>,
         mut snapshots: watch::Receiver<Arc<Snapshot>>,
         mut commands: mpsc::Receiver<SipCommand>,
+        mut completions: mpsc::UnboundedReceiver<Completion>,
     ) {
         self.flush().await;
         loop {
@@ -384,6 +400,12 @@ impl DriverTask {
                     let now = Instant::now();
                     self.server.handle_timeout(now, wall(), self.hub.as_ref());
                 }
+                Some(completion) = completions.recv() => {
+                    self.completed(completion);
+                    while let Ok(completion) = completions.try_recv() {
+                        self.completed(completion);
+                    }
+                }
                 change = changes.recv() => self.change(change),
                 Ok(()) = snapshots.changed() => {
                     self.snapshot = snapshots.borrow_and_update().clone();
@@ -413,7 +435,15 @@ impl DriverTask {
         let now = Instant::now();
         let hub = self.hub.clone();
         match message {
-            Inbound::Datagram { peer, bytes } => {
+            Inbound::Datagram {
+                peer,
+                bytes,
+                received,
+            } => {
+                if shedding::is_stale_request(now.saturating_duration_since(received), &bytes) {
+                    self.metrics.sip_shed.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
                 self.server
                     .handle_datagram(now, wall(), peer, &bytes, hub.as_ref());
             }
@@ -464,64 +494,64 @@ impl DriverTask {
         }
     }
 
-    /// Outputs (durable writes) first, then transmits.
+    /// A write handed to the committer is done: its held answers go.
+    fn completed(&mut self, completion: Completion) {
+        let now = Instant::now();
+        match completion {
+            Completion::Published { token, result } => {
+                let result = result.map_err(publish_failure);
+                self.server.publish_committed(now, token, result);
+            }
+            Completion::Stored { ticket, stored } => {
+                if !stored {
+                    tracing::error!("cannot store subscriptions; their SUBSCRIBEs are refused with 503");
+                }
+                self.server.subscriptions_stored(now, ticket, stored);
+            }
+        }
+    }
+
+    /// Hands durable writes to the committer (never waiting for it), then
+    /// sends what is ready.
     async fn flush(&mut self) {
         let mut records = Vec::new();
-        let mut contact_records: Vec<(String, Option<Vec<u8>>)> = Vec::new();
         while let Some(output) = self.server.poll_output() {
             match output {
-                Output::Store { key, record } => records.push((key, record)),
+                Output::Store { key, record } => records.push((RecordTable::Subscriptions, key, record)),
                 Output::Publish {
                     token,
                     provider,
                     update,
                 } => {
-                    let result = self
-                        .hub
-                        .set_presence(&provider, update)
-                        .await
-                        .map(|_| ())
-                        .map_err(|error| match error {
-                            // Internal error text never goes on the wire.
-                            HubError::Store(_) => "Service Unavailable".to_owned(),
-                            other => other.to_string(),
-                        });
-                    self.server.publish_committed(Instant::now(), token, result);
+                    if let Err(error) = self.hub.submit_publish(&provider, update, token, &self.completed) {
+                        self.server
+                            .publish_committed(Instant::now(), token, Err(publish_failure(error)));
+                    }
                 }
                 Output::Seen {
                     user,
                     peer,
                     contact,
                     user_agent,
-                } => contact_records.extend(self.seen(&user, peer, contact, user_agent)),
+                } => records.extend(
+                    self.seen(&user, peer, contact, user_agent)
+                        .into_iter()
+                        .map(|(key, record)| (RecordTable::PhoneContacts, key, record)),
+                ),
                 Output::CheckSyncDone { token, result } => self.check_sync_done(token, result),
             }
         }
-        if !contact_records.is_empty() {
-            let store = self.store.clone();
-            let written = tokio::task::spawn_blocking(move || {
-                store.put_records(RecordTable::PhoneContacts, &contact_records)
-            })
-            .await
-            .expect("store task does not panic");
-            if let Err(error) = written {
-                tracing::warn!(%error, "cannot store phone contacts");
-            }
-        }
-        let mut stored = true;
         if !records.is_empty() {
-            let store = self.store.clone();
-            let written =
-                tokio::task::spawn_blocking(move || store.put_records(RecordTable::Subscriptions, &records))
-                    .await
-                    .expect("store task does not panic");
-            if let Err(error) = written {
-                tracing::error!(%error, "cannot store subscriptions; their SUBSCRIBEs are refused with 503");
-                stored = false;
+            // Subscriptions and contacts that arrived together: one job,
+            // one transaction. A full queue refuses the SUBSCRIBEs now
+            // (503 + Retry-After) instead of queueing them (graceful
+            // overload); contacts are best effort.
+            let ticket = self.server.hand_over_records();
+            if self.hub.submit_records(ticket, records, &self.completed).is_err() {
+                tracing::warn!("the store is behind; SUBSCRIBEs refused with 503 until it catches up");
+                self.server.subscriptions_stored(Instant::now(), ticket, false);
             }
         }
-        // Before any transmit: a 200 whose record failed becomes a 503.
-        self.server.subscriptions_stored(Instant::now(), stored);
         if self.server.compact() {
             super::memory::release_free_memory();
         }

@@ -1,64 +1,131 @@
-//! Nothing acknowledged that is not durable: a SUBSCRIBE's 200 (and its
-//! first NOTIFY) wait in the transmit queue while the driver writes the
-//! subscription's record; if the write fails, the 200 is replaced by a
-//! 503 with a generic reason (internal error text never goes on the
-//! wire), a new subscription is dropped again, and its NOTIFY is not sent.
-//! The driver calls `subscriptions_stored` after every write of records,
-//! before it takes any transmit.
+//! Nothing acknowledged that is not durable: a SUBSCRIBE's 200 (and the
+//! NOTIFYs after it) are held back while the subscription's record is
+//! being written. The driver hands the records over in batches
+//! (`hand_over_records` names each batch with a ticket) and reports each
+//! batch back with `subscriptions_stored` — in the meantime every other
+//! request and NOTIFY keeps flowing (issue 16: the task that owns SIP
+//! state never waits on the disk). If the write fails or the store is too
+//! far behind to take it, the request gets a 503 with a generic reason
+//! (internal error text never goes on the wire) and Retry-After, a new
+//! subscription is dropped again, and no NOTIFY is sent for it.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use super::PresenceServer;
-use crate::sip::endpoint::{AnsweredRequest, ClientId};
+use crate::sip::endpoint::RequestId;
 use crate::sip::response::ResponseBuilder;
 
 /// How long a refused watcher should wait before trying again (seconds).
-const RETRY_AFTER: &str = "10";
+pub(super) const RETRY_AFTER: &str = "10";
 
 /// A 200 still waiting for its record to be durable.
 #[derive(Debug)]
 pub(super) struct Unconfirmed {
-    request: AnsweredRequest,
+    tag: String,
+    id: RequestId,
+    answer: ResponseBuilder,
     refusal: ResponseBuilder,
     /// A new subscription (dropped on failure) rather than a refresh
     /// (kept as it was on disk; the watcher retries).
     created: bool,
 }
 
-impl Unconfirmed {
-    pub(super) fn new(request: AnsweredRequest, refusal: ResponseBuilder, created: bool) -> Self {
-        Self {
-            request,
-            refusal: refusal.header("Retry-After", RETRY_AFTER),
-            created,
-        }
+/// Unconfirmed answers: not yet handed over, and handed over by ticket.
+#[derive(Debug, Default)]
+pub(super) struct Confirmations {
+    waiting: Vec<Unconfirmed>,
+    pub(super) handed: HashMap<u64, Vec<Unconfirmed>>,
+    /// Subscriptions whose NOTIFYs wait (count of their unconfirmed answers).
+    pub(super) held: HashMap<String, usize>,
+    next_ticket: u64,
+}
+
+impl Confirmations {
+    /// Whether NOTIFYs for this subscription must wait.
+    pub(super) fn holds(&self, tag: &str) -> bool {
+        self.held.contains_key(tag)
     }
 }
 
 impl PresenceServer {
-    /// The driver wrote (or failed to write) the records of everything
-    /// answered since the last call.
-    pub fn subscriptions_stored(&mut self, now: Instant, stored: bool) {
-        let unconfirmed = std::mem::take(&mut self.unconfirmed);
-        if stored {
+    /// Holds `answer` (a 200 to `id`) until the record of `tag` is durable.
+    pub(super) fn await_record(
+        &mut self,
+        tag: &str,
+        id: RequestId,
+        answer: ResponseBuilder,
+        refusal: ResponseBuilder,
+        created: bool,
+    ) {
+        *self.confirmations.held.entry(tag.to_owned()).or_default() += 1;
+        self.confirmations.waiting.push(Unconfirmed {
+            tag: tag.to_owned(),
+            id,
+            answer,
+            refusal: refusal.header("Retry-After", RETRY_AFTER),
+            created,
+        });
+    }
+
+    /// The driver takes the records polled so far (`Output::Store`) to the
+    /// store; the answers waiting on them are confirmed by `ticket`.
+    pub fn hand_over_records(&mut self) -> u64 {
+        self.confirmations.next_ticket += 1;
+        let ticket = self.confirmations.next_ticket;
+        let waiting = std::mem::take(&mut self.confirmations.waiting);
+        if !waiting.is_empty() {
+            self.confirmations.handed.insert(ticket, waiting);
+        }
+        ticket
+    }
+
+    /// The records handed over with `ticket` were written (or the write
+    /// failed, or the store could not take them).
+    pub fn subscriptions_stored(&mut self, now: Instant, ticket: u64, stored: bool) {
+        let Some(entries) = self.confirmations.handed.remove(&ticket) else {
+            return;
+        };
+        for entry in entries {
+            let released = match self.confirmations.held.get_mut(&entry.tag) {
+                Some(count) if *count > 1 => {
+                    *count -= 1;
+                    false
+                }
+                _ => {
+                    self.confirmations.held.remove(&entry.tag);
+                    true
+                }
+            };
+            if stored {
+                self.endpoint.respond(now, entry.id, entry.answer);
+            } else {
+                self.endpoint.respond(now, entry.id, entry.refusal);
+                if entry.created {
+                    self.drop_subscription(&entry.tag);
+                    continue;
+                }
+            }
+            if released {
+                self.release_notify(now, &entry.tag);
+            }
+        }
+    }
+
+    /// Sends the NOTIFY that waited for the record, if nothing is in flight.
+    fn release_notify(&mut self, now: Instant, tag: &str) {
+        let Some(subscription) = self.subscriptions.get_mut(tag) else {
+            return;
+        };
+        if subscription.in_flight.is_some() {
             return;
         }
-        for (tag, entry) in unconfirmed {
-            self.endpoint
-                .replace_queued_response(now, &entry.request, entry.refusal);
-            if entry.created {
-                let notifies: Vec<ClientId> = self
-                    .notifies
-                    .iter()
-                    .filter(|(_, notified)| **notified == tag)
-                    .map(|(id, _)| *id)
-                    .collect();
-                for id in notifies {
-                    self.notifies.remove(&id);
-                    self.endpoint.abandon_queued_request(id);
-                }
-                self.drop_subscription(&tag);
+        match subscription.queued.take() {
+            Some(content) => self.send_notify(now, tag, content),
+            None if subscription.terminating => {
+                self.subscriptions.remove(tag);
             }
+            None => {}
         }
     }
 }

@@ -16,7 +16,8 @@ impl PresenceServer {
         shrunk |= shrink(&mut self.by_exten);
         shrunk |= shrink(&mut self.by_address);
         shrunk |= shrink(&mut self.notifies);
-        shrunk |= shrink(&mut self.unconfirmed);
+        shrunk |= shrink(&mut self.confirmations.held);
+        shrunk |= shrink(&mut self.confirmations.handed);
         shrunk | self.endpoint.compact()
     }
 }

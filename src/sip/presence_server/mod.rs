@@ -27,6 +27,7 @@ mod publication;
 use self::body_cache::BodyCache;
 use self::check_sync::CheckSync;
 pub use self::check_sync::CheckSyncResult;
+pub use self::publication::PublishFailure;
 use self::publication::{PendingPublish, Publication};
 use super::endpoint::{ClientId, Endpoint, EndpointConfig, Event};
 use super::framing::FramingError;
@@ -128,8 +129,8 @@ pub struct PresenceServer {
     notifies: HashMap<ClientId, String>,
     publications: HashMap<String, Publication>,
     pending_publishes: HashMap<u64, PendingPublish>,
-    /// Subscriptions answered 200 whose records are not yet durable.
-    unconfirmed: HashMap<String, durability::Unconfirmed>,
+    /// 200s (and their NOTIFYs) waiting for records to be durable.
+    confirmations: durability::Confirmations,
     check_syncs: HashMap<ClientId, CheckSync>,
     /// SUBSCRIBEs refused by a subscription limit (for metrics).
     pub refused_subscriptions: u64,
@@ -153,7 +154,7 @@ impl PresenceServer {
             notifies: HashMap::new(),
             publications: HashMap::new(),
             pending_publishes: HashMap::new(),
-            unconfirmed: HashMap::new(),
+            confirmations: durability::Confirmations::default(),
             check_syncs: HashMap::new(),
             refused_subscriptions: 0,
             superseded_notifies: 0,
@@ -311,8 +312,8 @@ impl PresenceServer {
         }
     }
 
-    /// The presence write for a PUBLISH finished.
-    pub fn publish_committed(&mut self, now: Instant, token: u64, result: Result<(), String>) {
+    /// The presence write for a PUBLISH finished (or was not taken).
+    pub fn publish_committed(&mut self, now: Instant, token: u64, result: Result<(), PublishFailure>) {
         let Some(pending) = self.pending_publishes.remove(&token) else {
             return;
         };
@@ -326,8 +327,13 @@ impl PresenceServer {
                 &pending.line,
                 pending.expires,
             ),
-            Err(reason) => {
+            Err(PublishFailure::Refused(reason)) => {
                 ResponseBuilder::new(&pending.request, 500, pending.peer.address, &tag).reason(&reason)
+            }
+            // The store failed or is behind: nothing changed, try later.
+            Err(PublishFailure::Unavailable) => {
+                ResponseBuilder::new(&pending.request, 503, pending.peer.address, &tag)
+                    .header("Retry-After", durability::RETRY_AFTER)
             }
         };
         self.endpoint.respond(now, pending.id, response);

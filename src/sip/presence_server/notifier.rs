@@ -4,7 +4,6 @@
 use std::cmp::Reverse;
 use std::time::{Duration, Instant};
 
-use super::durability::Unconfirmed;
 use super::entity::entity_uri;
 use super::{Expiry, HintSource, Output, PresenceServer};
 use crate::presence::{HintState, is_digium_user_agent};
@@ -123,19 +122,19 @@ impl PresenceServer {
         for record_route in request.headers.lines("Record-Route") {
             response = response.header("Record-Route", record_route);
         }
-        let answered = id.answered();
-        self.endpoint.respond(now, id, response);
         self.insert(now, subscription);
         if granted == 0 {
-            // RFC 6665 §4.4.3: a fetch — one terminated NOTIFY with the state.
+            // RFC 6665 §4.4.3: a fetch — one terminated NOTIFY with the
+            // state; nothing is stored, so nothing waits.
+            self.endpoint.respond(now, id, response);
             return self.terminate(now, &local_tag, Some("timeout"), Some(state));
         }
         self.store(now, wall, &local_tag);
         // Refusals reuse the tag: drawing a new one would shift every
         // later tag of a seeded run.
         let refusal = ResponseBuilder::new(&request, 503, peer.address, &local_tag);
-        self.unconfirmed
-            .insert(local_tag.clone(), Unconfirmed::new(answered, refusal, true));
+        self.await_record(&local_tag, id, response, refusal, true);
+        // Held (queued) until the record is durable.
         self.send_or_queue(now, &local_tag, NotifyContent::Active(state));
     }
 
@@ -198,11 +197,10 @@ impl PresenceServer {
         let response = ResponseBuilder::new(request, 200, peer.address, &tag)
             .header("Expires", granted.to_string())
             .header("Contact", contact);
-        let answered = id.answered();
-        self.endpoint.respond(now, id, response);
         if granted == 0 {
             // The watcher asked: no reason (RFC 6665 §4.2.2 leaves it out),
             // and the final state as Asterisk sends it.
+            self.endpoint.respond(now, id, response);
             return self.terminate(now, &tag, None, hints.hint_state(&exten));
         }
         if let Some(subscription) = self.subscriptions.get_mut(&tag) {
@@ -214,8 +212,7 @@ impl PresenceServer {
         }
         self.store(now, wall, &tag);
         let refusal = ResponseBuilder::new(request, 503, peer.address, &tag);
-        self.unconfirmed
-            .insert(tag.clone(), Unconfirmed::new(answered, refusal, false));
+        self.await_record(&tag, id, response, refusal, false);
         match hints.hint_state(&exten) {
             Some(state) => self.send_or_queue(now, &tag, NotifyContent::Active(state)),
             None => self.terminate(now, &tag, Some("noresource"), None),
@@ -277,11 +274,13 @@ impl PresenceServer {
 
     /// Sends now, or queues behind the one NOTIFY in flight (a newer state
     /// replaces an older queued one: a burst ends with the latest state).
+    /// A subscription whose 200 waits for its record queues the same way.
     pub(super) fn send_or_queue(&mut self, now: Instant, tag: &str, content: NotifyContent) {
+        let held = self.confirmations.holds(tag);
         let Some(subscription) = self.subscriptions.get_mut(tag) else {
             return;
         };
-        if subscription.in_flight.is_some() {
+        if subscription.in_flight.is_some() || held {
             if subscription.queue(content) {
                 self.superseded_notifies += 1;
             }
@@ -314,10 +313,15 @@ impl PresenceServer {
     }
 
     pub(super) fn notify_done(&mut self, now: Instant, tag: &str) {
+        let held = self.confirmations.holds(tag);
         let Some(subscription) = self.subscriptions.get_mut(tag) else {
             return;
         };
         subscription.in_flight = None;
+        if held {
+            // The queued NOTIFY goes when the refresh's record is durable.
+            return;
+        }
         match subscription.queued.take() {
             Some(content) => self.send_notify(now, tag, content),
             None if subscription.terminating => {
@@ -340,12 +344,13 @@ impl PresenceServer {
             key: tag.to_owned(),
             record: None,
         });
+        let held = self.confirmations.holds(tag);
         let Some(subscription) = self.subscriptions.get_mut(tag) else {
             return;
         };
         subscription.terminating = true;
         let content = NotifyContent::Terminated { reason, state };
-        if subscription.in_flight.is_some() {
+        if subscription.in_flight.is_some() || held {
             subscription.queued = Some(content);
         } else {
             self.send_notify(now, tag, content);

@@ -12,6 +12,15 @@ use crate::sip::peer::Peer;
 use crate::sip::response::{ACCEPT, ALLOW_EVENTS, ResponseBuilder};
 use crate::sip::uri::SipUri;
 
+/// Why a PUBLISH's presence write did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishFailure {
+    /// The change itself was refused (500 with this reason).
+    Refused(String),
+    /// The store failed or could not take more work (503 + Retry-After).
+    Unavailable,
+}
+
 /// A PUBLISH waiting for its presence write.
 pub(super) struct PendingPublish {
     pub(super) id: RequestId,
