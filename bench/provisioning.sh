@@ -28,8 +28,10 @@ listen = ["udp:127.0.0.1:{sip}"]
 [admin]
 listen = "127.0.0.1:{admin}"
 token = "bench"
+# wrk is one address with 32 connections: lift the per-address limits.
 [limits]
 http_requests_per_second = 0
+http_connections_per_ip = 1000
 ''']
 for i in range(phones):
     out.append(f'[lines."{3000+i}"]\nsecret = "pw{i}"\nlabel = "User {i} & Co"\n')
