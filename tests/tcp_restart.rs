@@ -145,7 +145,9 @@ fn a_check_sync_after_a_restart_reaches_a_tcp_phone_at_its_contact() {
     let contact = TcpListener::bind("127.0.0.1:0").unwrap();
     drop(subscribe_over_tcp(&server, &contact, 0));
     assert!(server.wait_for_log("phone contact recorded phone=bob", Duration::from_secs(2)));
-    server.restart();
+    // A clean restart: the contact record is written in the background
+    // (nobody waits for it), so a kill -9 right after may lose it.
+    server.restart_cleanly();
     let server = &server;
     std::thread::scope(|scope| {
         let reconfigure = scope.spawn(|| server.admin_request("POST", "/api/v1/reconfigure/bob", None));
@@ -158,4 +160,81 @@ fn a_check_sync_after_a_restart_reaches_a_tcp_phone_at_its_contact() {
             Some(r#"[{"phone":"bob","result":"answered","code":200}]"#)
         );
     });
+}
+
+/// A check-sync never goes over another connection that merely comes from
+/// the phone's old address: behind a shared NAT a later connection from
+/// that address:port may be anyone's. Here the phone's connection closes
+/// and a new one is opened from the very same 127.0.0.1 port; the
+/// check-sync must reach the phone's Contact, and that connection nothing.
+#[test]
+fn a_check_sync_never_takes_a_later_connection_from_the_phones_old_address() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let contact = TcpListener::bind("127.0.0.1:0").unwrap();
+    let phone = subscribe_over_tcp(&server, &contact, 0);
+    assert!(server.wait_for_log("phone contact recorded phone=bob", Duration::from_secs(2)));
+    let mut phone = phone;
+    let old_address = phone.local_addr().unwrap();
+    // The server closes first (a message it cannot frame), so the port is
+    // free on our side at once rather than in TIME_WAIT.
+    phone
+        .write_all(b"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nContent-Length: -1\r\n\r\n")
+        .unwrap();
+    let mut rest = Vec::new();
+    let _ = phone.read_to_end(&mut rest);
+    drop(phone);
+    // Someone else connects from the phone's old address and port (on
+    // loopback Linux reuses a TIME_WAIT pair for a new connection).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sip = server.sip;
+    let mut other = runtime
+        .block_on(async move {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                // Until the server has closed its side too, the port is
+                // still taken.
+                let attempt = async {
+                    let socket = tokio::net::TcpSocket::new_v4()?;
+                    socket.set_reuseaddr(true)?;
+                    socket.bind(old_address)?;
+                    socket.connect(sip).await
+                };
+                match attempt.await {
+                    Ok(stream) => return Ok::<_, std::io::Error>(stream),
+                    Err(error) if Instant::now() > deadline => return Err(error),
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        })
+        .expect("a connection from the phone's old address")
+        .into_std()
+        .unwrap();
+    other.set_nonblocking(false).unwrap();
+    // Let the server take the connection in before the reconfigure.
+    other.write_all(b"\r\n\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let server = &server;
+    std::thread::scope(|scope| {
+        let reconfigure = scope.spawn(|| server.admin_request("POST", "/api/v1/reconfigure/bob", None));
+        let mut phone = accept_from_server(&contact);
+        let check_sync = notify(&mut phone);
+        assert_eq!(check_sync.headers.get("Event"), Some("check-sync"));
+        phone.write_all(ok_to(&check_sync).as_bytes()).unwrap();
+        assert_eq!(
+            reconfigure.join().unwrap().map(|(_, body)| body).as_deref(),
+            Some(r#"[{"phone":"bob","result":"answered","code":200}]"#)
+        );
+    });
+    // It may get the keep-alive pong for its CRLFCRLF, and nothing more.
+    other.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    let mut received = Vec::new();
+    let _ = other.read_to_end(&mut received);
+    let received = String::from_utf8_lossy(&received);
+    assert!(
+        !received.contains("NOTIFY"),
+        "the other connection got: {received}"
+    );
 }

@@ -282,6 +282,14 @@ impl Server {
         self.spawn();
     }
 
+    /// A clean stop (SIGTERM, as systemd restarts) and a new start: what
+    /// the process had in flight but never acknowledged is written first.
+    pub fn restart_cleanly(&mut self) {
+        self.signal("TERM");
+        assert_eq!(self.wait_exit(Duration::from_secs(10)), Some(0), "{}", self.log());
+        self.spawn();
+    }
+
     pub fn http_url(&self, path: &str) -> String {
         format!("http://{}{path}", self.http)
     }

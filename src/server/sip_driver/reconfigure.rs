@@ -23,6 +23,12 @@ pub struct PhoneContact {
     pub contact: Option<String>,
     pub user_agent: String,
     pub seen_at_unix: u64,
+    /// The stream connection the phone authenticated on, while this process
+    /// runs. A check-sync goes over it or to the Contact, never over some
+    /// connection that merely comes from the same address: behind a shared
+    /// NAT a later connection from that address:port may be anyone's.
+    #[serde(skip)]
+    pub connection: Option<crate::sip::ConnectionId>,
 }
 
 /// The outcome of a check-sync for one phone.
@@ -87,6 +93,7 @@ impl DriverTask {
                 contact: contact.clone(),
                 user_agent: user_agent.clone(),
                 seen_at_unix: wall(),
+                connection: peer.connection,
             };
             let changed = self.contacts.get(&phone.name).is_none_or(|old| {
                 (&old.address, old.transport, &old.contact, &old.user_agent)
@@ -137,16 +144,25 @@ impl DriverTask {
                 .contact
                 .clone()
                 .unwrap_or_else(|| format!("sip:{}@{}", line.exten, contact.address));
-            let mut peer = Peer {
+            let recorded = Peer {
                 transport: contact.transport,
                 address: contact.address,
                 connection: None,
             };
-            // A stream phone whose connection is gone (a restart) listens
-            // at its Contact, not at its old ephemeral port.
-            if self.connections.to_address(peer.address).is_none() {
-                peer = connect_peer(&uri, peer);
-            }
+            // Over the connection the phone authenticated on while it is
+            // open; otherwise a stream phone listens at its Contact (after
+            // a restart, or once its connection closed) — never over another
+            // connection from its old address.
+            let open = contact
+                .connection
+                .filter(|&connection| self.connections.writer(connection).is_some());
+            let peer = match open {
+                Some(connection) => Peer {
+                    connection: Some(connection),
+                    ..recorded
+                },
+                None => connect_peer(&uri, recorded),
+            };
             self.next_token += 1;
             let token = self.next_token;
             self.check_syncs.insert(token, (request, index));
