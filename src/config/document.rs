@@ -72,6 +72,9 @@ pub struct Document {
     /// `phones.NAME` / `lines.NAME` → where each of its resolved keys was
     /// set (the entry itself or a profile), for `render --explain`.
     pub origins: HashMap<String, Vec<KeyOrigin>>,
+    /// Where each line of the source starts, built once here and used by
+    /// `validate` as well to place every problem and warning.
+    pub line_starts: LineStarts,
 }
 
 /// Reads `source`, pushing every problem found into `problems`.
@@ -162,6 +165,7 @@ pub fn read(source: &str, problems: &mut Vec<Problem>) -> Document {
             "missing section [general] (it needs at least server_address)",
         ));
     }
+    document.line_starts = line_starts;
     document
 }
 

@@ -47,7 +47,16 @@ impl fmt::Display for Problem {
 /// Where each line of a source starts: locating many problems (say, a
 /// warning for each of thousands of phones) in a big file without scanning
 /// it from the top each time.
+#[derive(Debug)]
 pub struct LineStarts(Vec<usize>);
+
+/// The index of an empty source: one line, starting at 0 (never an empty
+/// table, which `problem` could not index).
+impl Default for LineStarts {
+    fn default() -> Self {
+        Self(vec![0])
+    }
+}
 
 impl LineStarts {
     pub fn new(source: &str) -> Self {

@@ -19,7 +19,7 @@ use super::registration::{self, LineSip};
 
 /// Builds the model, or pushes the problems that prevent it.
 pub fn validate(
-    document: Document,
+    mut document: Document,
     source: &str,
     file: &Path,
     problems: &mut Vec<Problem>,
@@ -29,7 +29,7 @@ pub fn validate(
         source,
         problems,
         warnings: &mut warnings,
-        line_starts: std::cell::OnceCell::new(),
+        line_starts: std::mem::take(&mut document.line_starts),
     };
     check.sections(&document);
     check.network_cidrs(&document);
@@ -41,7 +41,6 @@ pub fn validate(
     let alerts = alerts::alerts(source, &document.alerts, check.problems);
     let phones = check.phones(&document, &contacts, &firmware);
     let hints = check.hints(&document, &lines);
-    let mut document = document;
     let mut general = document.general.take()?;
     // Relative paths mean "next to phones.toml", wherever we were started.
     let folder = file
@@ -97,14 +96,13 @@ struct Checker<'s, 'p> {
     problems: &'p mut Vec<Problem>,
     warnings: &'p mut Vec<Problem>,
     /// Built at the first problem or warning.
-    line_starts: std::cell::OnceCell<LineStarts>,
+    /// The document's, taken over: located once per file, not per problem.
+    line_starts: LineStarts,
 }
 
 impl Checker<'_, '_> {
     fn locate(&self, span: std::ops::Range<usize>, path: String, message: String) -> Problem {
-        self.line_starts
-            .get_or_init(|| LineStarts::new(self.source))
-            .problem(self.source, span, path, message)
+        self.line_starts.problem(self.source, span, path, message)
     }
 
     fn push(&mut self, span: std::ops::Range<usize>, path: String, message: String) {
