@@ -11,6 +11,7 @@
 //! - [`asterisk`]: the AMI protocol (sans-IO), for working beside Asterisk.
 
 pub mod admin;
+pub mod app;
 pub mod asterisk;
 pub mod auth;
 pub mod cli;

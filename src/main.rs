@@ -10,11 +10,16 @@ use std::io::{IsTerminal, Write};
 
 use opendpma::admin::client::ClientError;
 use opendpma::admin::commands;
+use opendpma::app::{self, Listeners};
 use opendpma::cli::{Cli, Command, LogFormat, RenderDocument};
 use opendpma::config::{Config, ConfigError, MacAddress};
 use opendpma::import;
 use opendpma::provision::{DocumentKind, render_phone};
 use tracing_subscriber::EnvFilter;
+
+/// How long the runtime may take to end after the application stopped
+/// (within `app::STOP_DEADLINE` plus this, the process is gone).
+const RUNTIME_WIND_DOWN: std::time::Duration = std::time::Duration::from_millis(200);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -34,7 +39,16 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve { config } => {
             let config = Config::load(&config)?;
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            runtime.block_on(opendpma::server::serve(config))?;
+            runtime.block_on(async {
+                // Signal handlers before the sockets: a SIGTERM sent as
+                // soon as the server answers must stop it cleanly.
+                let stop = opendpma::server::shutdown_signal();
+                let listeners = Listeners::bind(&config).await?;
+                app::run(listeners, config, stop).await
+            })?;
+            // `app::run` waited for its tasks; what is left (a blocking
+            // call past the deadline) must not hold the exit.
+            runtime.shutdown_timeout(RUNTIME_WIND_DOWN);
             Ok(ExitCode::SUCCESS)
         }
         Command::Presence(command) => client(commands::presence(command)),

@@ -17,6 +17,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::presence_hub::PresenceHub;
 use super::sip_driver::{ReconfigureOutcome, ReconfigureReport};
@@ -109,15 +110,26 @@ impl AmiHandle {
     }
 }
 
-/// Starts the driver.
-pub fn spawn(
-    settings: &Asterisk,
-    secret: Secret,
-    hub: Arc<PresenceHub>,
-    snapshots: watch::Receiver<Arc<Snapshot>>,
-    metrics: Arc<Metrics>,
-    shutdown: CancellationToken,
-) -> AmiHandle {
+/// What the driver is started with.
+pub struct AmiLink {
+    pub settings: Asterisk,
+    pub secret: Secret,
+    pub hub: Arc<PresenceHub>,
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    pub metrics: Arc<Metrics>,
+    pub shutdown: CancellationToken,
+}
+
+/// Starts the driver in a task owned by `tasks`.
+pub fn spawn(link: AmiLink, tasks: &TaskTracker) -> AmiHandle {
+    let AmiLink {
+        settings,
+        secret,
+        hub,
+        snapshots,
+        metrics,
+        shutdown,
+    } = link;
     let (sender, commands) = mpsc::channel(64);
     metrics.asterisk.configured.store(1, Ordering::Relaxed);
     let task = AmiTask {
@@ -138,7 +150,7 @@ pub fn spawn(
         commands: sender,
         snapshots: task.snapshots.clone(),
     };
-    tokio::spawn(task.run());
+    tasks.spawn(task.run());
     handle
 }
 

@@ -20,6 +20,7 @@ use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::reload::Reloader;
 
@@ -54,10 +55,11 @@ fn classify(kind: &EventKind) -> Option<Change> {
     }
 }
 
-/// Starts watching; reloads until `shutdown`. Arm it before the servers
-/// answer, so no save after start-up is missed. A failure to watch (e.g.
-/// no inotify instances left) is logged: SIGHUP and the API still work.
-pub fn spawn(path: &Path, reloader: Arc<Reloader>, shutdown: CancellationToken) {
+/// Starts watching, in a task owned by `tasks`; reloads until `shutdown`.
+/// Arm it before the servers answer, so no save after start-up is missed.
+/// A failure to watch (e.g. no inotify instances left) is logged: SIGHUP
+/// and the API still work.
+pub fn spawn(path: &Path, reloader: Arc<Reloader>, shutdown: CancellationToken, tasks: &TaskTracker) {
     let file_name = path.file_name().map(|n| n.to_owned());
     let folder = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
@@ -87,7 +89,7 @@ pub fn spawn(path: &Path, reloader: Arc<Reloader>, shutdown: CancellationToken) 
         return;
     }
     let path = path.to_path_buf();
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         let _watcher = watcher;
         loop {
             let first = tokio::select! {

@@ -1,6 +1,6 @@
 //! Serving an axum router (provisioning or admin, HTTP or HTTPS) on a
-//! bound TCP listener until shutdown, with the limits every listener has
-//! (issue 17): connection caps in total and per source address, a TLS
+//! bound TCP listener until shutdown, with the limits every listener
+//! has: connection caps in total and per source address, a TLS
 //! handshake and request-head deadline that bytes do not extend (hyper's
 //! header read timeout runs from the moment the connection waits for a
 //! head, including between keep-alive requests, and is only reset by a
@@ -25,18 +25,12 @@ use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-use super::ServerError;
 use super::connection_limits::ConnectionLimits;
+use super::write_deadline::WriteDeadline;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
-
-/// Binds `address` now (so start-up fails loudly on a taken port).
-pub async fn bind(address: SocketAddr) -> Result<TcpListener, ServerError> {
-    TcpListener::bind(address)
-        .await
-        .map_err(|source| ServerError::Bind { address, source })
-}
 
 /// How one listener is served.
 pub struct Listener {
@@ -51,9 +45,16 @@ pub struct Listener {
     pub metrics: Arc<Metrics>,
 }
 
-/// Serves until `shutdown`; then open connections finish what they are
-/// doing and close.
-pub fn spawn(listener: Listener, shutdown: CancellationToken) {
+/// How long requests in flight at shutdown have to finish; then their
+/// connections are dropped. An event stream (`/api/v1/events`) never
+/// finishes by itself, so without this bound it would hold the stop to
+/// the caller's deadline.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1000);
+
+/// Serves until `shutdown`, in tasks owned by `tasks`; then the listener
+/// closes, idle connections close, and requests in flight get
+/// `SHUTDOWN_GRACE` to be answered.
+pub fn spawn(listener: Listener, shutdown: CancellationToken, tasks: &TaskTracker) {
     let Listener {
         name,
         listener,
@@ -66,10 +67,14 @@ pub fn spawn(listener: Listener, shutdown: CancellationToken) {
     let local = listener.local_addr().ok();
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(listener = name, address = ?local, "listening ({scheme})");
-    tokio::spawn(async move {
+    let connection_tasks = tasks.clone();
+    tasks.spawn(async move {
         loop {
             let (stream, peer) = tokio::select! {
-                () = shutdown.cancelled() => return,
+                () = shutdown.cancelled() => {
+                    tracing::debug!(listener = name, "no longer accepting");
+                    return;
+                }
                 accepted = listener.accept() => match accepted {
                     Ok(accepted) => accepted,
                     Err(error) => {
@@ -93,7 +98,7 @@ pub fn spawn(listener: Listener, shutdown: CancellationToken) {
             let tls = tls.clone();
             let shutdown = shutdown.clone();
             let metrics = metrics.clone();
-            tokio::spawn(async move {
+            connection_tasks.spawn(async move {
                 let timed_out = match tls {
                     None => serve_connection(stream, router, request_timeout, shutdown).await,
                     Some(acceptor) => {
@@ -134,7 +139,7 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     // A client that stops reading our answers must not hold its slot.
-    let stream = super::write_deadline::WriteDeadline::new(stream, request_timeout);
+    let stream = WriteDeadline::new(stream, request_timeout);
     let service = hyper_util::service::TowerToHyperService::new(router);
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -146,7 +151,13 @@ where
         result = connection.as_mut() => result,
         () = shutdown.cancelled() => {
             connection.as_mut().graceful_shutdown();
-            connection.await
+            match tokio::time::timeout(SHUTDOWN_GRACE, connection).await {
+                Ok(result) => result,
+                Err(_) => {
+                    tracing::debug!("request still running at shutdown; connection dropped");
+                    return false;
+                }
+            }
         }
     };
     match result {

@@ -10,15 +10,16 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use tokio::sync::{Mutex, watch};
+use tokio_util::task::TaskTracker;
 
+use super::exposure::{ExposureError, check_exposure};
+use super::sip_driver::SipHandle;
 use crate::config::{Config, ConfigError, Problem};
 use crate::provision::RenderError;
 use crate::snapshot::Snapshot;
-
-use super::SipHandle;
 
 /// Why a reload left the old config in place.
 #[derive(Debug, thiserror::Error)]
@@ -35,8 +36,8 @@ pub enum ReloadError {
     Render(#[from] RenderError),
     /// The new file would expose the running listeners (e.g. a token
     /// removed while the admin API listens beyond loopback).
-    #[error("{0}")]
-    Unsafe(String),
+    #[error(transparent)]
+    Exposure(#[from] ExposureError),
 }
 
 impl ReloadError {
@@ -61,14 +62,27 @@ pub struct ReloadSummary {
     pub restart_required: Vec<&'static str>,
 }
 
+/// What a `Reloader` works with, all there before it is made.
+pub struct ReloadTargets {
+    /// The sending side of the snapshot channel every reader follows.
+    pub snapshots: watch::Sender<Arc<Snapshot>>,
+    /// Where check-syncs go after a reload (`[http] auto_reconfigure`).
+    pub sip: SipHandle,
+    /// Owns the check-sync tasks a reload starts.
+    pub tasks: TaskTracker,
+    /// Whether `OPENDPMA_ADMIN_TOKEN` was set at start (it guards the
+    /// admin API whatever the file says).
+    pub env_token: bool,
+}
+
 /// Owns the path and the sending side of the snapshot channel.
 pub struct Reloader {
     path: PathBuf,
     snapshots: watch::Sender<Arc<Snapshot>>,
     serial: Mutex<()>,
-    /// Where check-syncs go after a reload (`[http] auto_reconfigure`);
-    /// set once the SIP driver runs.
-    reconfigure: OnceLock<SipHandle>,
+    sip: SipHandle,
+    tasks: TaskTracker,
+    env_token: bool,
     /// Fingerprint of the text last tried (applied or refused), so the
     /// watcher reloads once per new content, not once per event.
     last_text: std::sync::Mutex<Option<u64>>,
@@ -82,13 +96,21 @@ fn fingerprint(text: &str) -> u64 {
 
 impl Reloader {
     /// Seeds the fingerprint with the file as it is now (just loaded).
-    pub fn new(path: PathBuf, snapshots: watch::Sender<Arc<Snapshot>>) -> Self {
+    pub fn new(path: PathBuf, targets: ReloadTargets) -> Self {
         let loaded = std::fs::read_to_string(&path).ok().map(|text| fingerprint(&text));
+        let ReloadTargets {
+            snapshots,
+            sip,
+            tasks,
+            env_token,
+        } = targets;
         Self {
             path,
             snapshots,
             serial: Mutex::new(()),
-            reconfigure: OnceLock::new(),
+            sip,
+            tasks,
+            env_token,
             last_text: std::sync::Mutex::new(loaded),
         }
     }
@@ -105,11 +127,6 @@ impl Reloader {
             return None;
         }
         Some(self.reload_text(trigger, text).await)
-    }
-
-    /// Lets reloads push check-sync to phones whose config changed.
-    pub fn set_reconfigure(&self, sip: SipHandle) {
-        let _ = self.reconfigure.set(sip);
     }
 
     /// Re-reads the file; on success swaps the snapshot, on failure logs
@@ -136,13 +153,13 @@ impl Reloader {
         let previous = self.snapshots.borrow().clone();
         let generation = previous.generation + 1;
         let running = previous.config.clone();
+        let env_token = self.env_token;
         // Parsing and rendering a large config is blocking work.
         let built =
             tokio::task::spawn_blocking(move || -> Result<(Snapshot, Vec<&'static str>), ReloadError> {
                 let mut config = Config::parse_with_files(&text, &path)?;
                 let restart_required = keep_start_only_settings(&running, &mut config);
-                super::check_exposure(&config, super::env_admin_token().is_some())
-                    .map_err(ReloadError::Unsafe)?;
+                check_exposure(&config, env_token)?;
                 Ok((Snapshot::build(config, generation)?, restart_required))
             })
             .await
@@ -184,12 +201,9 @@ impl Reloader {
         tracing::info!(trigger, generation, summary = %summary.summary, changed = ?summary.changed_phones, "configuration reloaded");
         let auto = snapshot.config.http.auto_reconfigure;
         self.snapshots.send_replace(Arc::new(snapshot));
-        if auto
-            && !summary.changed_phones.is_empty()
-            && let Some(sip) = self.reconfigure.get()
-        {
-            let (sip, phones) = (sip.clone(), summary.changed_phones.clone());
-            tokio::spawn(async move {
+        if auto && !summary.changed_phones.is_empty() {
+            let (sip, phones) = (self.sip.clone(), summary.changed_phones.clone());
+            self.tasks.spawn(async move {
                 for report in sip.reconfigure(phones).await {
                     tracing::info!(phone = %report.phone, outcome = ?report.outcome, "automatic check-sync after reload");
                 }
