@@ -74,7 +74,9 @@ pub struct App {
 
 impl App {
     /// Loads the durable state, starts every driver and serves.
-    pub async fn start(listeners: Listeners, config: Config) -> Result<Self, ServerError> {
+    pub async fn start(listeners: Listeners, mut config: Config) -> Result<Self, ServerError> {
+        // Documents name the ports really open (port 0 binds any).
+        listeners.settle_addresses(&mut config);
         let token_override = env_admin_token();
         check_exposure(&config, token_override.is_some())?;
         let ami_secret = ami_secret(&config)?;

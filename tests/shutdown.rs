@@ -208,7 +208,12 @@ fn sigterm_under_load_exits_cleanly_in_time_and_keeps_every_acknowledged_change(
         .into_iter()
         .map(|writer| {
             let (answered, sent) = writer.thread.join().expect("writer thread");
-            (writer.provider, writer.acked.load(Ordering::SeqCst), answered, sent)
+            (
+                writer.provider,
+                writer.acked.load(Ordering::SeqCst),
+                answered,
+                sent,
+            )
         })
         .collect();
     server.restart();
@@ -252,9 +257,5 @@ fn an_open_event_stream_does_not_hold_the_stop() {
     let took = signalled.elapsed();
     assert_eq!(code, Some(0), "{}", server.log());
     assert!(took < EXIT_WITHIN, "exit took {took:?}:\n{}", server.log());
-    assert!(
-        server.log().contains("stopped: 0 tasks left"),
-        "{}",
-        server.log()
-    );
+    assert!(server.log().contains("stopped: 0 tasks left"), "{}", server.log());
 }

@@ -40,6 +40,17 @@ impl Listeners {
     pub fn admin_address(&self) -> std::io::Result<SocketAddr> {
         self.admin.local_addr()
     }
+
+    /// Writes the bound HTTP addresses into `config` where it asked for
+    /// port 0, so documents and reloads see the ports really open.
+    pub(super) fn settle_addresses(&self, config: &mut Config) {
+        if let Ok(address) = self.provisioning.local_addr() {
+            config.http.listen = address;
+        }
+        if let Ok(address) = self.admin.local_addr() {
+            config.admin.listen = address;
+        }
+    }
 }
 
 async fn bind_tcp(address: SocketAddr) -> Result<TcpListener, ServerError> {
