@@ -1,9 +1,8 @@
 //! The admin API's client, used by the CLI's `presence`, `device` and
 //! `hints` commands: finds the server (flags, else the config's
-//! `[admin]`), sends the request, and turns the answer into a table or
-//! JSON for the terminal.
+//! `[admin]`), sends the request and hands back the JSON answer or the
+//! server's refusal. Turning answers into tables is `admin::table`'s.
 
-use std::fmt::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use serde_json::Value;
@@ -116,93 +115,12 @@ pub fn path_segment(name: &str) -> String {
         .collect()
 }
 
-/// Unix milliseconds as `YYYY-MM-DD HH:MM:SSZ` (UTC), or `-`.
-pub fn format_time(millis: Option<u64>) -> String {
-    let Some(millis) = millis else {
-        return "-".to_owned();
-    };
-    let seconds = millis / 1000;
-    let (days, rest) = (seconds / 86_400, seconds % 86_400);
-    // Civil-from-days (Howard Hinnant's algorithm), proleptic Gregorian.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
-
-/// Renders rows as an aligned table with a header.
-pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: Vec<&str>| {
-        let mut text = String::new();
-        for (cell, width) in cells.iter().zip(&widths) {
-            let _ = write!(text, "{cell:<width$}  ");
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    };
-    line(header.to_vec());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
-    }
-    out
-}
-
-/// One presence JSON object as a table row.
-pub fn presence_row(value: &Value) -> Vec<String> {
-    let text = |key: &str| {
-        value
-            .get(key)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .replace('\n', "\\n")
-    };
-    vec![
-        text("provider"),
-        text("state"),
-        text("subtype"),
-        text("message"),
-        format_time(value.get("changed_at").and_then(Value::as_u64)),
-    ]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn formats_unix_millis_as_utc() {
-        assert_eq!(format_time(Some(0)), "1970-01-01 00:00:00Z");
-        assert_eq!(format_time(Some(1_795_998_538_455)), "2026-11-30 00:28:58Z");
-        assert_eq!(format_time(Some(951_782_400_000)), "2000-02-29 00:00:00Z");
-        assert_eq!(format_time(None), "-");
-    }
-
-    #[test]
-    fn tables_align_and_labels_are_added() {
-        let rendered = table(&["A", "BB"], &[vec!["xyz".into(), "1".into()]]);
-        assert_eq!(rendered, "A    BB\nxyz  1\n");
+    fn labels_are_added_and_segments_encoded() {
         assert_eq!(with_label("2000", "CustomPresence:"), "CustomPresence:2000");
         assert_eq!(
             with_label("CustomPresence:x", "CustomPresence:"),

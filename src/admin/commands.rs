@@ -6,7 +6,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::client::{AdminClient, ClientError, path_segment, presence_row, table, with_label};
+use super::client::{AdminClient, ClientError, path_segment, with_label};
+use super::table::{presence_row, table};
 use crate::cli::{DeviceCommand, PresenceCommand};
 
 const PRESENCE_HEADER: [&str; 5] = ["PROVIDER", "STATE", "SUBTYPE", "MESSAGE", "SINCE"];

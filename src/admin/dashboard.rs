@@ -16,10 +16,10 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 
 use super::AdminState;
-use super::client::format_time;
 use super::inventory::{LineView, PhoneView, lines_view, phones_view};
 use super::protection::Protection;
 use super::token::{cookie_token, presented_token};
+use super::utc_time::format_time;
 use crate::presence::PhoneState;
 
 #[derive(Template)]

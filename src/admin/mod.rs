@@ -13,7 +13,9 @@ mod presence;
 mod protection;
 mod reconfigure;
 mod reload;
+mod table;
 mod token;
+mod utc_time;
 
 use std::sync::Arc;
 

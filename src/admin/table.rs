@@ -1,0 +1,79 @@
+//! Answers of the admin API as aligned text tables for the terminal (the
+//! CLI's `presence list`, `hints`, …).
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::utc_time::format_time;
+
+/// Renders rows as an aligned table with a header.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let mut text = String::new();
+        for (cell, width) in cells.iter().zip(&widths) {
+            let _ = write!(text, "{cell:<width$}  ");
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+/// One presence JSON object as a table row.
+pub fn presence_row(value: &Value) -> Vec<String> {
+    let text = |key: &str| {
+        value
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .replace('\n', "\\n")
+    };
+    vec![
+        text("provider"),
+        text("state"),
+        text("subtype"),
+        text("message"),
+        format_time(value.get("changed_at").and_then(Value::as_u64)),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_under_their_header() {
+        let rendered = table(&["A", "BB"], &[vec!["xyz".into(), "1".into()]]);
+        assert_eq!(rendered, "A    BB\nxyz  1\n");
+    }
+
+    #[test]
+    fn a_presence_row_escapes_line_breaks_and_formats_the_time() {
+        let row = presence_row(&serde_json::json!({
+            "provider": "CustomPresence:2000", "state": "away", "subtype": "",
+            "message": "back\nsoon", "changed_at": 0
+        }));
+        assert_eq!(
+            row,
+            [
+                "CustomPresence:2000",
+                "away",
+                "",
+                "back\\nsoon",
+                "1970-01-01 00:00:00Z"
+            ]
+        );
+    }
+}
