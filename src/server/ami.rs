@@ -6,8 +6,15 @@
 //! presence and device changes come into the hub. A lost connection is
 //! retried with backoff; opendpma keeps serving alone meanwhile and says
 //! so (`/healthz` "degraded", `opendpma_asterisk_connected 0`).
+//!
+//! This file holds the connection's life (connect, log in, ping, back
+//! off); `mirror` keeps the state of both sides alike, `handle` is how
+//! other tasks ask for a check-sync through Asterisk.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+mod handle;
+mod mirror;
+
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -19,14 +26,14 @@ use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use self::handle::AmiCommand;
+pub use self::handle::AmiHandle;
+use self::mirror::{Local, Mirror};
 use super::presence_hub::PresenceHub;
-use super::sip_driver::{ReconfigureOutcome, ReconfigureReport};
-use crate::asterisk::{
-    AmiError, AmiSession, AsteriskState, Phase, SessionEvent, is_custom_presence, plan_resync,
-};
+use crate::asterisk::{AmiError, AmiSession, Phase, SessionEvent};
 use crate::config::{Asterisk, Secret};
 use crate::metrics::Metrics;
-use crate::presence::{Change, DeviceState, PresenceValue};
+use crate::presence::{Change, DeviceState};
 use crate::snapshot::Snapshot;
 
 /// First retry delay; doubled per failure up to `MAX_BACKOFF`.
@@ -46,69 +53,6 @@ const LOGIN_DEADLINE: Duration = Duration::from_secs(10);
 /// How often a synced link is pinged; an unanswered ping by the next one
 /// (or a write stuck this long) means the link is dead.
 const PING_EVERY: Duration = Duration::from_secs(20);
-/// How long a check-sync waits for Asterisk's answer.
-const CHECK_SYNC_WAIT: Duration = Duration::from_secs(5);
-
-enum AmiCommand {
-    CheckSync {
-        endpoint: String,
-        reply: oneshot::Sender<Result<(), String>>,
-    },
-}
-
-/// Asks the AMI driver for things (cloneable).
-#[derive(Debug, Clone)]
-pub struct AmiHandle {
-    commands: mpsc::Sender<AmiCommand>,
-    snapshots: watch::Receiver<Arc<Snapshot>>,
-}
-
-impl std::fmt::Debug for AmiCommand {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AmiCommand")
-    }
-}
-
-impl AmiHandle {
-    /// `PJSIPNotify` `Event: check-sync` to a PJSIP endpoint; `Err` says why not.
-    pub async fn check_sync(&self, endpoint: &str) -> Result<(), String> {
-        let (reply, answer) = oneshot::channel();
-        let command = AmiCommand::CheckSync {
-            endpoint: endpoint.to_owned(),
-            reply,
-        };
-        self.commands
-            .send(command)
-            .await
-            .map_err(|_| "the AMI driver has stopped".to_owned())?;
-        match timeout(CHECK_SYNC_WAIT, answer).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err("the AMI connection was lost".to_owned()),
-            Err(_) => Err("Asterisk did not answer in time".to_owned()),
-        }
-    }
-
-    /// For each phone opendpma never heard from, sends the check-sync to
-    /// its primary line's PJSIP endpoint through Asterisk instead.
-    pub async fn check_sync_unreached(&self, reports: &mut [ReconfigureReport]) {
-        let config = self.snapshots.borrow().config.clone();
-        let sends = reports
-            .iter_mut()
-            .filter(|report| report.outcome == ReconfigureOutcome::UnknownContact)
-            .filter_map(|report| {
-                let endpoint = config.phone(&report.phone)?.lines.first()?.clone();
-                Some(async move {
-                    let result = self.check_sync(&endpoint).await;
-                    tracing::info!(phone = %report.phone, %endpoint, ?result, "check-sync through Asterisk");
-                    report.outcome = match result {
-                        Ok(()) => ReconfigureOutcome::SentViaAsterisk { endpoint },
-                        Err(reason) => ReconfigureOutcome::AsteriskFailed { endpoint, reason },
-                    };
-                })
-            });
-        futures_util::future::join_all(sends).await;
-    }
-}
 
 /// What the driver is started with.
 pub struct AmiLink {
@@ -132,23 +76,21 @@ pub fn spawn(link: AmiLink, tasks: &TaskTracker) -> AmiHandle {
     } = link;
     let (sender, commands) = mpsc::channel(64);
     metrics.asterisk.configured.store(1, Ordering::Relaxed);
+    let handle = AmiHandle {
+        commands: sender,
+        snapshots: snapshots.clone(),
+    };
     let task = AmiTask {
         address: settings.ami.to_string(),
         session: AmiSession::new(settings.username.clone(), secret),
         changes: hub.subscribe(),
-        hub,
+        mirror: Mirror::new(hub, snapshots.clone(), metrics.clone()),
         snapshots,
         metrics,
         commands,
         shutdown,
         check_syncs: HashMap::new(),
         next_token: 0,
-        inbound: HashMap::new(),
-        endpoints: HashMap::new(),
-    };
-    let handle = AmiHandle {
-        commands: sender,
-        snapshots: task.snapshots.clone(),
     };
     tasks.spawn(task.run());
     handle
@@ -168,7 +110,7 @@ enum Ended {
 struct AmiTask {
     address: String,
     session: AmiSession,
-    hub: Arc<PresenceHub>,
+    mirror: Mirror,
     snapshots: watch::Receiver<Arc<Snapshot>>,
     metrics: Arc<Metrics>,
     changes: broadcast::Receiver<Change>,
@@ -176,11 +118,6 @@ struct AmiTask {
     shutdown: CancellationToken,
     check_syncs: HashMap<u64, oneshot::Sender<Result<(), String>>>,
     next_token: u64,
-    /// Values taken from Asterisk into the hub, per provider, whose
-    /// broadcast has not come back yet: not to be written back.
-    inbound: HashMap<String, VecDeque<PresenceValue>>,
-    /// Last known state of each PJSIP endpoint (registered or not).
-    endpoints: HashMap<String, DeviceState>,
 }
 
 impl AmiTask {
@@ -217,7 +154,7 @@ impl AmiTask {
                     let _ = reply.send(Err("the AMI connection was lost".to_owned()));
                 }
             }
-            self.inbound.clear();
+            self.mirror.reconnected();
             if synced && attempt.elapsed() >= STABLE_LINK {
                 backoff = FIRST_BACKOFF;
             }
@@ -297,7 +234,7 @@ impl AmiTask {
                 Ok(()) = self.snapshots.changed(), if synced => {
                     // A reload may name new devices: ask for every hinted
                     // device's state (answers come as SessionEvent::Device).
-                    for device in self.hinted_devices() {
+                    for device in self.mirror.hinted_devices() {
                         self.session.query_device(&device);
                     }
                 }
@@ -314,7 +251,7 @@ impl AmiTask {
         // Asterisk answers "NOTIFY sent" even with no contact to send to;
         // its device state says whether the endpoint is registered.
         let device = format!("PJSIP/{endpoint}");
-        if self.endpoints.get(&device) == Some(&DeviceState::Unavailable) {
+        if self.mirror.endpoint(&device) == Some(DeviceState::Unavailable) {
             let _ = reply.send(Err(format!("{device} is not registered to Asterisk")));
             return;
         }
@@ -326,163 +263,22 @@ impl AmiTask {
         self.check_syncs.insert(self.next_token, reply);
     }
 
-    /// A change from the hub's broadcast.
+    /// A change from the hub's broadcast, for the mirror.
     fn local(&mut self, change: Result<Change, broadcast::error::RecvError>) {
-        match change {
-            Ok(Change::Presence { provider, value }) => {
-                if let Some(queue) = self.inbound.get_mut(&provider)
-                    && let Some(index) = queue.iter().position(|v| v.same_as(&value))
-                {
-                    // Our own copy of an Asterisk change.
-                    queue.drain(..=index);
-                    return;
-                }
-                if self.session.local_change(&provider, &value) {
-                    self.metrics.asterisk.writes.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-            Ok(_) => {}
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                // Changes were missed: compare everything (the session
-                // only writes what differs from what Asterisk holds).
-                tracing::warn!(
-                    missed,
-                    "AMI driver fell behind the presence changes; comparing all"
-                );
-                for (provider, value) in self.hub.providers() {
-                    if self.session.local_change(&provider, &value) {
-                        self.metrics.asterisk.writes.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-            Err(broadcast::error::RecvError::Closed) => self.shutdown.cancel(),
+        if self.mirror.local(&mut self.session, change) == Local::HubClosed {
+            self.shutdown.cancel();
         }
     }
 
     async fn handle(&mut self, event: SessionEvent) {
         match event {
             SessionEvent::LoggedIn => tracing::info!(ami = %self.address, "logged in to Asterisk"),
-            SessionEvent::Loaded(state) => self.resync(state).await,
-            SessionEvent::Presence { provider, value } => {
-                if is_custom_presence(&provider) {
-                    self.inbound(provider, value).await;
-                }
-            }
-            SessionEvent::Device { device, state } => {
-                if self.hinted_devices().contains(&device) {
-                    self.device(device, state).await;
-                } else if self.is_line_endpoint(&device) {
-                    self.endpoints.insert(device, state);
-                }
-            }
-            SessionEvent::WriteRefused { provider, message } => {
-                self.metrics
-                    .asterisk
-                    .write_refusals
-                    .fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(%provider, %message, "Asterisk refused a presence write");
-            }
             SessionEvent::CheckSync { token, result } => {
                 if let Some(reply) = self.check_syncs.remove(&token) {
                     let _ = reply.send(result);
                 }
             }
+            event => self.mirror.remote(&mut self.session, &self.address, event).await,
         }
-    }
-
-    /// Takes a hinted device's state from Asterisk into the hub.
-    async fn device(&mut self, device: String, state: DeviceState) {
-        match self.hub.mirror_device(&device, state).await {
-            Ok(()) => {
-                self.metrics.asterisk.changes_in.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(error) => tracing::warn!(%device, %error, "device state from Asterisk not applied"),
-        }
-        if device.starts_with("PJSIP/") {
-            self.endpoints.insert(device, state);
-        }
-    }
-
-    /// Takes a presence value from Asterisk into the hub.
-    async fn inbound(&mut self, provider: String, value: PresenceValue) {
-        let Ok((_, current)) = self.hub.presence(&provider) else {
-            tracing::warn!(%provider, "presence from Asterisk has a name opendpma does not take");
-            return;
-        };
-        if current.same_as(&value) {
-            return;
-        }
-        match self.hub.mirror_presence(&provider, value.clone()).await {
-            Ok(_) => {
-                self.metrics.asterisk.changes_in.fetch_add(1, Ordering::Relaxed);
-                let queue = self.inbound.entry(provider).or_default();
-                if queue.len() == 64 {
-                    queue.pop_front();
-                }
-                queue.push_back(value);
-            }
-            Err(error) => tracing::warn!(%provider, %error, "presence from Asterisk not applied"),
-        }
-    }
-
-    async fn resync(&mut self, state: AsteriskState) {
-        let dirty = self.session.take_dirty();
-        let plan = plan_resync(&self.hub.providers(), &state.presence, &dirty);
-        let (pushed, pulled) = (plan.push.len(), plan.pull.len());
-        for (provider, value) in plan.push {
-            self.metrics.asterisk.writes.fetch_add(1, Ordering::Relaxed);
-            self.session.push(&provider, value);
-        }
-        for (provider, value) in plan.pull {
-            self.inbound(provider, value).await;
-        }
-        self.endpoints = state
-            .devices
-            .iter()
-            .filter(|(device, _)| self.is_line_endpoint(device))
-            .map(|(device, state)| (device.clone(), *state))
-            .collect();
-        let mut devices = 0;
-        for device in self.hinted_devices() {
-            match state.devices.get(&device) {
-                Some(&device_state) => {
-                    devices += 1;
-                    self.device(device, device_state).await;
-                }
-                // Not in Asterisk's cache: ask for it.
-                None => self.session.query_device(&device),
-            }
-        }
-        self.metrics.asterisk.connected.store(1, Ordering::Relaxed);
-        self.metrics.asterisk.connects.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(ami = %self.address, pushed, pulled, devices, "synchronised with Asterisk");
-    }
-
-    /// Whether `device` is the PJSIP endpoint of one of our lines (the
-    /// only ones a check-sync goes to). Only those are remembered, so a
-    /// peer announcing endless made-up endpoints cannot grow the map.
-    fn is_line_endpoint(&self, device: &str) -> bool {
-        device.strip_prefix("PJSIP/").is_some_and(|name| {
-            self.snapshots
-                .borrow()
-                .config
-                .lines
-                .iter()
-                .any(|line| line.name == name)
-        })
-    }
-
-    /// The Asterisk devices the current hints name (`PJSIP/<line>`, …);
-    /// `Custom:` devices stay opendpma's own.
-    fn hinted_devices(&self) -> HashSet<String> {
-        self.snapshots
-            .borrow()
-            .config
-            .hints
-            .iter()
-            .flat_map(|hint| hint.devices.iter())
-            .filter(|device| device.contains('/'))
-            .cloned()
-            .collect()
     }
 }

@@ -1,0 +1,75 @@
+//! `AmiHandle`: how other tasks ask the AMI driver for a check-sync
+//! through Asterisk (`PJSIPNotify`), each ask answered or timed out.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::timeout;
+
+use crate::server::sip_driver::{ReconfigureOutcome, ReconfigureReport};
+use crate::snapshot::Snapshot;
+
+/// How long a check-sync waits for Asterisk's answer.
+const CHECK_SYNC_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What the driver is asked.
+pub(super) enum AmiCommand {
+    CheckSync {
+        endpoint: String,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+}
+
+/// Asks the AMI driver for things (cloneable).
+#[derive(Debug, Clone)]
+pub struct AmiHandle {
+    pub(super) commands: mpsc::Sender<AmiCommand>,
+    pub(super) snapshots: watch::Receiver<Arc<Snapshot>>,
+}
+
+impl std::fmt::Debug for AmiCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AmiCommand")
+    }
+}
+
+impl AmiHandle {
+    /// `PJSIPNotify` `Event: check-sync` to a PJSIP endpoint; `Err` says why not.
+    pub async fn check_sync(&self, endpoint: &str) -> Result<(), String> {
+        let (reply, answer) = oneshot::channel();
+        let command = AmiCommand::CheckSync {
+            endpoint: endpoint.to_owned(),
+            reply,
+        };
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| "the AMI driver has stopped".to_owned())?;
+        match timeout(CHECK_SYNC_WAIT, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err("the AMI connection was lost".to_owned()),
+            Err(_) => Err("Asterisk did not answer in time".to_owned()),
+        }
+    }
+
+    /// For each phone opendpma never heard from, sends the check-sync to
+    /// its primary line's PJSIP endpoint through Asterisk instead.
+    pub async fn check_sync_unreached(&self, reports: &mut [ReconfigureReport]) {
+        let config = self.snapshots.borrow().config.clone();
+        let sends = reports
+            .iter_mut()
+            .filter(|report| report.outcome == ReconfigureOutcome::UnknownContact)
+            .filter_map(|report| {
+                let endpoint = config.phone(&report.phone)?.lines.first()?.clone();
+                Some(async move {
+                    let result = self.check_sync(&endpoint).await;
+                    tracing::info!(phone = %report.phone, %endpoint, ?result, "check-sync through Asterisk");
+                    report.outcome = match result {
+                        Ok(()) => ReconfigureOutcome::SentViaAsterisk { endpoint },
+                        Err(reason) => ReconfigureOutcome::AsteriskFailed { endpoint, reason },
+                    };
+                })
+            });
+        futures_util::future::join_all(sends).await;
+    }
+}
