@@ -2,13 +2,30 @@
 //! Digium/Sangoma D-series phones.
 //!
 //! # Layout
+//! Pure modules (no sockets, no clock; time comes in as an argument):
 //! - [`config`]: phones.toml → validated, immutable [`config::Config`].
-//! - [`cli`]: the command line (clap), shared by `main.rs` and the tests.
-//! - [`auth`]: digest/basic credentials and brute-force lock-out (pure).
-//! - [`provision`]: Digium XML rendering and the provisioning HTTP service.
 //! - [`snapshot`]: a config plus everything derived from it, swapped on reload.
-//! - [`server`]: tokio drivers — listeners, reload triggers, signals.
-//! - [`asterisk`]: the AMI protocol (sans-IO), for working beside Asterisk.
+//! - [`provision`]: Digium XML rendering and the provisioning HTTP router.
+//! - [`auth`]: digest/basic credentials and brute-force lock-out.
+//! - [`sip`]: the SIP core — messages, transactions, the presence event
+//!   package.
+//! - [`presence`]: presence and device states, hints, the presence book,
+//!   PIDF in and out.
+//! - [`asterisk`]: the AMI protocol, for working beside Asterisk.
+//! - [`import`]: reading a DPMA setup (Asterisk `.conf` files) into
+//!   phones.toml.
+//! - [`rate_limit`], [`client_address`]: per-address token buckets and the
+//!   address unit they count by.
+//! - [`metrics`]: counters and gauges in Prometheus text.
+//!
+//! With I/O:
+//! - [`store`]: durable state (redb in `data_dir`) behind a trait.
+//! - [`server`]: tokio drivers — sockets, the SIP and AMI tasks, the
+//!   presence hub and its committer, reload triggers, signals.
+//! - [`admin`]: the admin API, dashboard and the CLI's client commands.
+//! - [`app`]: wires all of the above on bound sockets, owns its tasks and
+//!   stops them in order.
+//! - [`cli`]: the command line (clap), shared by `main.rs` and the tests.
 
 pub mod admin;
 pub mod app;

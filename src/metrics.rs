@@ -72,9 +72,10 @@ pub struct Metrics {
     pub request_timeouts: AtomicU64,
     pub subscriptions_refused: AtomicU64,
     pub notifies_superseded: AtomicU64,
-    /// SIP requests dropped unread after waiting too long (issue 16).
+    /// SIP requests dropped unread after waiting too long (their sender
+    /// has retransmitted or given up by then).
     pub sip_shed: AtomicU64,
-    /// Writes refused because the store's queue was full (issue 16).
+    /// Writes refused because the store's queue was full (503, try again).
     pub store_shed: AtomicU64,
     /// SIP endpoint counters, copied from the driver's endpoint.
     pub sip: std::sync::Mutex<crate::sip::EndpointStats>,

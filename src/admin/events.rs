@@ -14,8 +14,8 @@ use futures_util::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
-use super::AdminState;
 use super::presence::{hint_json, presence_json};
+use super::state::AdminState;
 use crate::metrics::Metrics;
 use crate::presence::Change;
 

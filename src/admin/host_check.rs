@@ -23,8 +23,8 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::AdminState;
 use super::json::error_response;
+use super::state::AdminState;
 
 /// Refuses token-less requests whose Host could be a rebound name.
 pub async fn loopback_host(State(state): State<AdminState>, request: Request, next: Next) -> Response {

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
-use super::AdminState;
+use super::state::AdminState;
 use crate::presence::{ExtensionState, PresenceValue};
 use crate::server::PhoneContact;
 

@@ -13,6 +13,7 @@ mod presence;
 mod protection;
 mod reconfigure;
 mod reload;
+mod state;
 mod table;
 mod token;
 mod utc_time;
@@ -24,36 +25,7 @@ use axum::middleware;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 
-use crate::metrics::Metrics;
-use crate::provision::FetchLog;
-use crate::server::{PresenceHub, SipHandle};
-use tokio::sync::watch;
-
-use crate::config::Secret;
-use crate::server::Reloader;
-use crate::snapshot::Snapshot;
-
-/// What the admin handlers share.
-#[derive(Clone)]
-pub struct AdminState {
-    pub snapshots: watch::Receiver<Arc<Snapshot>>,
-    pub reloader: Arc<Reloader>,
-    /// `OPENDPMA_ADMIN_TOKEN` at start; wins over the config's token.
-    pub token_override: Option<Secret>,
-    pub hub: Arc<PresenceHub>,
-    pub metrics: Arc<Metrics>,
-    pub sip: SipHandle,
-    pub fetches: Arc<FetchLog>,
-}
-
-impl AdminState {
-    /// The token requests must carry, if any.
-    pub fn token(&self) -> Option<Secret> {
-        self.token_override
-            .clone()
-            .or_else(|| self.snapshots.borrow().config.admin.token.clone())
-    }
-}
+pub use self::state::AdminState;
 
 /// `/healthz`: 200 "ok"; 503 while the store cannot write (so a monitor
 /// sees a full disk; it turns healthy again by itself). Beside Asterisk, a

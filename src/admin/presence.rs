@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AdminState;
 use super::json::error_response;
+use super::state::AdminState;
 use crate::presence::{DeviceState, Hint, HintState, PresenceUpdate, PresenceValue};
 use crate::server::HubError;
 

@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::AdminState;
 use super::json::error_response;
+use super::state::AdminState;
 
 pub async fn reconfigure(State(state): State<AdminState>, Path(target): Path<String>) -> Response {
     let config = state.snapshots.borrow().config.clone();

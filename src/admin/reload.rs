@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::AdminState;
+use super::state::AdminState;
 
 pub async fn reload(State(state): State<AdminState>) -> Response {
     match state.reloader.reload("admin API").await {

@@ -8,9 +8,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::AdminState;
 use super::json::error_response;
 use super::protection::{Protection, peer_ip, too_many_failures};
+use super::state::AdminState;
 
 /// Requires `Authorization: Bearer <token>` when a token is configured.
 /// Without one the listener is loopback-only (checked at start). Wrong

@@ -1,4 +1,5 @@
-//! The committer: the one thread that writes to the store (issue 16).
+//! The committer: the one thread that writes to the store, so that no
+//! task (above all the SIP driver) ever waits on the disk.
 //!
 //! Group commit: every presence change (PUBLISH, API, CLI, dashboard, AMI)
 //! and every batch of SIP records is a `Job` on one bounded queue. The

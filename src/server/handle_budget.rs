@@ -1,6 +1,6 @@
 //! File handles: every connection costs one, and running out stops every
-//! listener at once (issue 17: 1,100 idle HTTP connections under systemd's
-//! default 1,024). At start the soft `RLIMIT_NOFILE` is raised to the hard
+//! listener at once (1,100 idle HTTP connections are enough under
+//! systemd's default limit of 1,024). At start the soft `RLIMIT_NOFILE` is raised to the hard
 //! limit where the system allows it (setrlimit(2): an unprivileged process
 //! may raise its soft limit up to the hard one), and the connection caps
 //! are cut down, if needed, so that all of them together stay below the
