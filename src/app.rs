@@ -175,6 +175,7 @@ impl App {
                 metrics: metrics.clone(),
                 sip,
                 fetches,
+                shutdown: shutdown.clone(),
             }),
             limits.http_requests_per_second,
             metrics.clone(),

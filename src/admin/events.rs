@@ -1,6 +1,7 @@
 //! `GET /api/v1/events`: server-sent events, one per change, as they
 //! become durable — `presence`, `device`, `hint` and `hint_removed` — with
 //! keep-alive comments so proxies and `curl -N` see a live connection.
+//! The stream ends when the server shuts down.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -31,7 +32,10 @@ impl Drop for WatcherGuard {
 pub async fn events(State(state): State<AdminState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     state.metrics.event_watchers.fetch_add(1, Ordering::Relaxed);
     let guard = WatcherGuard(state.metrics.clone());
-    let stream = BroadcastStream::new(state.hub.subscribe()).map(move |item| {
+    let changes = BroadcastStream::new(state.hub.subscribe());
+    // Ends at shutdown, so the connection closes like any finished answer.
+    let changes = changes.take_until(state.shutdown.clone().cancelled_owned());
+    let stream = changes.map(move |item| {
         let _alive = &guard;
         Ok(match item {
             Ok(change) => to_event(&change),

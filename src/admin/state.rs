@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::Secret;
 use crate::metrics::Metrics;
@@ -22,6 +23,9 @@ pub struct AdminState {
     pub metrics: Arc<Metrics>,
     pub sip: SipHandle,
     pub fetches: Arc<FetchLog>,
+    /// Cancelled at shutdown: event streams end then, so their
+    /// connections close with the others instead of being cut.
+    pub shutdown: CancellationToken,
 }
 
 impl AdminState {
