@@ -80,6 +80,8 @@ impl App {
         let token_override = env_admin_token();
         check_exposure(&config, token_override.is_some())?;
         let ami_secret = ami_secret(&config)?;
+        // Everything that can refuse the start does so before any task runs.
+        let https = tls::http_acceptor(&config)?;
         let path = config.source.clone();
         let snapshot = Arc::new(Snapshot::build(config, 1)?);
         let config = snapshot.config.clone();
@@ -191,12 +193,7 @@ impl App {
             )
         };
         let served = [
-            (
-                "provisioning",
-                provisioning,
-                &provision_router,
-                tls::http_acceptor(&config)?,
-            ),
+            ("provisioning", provisioning, &provision_router, https),
             ("admin", admin, &admin_router, None),
         ];
         for (name, listener, router, tls) in served {
