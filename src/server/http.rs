@@ -46,9 +46,9 @@ pub struct Listener {
 }
 
 /// How long requests in flight at shutdown have to finish; then their
-/// connections are dropped. An event stream (`/api/v1/events`) never
-/// finishes by itself, so without this bound it would hold the stop to
-/// the caller's deadline.
+/// connections are dropped. Most answers take milliseconds, but a
+/// reconfigure waits up to 5 s for phones, and the stop as a whole must
+/// stay within `app::STOP_DEADLINE`.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1000);
 
 /// Serves until `shutdown`, in tasks owned by `tasks`; then the listener
