@@ -85,7 +85,6 @@ impl App {
         let path = config.source.clone();
         let snapshot = Arc::new(Snapshot::build(config, 1)?);
         let config = snapshot.config.clone();
-        tracing::info!(config = %path.display(), summary = %config.summary(), "configuration loaded");
         let metrics = Arc::new(Metrics::default());
         let store = open_store(&config).await?;
         let StoredState {

@@ -38,6 +38,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Check { file } => Ok(check(&file)),
         Command::Serve { config } => {
             let config = Config::load(&config)?;
+            tracing::info!(config = %config.source.display(), summary = %config.summary(), "configuration loaded");
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(async {
                 // Signal handlers before the sockets: a SIGTERM sent as
