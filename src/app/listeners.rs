@@ -1,6 +1,6 @@
 //! `Listeners`: every socket the server answers on, bound before the
 //! application starts, so a taken port fails start-up loudly and tests can
-//! hand the application sockets they bound themselves (port 0).
+//! start the whole application in-process on port 0.
 
 use std::net::SocketAddr;
 
@@ -31,18 +31,9 @@ impl Listeners {
         })
     }
 
-    /// Where provisioning is served (the real port when bound to port 0).
-    pub fn provisioning_address(&self) -> std::io::Result<SocketAddr> {
-        self.provisioning.local_addr()
-    }
-
-    /// Where the admin API is served.
-    pub fn admin_address(&self) -> std::io::Result<SocketAddr> {
-        self.admin.local_addr()
-    }
-
-    /// Writes the bound HTTP addresses into `config` where it asked for
-    /// port 0, so documents and reloads see the ports really open.
+    /// Writes the bound HTTP addresses into `config` (they differ from
+    /// the configured ones only where it asked for port 0), so documents
+    /// name the ports really open.
     pub(super) fn settle_addresses(&self, config: &mut Config) {
         if let Ok(address) = self.provisioning.local_addr() {
             config.http.listen = address;
