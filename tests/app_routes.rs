@@ -254,16 +254,25 @@ async fn admin_token_is_required_and_presence_round_trips_and_reload_swaps_or_re
             .any(|p| p.as_str().is_some_and(|p| p.contains("secret")))),
         "{refused}"
     );
-    // The refused file left the reloaded config in place.
-    let hints = call(
+    // The refused file left the reloaded config in place (the line list
+    // is read from the snapshot; hints follow it asynchronously).
+    let lines = call(
         &router,
-        get("/api/v1/hints")
+        get("/api/v1/lines")
             .header(header::AUTHORIZATION, &bearer)
             .body(Body::empty())
             .expect("request"),
     )
     .await;
-    assert!(text(hints).await.contains("2003"));
+    assert_eq!(lines.status(), StatusCode::OK);
+    let lines: Value = serde_json::from_str(&text(lines).await).expect("json");
+    let names: Vec<_> = lines
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|line| line["name"].as_str())
+        .collect();
+    assert_eq!(names, ["2000", "2001", "2002", "2003"], "{lines}");
     app.stop().await;
 }
 
