@@ -9,13 +9,15 @@
 //!   `Cidr`, `Secret`) validate themselves once, at this edge.
 //!
 //! No I/O here beyond reading the one file in `Config::load` and checking
-//! there that every file it serves (firmware, logos) exists and fits.
+//! there that every file it serves (firmware, logos, wallpapers, ringtones)
+//! exists and fits.
 
 mod alerts;
 mod asterisk;
 mod device_settings;
 mod document;
 mod entries;
+mod entry_reader;
 mod explain;
 mod extension;
 mod field_names;
@@ -25,15 +27,20 @@ mod listen_address;
 mod logo;
 mod mac_address;
 mod model;
+mod paging;
 mod phone_model;
 mod phone_settings;
 mod phonebook;
 mod problem;
 mod profiles;
+mod references;
 mod registration;
+mod ringtones;
 mod secret;
 mod sections;
 mod validate;
+mod validate_lines;
+mod validate_phones;
 mod xml_text;
 
 use std::fmt;
@@ -47,11 +54,13 @@ pub use firmware::Firmware;
 pub use listen_address::{Cidr, SipListen, Transport};
 pub use mac_address::{InvalidMacAddress, MacAddress};
 pub use model::{Config, HintDefinition, Line, Phone};
+pub use paging::PagingGroup;
 pub use phone_model::{BlfSlot, KeyLayout, PhoneModel};
 pub use phonebook::{Contact, ContactAction, ContactNumber, LINES_GROUP};
 pub use problem::Problem;
 pub use profiles::KeyOrigin;
 pub use registration::{ExternalLine, Host, LineSip, MediaEncryption};
+pub use ringtones::UserRingtone;
 pub use secret::Secret;
 pub use sections::{Admin, DigestAlgorithm, General, Http, Limits, Network, Sip};
 
@@ -104,6 +113,8 @@ impl Config {
         let mut config = Self::parse(source, path)?;
         let mut problems = config.missing_files();
         problems.extend(config.check_logos());
+        problems.extend(config.check_ringtone_files());
+        problems.sort_by_key(|p| (p.line, p.column));
         if problems.is_empty() {
             Ok(config)
         } else {

@@ -6,7 +6,6 @@
 //! write the same attributes).
 
 use serde::Deserialize;
-use toml::Spanned;
 
 use super::device_settings::Seconds;
 use super::document::Entry;
@@ -118,16 +117,7 @@ pub fn external_lines(
         let (name, value) = (&entry.name, &entry.value);
         let path = format!("external_lines.{}", path_segment(name.get_ref()));
         let (Some(address), Some(secret)) = (&value.server_address, &value.secret) else {
-            for key in ["server_address", "secret"] {
-                if !entry.has(key) {
-                    problems.push(Problem::at(
-                        source,
-                        name.span(),
-                        path.clone(),
-                        format!("missing key `{key}`"),
-                    ));
-                }
-            }
+            super::references::missing_keys(source, entry, &path, &["server_address", "secret"], problems);
             continue;
         };
         let secondary = match &value.secondary_server_address {
@@ -167,25 +157,4 @@ pub fn external_lines(
         });
     }
     lines
-}
-
-/// Checks a phone's `external_lines` names against the entries (valid or
-/// not: a broken entry is reported once, where it is).
-pub fn check_references(
-    source: &str,
-    path: &str,
-    references: &[Spanned<String>],
-    known: &std::collections::HashSet<&str>,
-    problems: &mut Vec<Problem>,
-) {
-    for reference in references {
-        if !known.contains(reference.get_ref().as_str()) {
-            problems.push(Problem::at(
-                source,
-                reference.span(),
-                format!("{path}.external_lines"),
-                format!("{:?} is not an [external_lines] entry", reference.get_ref()),
-            ));
-        }
-    }
 }
