@@ -16,39 +16,43 @@ use super::device_settings::{
     AcceptLocalCalls, Codec, Ehs, Level, NameFormat, PortMode, Seconds, SettingValue,
 };
 use super::extension::Extension;
+use super::listen_address::Transport;
 use super::mac_address::MacAddress;
 use super::phone_model::PhoneModel;
+use super::registration::MediaEncryption;
 use super::secret::Secret;
 
-/// `[lines.NAME]` (DPMA `type=line`).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LineEntry {
-    /// Dialable extension; default: the line name.
-    pub exten: Option<Spanned<Extension>>,
-    /// Digest user name for SIP and the phone's account; default: the line name.
-    pub authname: Option<String>,
-    /// SIP password of the account (goes into the phone's config).
-    pub secret: Option<Secret>,
-    /// Label on the phone's line key and in contacts; default: the extension.
-    pub label: Option<String>,
-    /// Caller ID, e.g. `Bob Smith <2000>`.
-    pub callerid: Option<String>,
-    /// Voicemail box, e.g. `2000@default`.
-    pub mailbox: Option<String>,
-    /// What the phone dials for voicemail, e.g. `*97`.
-    pub voicemail: Option<String>,
-    // Registration options (DPMA type=line, reference §2.4).
-    pub digit_map: Option<String>,
-    pub outboundproxy_address: Option<String>,
-    pub outboundproxy_port: Option<u16>,
-    pub transport: Option<super::listen_address::Transport>,
-    pub media_encryption: Option<super::registration::MediaEncryption>,
-    pub reregistration_timeout: Option<Seconds>,
-    pub registration_retry_interval: Option<Seconds>,
-    pub registration_max_retries: Option<u16>,
-    pub plar_number: Option<String>,
+macro_rules! line_entry_struct {
+    ($($(#[$meta:meta])* $field:ident : $fty:ty,)* ; $($(#[$kmeta:meta])* $key:ident : $ty:ty,)*) => {
+        /// `[lines.NAME]` (DPMA `type=line`).
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct LineEntry {
+            $($(#[$meta])* pub $field: $fty,)*
+            // Registration options (DPMA type=line, reference §2.4).
+            $($(#[$kmeta])* pub $key: Option<$ty>,)*
+        }
+    };
 }
+
+super::registration::line_sip_keys!(line_entry_struct {
+    /// Dialable extension; default: the line name.
+    exten: Option<Spanned<Extension>>,
+    /// Digest user name for SIP and the phone's account; default: the line name.
+    authname: Option<String>,
+    /// SIP password of the account (goes into the phone's config).
+    secret: Option<Secret>,
+    /// Label on the phone's line key and in contacts; default: the extension.
+    label: Option<String>,
+    /// Caller ID, e.g. `Bob Smith <2000>`.
+    callerid: Option<String>,
+    /// Voicemail box, e.g. `2000@default`.
+    mailbox: Option<String>,
+    /// What the phone dials for voicemail, e.g. `*97`.
+    voicemail: Option<String>,
+    outboundproxy_address: Option<String>,
+    outboundproxy_port: Option<u16>,
+});
 
 macro_rules! phone_entry_struct {
     ($($(#[$meta:meta])* $field:ident : $fty:ty,)* ; $($key:ident : $ty:ty),* $(,)?) => {

@@ -75,19 +75,7 @@ impl Checker<'_, '_> {
                 callerid: entry.callerid.clone(),
                 mailbox: entry.mailbox.clone(),
                 voicemail: entry.voicemail.clone(),
-                sip: LineSip {
-                    digit_map: entry.digit_map.clone(),
-                    outbound_proxy: entry
-                        .outboundproxy_address
-                        .clone()
-                        .map(|address| (address, entry.outboundproxy_port.unwrap_or(5060))),
-                    transport: entry.transport,
-                    media_encryption: entry.media_encryption,
-                    reregistration_timeout: entry.reregistration_timeout,
-                    registration_retry_interval: entry.registration_retry_interval,
-                    registration_max_retries: entry.registration_max_retries,
-                    plar_number: entry.plar_number.clone(),
-                },
+                sip: LineSip::from_entry(entry),
             });
         }
         lines
