@@ -851,3 +851,89 @@ fn md5_hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// A firmware rollout as the admin sees it: `GET /api/v1/firmware` and the
+/// dashboard say which version each phone runs (from the User-Agent of its
+/// last config fetch), which are behind the configured `[firmware]`, and
+/// which report another model than phones.toml sets.
+#[tokio::test]
+async fn the_dashboard_shows_firmware_versions_phones_behind_and_model_mismatches() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let client = client();
+    let files = server.config_path.parent().unwrap().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(files.join("2_9_27_D65_firmware.eff"), b"image").unwrap();
+    let body = format!("{SAMPLE_BODY}\n[firmware.d65]\nmodel = \"D65\"\nversion = \"2_9_27\"\n");
+    std::fs::write(&server.config_path, server.config_with(HTTP_CREDENTIALS, &body)).unwrap();
+    let reload = client
+        .post(server.admin_url("/api/v1/reload"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reload.status(), StatusCode::OK);
+    // Bob's D65 runs an older version; Alice's (a D50 in phones.toml) says
+    // it is a D45.
+    for (path, agent) in [
+        (BOB, "Digium D65 2_8_1"),
+        ("/0019159c1a2c.cfg", "Digium D45 2_9_27"),
+    ] {
+        let fetched = client
+            .get(server.http_url(path))
+            .basic_auth("provision", Some("http-secret-pw"))
+            .header("user-agent", agent)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(fetched.status(), StatusCode::OK);
+    }
+    let status: serde_json::Value = client
+        .get(server.admin_url("/api/v1/firmware"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        status,
+        serde_json::json!([
+            {"phone": "bob", "configured_model": "D65", "reported_model": "D65", "model_mismatch": false,
+             "running": "2_8_1", "target": "2_9_27", "behind": true},
+            {"phone": "alice", "configured_model": "D50", "reported_model": "D45", "model_mismatch": true,
+             "running": "2_9_27", "target": null, "behind": false},
+        ])
+    );
+    let page = client
+        .get(server.admin_url("/"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let table = &page[page.find("<table id=\"firmware\">").expect("firmware table")..];
+    let row = |phone: &str| {
+        let start = table
+            .find(&format!("<tr data-phone=\"{phone}\">"))
+            .unwrap_or_else(|| panic!("{phone} in {table}"));
+        table[start..start + table[start..].find("</tr>").unwrap()].to_owned()
+    };
+    assert!(
+        row("bob").contains("<td>2_8_1</td>") && row("bob").contains(">behind</td>"),
+        "{}",
+        row("bob")
+    );
+    assert!(
+        row("alice").contains(">model mismatch: set D50, says D45</td>"),
+        "{}",
+        row("alice")
+    );
+    // And the log says so too, at the fetch.
+    assert!(server.wait_for_log(
+        "model mismatch: phones.toml says D50, the phone says it is a D45",
+        std::time::Duration::from_secs(10)
+    ));
+}
