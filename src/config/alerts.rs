@@ -13,23 +13,32 @@ use toml::Spanned;
 use super::document::Entry;
 use super::problem::{Problem, path_segment};
 
-/// The phones' built-in ringtones (reference §3, `<tones>`).
-pub const BUILT_IN_TONES: &[&str] = &[
-    "Alarm",
-    "Chimes",
-    "Digium",
-    "GuitarStrum",
-    "Jingle",
-    "Office",
-    "Office2",
-    "RotaryPhone",
-    "SteelDrum",
-    "Techno",
-    "Theme",
-    "Tweedle",
-    "Twinkle",
-    "Vibe",
+/// The phones' built-in ringtones (reference §3, `<tones>`): `id` and
+/// `display` as the DPMA Users Guide v1.0 p.21 "Tones Element" lists them.
+pub const BUILT_IN_TONES: &[(&str, &str)] = &[
+    ("Alarm", "Alarm"),
+    ("Chimes", "Chimes"),
+    ("Digium", "Digium"),
+    ("GuitarStrum", "Guitar Strum"),
+    ("Jingle", "Jingle"),
+    ("Office", "Office"),
+    ("Office2", "Office 2"),
+    ("RotaryPhone", "Rotary Phone"),
+    ("SteelDrum", "Steel Drum"),
+    ("Techno", "Techno"),
+    ("Theme", "Theme"),
+    ("Tweedle", "Tweedle"),
+    ("Twinkle", "Twinkle"),
+    ("Vibe", "Vibe"),
 ];
+
+/// The id of the built-in tone called `name` (any case).
+pub fn built_in_tone(name: &str) -> Option<&'static str> {
+    BUILT_IN_TONES
+        .iter()
+        .map(|(id, _)| *id)
+        .find(|id| id.eq_ignore_ascii_case(name))
+}
 
 /// A ringtone a phone can play: a built-in one (canonical spelling) or a
 /// `[ringtones]` entry's name, checked against both once the entries are
@@ -44,8 +53,8 @@ impl Ringtone {
 
     /// `name` as a built-in tone (any case) or one of `user_tones`.
     pub fn resolve(name: &str, user_tones: &HashSet<&str>) -> Result<Self, UnknownRingtone> {
-        if let Some(tone) = BUILT_IN_TONES.iter().find(|tone| tone.eq_ignore_ascii_case(name)) {
-            return Ok(Self((*tone).to_owned()));
+        if let Some(tone) = built_in_tone(name) {
+            return Ok(Self(tone.to_owned()));
         }
         if user_tones.contains(name) {
             return Ok(Self(name.to_owned()));
@@ -55,7 +64,7 @@ impl Ringtone {
 
     /// Whether this is a built-in tone (else a `[ringtones]` entry).
     pub fn is_built_in(&self) -> bool {
-        BUILT_IN_TONES.contains(&self.0.as_str())
+        built_in_tone(&self.0).is_some()
     }
 
     /// Resolves a spanned reference, pushing a problem at it when unknown.
@@ -76,7 +85,7 @@ impl Ringtone {
 #[derive(Debug, thiserror::Error)]
 #[error(
     "{0:?} is neither a built-in ringtone ({list}) nor a [ringtones] entry",
-    list = BUILT_IN_TONES.join(", ")
+    list = BUILT_IN_TONES.iter().map(|(id, _)| *id).collect::<Vec<_>>().join(", ")
 )]
 pub struct UnknownRingtone(String);
 

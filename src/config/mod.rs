@@ -46,7 +46,7 @@ mod xml_text;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use alerts::{Alert, RingType, Ringtone};
+pub use alerts::{Alert, BUILT_IN_TONES, RingType, Ringtone};
 pub use asterisk::{AmiAddress, Asterisk, InvalidAmiAddress};
 pub use device_settings::{Codec, DeviceSettings};
 pub use extension::{Extension, InvalidExtension};

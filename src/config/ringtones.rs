@@ -16,7 +16,7 @@ use md5::{Digest, Md5};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::alerts::BUILT_IN_TONES;
+use super::alerts::built_in_tone;
 use super::document::Entry;
 use super::firmware::is_plain_file_name;
 use super::model::Config;
@@ -57,10 +57,7 @@ pub fn ringtones(
     for entry in entries {
         let (name, value) = (&entry.name, &entry.value);
         let path = format!("ringtones.{}", path_segment(name.get_ref()));
-        if BUILT_IN_TONES
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case(name.get_ref()))
-        {
+        if built_in_tone(name.get_ref()).is_some() {
             problems.push(Problem::at(
                 source,
                 name.span(),

@@ -7,27 +7,7 @@
 //! (`logo.rs`, `ringtones.rs`, `paging.rs`).
 
 use super::templates::{ListenerView, SettingView, ToneView};
-use crate::config::{Config, Phone, PhoneModel};
-
-/// The built-in tones as the DPMA Users Guide v1.0 p.21 lists them
-/// (`id`, `display`): written before the downloaded ones whenever a phone
-/// gets any, so the list the phone shows keeps its own tones.
-const BUILT_IN_DISPLAY: &[(&str, &str)] = &[
-    ("Alarm", "Alarm"),
-    ("Chimes", "Chimes"),
-    ("Digium", "Digium"),
-    ("GuitarStrum", "Guitar Strum"),
-    ("Jingle", "Jingle"),
-    ("Office", "Office"),
-    ("Office2", "Office 2"),
-    ("RotaryPhone", "Rotary Phone"),
-    ("SteelDrum", "Steel Drum"),
-    ("Techno", "Techno"),
-    ("Theme", "Theme"),
-    ("Tweedle", "Tweedle"),
-    ("Twinkle", "Twinkle"),
-    ("Vibe", "Vibe"),
-];
+use crate::config::{BUILT_IN_TONES, Config, Phone, PhoneModel};
 
 /// `logo_file` and (on colour models) `wallpaper_file` settings, each
 /// stored on the phone at the path the published examples use.
@@ -68,7 +48,8 @@ pub fn image_settings(
 }
 
 /// `<tone>`s: none when the phone downloads no tone, else the built-in
-/// ones and then each of its `[ringtones]`.
+/// ones (so the list the phone shows keeps them) and then each of its
+/// `[ringtones]`.
 pub fn tones<'a>(config: &'a Config, phone: &'a Phone, files_url: &str) -> Vec<ToneView<'a>> {
     let downloaded: Vec<ToneView<'a>> = phone
         .ringtones
@@ -85,7 +66,7 @@ pub fn tones<'a>(config: &'a Config, phone: &'a Phone, files_url: &str) -> Vec<T
     if downloaded.is_empty() {
         return downloaded;
     }
-    BUILT_IN_DISPLAY
+    BUILT_IN_TONES
         .iter()
         .map(|(id, display)| ToneView {
             id,
