@@ -248,6 +248,16 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                     ),
                     _ => None,
                 };
+                for required in ["address", "port", "priority"] {
+                    if kind == "multicastpage" && section.get(required).is_none() {
+                        notes.push(format!(
+                            "{}:{}: [{}] has no {required}, which a phone's paging listener needs; set it",
+                            section.file.display(),
+                            section.line,
+                            section.name
+                        ));
+                    }
+                }
                 if let Some(what) = copy {
                     notes.push(format!(
                         "{}:{}: [{}] copy {what} into [general] files_dir (default: files/ next to \
