@@ -1,9 +1,11 @@
 //! phones.toml: parse → validate → immutable `Config`.
 //!
-//! - `document` reads the TOML into typed sections and entries, collecting
-//!   syntax errors, unknown keys and bad values with their `line:column`.
-//! - `validate` applies cross-entry defaults and rules (unknown references,
-//!   duplicates) and builds the `model`; `key_limits` says what a model's
+//! - `document` reads the TOML into typed sections and entries (each by
+//!   `entry_reader`), collecting syntax errors, unknown keys and bad values
+//!   with their `line:column`.
+//! - `validate` (with `validate_lines`, `validate_phones`) applies
+//!   cross-entry defaults and rules (unknown references, duplicates) and
+//!   builds the `model`; `key_limits` says what a model's
 //!   keys allow (too many lines: a problem; too many contacts: a warning).
 //! - The value types (`MacAddress`, `Extension`, `PhoneModel`, `SipListen`,
 //!   `Cidr`, `Secret`) validate themselves once, at this edge.

@@ -31,13 +31,12 @@ pub fn missing_keys<T>(
     }
 }
 
-/// A problem for each of a phone's `references` (under `key`) that is not
-/// an entry of `[section]` (valid or not: a broken entry is reported once,
-/// where it is).
+/// A problem for each of a phone's `references` (its key of the same name
+/// as the section) that is not an entry of `[section]` (valid or not: a
+/// broken entry is reported once, where it is).
 pub fn unknown_references(
     source: &str,
     path: &str,
-    key: &str,
     section: &str,
     references: &[Spanned<String>],
     known: &HashSet<&str>,
@@ -53,7 +52,7 @@ pub fn unknown_references(
             problems.push(Problem::at(
                 source,
                 reference.span(),
-                format!("{path}.{key}"),
+                format!("{path}.{section}"),
                 format!("{:?} is not {article} [{section}] entry", reference.get_ref()),
             ));
         }

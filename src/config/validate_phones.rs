@@ -113,13 +113,13 @@ impl Checker<'_, '_> {
             let phone_alerts = entry.alerts.as_deref().unwrap_or_default();
             let phone_paging = entry.paging.as_deref().unwrap_or_default();
             let phone_tones = entry.ringtones.as_deref().unwrap_or_default();
-            for (key, section, references, known) in [
-                ("external_lines", "external_lines", external, &external_names),
-                ("alerts", "alerts", phone_alerts, &alert_names),
-                ("paging", "paging", phone_paging, &paging_names),
-                ("ringtones", "ringtones", phone_tones, tone_names),
+            for (section, references, known) in [
+                ("external_lines", external, &external_names),
+                ("alerts", phone_alerts, &alert_names),
+                ("paging", phone_paging, &paging_names),
+                ("ringtones", phone_tones, tone_names),
             ] {
-                unknown_references(self.source, &path, key, section, references, known, self.problems);
+                unknown_references(self.source, &path, section, references, known, self.problems);
             }
             let active_ringtone = entry.active_ringtone.as_ref().and_then(|tone| {
                 let key = format!("{path}.active_ringtone");
