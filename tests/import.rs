@@ -399,3 +399,42 @@ fn phonebook_files_become_contacts_and_groups() {
     assert_eq!(anna.contact_groups, ["Company"]);
     assert_eq!(config.contacts_in("Company").count(), 1);
 }
+
+/// A paging group without the priority a listener needs is still imported
+/// (so the phone keeps naming it) and the note says what to set.
+#[test]
+fn a_paging_group_without_priority_is_flagged() {
+    let folder = tempfile::tempdir().unwrap();
+    let conf = folder.path().join("res_digium_phone.conf");
+    std::fs::write(
+        &conf,
+        "[all]\ntype = multicastpage\naddress = 239.1.1.1\nport = 5000\n\n\
+         [100]\ntype = line\nsecret = s\n\n[desk]\ntype = phone\nmac = 001915000001\nline = 100\nmulticastpage = all\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_opendpma"))
+        .arg("import-dpma")
+        .arg(&conf)
+        .output()
+        .expect("run");
+    let (toml, notes) = (
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    );
+    assert!(
+        notes.contains(
+            "res_digium_phone.conf:1: [all] has no priority, which a phone's paging listener needs; set it"
+        ),
+        "{notes}"
+    );
+    assert!(
+        toml.contains("[paging.all]\naddress = \"239.1.1.1\"\nport = 5000\n"),
+        "{toml}"
+    );
+    assert!(toml.contains("paging = [\"all\"]"), "{toml}");
+    let error = Config::parse(&toml, Path::new("/tmp/p.toml")).expect_err("priority is required");
+    assert!(
+        error.to_string().contains("paging.all: missing key `priority`"),
+        "{error}"
+    );
+}
