@@ -438,3 +438,44 @@ fn a_paging_group_without_priority_is_flagged() {
         "{error}"
     );
 }
+
+/// A phonebook file that is missing or not well-formed XML is reported
+/// (with its line for the latter) and the rest still imports.
+#[test]
+fn broken_or_missing_phonebook_files_are_reported() {
+    let folder = tempfile::tempdir().unwrap();
+    let conf = folder.path().join("res_digium_phone.conf");
+    std::fs::write(
+        &conf,
+        "[100]\ntype = line\nsecret = s\n\n[desk]\ntype = phone\nmac = 001915000001\nline = 100\n\
+         contact = broken.xml\ncontact = missing.xml\n",
+    )
+    .unwrap();
+    std::fs::write(
+        folder.path().join("broken.xml"),
+        "<phonebooks>\n<contacts group_name=\"Vendors\">\n<contact id=\"a\" organization=\"A\">\
+         <numbers><number dial=\"1\" label=\"Work\"/></numbers></contact>\n<contact id=\"b\"></oops>\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_opendpma"))
+        .arg("import-dpma")
+        .arg(&conf)
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(0));
+    let (toml, notes) = (
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    );
+    assert!(notes.contains("broken.xml:4: not well-formed XML"), "{notes}");
+    assert!(
+        notes.contains("missing.xml: cannot read this phonebook file"),
+        "{notes}"
+    );
+    let config = Config::parse(&toml, Path::new("/tmp/q.toml")).unwrap_or_else(|e| panic!("{e}\n{toml}"));
+    assert_eq!(
+        config.phone("desk").unwrap().contact_groups,
+        ["Vendors"],
+        "what came before the error"
+    );
+}

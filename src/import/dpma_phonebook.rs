@@ -86,7 +86,11 @@ impl Phonebooks {
         let mut reader = quick_xml::Reader::from_str(text);
         let mut group = stem.clone();
         let mut card: Option<Card> = None;
-        let line_at = |offset: u64| text[..(offset as usize).min(text.len())].matches('\n').count() + 1;
+        // Counted on bytes: an offset is never asked to be a char boundary.
+        let line_at = |offset: u64| {
+            let end = usize::try_from(offset).map_or(text.len(), |o| o.min(text.len()));
+            text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+        };
         loop {
             let offset = reader.buffer_position();
             let event = match reader.read_event() {
