@@ -97,3 +97,40 @@ pub fn listeners<'a>(config: &'a Config, phone: &'a Phone) -> Vec<ListenerView<'
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// A phone without `model` is rendered per model: its wallpaper goes
+    /// only to the colour models, its logo to all.
+    #[test]
+    fn wallpapers_only_for_colour_screens() {
+        let text = "[general]\nserver_address = \"pbx\"\n[lines.1]\nsecret = \"a\"\n\
+             [phones.any]\nmac = \"001915000001\"\nlines = [\"1\"]\n\
+             logo_file = \"logo.png\"\nwallpaper_file = \"wall.png\"\n";
+        let config = Config::parse(text, Path::new("phones.toml")).expect("valid");
+        let phone = config.phone("any").expect("phone");
+        let ids = |model| {
+            image_settings(&config, phone, model, "http://pbx/p/t/001915000001/")
+                .iter()
+                .map(|s| (s.id, s.extra[1].1.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(PhoneModel::D70),
+            [("logo_file", "http://pbx/p/t/001915000001/logo.png".to_owned())]
+        );
+        assert_eq!(
+            ids(PhoneModel::D62),
+            [
+                ("logo_file", "http://pbx/p/t/001915000001/logo.png".to_owned()),
+                (
+                    "wallpaper_file",
+                    "http://pbx/p/t/001915000001/wall.png".to_owned()
+                )
+            ]
+        );
+    }
+}
