@@ -265,6 +265,7 @@ fn a_freepbx_setup_with_every_section_type_maps_all_that_has_an_xml_form() {
                 || line.contains("has no secret here or in pjsip.conf")
                 || line.contains("copy the firmware file")
                 || line.contains("copy the tone, as a 16 kHz mono WAV")
+                || line.contains("copy the wallpaper (a PNG)")
                 || line.contains("set by hand: DPMA names a logo per model"),
             "unexplained note: {line}"
         );
@@ -274,6 +275,7 @@ fn a_freepbx_setup_with_every_section_type_maps_all_that_has_an_xml_form() {
         "res_digium_phone_devices.conf:41: [201] first_name = Anna: no XML form",
         "res_digium_phone_applications.conf:21: [parking] type=application: DPMA applications run over DPMA's channel",
         "res_digium_phone_firmware.conf:1: [fw-d65] copy the firmware file",
+        "res_digium_phone_devices.conf:119: [anna] wallpaper_file = anna-wallpaper.png: copy the wallpaper (a PNG)",
     ] {
         assert!(notes.contains(expected), "missing {expected:?} in:\n{notes}");
     }

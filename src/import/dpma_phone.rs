@@ -83,6 +83,16 @@ pub fn convert(
                     }
                 }
             }
+            "wallpaper_file" => {
+                mapped_or_noted(PHONE, section, entry, &mut body, notes);
+                note(
+                    notes,
+                    section,
+                    entry,
+                    "copy the wallpaper (a PNG) into [general] files_dir; `opendpma check` refuses it until \
+                     it is there",
+                );
+            }
             // DPMA's own phonebook group of the PBX's lines is our
             // lines' group, which is the default.
             "blf_contact_group" if entry.value.eq_ignore_ascii_case(LINES_GROUP) => {}
