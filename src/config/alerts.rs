@@ -1,9 +1,9 @@
 //! `[alerts.NAME]` (DPMA `type=alert`, reference §2.7): how a phone rings
 //! for an incoming call whose `Alert-Info` matches — ring type and ringtone
-//! (built-in or a `[ringtones]` entry). Written as `<ringtones><alerts><alert alert_info ringtone_id
-//! ring_type/>` (reference §3; Wazo's `base.tpl` and Provisioner's
-//! `$mac.cfg` write the same). A phone lists its alerts in `alerts` and
-//! picks its own ringtone with `active_ringtone`.
+//! (built-in or a `[ringtones]` entry). Written as `<ringtones><alerts>
+//! <alert alert_info ringtone_id ring_type/>` (reference §3; Wazo's
+//! `base.tpl` and Provisioner's `$mac.cfg` write the same). A phone lists
+//! its alerts in `alerts` and picks its own ringtone with `active_ringtone`.
 
 use std::collections::HashSet;
 
