@@ -9,7 +9,7 @@
 //! `port` 1–65535, `priority` 1–10 with lower winning, `interrupt_calls`
 //! 0 = play over calls, 1 = hold calls and play at full volume;
 //! firmware 1_11_0 and later on every D-series model). The enclosing
-//! element's name is not in that excerpt: see docs/DECISIONS.md §19.
+//! element's name is not in that excerpt: see docs/DECISIONS.md §20.
 
 use std::net::Ipv4Addr;
 
