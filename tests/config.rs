@@ -103,6 +103,21 @@ fn the_model_carries_defaults_and_normalised_values() {
     let phone = config.phone("alice-desk").unwrap();
     assert_eq!(phone.mac.as_str(), "001915aabbcc");
     assert_eq!(phone.model.map(|m| m.as_str()), Some("D70"));
+    // A downloaded tone named by active_ringtone is downloaded; its MD5 is
+    // read at load.
+    assert_eq!(phone.active_ringtone.as_ref().map(|t| t.as_str()), Some("chime"));
+    assert_eq!(phone.ringtones, ["chime"]);
+    assert_eq!(
+        config.file_md5.get("chime-16k-mono.wav").map(String::len),
+        Some(32)
+    );
+    assert_eq!(phone.paging, ["all-call"]);
+    assert_eq!(
+        config
+            .paging_group("all-call")
+            .map(|g| (g.priority.get(), g.interrupt)),
+        Some((1, false))
+    );
     let line = config.line("202").unwrap();
     assert_eq!(
         (line.exten.as_str(), line.authname.as_str(), line.label.as_str()),

@@ -739,3 +739,201 @@ async fn the_model_comes_from_the_user_agent_when_it_is_not_set() {
         Duration::from_secs(10)
     ));
 }
+
+/// Ringtones, wallpapers and paging groups: a phone's config lists its
+/// downloaded tone (with MD5) and its paging listener, and the tone and
+/// wallpaper are served by the token URLs the config carries, with Range
+/// and ETag like firmware. A tone that is not a 16 kHz mono WAV is refused
+/// at reload, at its entry's line.
+#[tokio::test]
+async fn ringtones_wallpapers_and_paging_are_announced_and_served() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let client = client();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/files");
+    let files = server.config_path.parent().unwrap().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    let tone = std::fs::read(fixtures.join("chime-16k-mono.wav")).unwrap();
+    let wallpaper = std::fs::read(fixtures.join("logo-d6x.png")).unwrap();
+    std::fs::write(files.join("chime.wav"), &tone).unwrap();
+    std::fs::write(files.join("wall.png"), &wallpaper).unwrap();
+    let media = "\n[ringtones.chime]\nalias = \"Chime\"\nfile = \"chime.wav\"\n\
+                 [paging.all]\naddress = \"239.255.0.9\"\nport = 6000\npriority = 2\n\
+                 [lines.2003]\nsecret = \"line-secret-2003\"\n\
+                 [phones.carol]\nmac = \"0019159c1a2d\"\nmodel = \"D65\"\nlines = [\"2003\"]\n\
+                 active_ringtone = \"chime\"\nwallpaper_file = \"wall.png\"\npaging = [\"all\"]\n";
+    let body = format!("{SAMPLE_BODY}{media}");
+    std::fs::write(&server.config_path, server.config_with(HTTP_CREDENTIALS, &body)).unwrap();
+    let reload = client
+        .post(server.admin_url("/api/v1/reload"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reload.status(), StatusCode::OK);
+    let config = client
+        .get(server.http_url("/0019159c1a2d.cfg"))
+        .basic_auth("provision", Some("http-secret-pw"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        config.contains("<setting id=\"active_ringtone\" value=\"chime\"/>"),
+        "{config}"
+    );
+    assert!(
+        config.contains(
+            "<listener id=\"all\" name=\"all\" addr=\"239.255.0.9\" port=\"6000\" priority=\"2\" interrupt_calls=\"0\"/>"
+        ),
+        "{config}"
+    );
+    let url_after = |marker: &str| {
+        let start = config
+            .find(marker)
+            .unwrap_or_else(|| panic!("{marker} in {config}"))
+            + marker.len();
+        let url = config[start..].split_once("url=\"").expect("url").1;
+        url[..url.find('"').unwrap()].to_owned()
+    };
+    let tone_url = url_after("<tone id=\"chime\" display=\"Chime\" type=\"user\"");
+    let md5 = md5_hex(&tone);
+    assert!(config.contains(&format!("md5=\"{md5}\"")), "{config}");
+    assert!(
+        tone_url.contains("/p/") && tone_url.ends_with("/0019159c1a2d/chime.wav"),
+        "{tone_url}"
+    );
+    let whole = client.get(&tone_url).send().await.unwrap();
+    assert_eq!(whole.status(), StatusCode::OK);
+    let etag = whole.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(whole.bytes().await.unwrap().as_ref(), &tone[..]);
+    let part = client
+        .get(&tone_url)
+        .header("range", "bytes=0-11")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &tone[..12]);
+    let cached = client
+        .get(&tone_url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+    let wall_url = url_after("<setting id=\"wallpaper_file\" value=\"user\" path=\"/user_wallpaper.png\"");
+    let served = client.get(&wall_url).send().await.unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+    assert_eq!(served.bytes().await.unwrap().as_ref(), &wallpaper[..]);
+
+    // A tone the phones cannot play is refused at reload.
+    std::fs::write(files.join("chime.wav"), b"ID3 an mp3, not a wav").unwrap();
+    let refused = client
+        .post(server.admin_url("/api/v1/reload"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(refused.status(), StatusCode::OK);
+    let text = refused.text().await.unwrap();
+    assert!(
+        text.contains("ringtones.chime.file") && text.contains("chime.wav is not a WAV file"),
+        "{text}"
+    );
+}
+
+fn md5_hex(bytes: &[u8]) -> String {
+    use md5::Digest;
+    md5::Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A firmware rollout as the admin sees it: `GET /api/v1/firmware` and the
+/// dashboard say which version each phone runs (from the User-Agent of its
+/// last config fetch), which are behind the configured `[firmware]`, and
+/// which report another model than phones.toml sets.
+#[tokio::test]
+async fn the_dashboard_shows_firmware_versions_phones_behind_and_model_mismatches() {
+    let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
+    let client = client();
+    let files = server.config_path.parent().unwrap().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(files.join("2_9_27_D65_firmware.eff"), b"image").unwrap();
+    let body = format!("{SAMPLE_BODY}\n[firmware.d65]\nmodel = \"D65\"\nversion = \"2_9_27\"\n");
+    std::fs::write(&server.config_path, server.config_with(HTTP_CREDENTIALS, &body)).unwrap();
+    let reload = client
+        .post(server.admin_url("/api/v1/reload"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reload.status(), StatusCode::OK);
+    // Bob's D65 runs an older version; Alice's (a D50 in phones.toml) says
+    // it is a D45.
+    for (path, agent) in [
+        (BOB, "Digium D65 2_8_1"),
+        ("/0019159c1a2c.cfg", "Digium D45 2_9_27"),
+    ] {
+        let fetched = client
+            .get(server.http_url(path))
+            .basic_auth("provision", Some("http-secret-pw"))
+            .header("user-agent", agent)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(fetched.status(), StatusCode::OK);
+    }
+    let status: serde_json::Value = client
+        .get(server.admin_url("/api/v1/firmware"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        status,
+        serde_json::json!([
+            {"phone": "bob", "configured_model": "D65", "reported_model": "D65", "model_mismatch": false,
+             "running": "2_8_1", "target": "2_9_27", "behind": true},
+            {"phone": "alice", "configured_model": "D50", "reported_model": "D45", "model_mismatch": true,
+             "running": "2_9_27", "target": null, "behind": false},
+        ])
+    );
+    let page = client
+        .get(server.admin_url("/"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let table = &page[page.find("<table id=\"firmware\">").expect("firmware table")..];
+    let row = |phone: &str| {
+        let start = table
+            .find(&format!("<tr data-phone=\"{phone}\">"))
+            .unwrap_or_else(|| panic!("{phone} in {table}"));
+        table[start..start + table[start..].find("</tr>").unwrap()].to_owned()
+    };
+    assert!(
+        row("bob").contains("<td>2_8_1</td>") && row("bob").contains(">behind</td>"),
+        "{}",
+        row("bob")
+    );
+    assert!(
+        row("alice").contains(">model mismatch: set D50, says D45</td>"),
+        "{}",
+        row("alice")
+    );
+    // And the log says so too, at the fetch.
+    assert!(server.wait_for_log(
+        "model mismatch: phones.toml says D50, the phone says it is a D45",
+        std::time::Duration::from_secs(10)
+    ));
+}

@@ -33,6 +33,8 @@ struct DashboardPage {
     version: &'static str,
     /// The AMI link, when `[asterisk]` is set.
     asterisk: Option<&'static str>,
+    /// Firmware per phone (`firmware_status.rs`).
+    firmware: Vec<super::firmware_status::FirmwareStatus>,
 }
 
 struct LineRow {
@@ -110,6 +112,7 @@ pub async fn page(
         states: PhoneState::ALL.iter().map(|s| s.as_str()).collect(),
         version: crate::VERSION,
         asterisk: asterisk_status(&state),
+        firmware: super::firmware_status::statuses(&state.snapshots.borrow().config.clone(), &state.fetches),
     };
     html(&page, StatusCode::OK)
 }

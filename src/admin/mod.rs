@@ -6,6 +6,7 @@ pub mod client;
 pub mod commands;
 mod dashboard;
 mod events;
+mod firmware_status;
 mod host_check;
 mod inventory;
 mod json;
@@ -70,6 +71,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/api/v1/hints", get(presence::hints))
         .route("/api/v1/lines", get(inventory::lines))
         .route("/api/v1/phones", get(inventory::phones))
+        .route("/api/v1/firmware", get(firmware_status::firmware))
         .route(
             "/api/v1/subscriptions",
             get(|State(state): State<AdminState>| async move { axum::Json(state.sip.subscriptions().await) }),

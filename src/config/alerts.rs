@@ -1,9 +1,11 @@
 //! `[alerts.NAME]` (DPMA `type=alert`, reference §2.7): how a phone rings
-//! for an incoming call whose `Alert-Info` matches — ring type and built-in
-//! ringtone. Written as `<ringtones><alerts><alert alert_info ringtone_id
-//! ring_type/>` (reference §3; Wazo's `base.tpl` and Provisioner's
-//! `$mac.cfg` write the same). A phone lists its alerts in `alerts` and
-//! picks its own ringtone with `active_ringtone`.
+//! for an incoming call whose `Alert-Info` matches — ring type and ringtone
+//! (built-in or a `[ringtones]` entry). Written as `<ringtones><alerts>
+//! <alert alert_info ringtone_id ring_type/>` (reference §3; Wazo's
+//! `base.tpl` and Provisioner's `$mac.cfg` write the same). A phone lists
+//! its alerts in `alerts` and picks its own ringtone with `active_ringtone`.
+
+use std::collections::HashSet;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -11,52 +13,81 @@ use toml::Spanned;
 use super::document::Entry;
 use super::problem::{Problem, path_segment};
 
-/// The phones' built-in ringtones (reference §3, `<tones>`).
-pub const BUILT_IN_TONES: &[&str] = &[
-    "Alarm",
-    "Chimes",
-    "Digium",
-    "GuitarStrum",
-    "Jingle",
-    "Office",
-    "Office2",
-    "RotaryPhone",
-    "SteelDrum",
-    "Techno",
-    "Theme",
-    "Tweedle",
-    "Twinkle",
-    "Vibe",
+/// The phones' built-in ringtones (reference §3, `<tones>`): `id` and
+/// `display` as the DPMA Users Guide v1.0 p.21 "Tones Element" lists them.
+pub const BUILT_IN_TONES: &[(&str, &str)] = &[
+    ("Alarm", "Alarm"),
+    ("Chimes", "Chimes"),
+    ("Digium", "Digium"),
+    ("GuitarStrum", "Guitar Strum"),
+    ("Jingle", "Jingle"),
+    ("Office", "Office"),
+    ("Office2", "Office 2"),
+    ("RotaryPhone", "Rotary Phone"),
+    ("SteelDrum", "Steel Drum"),
+    ("Techno", "Techno"),
+    ("Theme", "Theme"),
+    ("Tweedle", "Tweedle"),
+    ("Twinkle", "Twinkle"),
+    ("Vibe", "Vibe"),
 ];
 
-/// A built-in ringtone name, checked while it is read.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+/// The id of the built-in tone called `name` (any case).
+pub fn built_in_tone(name: &str) -> Option<&'static str> {
+    BUILT_IN_TONES
+        .iter()
+        .map(|(id, _)| *id)
+        .find(|id| id.eq_ignore_ascii_case(name))
+}
+
+/// A ringtone a phone can play: a built-in one (canonical spelling) or a
+/// `[ringtones]` entry's name, checked against both once the entries are
+/// known (`Ringtone::resolve`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ringtone(String);
 
 impl Ringtone {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// `name` as a built-in tone (any case) or one of `user_tones`.
+    pub fn resolve(name: &str, user_tones: &HashSet<&str>) -> Result<Self, UnknownRingtone> {
+        if let Some(tone) = built_in_tone(name) {
+            return Ok(Self(tone.to_owned()));
+        }
+        if user_tones.contains(name) {
+            return Ok(Self(name.to_owned()));
+        }
+        Err(UnknownRingtone(name.to_owned()))
+    }
+
+    /// Whether this is a built-in tone (else a `[ringtones]` entry).
+    pub fn is_built_in(&self) -> bool {
+        built_in_tone(&self.0).is_some()
+    }
+
+    /// Resolves a spanned reference, pushing a problem at it when unknown.
+    pub fn checked(
+        source: &str,
+        path: String,
+        name: &Spanned<String>,
+        user_tones: &HashSet<&str>,
+        problems: &mut Vec<Problem>,
+    ) -> Option<Self> {
+        Self::resolve(name.get_ref(), user_tones)
+            .map_err(|error| problems.push(Problem::at(source, name.span(), path, error.to_string())))
+            .ok()
+    }
 }
 
 /// Why a ringtone name was refused.
 #[derive(Debug, thiserror::Error)]
-#[error("{0:?} is not a built-in ringtone (expected one of {list})", list = BUILT_IN_TONES.join(", "))]
+#[error(
+    "{0:?} is neither a built-in ringtone ({list}) nor a [ringtones] entry",
+    list = BUILT_IN_TONES.iter().map(|(id, _)| *id).collect::<Vec<_>>().join(", ")
+)]
 pub struct UnknownRingtone(String);
-
-impl TryFrom<String> for Ringtone {
-    type Error = UnknownRingtone;
-    fn try_from(name: String) -> Result<Self, UnknownRingtone> {
-        match BUILT_IN_TONES
-            .iter()
-            .find(|tone| tone.eq_ignore_ascii_case(&name))
-        {
-            Some(tone) => Ok(Self((*tone).to_owned())),
-            None => Err(UnknownRingtone(name)),
-        }
-    }
-}
 
 /// `ring_type` of an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -87,7 +118,7 @@ pub struct AlertEntry {
     pub alert_info: Option<String>,
     #[serde(default = "default_ring_type")]
     pub ring_type: RingType,
-    pub ringtone: Option<Ringtone>,
+    pub ringtone: Option<Spanned<String>>,
 }
 
 fn default_ring_type() -> RingType {
@@ -103,10 +134,20 @@ pub struct Alert {
     pub ringtone: Option<Ringtone>,
 }
 
-pub fn alerts(source: &str, entries: &[Entry<AlertEntry>], problems: &mut Vec<Problem>) -> Vec<Alert> {
+pub fn alerts(
+    source: &str,
+    entries: &[Entry<AlertEntry>],
+    user_tones: &HashSet<&str>,
+    problems: &mut Vec<Problem>,
+) -> Vec<Alert> {
     let mut alerts = Vec::new();
     for entry in entries {
         let (name, value) = (&entry.name, &entry.value);
+        let path = format!("alerts.{}.ringtone", path_segment(name.get_ref()));
+        let ringtone = match &value.ringtone {
+            Some(tone) => Ringtone::checked(source, path, tone, user_tones, problems),
+            None => None,
+        };
         let Some(alert_info) = &value.alert_info else {
             if !entry.has("alert_info") {
                 problems.push(Problem::at(
@@ -122,28 +163,8 @@ pub fn alerts(source: &str, entries: &[Entry<AlertEntry>], problems: &mut Vec<Pr
             name: name.get_ref().clone(),
             alert_info: alert_info.clone(),
             ring_type: value.ring_type,
-            ringtone: value.ringtone.clone(),
+            ringtone,
         });
     }
     alerts
-}
-
-/// Checks a phone's `alerts` names against the entries (valid or not).
-pub fn check_references(
-    source: &str,
-    path: &str,
-    references: &[Spanned<String>],
-    known: &std::collections::HashSet<&str>,
-    problems: &mut Vec<Problem>,
-) {
-    for reference in references {
-        if !known.contains(reference.get_ref().as_str()) {
-            problems.push(Problem::at(
-                source,
-                reference.span(),
-                format!("{path}.alerts"),
-                format!("{:?} is not an [alerts] entry", reference.get_ref()),
-            ));
-        }
-    }
 }

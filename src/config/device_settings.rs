@@ -65,40 +65,75 @@ pub type Dscp = Bounded<0, 63>;
 /// Seconds (timeouts, intervals), up to a week.
 pub type Seconds = Bounded<0, 604_800>;
 
-/// A phone's device settings as validated; `None` leaves the phone's own
-/// value (no `<setting>` is written).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeviceSettings {
-    pub ntp_resync: Option<Seconds>,
-    pub active_locale: Option<String>,
-    pub name_format: Option<NameFormat>,
-    pub brightness: Option<Level>,
-    pub contrast: Option<Level>,
-    pub dim_backlight: Option<bool>,
-    pub backlight_timeout: Option<Seconds>,
-    pub backlight_dim_level: Option<Level>,
-    pub idle_company_text: Option<String>,
-    pub display_mc_notification: Option<bool>,
-    pub small_clock: Option<bool>,
-    pub ringer_volume: Option<Level>,
-    pub speaker_volume: Option<Level>,
-    pub handset_volume: Option<Level>,
-    pub headset_volume: Option<Level>,
-    pub reset_call_volume: Option<bool>,
-    pub headset_answer: Option<bool>,
-    pub ehs: Option<Ehs>,
-    pub web_ui_enabled: Option<bool>,
-    pub lock_preferences: Option<bool>,
-    pub accept_local_calls: Option<AcceptLocalCalls>,
-    pub lan_port_mode: Option<PortMode>,
-    pub pc_port_mode: Option<PortMode>,
-    /// Default on: check-sync is how reloads reach the phones.
-    pub enable_check_sync: bool,
-    /// In priority order (first = preferred); empty = the phone's own.
-    pub codecs: Vec<Codec>,
-    /// Validated pass-through `<setting id>`s, in file order.
-    pub settings: Vec<(&'static str, String)>,
+/// The typed device keys of a phone (DPMA phone options, reference §2.3),
+/// listed once: `PhoneEntry` (which must name every key itself, since
+/// serde's `flatten` does not combine with `deny_unknown_fields`) and
+/// `DeviceSettings` are both generated from this list by `$callback`.
+macro_rules! device_keys {
+    ($callback:ident { $($prefix:tt)* }) => {
+        $callback! {
+            $($prefix)*
+            ;
+            ntp_resync: Seconds,
+            active_locale: String,
+            name_format: NameFormat,
+            brightness: Level,
+            contrast: Level,
+            dim_backlight: bool,
+            backlight_timeout: Seconds,
+            backlight_dim_level: Level,
+            idle_company_text: String,
+            display_mc_notification: bool,
+            small_clock: bool,
+            ringer_volume: Level,
+            speaker_volume: Level,
+            handset_volume: Level,
+            headset_volume: Level,
+            reset_call_volume: bool,
+            headset_answer: bool,
+            ehs: Ehs,
+            web_ui_enabled: bool,
+            lock_preferences: bool,
+            accept_local_calls: AcceptLocalCalls,
+            lan_port_mode: PortMode,
+            pc_port_mode: PortMode,
+        }
+    };
 }
+pub(super) use device_keys;
+
+macro_rules! device_settings_struct {
+    (; $($key:ident : $ty:ty),* $(,)?) => {
+        /// A phone's device settings as validated; `None` leaves the
+        /// phone's own value (no `<setting>` is written).
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub struct DeviceSettings {
+            $(pub $key: Option<$ty>,)*
+            /// Default on: check-sync is how reloads reach the phones.
+            pub enable_check_sync: bool,
+            /// In priority order (first = preferred); empty = the phone's own.
+            pub codecs: Vec<Codec>,
+            /// Validated pass-through `<setting id>`s, in file order.
+            pub settings: Vec<(&'static str, String)>,
+        }
+
+        impl DeviceSettings {
+            /// The typed keys of `entry`, with `settings` already checked.
+            pub fn from_entry(
+                entry: &super::entries::PhoneEntry,
+                settings: Vec<(&'static str, String)>,
+            ) -> Self {
+                Self {
+                    $($key: entry.$key.clone(),)*
+                    enable_check_sync: entry.enable_check_sync.unwrap_or(true),
+                    codecs: entry.codecs.clone().unwrap_or_default(),
+                    settings,
+                }
+            }
+        }
+    };
+}
+device_keys!(device_settings_struct {});
 
 /// A closed set of words, each written to the phone as it is spelled here.
 macro_rules! choice {

@@ -16,109 +16,107 @@ use super::device_settings::{
     AcceptLocalCalls, Codec, Ehs, Level, NameFormat, PortMode, Seconds, SettingValue,
 };
 use super::extension::Extension;
+use super::listen_address::Transport;
 use super::mac_address::MacAddress;
 use super::phone_model::PhoneModel;
+use super::registration::MediaEncryption;
 use super::secret::Secret;
 
-/// `[lines.NAME]` (DPMA `type=line`).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LineEntry {
-    /// Dialable extension; default: the line name.
-    pub exten: Option<Spanned<Extension>>,
-    /// Digest user name for SIP and the phone's account; default: the line name.
-    pub authname: Option<String>,
-    /// SIP password of the account (goes into the phone's config).
-    pub secret: Option<Secret>,
-    /// Label on the phone's line key and in contacts; default: the extension.
-    pub label: Option<String>,
-    /// Caller ID, e.g. `Bob Smith <2000>`.
-    pub callerid: Option<String>,
-    /// Voicemail box, e.g. `2000@default`.
-    pub mailbox: Option<String>,
-    /// What the phone dials for voicemail, e.g. `*97`.
-    pub voicemail: Option<String>,
-    // Registration options (DPMA type=line, reference §2.4).
-    pub digit_map: Option<String>,
-    pub outboundproxy_address: Option<String>,
-    pub outboundproxy_port: Option<u16>,
-    pub transport: Option<super::listen_address::Transport>,
-    pub media_encryption: Option<super::registration::MediaEncryption>,
-    pub reregistration_timeout: Option<Seconds>,
-    pub registration_retry_interval: Option<Seconds>,
-    pub registration_max_retries: Option<u16>,
-    pub plar_number: Option<String>,
+macro_rules! line_entry_struct {
+    ($($(#[$meta:meta])* $field:ident : $fty:ty,)* ; $($(#[$kmeta:meta])* $key:ident : $ty:ty,)*) => {
+        /// `[lines.NAME]` (DPMA `type=line`).
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct LineEntry {
+            $($(#[$meta])* pub $field: $fty,)*
+            // Registration options (DPMA type=line, reference §2.4).
+            $($(#[$kmeta])* pub $key: Option<$ty>,)*
+        }
+    };
 }
 
-/// `[phones.NAME]` (DPMA `type=phone`).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PhoneEntry {
-    pub mac: Option<Spanned<MacAddress>>,
-    pub model: Option<PhoneModel>,
+super::registration::line_sip_keys!(line_entry_struct {
+    /// Dialable extension; default: the line name.
+    exten: Option<Spanned<Extension>>,
+    /// Digest user name for SIP and the phone's account; default: the line name.
+    authname: Option<String>,
+    /// SIP password of the account (goes into the phone's config).
+    secret: Option<Secret>,
+    /// Label on the phone's line key and in contacts; default: the extension.
+    label: Option<String>,
+    /// Caller ID, e.g. `Bob Smith <2000>`.
+    callerid: Option<String>,
+    /// Voicemail box, e.g. `2000@default`.
+    mailbox: Option<String>,
+    /// What the phone dials for voicemail, e.g. `*97`.
+    voicemail: Option<String>,
+    outboundproxy_address: Option<String>,
+    outboundproxy_port: Option<u16>,
+});
+
+macro_rules! phone_entry_struct {
+    ($($(#[$meta:meta])* $field:ident : $fty:ty,)* ; $($key:ident : $ty:ty),* $(,)?) => {
+        /// `[phones.NAME]` (DPMA `type=phone`).
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct PhoneEntry {
+            $($(#[$meta])* pub $field: $fty,)*
+            // Device settings (DPMA phone options, reference §2.3); each
+            // becomes one `<setting>` (see `device_settings.rs` for the ids).
+            $(pub $key: Option<$ty>,)*
+        }
+    };
+}
+
+super::device_settings::device_keys!(phone_entry_struct {
+    mac: Option<Spanned<MacAddress>>,
+    model: Option<PhoneModel>,
     /// The phone's admin/web UI password (`login_password` setting).
-    pub login_password: Option<Secret>,
+    login_password: Option<Secret>,
     /// The user's name: shown for this phone's primary line in other
     /// phones' phonebooks and on their BLF keys.
-    pub full_name: Option<String>,
+    full_name: Option<String>,
     /// Line names; the first is the primary line.
-    pub lines: Option<Spanned<Vec<Spanned<String>>>>,
+    lines: Option<Spanned<Vec<Spanned<String>>>>,
     /// Line names shown in the phonebook and on BLF keys.
     #[serde(default)]
-    pub contacts: Vec<Spanned<String>>,
+    contacts: Vec<Spanned<String>>,
     /// `[networks.NAME]` this phone lives in; without it, the network whose
     /// `cidr` holds the address the phone fetches its config from.
-    pub network: Option<Spanned<String>>,
+    network: Option<Spanned<String>>,
     /// Olson time zone name, e.g. `America/Chicago`.
-    pub timezone: Option<String>,
-    // Device settings (DPMA phone options, reference §2.3); each becomes
-    // one `<setting>` (see `device_settings.rs` for the ids).
-    pub ntp_resync: Option<Seconds>,
-    pub active_locale: Option<String>,
-    pub name_format: Option<NameFormat>,
-    pub brightness: Option<Level>,
-    pub contrast: Option<Level>,
-    pub dim_backlight: Option<bool>,
-    pub backlight_timeout: Option<Seconds>,
-    pub backlight_dim_level: Option<Level>,
-    pub idle_company_text: Option<String>,
-    pub display_mc_notification: Option<bool>,
-    pub small_clock: Option<bool>,
-    pub ringer_volume: Option<Level>,
-    pub speaker_volume: Option<Level>,
-    pub handset_volume: Option<Level>,
-    pub headset_volume: Option<Level>,
-    pub reset_call_volume: Option<bool>,
-    pub headset_answer: Option<bool>,
-    pub ehs: Option<Ehs>,
-    pub web_ui_enabled: Option<bool>,
-    pub lock_preferences: Option<bool>,
-    pub accept_local_calls: Option<AcceptLocalCalls>,
-    pub lan_port_mode: Option<PortMode>,
-    pub pc_port_mode: Option<PortMode>,
-    pub enable_check_sync: Option<bool>,
+    timezone: Option<String>,
+    enable_check_sync: Option<bool>,
     /// Codecs in priority order, e.g. `["G722", "PCMU"]`.
-    pub codecs: Option<Vec<Codec>>,
+    codecs: Option<Vec<Codec>>,
     /// `[external_lines]` accounts after its own lines (they take line keys).
-    pub external_lines: Option<Vec<Spanned<String>>>,
+    external_lines: Option<Vec<Spanned<String>>>,
     /// `[alerts]` (Alert-Info → ring type and tone) this phone honours.
-    pub alerts: Option<Vec<Spanned<String>>>,
-    /// The phone's own ringtone, a built-in name such as `Digium`.
-    pub active_ringtone: Option<super::alerts::Ringtone>,
+    alerts: Option<Vec<Spanned<String>>>,
+    /// The phone's own ringtone: a built-in name such as `Digium`, or a
+    /// `[ringtones]` entry.
+    active_ringtone: Option<Spanned<String>>,
+    /// `[ringtones]` files this phone downloads (those its alerts and
+    /// `active_ringtone` name are added).
+    ringtones: Option<Vec<Spanned<String>>>,
+    /// `[paging]` multicast groups this phone listens to.
+    paging: Option<Vec<Spanned<String>>>,
     /// Idle-screen logo: a PNG of the model's size in `files_dir`.
-    pub logo_file: Option<Spanned<String>>,
+    logo_file: Option<Spanned<String>>,
+    /// Wallpaper (colour models): a PNG in `files_dir`.
+    wallpaper_file: Option<Spanned<String>>,
     /// The `[firmware]` entry to run; default: the one for its model.
-    pub firmware: Option<Spanned<String>>,
+    firmware: Option<Spanned<String>>,
     /// `[contacts]` groups in this phone's phonebook, after its lines' group.
-    pub contact_groups: Option<Vec<Spanned<String>>>,
+    contact_groups: Option<Vec<Spanned<String>>>,
     /// The group whose contacts the BLF keys watch; default `Internal`
     /// (the lines in `contacts`).
-    pub blf_contact_group: Option<Spanned<String>>,
+    blf_contact_group: Option<Spanned<String>>,
     /// Call features on each line contact: intercom, monitor, voicemail, pickup.
-    pub contact_actions: Option<Vec<super::phonebook::ContactAction>>,
+    contact_actions: Option<Vec<super::phonebook::ContactAction>>,
     /// Any other documented `<setting id>`: `{ transport_tls_port = 5061 }`.
-    pub settings: Option<BTreeMap<Spanned<String>, SettingValue>>,
-}
+    settings: Option<BTreeMap<Spanned<String>, SettingValue>>,
+});
 
 /// `[hints."EXTEN"]`: extra or overriding device and presence sources for an
 /// extension's hint (Asterisk `exten => EXTEN,hint,DEVICES,PRESENCE`).

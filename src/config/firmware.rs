@@ -59,16 +59,7 @@ pub fn firmware(
         let (name, value) = (&entry.name, &entry.value);
         let path = format!("firmware.{}", path_segment(name.get_ref()));
         let (Some(model), Some(version)) = (value.model, &value.version) else {
-            for key in ["model", "version"] {
-                if !entry.has(key) {
-                    problems.push(Problem::at(
-                        source,
-                        name.span(),
-                        path.clone(),
-                        format!("missing key `{key}`"),
-                    ));
-                }
-            }
+            super::references::missing_keys(source, entry, &path, &["model", "version"], problems);
             continue;
         };
         if !is_plain_file_name(version.get_ref()) {

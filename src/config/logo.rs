@@ -5,13 +5,19 @@
 //! `check` and every load verify the file is a PNG of the size the model's
 //! screen takes (reference §3 "Model facts") and record its MD5, which the
 //! phone compares to decide whether to download it again.
-
-use md5::{Digest, Md5};
+//!
+//! `wallpaper_file` (DPMA's option of the same name) is a PNG too, written
+//! as `<setting id="wallpaper_file" value="user" path="/user_wallpaper.png"
+//! url=… md5=…/>` (Sangoma KB "XML Configuration 2.9.22+" and "3.8.0+",
+//! complete example). No source we found gives a wallpaper size, so only
+//! the format is checked, and that the model has a colour screen to show
+//! it on (reference §3 "Model facts": the D6x and D80).
 
 use super::model::Config;
 use super::problem::{Problem, path_segment};
 
-/// Where a phone's `logo_file` is named, for problems found at load.
+/// Where a phone's `logo_file` or `wallpaper_file` is named, for problems
+/// found at load.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogoFile {
     pub file: String,
@@ -32,40 +38,51 @@ pub fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
 }
 
 impl Config {
-    /// Reads every phone's logo: a problem for a missing file, a file that
-    /// is not a PNG, or a size that is not the model's; the MD5 of each
-    /// good one goes into `file_md5`.
+    /// Reads every phone's logo and wallpaper: a problem for a missing
+    /// file, a file that is not a PNG, a logo whose size is not the
+    /// model's, or a wallpaper on a model without a colour screen; the MD5
+    /// of each good one goes into `file_md5`.
     pub(super) fn check_logos(&mut self) -> Vec<Problem> {
         let mut problems = Vec::new();
         for phone in &self.phones {
-            let Some(logo) = &phone.logo_file else { continue };
-            let path = self.general.files_dir.join(&logo.file);
-            let problem = |message: String| Problem {
-                path: format!("phones.{}.logo_file", path_segment(&phone.name)),
-                line: logo.line,
-                column: logo.column,
-                message,
-            };
-            let Ok(bytes) = std::fs::read(&path) else {
-                problems.push(problem(format!(
-                    "{} is not a readable file in [general] files_dir",
-                    logo.file
-                )));
-                continue;
-            };
-            match (png_size(&bytes), phone.model) {
-                (None, _) => problems.push(problem(format!("{} is not a PNG image", logo.file))),
-                (Some(size), Some(model)) if size != model.logo_size() => {
-                    let (width, height) = model.logo_size();
+            let images = [
+                ("logo_file", &phone.logo_file),
+                ("wallpaper_file", &phone.wallpaper_file),
+            ];
+            for (key, image) in images {
+                let Some(image) = image else { continue };
+                let problem = |message: String| Problem {
+                    path: format!("phones.{}.{key}", path_segment(&phone.name)),
+                    line: image.line,
+                    column: image.column,
+                    message,
+                };
+                let Ok(bytes) = std::fs::read(self.general.files_dir.join(&image.file)) else {
                     problems.push(problem(format!(
-                        "{} is {}x{} pixels; a {model} shows a {width}x{height} logo",
-                        logo.file, size.0, size.1
+                        "{} is not a readable file in [general] files_dir",
+                        image.file
                     )));
-                }
-                _ => {
-                    let digest = Md5::digest(&bytes);
-                    let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
-                    self.file_md5.insert(logo.file.clone(), hex);
+                    continue;
+                };
+                let size = png_size(&bytes);
+                match (size, phone.model) {
+                    (None, _) => problems.push(problem(format!("{} is not a PNG image", image.file))),
+                    (Some(size), Some(model)) if key == "logo_file" && size != model.logo_size() => {
+                        let (width, height) = model.logo_size();
+                        problems.push(problem(format!(
+                            "{} is {}x{} pixels; a {model} shows a {width}x{height} logo",
+                            image.file, size.0, size.1
+                        )));
+                    }
+                    (Some(_), Some(model)) if key == "wallpaper_file" && !model.has_colour_screen() => {
+                        problems.push(problem(format!(
+                            "a {model} has no colour screen to show a wallpaper on (D60, D62, D65 and D80 have)"
+                        )));
+                    }
+                    _ => {
+                        let md5 = super::ringtones::md5_hex(&bytes);
+                        self.file_md5.insert(image.file.clone(), md5);
+                    }
                 }
             }
         }

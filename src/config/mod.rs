@@ -1,21 +1,25 @@
 //! phones.toml: parse → validate → immutable `Config`.
 //!
-//! - `document` reads the TOML into typed sections and entries, collecting
-//!   syntax errors, unknown keys and bad values with their `line:column`.
-//! - `validate` applies cross-entry defaults and rules (unknown references,
-//!   duplicates) and builds the `model`; `key_limits` says what a model's
+//! - `document` reads the TOML into typed sections and entries (each by
+//!   `entry_reader`), collecting syntax errors, unknown keys and bad values
+//!   with their `line:column`.
+//! - `validate` (with `validate_lines`, `validate_phones`) applies
+//!   cross-entry defaults and rules (unknown references, duplicates) and
+//!   builds the `model`; `key_limits` says what a model's
 //!   keys allow (too many lines: a problem; too many contacts: a warning).
 //! - The value types (`MacAddress`, `Extension`, `PhoneModel`, `SipListen`,
 //!   `Cidr`, `Secret`) validate themselves once, at this edge.
 //!
 //! No I/O here beyond reading the one file in `Config::load` and checking
-//! there that every file it serves (firmware, logos) exists and fits.
+//! there that every file it serves (firmware, logos, wallpapers, ringtones)
+//! exists and fits.
 
 mod alerts;
 mod asterisk;
 mod device_settings;
 mod document;
 mod entries;
+mod entry_reader;
 mod explain;
 mod extension;
 mod field_names;
@@ -25,21 +29,26 @@ mod listen_address;
 mod logo;
 mod mac_address;
 mod model;
+mod paging;
 mod phone_model;
 mod phone_settings;
 mod phonebook;
 mod problem;
 mod profiles;
+mod references;
 mod registration;
+mod ringtones;
 mod secret;
 mod sections;
 mod validate;
+mod validate_lines;
+mod validate_phones;
 mod xml_text;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use alerts::{Alert, RingType, Ringtone};
+pub use alerts::{Alert, BUILT_IN_TONES, RingType, Ringtone};
 pub use asterisk::{AmiAddress, Asterisk, InvalidAmiAddress};
 pub use device_settings::{Codec, DeviceSettings};
 pub use extension::{Extension, InvalidExtension};
@@ -47,11 +56,13 @@ pub use firmware::Firmware;
 pub use listen_address::{Cidr, SipListen, Transport};
 pub use mac_address::{InvalidMacAddress, MacAddress};
 pub use model::{Config, HintDefinition, Line, Phone};
+pub use paging::PagingGroup;
 pub use phone_model::{BlfSlot, KeyLayout, PhoneModel};
 pub use phonebook::{Contact, ContactAction, ContactNumber, LINES_GROUP};
 pub use problem::Problem;
 pub use profiles::KeyOrigin;
 pub use registration::{ExternalLine, Host, LineSip, MediaEncryption};
+pub use ringtones::UserRingtone;
 pub use secret::Secret;
 pub use sections::{Admin, DigestAlgorithm, General, Http, Limits, Network, Sip};
 
@@ -104,6 +115,8 @@ impl Config {
         let mut config = Self::parse(source, path)?;
         let mut problems = config.missing_files();
         problems.extend(config.check_logos());
+        problems.extend(config.check_ringtone_files());
+        problems.sort_by_key(|p| (p.line, p.column));
         if problems.is_empty() {
             Ok(config)
         } else {

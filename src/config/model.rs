@@ -34,13 +34,18 @@ pub struct Config {
     pub alerts: Vec<super::alerts::Alert>,
     /// `[external_lines]` accounts, in file order.
     pub external_lines: Vec<super::registration::ExternalLine>,
-    /// MD5 (hex) of served files that phones check by hash (logos), filled
+    /// MD5 (hex) of served files that phones check by hash (logos,
+    /// wallpapers, ringtones), filled
     /// by `Config::load`.
     pub file_md5: HashMap<String, String>,
     /// `[firmware]` images, in file order.
     pub firmware: Vec<super::firmware::Firmware>,
     /// `[contacts]` phonebook entries, in file order.
     pub contacts: Vec<super::phonebook::Contact>,
+    /// `[ringtones]` files, in file order.
+    pub ringtones: Vec<super::ringtones::UserRingtone>,
+    /// `[paging]` multicast groups, in file order.
+    pub paging: Vec<super::paging::PagingGroup>,
     /// Things that work but are probably not what was meant (more
     /// contacts than BLF keys, …), for `check` and the server log.
     pub warnings: Vec<super::problem::Problem>,
@@ -136,7 +141,13 @@ pub struct Phone {
     /// `[alerts]` names it honours.
     pub alerts: Vec<String>,
     pub active_ringtone: Option<super::alerts::Ringtone>,
+    /// `[ringtones]` names it downloads: those it lists, then those its
+    /// alerts and `active_ringtone` name, each once, in that order.
+    pub ringtones: Vec<String>,
+    /// `[paging]` groups it listens to.
+    pub paging: Vec<String>,
     pub logo_file: Option<super::logo::LogoFile>,
+    pub wallpaper_file: Option<super::logo::LogoFile>,
     /// The `[firmware]` entry it runs, if any.
     pub firmware: Option<String>,
     /// `[contacts]` groups in the phonebook, after the lines' group.
@@ -236,11 +247,24 @@ impl Config {
     /// The file behind `/files/NAME`, if the config serves one by that name.
     pub fn served_file(&self, name: &str) -> Option<std::path::PathBuf> {
         let firmware = self.firmware.iter().any(|image| image.file == name);
-        let logo = self
-            .phones
-            .iter()
-            .any(|phone| phone.logo_file.as_ref().is_some_and(|logo| logo.file == name));
-        (firmware || logo).then(|| self.general.files_dir.join(name))
+        let tone = self.ringtones.iter().any(|tone| tone.file == name);
+        let image = self.phones.iter().any(|phone| {
+            [&phone.logo_file, &phone.wallpaper_file]
+                .into_iter()
+                .flatten()
+                .any(|image| image.file == name)
+        });
+        (firmware || tone || image).then(|| self.general.files_dir.join(name))
+    }
+
+    /// The `[ringtones]` entry called `name`.
+    pub fn ringtone(&self, name: &str) -> Option<&super::ringtones::UserRingtone> {
+        self.ringtones.iter().find(|tone| tone.name == name)
+    }
+
+    /// The `[paging]` group called `name`.
+    pub fn paging_group(&self, name: &str) -> Option<&super::paging::PagingGroup> {
+        self.paging.iter().find(|group| group.name == name)
     }
 
     /// The `[contacts]` entries of `group`, in file order.

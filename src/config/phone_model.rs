@@ -163,6 +163,12 @@ impl PhoneModel {
         }
     }
 
+    /// Whether the screen is in colour, so a wallpaper can be shown
+    /// (reference §3 "Model facts": the D6x and D80).
+    pub fn has_colour_screen(self) -> bool {
+        matches!(self, Self::D60 | Self::D62 | Self::D65 | Self::D80)
+    }
+
     /// The model a phone's User-Agent names: the first word of the form
     /// `D<digits>` after "Digium" or "Sangoma" (any case), as in
     /// `Digium D65 2_9_27` (reference §1.5: FreePBX reads the model with

@@ -37,32 +37,5 @@ pub fn device_settings(
             }
         }
     }
-    DeviceSettings {
-        ntp_resync: entry.ntp_resync,
-        active_locale: entry.active_locale.clone(),
-        name_format: entry.name_format,
-        brightness: entry.brightness,
-        contrast: entry.contrast,
-        dim_backlight: entry.dim_backlight,
-        backlight_timeout: entry.backlight_timeout,
-        backlight_dim_level: entry.backlight_dim_level,
-        idle_company_text: entry.idle_company_text.clone(),
-        display_mc_notification: entry.display_mc_notification,
-        small_clock: entry.small_clock,
-        ringer_volume: entry.ringer_volume,
-        speaker_volume: entry.speaker_volume,
-        handset_volume: entry.handset_volume,
-        headset_volume: entry.headset_volume,
-        reset_call_volume: entry.reset_call_volume,
-        headset_answer: entry.headset_answer,
-        ehs: entry.ehs,
-        web_ui_enabled: entry.web_ui_enabled,
-        lock_preferences: entry.lock_preferences,
-        accept_local_calls: entry.accept_local_calls,
-        lan_port_mode: entry.lan_port_mode,
-        pc_port_mode: entry.pc_port_mode,
-        enable_check_sync: entry.enable_check_sync.unwrap_or(true),
-        codecs: entry.codecs.clone().unwrap_or_default(),
-        settings,
-    }
+    DeviceSettings::from_entry(entry, settings)
 }

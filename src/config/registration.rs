@@ -6,7 +6,6 @@
 //! write the same attributes).
 
 use serde::Deserialize;
-use toml::Spanned;
 
 use super::device_settings::Seconds;
 use super::document::Entry;
@@ -32,22 +31,55 @@ impl MediaEncryption {
     }
 }
 
-/// A line's registration options, all optional: unset keeps today's
-/// defaults (register every 300 s, retry after 25 s) or writes nothing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LineSip {
-    /// `dial_plan`, e.g. `[0-8]xx|9xxxxxxx.T3`.
-    pub digit_map: Option<String>,
-    pub outbound_proxy: Option<(String, u16)>,
-    /// Overrides the network's transport for this line.
-    pub transport: Option<Transport>,
-    pub media_encryption: Option<MediaEncryption>,
-    pub reregistration_timeout: Option<Seconds>,
-    pub registration_retry_interval: Option<Seconds>,
-    pub registration_max_retries: Option<u16>,
-    /// Dial this number as soon as the handset is lifted.
-    pub plar_number: Option<String>,
+/// A line's registration options (DPMA `type=line`, reference §2.4),
+/// listed once: `LineEntry` (which must name every key itself: serde's
+/// `flatten` does not combine with `deny_unknown_fields`) and `LineSip`
+/// are both generated from this list by `$callback`.
+macro_rules! line_sip_keys {
+    ($callback:ident { $($prefix:tt)* }) => {
+        $callback! {
+            $($prefix)*
+            ;
+            /// `dial_plan`, e.g. `[0-8]xx|9xxxxxxx.T3`.
+            digit_map: String,
+            /// Overrides the network's transport for this line.
+            transport: Transport,
+            media_encryption: MediaEncryption,
+            reregistration_timeout: Seconds,
+            registration_retry_interval: Seconds,
+            registration_max_retries: u16,
+            /// Dial this number as soon as the handset is lifted.
+            plar_number: String,
+        }
+    };
 }
+pub(super) use line_sip_keys;
+
+macro_rules! line_sip_struct {
+    (; $($(#[$meta:meta])* $key:ident : $ty:ty,)*) => {
+        /// A line's registration options, all optional: unset keeps today's
+        /// defaults (register every 300 s, retry after 25 s) or writes nothing.
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub struct LineSip {
+            $($(#[$meta])* pub $key: Option<$ty>,)*
+            pub outbound_proxy: Option<(String, u16)>,
+        }
+
+        impl LineSip {
+            /// The options of `entry`; the proxy port defaults to 5060.
+            pub fn from_entry(entry: &super::entries::LineEntry) -> Self {
+                Self {
+                    $($key: entry.$key.clone(),)*
+                    outbound_proxy: entry
+                        .outboundproxy_address
+                        .clone()
+                        .map(|address| (address, entry.outboundproxy_port.unwrap_or(5060))),
+                }
+            }
+        }
+    };
+}
+line_sip_keys!(line_sip_struct {});
 
 /// `[external_lines.NAME]` as written.
 #[derive(Debug, Deserialize)]
@@ -118,16 +150,7 @@ pub fn external_lines(
         let (name, value) = (&entry.name, &entry.value);
         let path = format!("external_lines.{}", path_segment(name.get_ref()));
         let (Some(address), Some(secret)) = (&value.server_address, &value.secret) else {
-            for key in ["server_address", "secret"] {
-                if !entry.has(key) {
-                    problems.push(Problem::at(
-                        source,
-                        name.span(),
-                        path.clone(),
-                        format!("missing key `{key}`"),
-                    ));
-                }
-            }
+            super::references::missing_keys(source, entry, &path, &["server_address", "secret"], problems);
             continue;
         };
         let secondary = match &value.secondary_server_address {
@@ -167,25 +190,4 @@ pub fn external_lines(
         });
     }
     lines
-}
-
-/// Checks a phone's `external_lines` names against the entries (valid or
-/// not: a broken entry is reported once, where it is).
-pub fn check_references(
-    source: &str,
-    path: &str,
-    references: &[Spanned<String>],
-    known: &std::collections::HashSet<&str>,
-    problems: &mut Vec<Problem>,
-) {
-    for reference in references {
-        if !known.contains(reference.get_ref().as_str()) {
-            problems.push(Problem::at(
-                source,
-                reference.span(),
-                format!("{path}.external_lines"),
-                format!("{:?} is not an [external_lines] entry", reference.get_ref()),
-            ));
-        }
-    }
 }

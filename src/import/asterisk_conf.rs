@@ -14,6 +14,8 @@ pub struct Entry {
     pub value: String,
     pub file: PathBuf,
     pub line: usize,
+    /// The template (`[name](!)`) it was written in, when inherited.
+    pub template: Option<String>,
 }
 
 /// A section after template expansion (inherited entries first).
@@ -23,6 +25,11 @@ pub struct Section {
     pub file: PathBuf,
     pub line: usize,
     pub entries: Vec<Entry>,
+    /// The templates it names itself (`[name](tmpl1,tmpl2)`).
+    pub parents: Vec<String>,
+    /// Every template it inherits from, nearest first, each with the
+    /// templates that one names (so chains can become profiles).
+    pub templates: Vec<(String, Vec<String>)>,
 }
 
 impl Section {
@@ -83,6 +90,7 @@ pub fn read(path: &Path) -> Result<Vec<Section>, ConfError> {
     let mut sections = Vec::new();
     for section in raw.iter().filter(|s| !s.template) {
         let mut entries = Vec::new();
+        let mut chain = Vec::new();
         for parent in &section.parents {
             let Some(&index) = templates.get(parent) else {
                 return Err(ConfError::Syntax {
@@ -91,14 +99,18 @@ pub fn read(path: &Path) -> Result<Vec<Section>, ConfError> {
                     message: format!("section [{}] uses unknown template ({parent})", section.name),
                 });
             };
-            inherit(&raw, &templates, index, &mut entries, 0);
+            inherit(&raw, &templates, index, &mut entries, &mut chain, 0);
         }
         entries.extend(section.entries.iter().cloned());
+        // Nearest first: the direct parents were pushed after their own.
+        chain.reverse();
         sections.push(Section {
             name: section.name.clone(),
             file: section.file.clone(),
             line: section.line,
             entries,
+            parents: section.parents.clone(),
+            templates: chain,
         });
     }
     Ok(sections)
@@ -110,17 +122,25 @@ fn inherit(
     templates: &HashMap<String, usize>,
     index: usize,
     out: &mut Vec<Entry>,
+    chain: &mut Vec<(String, Vec<String>)>,
     depth: usize,
 ) {
     if depth > 10 {
         return;
     }
-    for parent in &raw[index].parents {
+    let template = &raw[index];
+    for parent in &template.parents {
         if let Some(&parent) = templates.get(parent) {
-            inherit(raw, templates, parent, out, depth + 1);
+            inherit(raw, templates, parent, out, chain, depth + 1);
         }
     }
-    out.extend(raw[index].entries.iter().cloned());
+    if !chain.iter().any(|(name, _)| *name == template.name) {
+        chain.push((template.name.clone(), template.parents.clone()));
+    }
+    out.extend(template.entries.iter().cloned().map(|entry| Entry {
+        template: Some(template.name.clone()),
+        ..entry
+    }));
 }
 
 fn read_into(path: &Path, raw: &mut Vec<RawSection>, depth: usize) -> Result<(), ConfError> {
@@ -198,6 +218,7 @@ fn read_into(path: &Path, raw: &mut Vec<RawSection>, depth: usize) -> Result<(),
             value: value.replace("\\;", ";"),
             file: path.to_path_buf(),
             line: number,
+            template: None,
         });
     }
     Ok(())

@@ -4,16 +4,24 @@
 //! line — never dropped silently. What DPMA configs do not say but
 //! phones.toml needs (the phone model, our server address) comes from the
 //! caller, with a report line so the admin reviews it.
+//!
+//! Templates become profiles where they can (`dpma_profiles`), phones are
+//! converted in `dpma_phone`, and the phonebook files phones name in
+//! `dpma_phonebook`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write;
+use std::path::PathBuf;
 
 use super::asterisk_conf::{Entry, Section};
 use super::dpma_options::{
-    ALERT, EXTERNAL_LINE, FIRMWARE, LINE, NETWORK, PHONE, Row, SECTION_REFERENCES, by_hand, no_xml_form,
+    ALERT, EXTERNAL_LINE, FIRMWARE, LINE, MULTICAST_PAGE, NETWORK, RINGTONE, Row, by_hand, no_xml_form, row,
     write_mapped,
 };
-use crate::config::{LINES_GROUP, MacAddress, PhoneModel};
+use super::dpma_phone;
+use super::dpma_phonebook::Phonebooks;
+use super::dpma_profiles::ProfilePlan;
+use crate::config::PhoneModel;
 
 /// What to fill in that DPMA does not know.
 #[derive(Debug, Clone)]
@@ -31,11 +39,11 @@ pub struct Imported {
     pub notes: Vec<String>,
 }
 
-fn quoted(value: &str) -> String {
+pub(super) fn quoted(value: &str) -> String {
     toml::Value::String(value.to_owned()).to_string()
 }
 
-fn key(name: &str) -> String {
+pub(super) fn key(name: &str) -> String {
     let bare = !name.is_empty()
         && name
             .chars()
@@ -43,7 +51,7 @@ fn key(name: &str) -> String {
     if bare { name.to_owned() } else { quoted(name) }
 }
 
-fn note(notes: &mut Vec<String>, section: &Section, entry: &Entry, what: &str) {
+pub(super) fn note(notes: &mut Vec<String>, section: &Section, entry: &Entry, what: &str) {
     notes.push(format!(
         "{}:{}: [{}] {} = {}: {what}",
         entry.file.display(),
@@ -56,7 +64,7 @@ fn note(notes: &mut Vec<String>, section: &Section, entry: &Entry, what: &str) {
 
 /// Maps `entry` by `table`, or notes why not: no XML form (with the
 /// reason), a value that does not fit, or an option opendpma does not know.
-fn mapped_or_noted(
+pub(super) fn mapped_or_noted(
     table: &[Row],
     section: &Section,
     entry: &Entry,
@@ -84,71 +92,87 @@ fn mapped_or_noted(
     }
 }
 
-/// Line secrets from pjsip.conf: the auth named by an endpoint's `auth=`,
-/// else an auth section named after the line, else one whose `username`
-/// is the line name.
-pub fn pjsip_secrets(sections: &[Section]) -> HashMap<String, String> {
-    let auths: HashMap<&str, &Section> = sections
-        .iter()
-        .filter(|s| s.get("type").is_some_and(|t| t.eq_ignore_ascii_case("auth")))
-        .map(|s| (s.name.as_str(), s))
-        .collect();
-    let mut secrets = HashMap::new();
-    for section in sections {
-        let kind = section.get("type").unwrap_or("");
-        if kind.eq_ignore_ascii_case("endpoint")
-            && let Some(password) = section
-                .get("auth")
-                .and_then(|a| auths.get(a))
-                .and_then(|a| a.get("password"))
-        {
-            secrets.insert(section.name.clone(), password.to_owned());
-        }
-        if kind.eq_ignore_ascii_case("auth")
-            && let Some(password) = section.get("password")
-        {
-            secrets
-                .entry(section.name.clone())
-                .or_insert_with(|| password.to_owned());
-            if let Some(user) = section.get("username") {
-                secrets
-                    .entry(user.to_owned())
-                    .or_insert_with(|| password.to_owned());
-            }
-        }
-    }
-    secrets
+/// What converting a phone needs to know about the rest of the file.
+pub(super) struct Context<'a> {
+    pub options: &'a ImportOptions,
+    pub plan: ProfilePlan,
+    /// Section names per `type=` (lower case), in file order.
+    pub names: HashMap<String, Vec<&'a str>>,
+    /// Each imported line's name and extension → its name.
+    pub lines: HashMap<String, String>,
+    /// Where `contact =` files are: `[general] file_directory`, if set.
+    pub file_directory: Option<PathBuf>,
 }
 
-/// Converts DPMA sections (templates already applied).
+impl Context<'_> {
+    pub fn has(&self, kind: &str, name: &str) -> bool {
+        self.names.get(kind).is_some_and(|names| names.contains(&name))
+    }
+}
+
+/// The entries of `section` that are written for it: not `type`, not what
+/// its profile holds, and of a single-valued option (one with a row in
+/// `table`) only the last, which is the one Asterisk uses.
+pub(super) fn own_entries<'s>(section: &'s Section, table: &[Row], plan: &ProfilePlan) -> Vec<&'s Entry> {
+    let entries = &section.entries;
+    entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| !e.key.eq_ignore_ascii_case("type") && !plan.in_profile(e))
+        .filter(|(i, e)| {
+            row(table, &e.key).is_none()
+                || !entries[i + 1..]
+                    .iter()
+                    .any(|later| later.key.eq_ignore_ascii_case(&e.key) && !plan.in_profile(later))
+        })
+        .map(|(_, e)| e)
+        .collect()
+}
+
+/// Converts DPMA sections (templates applied; each entry says which
+/// template it came from).
 pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options: &ImportOptions) -> Imported {
     let mut notes = Vec::new();
     let mut networks = String::new();
     let mut lines = String::new();
     let mut phones = String::new();
-    // Phones may only name lines that are imported (known before phones,
-    // whatever the file order).
-    let line_names: Vec<&str> = sections
+    let mut others = String::new();
+    let mut names: HashMap<String, Vec<&str>> = HashMap::new();
+    for section in sections {
+        let kind = section.get("type").unwrap_or("").to_ascii_lowercase();
+        names.entry(kind).or_default().push(&section.name);
+    }
+    let mut line_keys = HashMap::new();
+    for section in sections
         .iter()
         .filter(|s| s.get("type").is_some_and(|t| t.eq_ignore_ascii_case("line")))
-        .map(|s| s.name.as_str())
-        .collect();
-    let of_type = |kind: &str| -> Vec<&str> {
-        sections
-            .iter()
-            .filter(|s| s.get("type").is_some_and(|t| t.eq_ignore_ascii_case(kind)))
-            .map(|s| s.name.as_str())
-            .collect()
+    {
+        line_keys.insert(section.name.clone(), section.name.clone());
+        if let Some(exten) = section.get("exten") {
+            line_keys.insert(exten.to_owned(), section.name.clone());
+        }
+    }
+    let general = sections.iter().find(|s| s.name.eq_ignore_ascii_case("general"));
+    let file_directory = general.and_then(|g| {
+        let folder = g.file.parent().unwrap_or(std::path::Path::new("."));
+        g.get("file_directory").map(|dir| folder.join(dir))
+    });
+    let context = Context {
+        options,
+        plan: ProfilePlan::new(sections),
+        names,
+        lines: line_keys,
+        file_directory,
     };
-    let firmware_names = of_type("firmware");
-    let external_names = of_type("external_line");
-    let alert_names = of_type("alert");
-    let mut others = String::new();
+    let mut phonebooks = Phonebooks::default();
     let mut first_registrar: Option<String> = None;
-    let mut seen_macs: BTreeMap<String, String> = BTreeMap::new();
+    let mut seen_macs = HashMap::new();
     for section in sections {
         if section.name.eq_ignore_ascii_case("general") {
             for entry in &section.entries {
+                if entry.key.eq_ignore_ascii_case("file_directory") {
+                    continue; // used to find the phonebook files
+                }
                 note(
                     &mut notes,
                     section,
@@ -163,10 +187,7 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
         match kind.as_str() {
             "network" => {
                 let _ = writeln!(networks, "[networks.{}]", key(&section.name));
-                for entry in &section.entries {
-                    if entry.key.eq_ignore_ascii_case("type") {
-                        continue;
-                    }
+                for entry in own_entries(section, NETWORK, &context.plan) {
                     if entry.key.eq_ignore_ascii_case("registration_address") {
                         first_registrar.get_or_insert_with(|| entry.value.clone());
                     }
@@ -176,15 +197,13 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
             }
             "line" => {
                 let _ = writeln!(lines, "[lines.{}]", key(&section.name));
-                let mut has_secret = false;
-                for entry in &section.entries {
-                    if entry.key.eq_ignore_ascii_case("type") {
-                        continue;
-                    }
-                    has_secret |= entry.key.eq_ignore_ascii_case("secret");
+                if let Some(profile) = context.plan.profile_of(section) {
+                    let _ = writeln!(lines, "profile = {}", quoted(profile));
+                }
+                for entry in own_entries(section, LINE, &context.plan) {
                     mapped_or_noted(LINE, section, entry, &mut lines, &mut notes);
                 }
-                if !has_secret {
+                if section.get("secret").is_none() {
                     match secrets.get(&section.name) {
                         Some(secret) => {
                             let _ = writeln!(lines, "secret = {}", quoted(secret));
@@ -202,155 +221,46 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                 }
                 lines.push('\n');
             }
-            "phone" => {
-                let mut body = String::new();
-                let mut mac_ok = false;
-                for entry in &section.entries {
-                    match entry.key.to_ascii_lowercase().as_str() {
-                        "type" | "line" | "network" => {}
-                        "mac" => match entry.value.parse::<MacAddress>() {
-                            Ok(mac) => match seen_macs.insert(mac.to_string(), section.name.clone()) {
-                                Some(other) => note(
-                                    &mut notes,
-                                    section,
-                                    entry,
-                                    &format!("same MAC as [{other}]; phone not imported"),
-                                ),
-                                None => {
-                                    mac_ok = true;
-                                    let _ = writeln!(body, "mac = {}", quoted(mac.as_str()));
-                                }
-                            },
-                            Err(error) => note(
-                                &mut notes,
-                                section,
-                                entry,
-                                &format!("{error}; phone not imported"),
-                            ),
-                        },
-                        // DPMA's PIN claims a profile in DPMA mode (config_auth=pin);
-                        // XML provisioning finds phones by MAC, so it has no place.
-                        // The value is a secret: named, never printed.
-                        "pin" => notes.push(format!(
-                            "{}:{}: [{}] pin: DPMA's profile-claim PIN; opendpma finds phones by MAC; not imported",
-                            entry.file.display(),
-                            entry.line,
-                            section.name
-                        )),
-                        // Each phone gets the [firmware] entry of its model.
-                        "firmware" if firmware_names.contains(&entry.value.as_str()) => {}
-                        "external_line" | "alert" => {}
-                        reference if SECTION_REFERENCES.contains(&reference) => {}
-                        // DPMA's own phonebook group of the PBX's lines is our
-                        // lines' group, which is the default.
-                        "blf_contact_group" if entry.value.eq_ignore_ascii_case(LINES_GROUP) => {}
-                        _ => mapped_or_noted(PHONE, section, entry, &mut body, &mut notes),
-                    }
-                }
-                let mut own_lines = section.all("line");
-                own_lines.retain(|line| {
-                    let known = line_names.contains(line);
-                    if !known {
-                        notes.push(format!(
-                            "{}:{}: [{}] line = {line}: no type=line section of that name; left out",
-                            section.file.display(),
-                            section.line,
-                            section.name
-                        ));
-                    }
-                    known
-                });
-                if !mac_ok {
-                    if section.get("mac").is_none() {
-                        notes.push(format!(
-                            "{}:{}: [{}] has no mac (DPMA PIN login); phones.toml needs one; phone not imported",
-                            section.file.display(),
-                            section.line,
-                            section.name
-                        ));
-                    }
-                    continue;
-                }
-                if own_lines.is_empty() {
-                    notes.push(format!(
-                        "{}:{}: [{}] has no line; phone not imported",
-                        section.file.display(),
-                        section.line,
-                        section.name
-                    ));
-                    continue;
-                }
-                let _ = writeln!(phones, "[phones.{}]", key(&section.name));
-                phones.push_str(&body);
-                if let Some(model) = options.model {
-                    let _ = writeln!(
-                        phones,
-                        "model = {}  # given to import-dpma: check",
-                        quoted(model.as_str())
-                    );
-                }
-                let list = |values: &[&str]| values.iter().map(|v| quoted(v)).collect::<Vec<_>>().join(", ");
-                let _ = writeln!(phones, "lines = [{}]", list(&own_lines));
-                let external: Vec<&str> = section
-                    .all("external_line")
-                    .into_iter()
-                    .filter(|name| external_names.contains(name))
-                    .collect();
-                if !external.is_empty() {
-                    let _ = writeln!(phones, "external_lines = [{}]", list(&external));
-                }
-                let alerts: Vec<&str> = section
-                    .all("alert")
-                    .into_iter()
-                    .filter(|name| alert_names.contains(name))
-                    .collect();
-                if !alerts.is_empty() {
-                    let _ = writeln!(phones, "alerts = [{}]", list(&alerts));
-                }
-                let networks = section.all("network");
-                match networks.as_slice() {
-                    [] => {}
-                    [only] => {
-                        let _ = writeln!(phones, "network = {}", quoted(only));
-                    }
-                    // Several candidates: DPMA picks by the phone's address,
-                    // which is what opendpma does without `network =`.
-                    several => notes.push(format!(
-                        "{}:{}: [{}] network = {}: several networks; `network` left out so that, as in DPMA, \
-                         the one whose cidr holds the phone's address applies (to all networks, not only these)",
-                        section.file.display(),
-                        section.line,
-                        section.name,
-                        several.join(", ")
-                    )),
-                }
-                phones.push('\n');
-                if let Some(model) = options.model {
-                    notes.push(format!(
-                        "{}:{}: [{}] model set to {model} (DPMA configs do not say); check it",
-                        section.file.display(),
-                        section.line,
-                        section.name,
-                    ));
-                }
-            }
-            "external_line" | "firmware" | "alert" => {
+            "phone" => dpma_phone::convert(
+                section,
+                &context,
+                &mut seen_macs,
+                &mut phonebooks,
+                &mut phones,
+                &mut notes,
+            ),
+            "external_line" | "firmware" | "alert" | "ringtone" | "multicastpage" => {
                 let (table, heading) = match kind.as_str() {
                     "firmware" => (FIRMWARE, "firmware"),
                     "alert" => (ALERT, "alerts"),
+                    "ringtone" => (RINGTONE, "ringtones"),
+                    "multicastpage" => (MULTICAST_PAGE, "paging"),
                     _ => (EXTERNAL_LINE, "external_lines"),
                 };
                 let _ = writeln!(others, "[{heading}.{}]", key(&section.name));
-                for entry in section
-                    .entries
-                    .iter()
-                    .filter(|e| !e.key.eq_ignore_ascii_case("type"))
-                {
+                for entry in own_entries(section, table, &context.plan) {
                     mapped_or_noted(table, section, entry, &mut others, &mut notes);
                 }
-                if kind == "firmware" {
+                let copy = match kind.as_str() {
+                    "firmware" => Some("the firmware file"),
+                    "ringtone" => Some(
+                        "the tone, as a 16 kHz mono WAV under 1 MiB (DPMA's .raw files need converting),",
+                    ),
+                    _ => None,
+                };
+                for required in ["address", "port", "priority"] {
+                    if kind == "multicastpage" && section.get(required).is_none() {
+                        notes.push(format!(
+                            "{}:{}: [{}] has no {required}, which a phone's paging listener needs; set it",
+                            section.file.display(),
+                            section.line,
+                            section.name
+                        ));
+                    }
+                }
+                if let Some(what) = copy {
                     notes.push(format!(
-                        "{}:{}: [{}] copy the firmware file into [general] files_dir (default: files/ next to \
+                        "{}:{}: [{}] copy {what} into [general] files_dir (default: files/ next to \
                          phones.toml); `opendpma check` refuses it until it is there",
                         section.file.display(),
                         section.line,
@@ -368,14 +278,6 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                 let reason = match other {
                     "application" => "DPMA applications run over DPMA's channel (docs/DECISIONS.md §16)",
                     "translation" => "no XML form: string tables for DPMA applications only",
-                    "multicastpage" => {
-                        "no XML form: no published config shows the element for paging groups; DPMA sends \
-                         them over its channel (docs/DPMA-COVERAGE.md)"
-                    }
-                    "ringtone" => {
-                        "no XML form opendpma can write: no published config shows how a downloaded tone is \
-                         declared; built-in tones work (active_ringtone, [alerts] ringtone)"
-                    }
                     _ => "not supported",
                 };
                 notes.push(format!(
@@ -387,7 +289,8 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
             }
         }
     }
-    // Drop references to lines that were not imported, with a note.
+    let mut profiles = String::new();
+    context.plan.write(sections, &mut profiles, &mut notes);
     let server_address = options
         .server_address
         .clone()
@@ -396,9 +299,8 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
     let mut toml = String::new();
     toml.push_str("# Imported from DPMA by `opendpma import-dpma`; review the notes it printed.\n");
     let _ = writeln!(toml, "[general]\nserver_address = {}\n", quoted(&server_address));
-    toml.push_str(&networks);
-    toml.push_str(&lines);
-    toml.push_str(&others);
-    toml.push_str(&phones);
+    for part in [&networks, &profiles, &lines, &others, &phonebooks.toml, &phones] {
+        toml.push_str(part);
+    }
     Imported { toml, notes }
 }

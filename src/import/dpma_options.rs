@@ -119,6 +119,7 @@ pub const PHONE: &[Row] = &[
     ("enable_check_sync", "enable_check_sync", Kind::Flag),
     ("codecs", "codecs", Kind::List),
     ("active_ringtone", "active_ringtone", Kind::Text),
+    ("wallpaper_file", "wallpaper_file", Kind::Text),
 ];
 
 /// `type=external_line` (reference §2.5).
@@ -145,6 +146,18 @@ pub const ALERT: &[Row] = &[
     ("alert_info", "alert_info", Kind::Text),
     ("ring_type", "ring_type", Kind::Lower),
     ("ringtone", "ringtone", Kind::Text),
+];
+
+/// `type=ringtone` (reference §2.7): DPMA's `filename` is our `file`.
+pub const RINGTONE: &[Row] = &[("alias", "alias", Kind::Text), ("filename", "file", Kind::Text)];
+
+/// `type=multicastpage` (reference §2.7).
+pub const MULTICAST_PAGE: &[Row] = &[
+    ("alias", "alias", Kind::Text),
+    ("address", "address", Kind::Text),
+    ("port", "port", Kind::Number),
+    ("priority", "priority", Kind::Number),
+    ("interrupt", "interrupt", Kind::Flag),
 ];
 
 /// `type=firmware` (reference §2.7).
@@ -190,10 +203,6 @@ pub const NO_XML_FORM: &[(&str, &str)] = &[
     (
         "subscribecontext",
         "a dialplan context is the PBX endpoint's, not the phone's",
-    ),
-    (
-        "contact",
-        "a phonebook XML file: write its entries as [contacts.NAME] in a group",
     ),
     (
         "send_to_vm",
@@ -295,10 +304,6 @@ pub fn write_mapped(
     }
 }
 
-/// Phone options that name other sections, which are reported (or mapped)
-/// where they are defined, so the reference itself says nothing new.
-pub const SECTION_REFERENCES: &[&str] = &["application", "ringtone", "multicastpage"];
-
 /// Why an option has no XML form, if it is a known one.
 pub fn no_xml_form(key: &str) -> Option<&'static str> {
     NO_XML_FORM
@@ -311,7 +316,7 @@ pub fn no_xml_form(key: &str) -> Option<&'static str> {
 /// phone's model, with what to do instead.
 pub fn by_hand(key: &str) -> Option<&'static str> {
     let key = key.to_ascii_lowercase();
-    (key.ends_with("_logo_file") || key == "wallpaper_file").then_some(
+    key.ends_with("_logo_file").then_some(
         "DPMA names a logo per model and the phone picks its own; set logo_file on the phone \
          (a PNG of its model's size)",
     )

@@ -1,10 +1,16 @@
 //! Importing an existing DPMA setup: Asterisk's config format
 //! (`asterisk_conf`) and the mapping of DPMA's sections to phones.toml
-//! (`dpma`).
+//! (`dpma`, with `dpma_phone`, `dpma_phonebook`, `dpma_profiles`), and
+//! line secrets from pjsip.conf (`pjsip`).
 
 mod asterisk_conf;
 mod dpma;
 mod dpma_options;
+mod dpma_phone;
+mod dpma_phonebook;
+mod dpma_profiles;
+mod pjsip;
 
 pub use asterisk_conf::{ConfError, Entry, Section, read as read_conf};
-pub use dpma::{ImportOptions, Imported, convert, pjsip_secrets};
+pub use dpma::{ImportOptions, Imported, convert};
+pub use pjsip::pjsip_secrets;

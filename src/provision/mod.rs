@@ -6,7 +6,9 @@
 //! - `render`: config + phone → documents with ETags (pure).
 //! - `contact_sheets`: the phonebook and Smart BLF sheet (pure).
 //! - `device_xml`: device, network and codec settings (pure).
-//! - `file_service`: firmware files, streamed with Range and ETag.
+//! - `media_xml`: logo, wallpaper, ringtones and paging groups (pure).
+//! - `file_service`: served files (firmware, images, ringtones), streamed
+//!   with Range and ETag.
 //! - `document_token`: the per-phone path of the credential-free URLs.
 //! - `catalog`: all phones rendered once per config snapshot.
 //! - `request_path`: file name → (MAC, document).
@@ -20,6 +22,7 @@ mod contact_sheets;
 mod device_xml;
 mod document_token;
 mod file_service;
+mod media_xml;
 mod render;
 mod request_path;
 mod service;

@@ -14,6 +14,7 @@ use super::accounts::accounts;
 use super::contact_sheets::{blf_xml, phonebook_xml, watched_ids};
 use super::device_xml::{codecs, device_settings};
 use super::document_token::DocumentToken;
+use super::media_xml::{image_settings, listeners, tones};
 use super::templates::{AlertView, FirmwareView, PhoneConfigXml, SettingView};
 use crate::config::{Config, KeyLayout, Network, Phone, PhoneModel};
 
@@ -210,25 +211,9 @@ fn config_xml<'a>(
         setting("login_password", password.expose());
     }
     device_settings(phone, network, &mut settings);
-    if let Some(logo) = &phone.logo_file {
-        // Provisioner's sample: a user image stored on the phone at this
-        // path, fetched from `url` when `md5` differs from its copy.
-        let url = format!(
-            "{}p/{}/{}/{}",
-            base_url(config),
-            token.as_str(),
-            phone.mac,
-            logo.file
-        );
-        let mut extra = vec![("path", "/user_image.png".to_owned()), ("url", url)];
-        if let Some(md5) = config.file_md5.get(&logo.file) {
-            extra.push(("md5", md5.clone()));
-        }
-        settings.push(SettingView {
-            extra,
-            ..SettingView::new("logo_file", "user".to_owned())
-        });
-    }
+    // Files under the phone's token, like its phonebook.
+    let files_url = format!("{}p/{}/{}/", base_url(config), token.as_str(), phone.mac);
+    settings.extend(image_settings(config, phone, model, &files_url));
     let mut setting = |id, value: &str| settings.push(SettingView::new(id, value.to_owned()));
     // Without a group the phone subscribes to nothing (Sangoma "Contacts").
     setting("blf_contact_group", &phone.blf_contact_group);
@@ -259,6 +244,8 @@ fn config_xml<'a>(
                 ring_type: alert.ring_type.as_str(),
             })
             .collect(),
+        tones: tones(config, phone, &files_url),
+        listeners: listeners(config, phone),
         // Under the phone's token, like the phonebook: nothing says the
         // phone re-sends its credentials for URLs inside its config.
         firmware: phone
@@ -276,13 +263,7 @@ fn config_xml<'a>(
             .map(|image| FirmwareView {
                 model: image.model.as_str(),
                 version: &image.version,
-                url: format!(
-                    "{}p/{}/{}/{}",
-                    base_url(config),
-                    token.as_str(),
-                    phone.mac,
-                    image.file
-                ),
+                url: format!("{files_url}{}", image.file),
             }),
     }
 }

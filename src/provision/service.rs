@@ -37,17 +37,21 @@ pub struct ProvisionState {
     pub metrics: Arc<crate::metrics::Metrics>,
 }
 
-/// When each phone last fetched its config (Unix seconds), for the
-/// dashboard. A std mutex: one map insert per fetch, no `.await` inside.
+/// When each phone last fetched its config (Unix seconds) and the
+/// User-Agent it sent then (which names its model and firmware version),
+/// for the dashboard. A std mutex: one map insert per fetch, no `.await`
+/// inside.
 #[derive(Debug, Default)]
-pub struct FetchLog(std::sync::Mutex<std::collections::HashMap<String, u64>>);
+pub struct FetchLog(std::sync::Mutex<std::collections::HashMap<String, (u64, String)>>);
 
 impl FetchLog {
-    pub fn record(&self, phone: &str, at: u64) {
+    pub fn record(&self, phone: &str, at: u64, user_agent: &str) {
+        // Bounded: a User-Agent longer than this is not a phone's.
+        let agent: String = user_agent.chars().take(200).collect();
         self.0
             .lock()
             .expect("fetch log lock is never poisoned")
-            .insert(phone.to_owned(), at);
+            .insert(phone.to_owned(), (at, agent));
     }
 
     pub fn last(&self, phone: &str) -> Option<u64> {
@@ -55,7 +59,16 @@ impl FetchLog {
             .lock()
             .expect("fetch log lock is never poisoned")
             .get(phone)
-            .copied()
+            .map(|(at, _)| *at)
+    }
+
+    /// The User-Agent of the phone's last config fetch.
+    pub fn user_agent(&self, phone: &str) -> Option<String> {
+        self.0
+            .lock()
+            .expect("fetch log lock is never poisoned")
+            .get(phone)
+            .map(|(_, agent)| agent.clone())
     }
 }
 
@@ -162,7 +175,11 @@ async fn fetch(
         network = network.unwrap_or("-"),
         "phone fetched {kind:?}"
     );
-    state.fetches.record(&phone.name, unix_now());
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    state.fetches.record(&phone.name, unix_now(), agent);
     let Some(documents) = documents_for_agent(documents, phone, &headers) else {
         return not_found().await;
     };

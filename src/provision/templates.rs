@@ -16,6 +16,29 @@ pub struct PhoneConfigXml<'a> {
     pub codecs: Vec<CodecView>,
     pub firmware: Option<FirmwareView<'a>>,
     pub alerts: Vec<AlertView<'a>>,
+    pub tones: Vec<ToneView<'a>>,
+    pub listeners: Vec<ListenerView<'a>>,
+}
+
+/// `<tone id display type [url md5]/>`: `type` is `phone` (built in) or
+/// `user` (downloaded from `url`).
+pub struct ToneView<'a> {
+    pub id: &'a str,
+    pub display: &'a str,
+    pub kind: &'static str,
+    pub url: Option<String>,
+    pub md5: Option<&'a str>,
+}
+
+/// `<listener id name addr port priority interrupt_calls [extension]/>`.
+pub struct ListenerView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub addr: String,
+    pub port: u16,
+    pub priority: i64,
+    pub interrupt_calls: u8,
+    pub extension: Option<&'a str>,
 }
 
 /// `<alert alert_info ringtone_id ring_type/>`.
