@@ -33,7 +33,8 @@ use crate::auth::NonceSecret;
 use crate::config::{Config, Secret};
 use crate::metrics::Metrics;
 use crate::presence::{Hint, PresenceBook};
-use crate::provision::{self, AccessControl, FetchLog, ProvisionState};
+use crate::provision::AccessControl;
+use crate::provision_http::{self, FetchLog, ProvisionState};
 use crate::server::ami::{self, AmiLink};
 use crate::server::connection_limits::{ConnectionLimits, ListenerKind};
 use crate::server::exposure::{check_exposure, env_admin_token};
@@ -161,7 +162,7 @@ impl App {
             limits.http_requests_per_second,
         ));
         let fetches = Arc::new(FetchLog::default());
-        let provision_router = provision::router(ProvisionState {
+        let provision_router = provision_http::router(ProvisionState {
             snapshots: snapshots.clone(),
             access,
             fetches: fetches.clone(),

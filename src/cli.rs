@@ -5,9 +5,18 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// `0.1.0 (git 1234abcd5678)`: what `--version` prints and the dashboard
+/// shows.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("OPENDPMA_GIT_HASH"),
+    ")"
+);
+
 /// Open DPMA-style provisioning and SIP presence server for Digium/Sangoma D-series phones.
 #[derive(Debug, Parser)]
-#[command(name = "opendpma", version = crate::VERSION, propagate_version = true, after_long_help = OVERVIEW)]
+#[command(name = "opendpma", version = VERSION, propagate_version = true, after_long_help = OVERVIEW)]
 pub struct Cli {
     /// Log level or filter (e.g. `info`, `opendpma=debug`); RUST_LOG wins if set.
     #[arg(long, global = true, value_name = "FILTER")]

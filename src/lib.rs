@@ -5,7 +5,8 @@
 //! Pure modules (no sockets, no clock; time comes in as an argument):
 //! - [`config`]: phones.toml → validated, immutable [`config::Config`].
 //! - [`snapshot`]: a config plus everything derived from it, swapped on reload.
-//! - [`provision`]: Digium XML rendering and the provisioning HTTP router.
+//! - [`provision`]: Digium XML rendering (config → each phone's documents)
+//!   and the rules for who may fetch them.
 //! - [`auth`]: digest/basic credentials and brute-force lock-out.
 //! - [`sip`]: the SIP core — messages, transactions, the presence event
 //!   package.
@@ -19,6 +20,8 @@
 //! - [`metrics`]: counters and gauges in Prometheus text.
 //!
 //! With I/O:
+//! - [`provision_http`]: the provisioning HTTP router, serving the current
+//!   snapshot's documents and the files the config names.
 //! - [`store`]: durable state (redb in `data_dir`) behind a trait.
 //! - [`server`]: tokio drivers — sockets, the SIP and AMI tasks, the
 //!   presence hub and its committer, reload triggers, signals.
@@ -38,16 +41,11 @@ pub mod import;
 pub mod metrics;
 pub mod presence;
 pub mod provision;
+pub mod provision_http;
 pub mod rate_limit;
 pub mod server;
 pub mod sip;
 pub mod snapshot;
 pub mod store;
 
-/// `0.1.0 (git 1234abcd5678)`.
-pub const VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " (git ",
-    env!("OPENDPMA_GIT_HASH"),
-    ")"
-);
+pub use cli::VERSION;

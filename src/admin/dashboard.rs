@@ -110,7 +110,7 @@ pub async fn page(
         lines,
         phones,
         states: PhoneState::ALL.iter().map(|s| s.as_str()).collect(),
-        version: crate::VERSION,
+        version: crate::cli::VERSION,
         asterisk: asterisk_status(&state),
         firmware: super::firmware_status::statuses(&state.snapshots.borrow().config.clone(), &state.fetches),
     };

@@ -12,9 +12,9 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
-use super::AdminState;
+use super::state::AdminState;
 use crate::config::{Config, PhoneModel};
-use crate::provision::FetchLog;
+use crate::provision_http::FetchLog;
 
 /// One phone's firmware state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Secret;
 use crate::metrics::Metrics;
-use crate::provision::FetchLog;
+use crate::provision_http::FetchLog;
 use crate::server::{PresenceHub, Reloader, SipHandle};
 use crate::snapshot::Snapshot;
 

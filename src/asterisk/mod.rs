@@ -2,36 +2,23 @@
 //! Asterisk's packets mean (`message`), presence values across AMI
 //! (`presence_codec`), one connection's protocol state (`session`), telling
 //! our own writes from Asterisk's changes (`echo`) and the resync rule
-//! (`resync`). No socket, no clock: the
-//! tokio driver is `server::ami`.
+//! (`resync`), and why a connection was given up (`error`). No socket, no
+//! clock: the tokio driver is `server::ami`.
 //!
 //! Facts about Asterisk 22's AMI used here are cited where they are used;
 //! the raw transcripts are in tests/asterisk/README.md.
 
 mod echo;
+mod error;
 mod message;
 mod packet;
 mod presence_codec;
 mod resync;
 mod session;
 
+pub use error::AmiError;
 pub use message::Incoming;
 pub use packet::{Frame, MAX_PACKET_BYTES, Packet, PacketReader};
 pub use presence_codec::{echoes, parse_state, setvar_value, unescape_c};
 pub use resync::{ResyncPlan, is_custom_presence, plan as plan_resync};
 pub use session::{AmiSession, AsteriskState, Phase, SessionEvent};
-
-/// Why an AMI connection was given up.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AmiError {
-    #[error("not an Asterisk manager interface (greeting {0:?})")]
-    NotAmi(String),
-    #[error("Asterisk refused the login: {0}")]
-    LoginRefused(String),
-    #[error("Asterisk is still starting (PRESENCE_STATE() not loaded yet)")]
-    NotReady,
-    #[error("Asterisk refused to list states: {0}")]
-    ListRefused(String),
-    #[error("AMI packet too large ({0} bytes buffered)")]
-    PacketTooLarge(usize),
-}

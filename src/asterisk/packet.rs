@@ -8,7 +8,7 @@
 //! with a raw newline into the packet; the continuation is dropped, the
 //! escaped `PresenceStateChange` is what we read).
 
-use super::AmiError;
+use super::error::AmiError;
 
 /// Largest packet we buffer; a longer one is a protocol error (bounded memory).
 pub const MAX_PACKET_BYTES: usize = 64 * 1024;

@@ -12,8 +12,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::AmiError;
 use super::echo::EchoControl;
+use super::error::AmiError;
 use super::message::Incoming;
 use super::packet::{Frame, Packet, PacketReader};
 use super::presence_codec::setvar_value;

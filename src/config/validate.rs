@@ -183,7 +183,10 @@ impl Checker<'_, '_> {
                 );
             }
         }
-        let has_tls_listener = sip.listen.iter().any(|l| l.transport == super::Transport::Tls);
+        let has_tls_listener = sip
+            .listen
+            .iter()
+            .any(|l| l.transport == super::listen_address::Transport::Tls);
         if has_tls_listener && sip.tls_cert.is_none() && http.tls_cert.is_none() {
             let span = Self::section_span(document, "sip");
             self.push(

@@ -176,7 +176,12 @@ impl Checker<'_, '_> {
 
     /// The model's key limits (`KeyLimit`): too many lines are a problem,
     /// contacts beyond the BLF keys a warning.
-    fn model_limits(&mut self, path: &str, entry: &super::entries::PhoneEntry, model: super::PhoneModel) {
+    fn model_limits(
+        &mut self,
+        path: &str,
+        entry: &super::entries::PhoneEntry,
+        model: super::phone_model::PhoneModel,
+    ) {
         // External lines are accounts too: each takes a line key.
         let lines = entry.lines.as_ref().map_or(0, |lines| lines.get_ref().len())
             + entry.external_lines.as_ref().map_or(0, Vec::len);
@@ -196,7 +201,7 @@ impl Checker<'_, '_> {
     /// A phone whose model comes from its User-Agent must fit the model
     /// with the most line keys; the rest is checked per request.
     fn any_model_limits(&mut self, path: &str, entry: &super::entries::PhoneEntry) {
-        let most = super::PhoneModel::ALL
+        let most = super::phone_model::PhoneModel::ALL
             .iter()
             .map(|m| m.line_keys())
             .max()

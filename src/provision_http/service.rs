@@ -21,11 +21,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::watch;
 
-use super::access::{Access, AccessControl, AccessRequest};
+use super::fetch_log::FetchLog;
 use super::file_service::serve_file;
-use super::render::{DocumentKind, PhoneDocuments};
-use super::request_path::parse_file_name;
 use crate::config::PhoneModel;
+use crate::provision::{
+    Access, AccessControl, AccessRequest, Document, DocumentKind, PhoneDocuments, parse_file_name,
+};
 use crate::snapshot::Snapshot;
 
 /// What the handlers share.
@@ -35,41 +36,6 @@ pub struct ProvisionState {
     pub access: Arc<AccessControl>,
     pub fetches: Arc<FetchLog>,
     pub metrics: Arc<crate::metrics::Metrics>,
-}
-
-/// When each phone last fetched its config (Unix seconds) and the
-/// User-Agent it sent then (which names its model and firmware version),
-/// for the dashboard. A std mutex: one map insert per fetch, no `.await`
-/// inside.
-#[derive(Debug, Default)]
-pub struct FetchLog(std::sync::Mutex<std::collections::HashMap<String, (u64, String)>>);
-
-impl FetchLog {
-    pub fn record(&self, phone: &str, at: u64, user_agent: &str) {
-        // Bounded: a User-Agent longer than this is not a phone's.
-        let agent: String = user_agent.chars().take(200).collect();
-        self.0
-            .lock()
-            .expect("fetch log lock is never poisoned")
-            .insert(phone.to_owned(), (at, agent));
-    }
-
-    pub fn last(&self, phone: &str) -> Option<u64> {
-        self.0
-            .lock()
-            .expect("fetch log lock is never poisoned")
-            .get(phone)
-            .map(|(at, _)| *at)
-    }
-
-    /// The User-Agent of the phone's last config fetch.
-    pub fn user_agent(&self, phone: &str) -> Option<String> {
-        self.0
-            .lock()
-            .expect("fetch log lock is never poisoned")
-            .get(phone)
-            .map(|(_, agent)| agent.clone())
-    }
 }
 
 /// The provisioning router (serve it with `ConnectInfo<SocketAddr>`).
@@ -281,7 +247,7 @@ async fn fetch_file_by_token(
 }
 
 /// The document with its ETag, or 304 when the client has it already.
-fn serve(document: &super::render::Document, headers: &HeaderMap) -> Response {
+fn serve(document: &Document, headers: &HeaderMap) -> Response {
     let etag = HeaderValue::from_str(&document.etag).expect("ETags are quoted hex");
     if if_none_match(headers, &document.etag) {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
