@@ -4,9 +4,11 @@
 //! it says it is differs from the one phones.toml sets (the provisioning
 //! log says so on each such fetch too).
 //!
-//! The User-Agent is Digium's `Digium <MODEL> <VERSION>` (reference §1.5;
+//! The User-Agent is Digium's `Digium <MODEL> <VERSION>` (FreePBX's
+//! digium_phones module reads the model from it;
 //! e.g. `Digium D65 2_9_27`); the version is the word after the model, in
-//! the `<firmware version>` spelling the phone compares with (reference §3).
+//! the `<firmware version>` spelling the phone compares with (Sangoma's
+//! "Phones - XML Configuration").
 
 use axum::Json;
 use axum::extract::State;

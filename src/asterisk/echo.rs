@@ -2,7 +2,8 @@
 //! provider (as far as we know), and our writes still waiting for
 //! Asterisk's announcement of them.
 //!
-//! Asterisk announces every write, repeats included (reference §4.4), and
+//! Asterisk announces every write, repeats included (a `PresenceStateChange`
+//! event per change, main/presencestate.c), and
 //! in the order it applied them. So an announcement that arrives while one
 //! of our writes is still queued was applied *before* that write and is
 //! already overwritten: it is skipped. An announcement with nothing queued

@@ -1,7 +1,7 @@
 //! Presence values across AMI, both directions.
 //!
 //! Out (`Setvar PRESENCE_STATE(CustomPresence:x)`): Asterisk splits the
-//! value on commas with no quoting (`func_presencestate.c`, reference §2.2)
+//! value on commas with no quoting (`funcs/func_presencestate.c`, `strsep`)
 //! and AMI values end at the line break, so a subtype or message with a
 //! comma, a line break, leading/trailing blanks or anything outside
 //! printable ASCII is sent base64-encoded with the `e` option, which
@@ -12,7 +12,7 @@
 //!
 //! In (`PresenceStateChange`): `Subtype` and `Message` are both C-escaped
 //! by Asterisk (`\"`, `\'`, `\n`, …; `presence_state_to_ami`,
-//! main/presencestate.c; reference §4.4; checked on 22.10: a subtype
+//! main/presencestate.c; checked on 22.10: a subtype
 //! `q"x<LF>` is announced as `Subtype: q\"x\n`).
 
 use base64::Engine;
@@ -21,7 +21,7 @@ use base64::engine::general_purpose::STANDARD;
 use crate::presence::{PresenceState, PresenceValue};
 
 /// Asterisk decodes `e` fields into 256-byte C buffers before it announces
-/// them (`presence_write`, func_presencestate.c; reference §2.2), so its
+/// them (`presence_write`, funcs/func_presencestate.c), so its
 /// event and its watchers get at most 255 bytes of each, cut anywhere
 /// (seen on 22.10: half an `é` at the end), while astdb keeps the whole.
 const E_FIELD_BYTES: usize = 255;

@@ -1,7 +1,7 @@
-//! `[alerts.NAME]` (DPMA `type=alert`, reference §2.7): how a phone rings
+//! `[alerts.NAME]` (DPMA `type=alert`, "DPMA Configuration"): how a phone rings
 //! for an incoming call whose `Alert-Info` matches — ring type and ringtone
 //! (built-in or a `[ringtones]` entry). Written as `<ringtones><alerts>
-//! <alert alert_info ringtone_id ring_type/>` (reference §3; Wazo's
+//! <alert alert_info ringtone_id ring_type/>` (Wazo's
 //! `base.tpl` and Provisioner's `$mac.cfg` write the same). A phone lists
 //! its alerts in `alerts` and picks its own ringtone with `active_ringtone`.
 
@@ -13,7 +13,7 @@ use toml::Spanned;
 use super::document::Entry;
 use super::problem::{Problem, path_segment};
 
-/// The phones' built-in ringtones (reference §3, `<tones>`): `id` and
+/// The phones' built-in ringtones (`<tones>`): `id` and
 /// `display` as the DPMA Users Guide v1.0 p.21 "Tones Element" lists them.
 pub const BUILT_IN_TONES: &[(&str, &str)] = &[
     ("Alarm", "Alarm"),

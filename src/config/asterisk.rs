@@ -1,5 +1,5 @@
 //! `[asterisk]`: the Asterisk that opendpma works beside, reached over AMI
-//! (contract, DESIGN §7): `ami = "127.0.0.1:5038"`, `username`, `secret`
+//! (README, "Beside Asterisk"): `ami = "127.0.0.1:5038"`, `username`, `secret`
 //! (or the environment variable `OPENDPMA_AMI_SECRET`, read at start).
 //! Read at start; a reload does not reconnect.
 

@@ -1,13 +1,15 @@
 //! The value types of a phone's device settings and a network's QoS and
-//! logging keys (DPMA `type=phone` / `type=network` options, reference §2.2
-//! and §2.3), each checked while it is read; and the list of documented
-//! `<setting id>`s a phone's `settings` pass-through may name.
+//! logging keys (DPMA `type=phone` / `type=network` options, Sangoma's
+//! "Phones - DPMA Configuration"), each checked while it is read; and the
+//! list of documented `<setting id>`s a phone's `settings` pass-through may
+//! name.
 //!
 //! Value ranges and spellings come from DPMA's option table (scjalliance
 //! astconf `dpma/phone.go`, `dpma/network.go`; FreePBX digium_phones
 //! `res_digium_phone_devices.php`) and the XML ids from the published phone
 //! configs (FusionPBX `digium/d65/{$mac}.cfg`, Provisioner
-//! `endpoint/digium/dxx/$mac.cfg`, Wazo `wazo_digium/common/templates/base.tpl`).
+//! `endpoint/digium/dxx/$mac.cfg`, Wazo
+//! `wazo_digium/common/templates/base.tpl`).
 
 use std::fmt;
 
@@ -65,7 +67,7 @@ pub type Dscp = Bounded<0, 63>;
 /// Seconds (timeouts, intervals), up to a week.
 pub type Seconds = Bounded<0, 604_800>;
 
-/// The typed device keys of a phone (DPMA phone options, reference §2.3),
+/// The typed device keys of a phone (DPMA `type=phone` options),
 /// listed once: `PhoneEntry` (which must name every key itself, since
 /// serde's `flatten` does not combine with `deny_unknown_fields`) and
 /// `DeviceSettings` are both generated from this list by `$callback`.
@@ -305,7 +307,7 @@ pub const TYPED_SETTING_IDS: &[(&str, &str)] = &[
 ];
 
 /// Documented `<setting id>`s with no typed key: the pass-through accepts
-/// these (sources in the module doc and reference §3).
+/// these (sources in the module doc).
 pub const PASS_THROUGH_SETTING_IDS: &[&str] = &[
     "8021x_anonymous_identity",
     "8021x_client_cert",

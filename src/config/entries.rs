@@ -29,7 +29,7 @@ macro_rules! line_entry_struct {
         #[serde(deny_unknown_fields)]
         pub struct LineEntry {
             $($(#[$meta])* pub $field: $fty,)*
-            // Registration options (DPMA type=line, reference §2.4).
+            // Registration options (DPMA type=line, "DPMA Configuration").
             $($(#[$kmeta])* pub $key: Option<$ty>,)*
         }
     };
@@ -61,7 +61,7 @@ macro_rules! phone_entry_struct {
         #[serde(deny_unknown_fields)]
         pub struct PhoneEntry {
             $($(#[$meta])* pub $field: $fty,)*
-            // Device settings (DPMA phone options, reference §2.3); each
+            // Device settings (DPMA type=phone options); each
             // becomes one `<setting>` (see `device_settings.rs` for the ids).
             $(pub $key: Option<$ty>,)*
         }

@@ -1,11 +1,12 @@
-//! `[firmware.NAME]` (DPMA `type=firmware`, reference §2.7): one firmware
+//! `[firmware.NAME]` (DPMA `type=firmware`, "DPMA Configuration"): one firmware
 //! image per model — its version and its file in `[general] files_dir`.
 //! A phone gets the entry for its model, or the one it names with
 //! `firmware = "NAME"` (a staged rollout: a profile names the new one).
 //!
 //! The phone compares `version` with its own and flashes when they differ
-//! (reference §3, `<firmwares>`). File names default to Digium's
-//! `<version>_<MODEL>_firmware.eff` (reference §1.5).
+//! (`<firmwares>` in Sangoma's "Phones - XML Configuration"). File names
+//! default to Digium's `<version>_<MODEL>_firmware.eff` (the names on
+//! dphone.dl.digium.com, which Wazo's Digium plugin also writes).
 
 use serde::Deserialize;
 use toml::Spanned;

@@ -1,17 +1,17 @@
-//! A phone's idle-screen logo (DPMA `<model>_logo_file`, reference §2.3):
-//! a PNG in `[general] files_dir`, named by `logo_file`, served like
-//! firmware and written as `<setting id="logo_file" value="user"
+//! A phone's idle-screen logo (DPMA `<model>_logo_file`, "DPMA
+//! Configuration"): a PNG in `[general] files_dir`, named by `logo_file`,
+//! served like firmware and written as `<setting id="logo_file" value="user"
 //! path="/user_image.png" url=… md5=…/>` (Provisioner's sample config).
 //! `check` and every load verify the file is a PNG of the size the model's
-//! screen takes (reference §3 "Model facts") and record its MD5, which the
-//! phone compares to decide whether to download it again.
+//! screen takes (FreePBX's `digium_phones_models.php`) and record its MD5,
+//! which the phone compares to decide whether to download it again.
 //!
 //! `wallpaper_file` (DPMA's option of the same name) is a PNG too, written
 //! as `<setting id="wallpaper_file" value="user" path="/user_wallpaper.png"
 //! url=… md5=…/>` (Sangoma KB "XML Configuration 2.9.22+" and "3.8.0+",
 //! complete example). No source we found gives a wallpaper size, so only
 //! the format is checked, and that the model has a colour screen to show
-//! it on (reference §3 "Model facts": the D6x and D80).
+//! it on (the D6x and D80, per `digium_phones_models.php`).
 
 use super::model::Config;
 use super::problem::{Problem, path_segment};

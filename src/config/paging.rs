@@ -1,5 +1,5 @@
 //! `[paging.NAME]` (DPMA `type=multicastpage`: `alias`, `address`, `port`,
-//! `priority`, `interrupt`, reference §2.7): a multicast paging group the
+//! `priority`, `interrupt`, "DPMA Configuration"): a multicast paging group the
 //! phones that list it (`paging = [...]`) listen to.
 //!
 //! Written as `<multicast><listener id name addr port priority

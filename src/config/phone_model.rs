@@ -152,8 +152,8 @@ impl PhoneModel {
 }
 
 impl PhoneModel {
-    /// The logo's size in pixels (width, height), reference §3 "Model
-    /// facts" (FreePBX `digium_phones_models.php`).
+    /// The logo's size in pixels (width, height), as FreePBX's
+    /// digium_phones module lists them (`classes/digium_phones_models.php`).
     pub fn logo_size(self) -> (u32, u32) {
         match self {
             Self::D40 | Self::D45 | Self::D50 => (150, 45),
@@ -164,15 +164,15 @@ impl PhoneModel {
     }
 
     /// Whether the screen is in colour, so a wallpaper can be shown
-    /// (reference §3 "Model facts": the D6x and D80).
+    /// (the D6x and D80, as FreePBX's `digium_phones_models.php` marks them).
     pub fn has_colour_screen(self) -> bool {
         matches!(self, Self::D60 | Self::D62 | Self::D65 | Self::D80)
     }
 
     /// The model a phone's User-Agent names: the first word of the form
     /// `D<digits>` after "Digium" or "Sangoma" (any case), as in
-    /// `Digium D65 2_9_27` (reference §1.5: FreePBX reads the model with
-    /// `.*Digium.*[Dd](\d+)`; newer firmware says "Sangoma").
+    /// `Digium D65 2_9_27` (FreePBX's digium_phones module reads the model
+    /// with `.*Digium.*[Dd](\d+)`; newer firmware says "Sangoma").
     pub fn from_user_agent(agent: &str) -> Option<Self> {
         let lower = agent.to_ascii_lowercase();
         let start = ["digium", "sangoma"]

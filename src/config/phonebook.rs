@@ -4,10 +4,11 @@
 //! (`contact_actions`) and which group its BLF keys watch
 //! (`blf_contact_group`, default: the lines' own group).
 //!
-//! The contact fields are the phonebook's (reference §3: `first_name`,
+//! The contact fields are Digium's phonebook XML's (`first_name`,
 //! `last_name`, `organization`, `job_title`, `location`, `notes`, numbers,
 //! emails); the actions are Digium's call features, each a SIP header the
-//! PBX acts on (FreePBX `digium_phones_contacts.php`; reference §3).
+//! PBX acts on (FreePBX `digium_phones_contacts.php`; digium-phone-apps'
+//! sample contacts files).
 
 use std::collections::HashSet;
 
@@ -66,7 +67,7 @@ pub struct Contact {
 }
 
 /// A Digium call feature on a line contact, sent as
-/// `X-Digium-Call-Feature` (reference §3).
+/// `X-Digium-Call-Feature` (digium-phone-apps' sample contacts files).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ContactAction {

@@ -1,9 +1,10 @@
-//! How a phone's accounts register: per-line SIP options (DPMA `type=line`,
-//! reference §2.4), the network's alternate registrar (§2.2), and
+//! How a phone's accounts register: per-line SIP options (DPMA `type=line`),
+//! the network's alternate registrar (`type=network`), and
 //! `[external_lines.NAME]` accounts on another SIP server (DPMA
-//! `type=external_line`, §2.5). Each maps onto an `<account>` attribute or
-//! its `<host_primary>`/`<host_alternate>` (§3; FusionPBX and Provisioner
-//! write the same attributes).
+//! `type=external_line`); the option names are those of Sangoma's "Phones -
+//! DPMA Configuration". Each maps onto an `<account>` attribute or its
+//! `<host_primary>`/`<host_alternate>` (Sangoma's "Phones - XML
+//! Configuration"; FusionPBX and Provisioner write the same attributes).
 
 use serde::Deserialize;
 
@@ -31,7 +32,7 @@ impl MediaEncryption {
     }
 }
 
-/// A line's registration options (DPMA `type=line`, reference §2.4),
+/// A line's registration options (DPMA `type=line`, "DPMA Configuration"),
 /// listed once: `LineEntry` (which must name every key itself: serde's
 /// `flatten` does not combine with `deny_unknown_fields`) and `LineSip`
 /// are both generated from this list by `$callback`.

@@ -1,5 +1,5 @@
 //! `[ringtones.NAME]` (DPMA `type=ringtone`: `alias`, `filename`,
-//! reference §2.7): a ringtone the phone downloads, as a file in
+//! "DPMA Configuration"): a ringtone the phone downloads, as a file in
 //! `[general] files_dir`, served like firmware under the phone's token.
 //!
 //! Written as `<ringtones><tones><tone id display url md5 type="user"/>`

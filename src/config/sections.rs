@@ -1,8 +1,9 @@
 //! The singleton sections of phones.toml: `[general]`, `[http]`, `[sip]`,
 //! `[admin]`, and the named `[networks.NAME]` entries. Their serde form *is*
 //! their model: every value is checked by its type while it is read, and the
-//! defaults are the documented ones (DESIGN §2), listed once in each section's
-//! `Default` impl: a key left out takes its value from there.
+//! defaults are the documented ones (README, "Configuration by example"),
+//! listed once in each section's `Default` impl: a key left out takes its
+//! value from there.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -188,7 +189,7 @@ pub struct Network {
     /// Display name.
     pub alias: Option<String>,
     // VLAN, 802.1p, DiffServ, syslog and keep-alive (DPMA type=network,
-    // reference §2.2); unset = the phone's own value.
+    // "DPMA Configuration"); unset = the phone's own value.
     pub network_vlan_discovery_mode: Option<VlanDiscovery>,
     pub network_vlan_id: Option<VlanId>,
     pub pc_vlan_id: Option<VlanId>,

@@ -85,7 +85,7 @@ impl Checker<'_, '_> {
                 None => None,
             };
             // Without `model` the phone's User-Agent says which it is
-            // (reference §1.5); a model that was given but refused is not
+            // (`Digium D65 2_9_27`); a model that was given but refused is not
             // taken as "unset".
             let Some(mac) = &entry.mac else {
                 if !phone.has("mac") {

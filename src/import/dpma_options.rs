@@ -20,7 +20,7 @@ pub enum Kind {
 /// (DPMA option, phones.toml key, kind).
 pub type Row = (&'static str, &'static str, Kind);
 
-/// `type=network` (reference §2.2).
+/// `type=network`.
 pub const NETWORK: &[Row] = &[
     ("cidr", "cidr", Kind::Text),
     ("alias", "alias", Kind::Text),
@@ -58,7 +58,7 @@ pub const NETWORK: &[Row] = &[
     ("udp_ka_interval", "udp_ka_interval", Kind::Number),
 ];
 
-/// `type=line` (reference §2.4).
+/// `type=line`.
 pub const LINE: &[Row] = &[
     ("exten", "exten", Kind::Text),
     ("authname", "authname", Kind::Text),
@@ -86,7 +86,7 @@ pub const LINE: &[Row] = &[
     ("plar_number", "plar_number", Kind::Text),
 ];
 
-/// `type=phone` options with a key of the same meaning (reference §2.3);
+/// `type=phone` options with a key of the same meaning;
 /// `mac`, `pin`, `line`, `network`, `external_line` and `firmware` are
 /// handled by `dpma.rs` itself.
 pub const PHONE: &[Row] = &[
@@ -122,7 +122,7 @@ pub const PHONE: &[Row] = &[
     ("wallpaper_file", "wallpaper_file", Kind::Text),
 ];
 
-/// `type=external_line` (reference §2.5).
+/// `type=external_line`.
 pub const EXTERNAL_LINE: &[Row] = &[
     ("server_address", "server_address", Kind::Text),
     ("server_port", "server_port", Kind::Number),
@@ -141,17 +141,17 @@ pub const EXTERNAL_LINE: &[Row] = &[
     ("callerid", "callerid", Kind::Text),
 ];
 
-/// `type=alert` (reference §2.7).
+/// `type=alert`.
 pub const ALERT: &[Row] = &[
     ("alert_info", "alert_info", Kind::Text),
     ("ring_type", "ring_type", Kind::Lower),
     ("ringtone", "ringtone", Kind::Text),
 ];
 
-/// `type=ringtone` (reference §2.7): DPMA's `filename` is our `file`.
+/// `type=ringtone`: DPMA's `filename` is our `file`.
 pub const RINGTONE: &[Row] = &[("alias", "alias", Kind::Text), ("filename", "file", Kind::Text)];
 
-/// `type=multicastpage` (reference §2.7).
+/// `type=multicastpage`.
 pub const MULTICAST_PAGE: &[Row] = &[
     ("alias", "alias", Kind::Text),
     ("address", "address", Kind::Text),
@@ -160,7 +160,7 @@ pub const MULTICAST_PAGE: &[Row] = &[
     ("interrupt", "interrupt", Kind::Flag),
 ];
 
-/// `type=firmware` (reference §2.7).
+/// `type=firmware`.
 pub const FIRMWARE: &[Row] = &[
     ("model", "model", Kind::Text),
     ("version", "version", Kind::Text),

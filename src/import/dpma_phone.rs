@@ -13,7 +13,7 @@ use super::dpma_phonebook::Phonebooks;
 use crate::config::{LINES_GROUP, MacAddress};
 
 /// Repeated phone options that name sections of a type, and the phones.toml
-/// list they become (reference §2.3; DPMA's singular names).
+/// list they become (DPMA's singular `type=phone` option names).
 const REFERENCES: &[(&str, &str, &str)] = &[
     ("external_line", "external_line", "external_lines"),
     ("alert", "alert", "alerts"),

@@ -1,15 +1,15 @@
 //! DPMA phonebook files (a phone's `contact = FILE`) → `[contacts.ID]`
 //! entries in groups, plus the PBX lines the file lists.
 //!
-//! The file is Digium's phonebook XML (reference §3): a `<phonebooks>` root
-//! holding `<contacts group_name=…>` groups, or FreePBX's bare `<contacts>`
-//! root; each `<contact>` has name attributes, `<numbers><number dial
-//! label/>` and `<emails><email address/>`. A contact that is one of the
-//! imported lines — `subscribe_to="auto_hint_<line>"` under DPMA (Asterisk
-//! wiki, Smart BLF), a `sip:` URI or extension naming its exten, or its
-//! `account_id` — becomes a line in the phone's `contacts` (so the BLF key
-//! watches it); the others become `[contacts]` entries. What cannot be
-//! converted is reported with its file and line.
+//! The file is Digium's phonebook XML (as FreePBX and Wazo write it): a
+//! `<phonebooks>` root holding `<contacts group_name=…>` groups, or FreePBX's
+//! bare `<contacts>` root; each `<contact>` has name attributes,
+//! `<numbers><number dial label/>` and `<emails><email address/>`. A contact
+//! that is one of the imported lines — `subscribe_to="auto_hint_<line>"`
+//! under DPMA (Asterisk wiki, Smart BLF), a `sip:` URI or extension naming
+//! its exten, or its `account_id` — becomes a line in the phone's `contacts`
+//! (so the BLF key watches it); the others become `[contacts]` entries. What
+//! cannot be converted is reported with its file and line.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;

@@ -1,6 +1,6 @@
-//! DPMA templates (`[name](!)`, reference §2) → `[profiles.NAME]`, so an
-//! imported site keeps its shared settings in one place instead of a copy
-//! in every phone and line.
+//! DPMA templates (Asterisk's `[name](!)` config templates) →
+//! `[profiles.NAME]`, so an imported site keeps its shared settings in one
+//! place instead of a copy in every phone and line.
 //!
 //! A template becomes a profile when it can mean the same thing there: all
 //! sections that inherit it are of one type (phone or line), it names at

@@ -1,8 +1,9 @@
 //! A phone's `<account>`s: its own lines (registering to the network's
 //! registrar, with its alternate as `<host_alternate>`), then its external
 //! lines (their own servers). Per-line options map onto the attributes
-//! reference §3 lists (FusionPBX's and Provisioner's configs write the
-//! same ones); unset options write nothing, so the phone's defaults hold.
+//! Sangoma's "Phones - XML Configuration" lists (FusionPBX's and
+//! Provisioner's configs write the same ones); unset options write nothing,
+//! so the phone's defaults hold.
 
 use super::templates::{AccountView, HostView};
 use crate::config::{Config, LineSip, Network, Phone, Transport};

@@ -20,10 +20,11 @@ use super::templates::{
 };
 use crate::config::{Config, Contact, ContactAction, LINES_GROUP, Line, Phone, PhoneModel, Transport};
 
-/// The header every Digium call feature travels in (reference §3).
+/// The header every Digium call feature travels in (digium-phone-apps' sample
+/// contacts).
 const CALL_FEATURE: &str = "X-Digium-Call-Feature";
 /// Send-to-voicemail also names the diverting account, in the phone's own
-/// placeholders (FreePBX `digium_phones_contacts.php`; reference §3).
+/// placeholders (FreePBX `digium_phones_contacts.php`).
 const SEND_TO_VM_DIVERSION: &str =
     "<sip:%_ACCOUNT_USERNAME_%@%_ACCOUNT_SERVER_%:%_ACCOUNT_PORT_%>;reason=\"send_to_vm\"";
 

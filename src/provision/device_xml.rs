@@ -1,7 +1,8 @@
 //! A phone's device and network settings as `<setting>` elements and its
-//! `<codecs>` list (reference §3). Ids and value spellings are those of the
-//! published D-series configs (sources in `config/device_settings.rs`);
-//! unset values write nothing, so the phone keeps its own.
+//! `<codecs>` list (Sangoma's "Phones - XML Configuration"). Ids and value
+//! spellings are those of the published D-series configs (sources in
+//! `config/device_settings.rs`); unset values write nothing, so the phone
+//! keeps its own.
 
 use super::templates::{CodecView, SettingView};
 use crate::config::{Codec, DeviceSettings, Network, Phone};

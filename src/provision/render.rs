@@ -129,7 +129,7 @@ pub struct RenderError {
 }
 
 /// Renders every document of `phone`: for its model, or for every model
-/// when it has none (reference §1.5: the phone's User-Agent names it).
+/// when it has none (the phone's User-Agent, `Digium D65 2_9_27`, names it).
 pub fn render_phone(config: &Config, phone: &Phone) -> Result<PhoneDocuments, RenderError> {
     if let Some(model) = phone.model {
         return render_as(config, phone, model);

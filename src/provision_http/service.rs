@@ -1,6 +1,7 @@
 //! The provisioning HTTP service: access check (a middleware in front of
-//! everything) → `GET|HEAD /{file}` → file name → cached document, with ETag/If-None-Match. No sockets here; the
-//! router is served by `server::http` and can be driven in tests directly.
+//! everything) → `GET|HEAD /{file}` → file name → cached document, with
+//! ETag/If-None-Match. No sockets here; the router is served by
+//! `server::http` and can be driven in tests directly.
 //!
 //! `GET|HEAD /p/{token}/{mac}-contacts.xml` and `…-blf.xml` serve the same
 //! phonebook and BLF sheet without credentials to whoever holds the phone's
@@ -152,10 +153,10 @@ async fn fetch(
     serve(documents.get_on(kind, network), &headers)
 }
 
-/// The documents for the model the request's User-Agent names (reference
-/// §1.5). A phone whose `model` is set gets its own, with a warning when
-/// its User-Agent says otherwise; one without gets the variant for the
-/// model it names, or nothing when it names none.
+/// The documents for the model the request's User-Agent names
+/// (`PhoneModel::from_user_agent`). A phone whose `model` is set gets its
+/// own, with a warning when its User-Agent says otherwise; one without gets
+/// the variant for the model it names, or nothing when it names none.
 fn documents_for_agent<'a>(
     documents: &'a PhoneDocuments,
     phone: &crate::config::Phone,
