@@ -7,13 +7,19 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::client::{AdminClient, ClientError, path_segment, with_label};
-use super::table::{presence_row, table};
+use super::table::{cell, presence_row, rows, table};
 use crate::cli::{DeviceCommand, PresenceCommand};
 
 const PRESENCE_HEADER: [&str; 5] = ["PROVIDER", "STATE", "SUBTYPE", "MESSAGE", "SINCE"];
 
-fn pretty(value: &Value) -> String {
-    format!("{}\n", serde_json::to_string_pretty(value).unwrap_or_default())
+/// What a command prints: the answer as JSON with `--json`, else the
+/// table `render` makes of it.
+fn answer(client: &AdminClient, value: &Value, render: impl FnOnce(&Value) -> String) -> String {
+    if client.json {
+        format!("{}\n", serde_json::to_string_pretty(value).unwrap_or_default())
+    } else {
+        render(value)
+    }
 }
 
 pub async fn presence(command: PresenceCommand) -> Result<String, ClientError> {
@@ -21,11 +27,9 @@ pub async fn presence(command: PresenceCommand) -> Result<String, ClientError> {
         PresenceCommand::List { target } => {
             let client = AdminClient::new(&target)?;
             let list = client.call(Method::GET, "/api/v1/presence", None).await?;
-            if client.json {
-                return Ok(pretty(&list));
-            }
-            let rows: Vec<Vec<String>> = list.as_array().into_iter().flatten().map(presence_row).collect();
-            return Ok(table(&PRESENCE_HEADER, &rows));
+            return Ok(answer(&client, &list, |list| {
+                table(&PRESENCE_HEADER, &rows(list, presence_row))
+            }));
         }
         PresenceCommand::Get { provider, target } => {
             (AdminClient::new(&target)?, Method::GET, provider, None)
@@ -54,11 +58,9 @@ pub async fn presence(command: PresenceCommand) -> Result<String, ClientError> {
         path_segment(&with_label(&provider, "CustomPresence:"))
     );
     let value = client.call(method, &path, body).await?;
-    Ok(if client.json {
-        pretty(&value)
-    } else {
-        table(&PRESENCE_HEADER, &[presence_row(&value)])
-    })
+    Ok(answer(&client, &value, |value| {
+        table(&PRESENCE_HEADER, &[presence_row(value)])
+    }))
 }
 
 pub async fn device(command: DeviceCommand) -> Result<String, ClientError> {
@@ -80,27 +82,19 @@ pub async fn device(command: DeviceCommand) -> Result<String, ClientError> {
         path_segment(&with_label(&device, "Custom:"))
     );
     let value = client.call(method, &path, body).await?;
-    if client.json {
-        return Ok(pretty(&value));
-    }
-    let text = |key: &str| value.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
-    Ok(table(
-        &["DEVICE", "STATE"],
-        &[vec![text("device"), text("state")]],
-    ))
+    Ok(answer(&client, &value, |value| {
+        table(
+            &["DEVICE", "STATE"],
+            &[vec![cell(value, "device"), cell(value, "state")]],
+        )
+    }))
 }
 
 pub async fn hints(target: crate::cli::AdminTarget) -> Result<String, ClientError> {
     let client = AdminClient::new(&target)?;
     let hints = client.call(Method::GET, "/api/v1/hints", None).await?;
-    if client.json {
-        return Ok(pretty(&hints));
-    }
-    let rows: Vec<Vec<String>> = hints
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|hint| {
+    Ok(answer(&client, &hints, |hints| {
+        let rows = rows(hints, |hint| {
             let list = |key: &str| {
                 hint.get(key)
                     .and_then(Value::as_array)
@@ -114,36 +108,29 @@ pub async fn hints(target: crate::cli::AdminTarget) -> Result<String, ClientErro
                     .unwrap_or_default()
             };
             let presence = hint.get("presence").cloned().unwrap_or_default();
-            let text =
-                |value: &Value, key: &str| value.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
             vec![
-                text(hint, "exten"),
+                cell(hint, "exten"),
                 format!("{},{}", list("devices"), list("presence_providers")),
-                text(hint, "extension_state_text"),
-                text(&presence, "state"),
-                text(&presence, "subtype"),
-                text(&presence, "message").replace('\n', "\\n"),
+                cell(hint, "extension_state_text"),
+                cell(&presence, "state"),
+                cell(&presence, "subtype"),
+                cell(&presence, "message"),
             ]
-        })
-        .collect();
-    Ok(table(
-        &["EXTEN", "HINT", "STATE", "PRESENCE", "SUBTYPE", "MESSAGE"],
-        &rows,
-    ))
+        });
+        table(
+            &["EXTEN", "HINT", "STATE", "PRESENCE", "SUBTYPE", "MESSAGE"],
+            &rows,
+        )
+    }))
 }
 
 pub async fn reconfigure(phone: String, target: crate::cli::AdminTarget) -> Result<String, ClientError> {
     let client = AdminClient::new(&target)?;
     let path = format!("/api/v1/reconfigure/{}", path_segment(&phone));
     let reports = client.call(Method::POST, &path, None).await?;
-    if client.json {
-        return Ok(pretty(&reports));
-    }
-    let rows: Vec<Vec<String>> = reports
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|report| {
+    Ok(answer(&client, &reports, |reports| {
+        let rows = rows(reports, |report| {
+            // Not `cell`: a report's values may be numbers.
             let text = |key: &str| {
                 report
                     .get(key)
@@ -162,7 +149,7 @@ pub async fn reconfigure(phone: String, target: crate::cli::AdminTarget) -> Resu
                 result.push_str(&format!(": {}", text("reason")));
             }
             vec![text("phone"), result]
-        })
-        .collect();
-    Ok(table(&["PHONE", "RESULT"], &rows))
+        });
+        table(&["PHONE", "RESULT"], &rows)
+    }))
 }

@@ -31,20 +31,28 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// The string at `key` as a cell: empty when absent or not a string, a
+/// line break shown as `\n` so that a row stays one line.
+pub fn cell(value: &Value, key: &str) -> String {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .replace('\n', "\\n")
+}
+
+/// An API answer that is a JSON array as rows, one per element.
+pub fn rows(list: &Value, row: impl Fn(&Value) -> Vec<String>) -> Vec<Vec<String>> {
+    list.as_array().into_iter().flatten().map(row).collect()
+}
+
 /// One presence JSON object as a table row.
 pub fn presence_row(value: &Value) -> Vec<String> {
-    let text = |key: &str| {
-        value
-            .get(key)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .replace('\n', "\\n")
-    };
     vec![
-        text("provider"),
-        text("state"),
-        text("subtype"),
-        text("message"),
+        cell(value, "provider"),
+        cell(value, "state"),
+        cell(value, "subtype"),
+        cell(value, "message"),
         format_time(value.get("changed_at").and_then(Value::as_u64)),
     ]
 }

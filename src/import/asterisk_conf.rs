@@ -32,7 +32,19 @@ pub struct Section {
     pub templates: Vec<(String, Vec<String>)>,
 }
 
+impl Entry {
+    /// `FILE:LINE`: where a note about this entry points.
+    pub fn at(&self) -> String {
+        format!("{}:{}", self.file.display(), self.line)
+    }
+}
+
 impl Section {
+    /// `FILE:LINE: [NAME]`: how a note about this section starts.
+    pub fn at(&self) -> String {
+        format!("{}:{}: [{}]", self.file.display(), self.line, self.name)
+    }
+
     /// The last value of `key` (later lines override inherited ones).
     pub fn get(&self, key: &str) -> Option<&str> {
         self.entries

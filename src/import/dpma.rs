@@ -53,9 +53,8 @@ pub(super) fn key(name: &str) -> String {
 
 pub(super) fn note(notes: &mut Vec<String>, section: &Section, entry: &Entry, what: &str) {
     notes.push(format!(
-        "{}:{}: [{}] {} = {}: {what}",
-        entry.file.display(),
-        entry.line,
+        "{}: [{}] {} = {}: {what}",
+        entry.at(),
         section.name,
         entry.key,
         entry.value
@@ -210,10 +209,8 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                         }
                         None => {
                             notes.push(format!(
-                                "{}:{}: [{}] has no secret here or in pjsip.conf; set one",
-                                section.file.display(),
-                                section.line,
-                                section.name
+                                "{} has no secret here or in pjsip.conf; set one",
+                                section.at()
                             ));
                             let _ = writeln!(lines, "secret = \"\"  # not found: set the SIP password");
                         }
@@ -251,20 +248,16 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                 for required in ["address", "port", "priority"] {
                     if kind == "multicastpage" && section.get(required).is_none() {
                         notes.push(format!(
-                            "{}:{}: [{}] has no {required}, which a phone's paging listener needs; set it",
-                            section.file.display(),
-                            section.line,
-                            section.name
+                            "{} has no {required}, which a phone's paging listener needs; set it",
+                            section.at()
                         ));
                     }
                 }
                 if let Some(what) = copy {
                     notes.push(format!(
-                        "{}:{}: [{}] copy {what} into [general] files_dir (default: files/ next to \
+                        "{} copy {what} into [general] files_dir (default: files/ next to \
                          phones.toml); `opendpma check` refuses it until it is there",
-                        section.file.display(),
-                        section.line,
-                        section.name
+                        section.at()
                     ));
                 }
                 others.push('\n');
@@ -280,12 +273,7 @@ pub fn convert(sections: &[Section], secrets: &HashMap<String, String>, options:
                     "translation" => "no XML form: string tables for DPMA applications only",
                     _ => "not supported",
                 };
-                notes.push(format!(
-                    "{}:{}: [{}] {what}: {reason}; section not imported",
-                    section.file.display(),
-                    section.line,
-                    section.name
-                ));
+                notes.push(format!("{} {what}: {reason}; section not imported", section.at()));
             }
         }
     }

@@ -55,9 +55,8 @@ pub fn convert(
             // XML provisioning finds phones by MAC, so it has no place.
             // The value is a secret: named, never printed.
             "pin" => notes.push(format!(
-                "{}:{}: [{}] pin: DPMA's profile-claim PIN; opendpma finds phones by MAC; not imported",
-                entry.file.display(),
-                entry.line,
+                "{}: [{}] pin: DPMA's profile-claim PIN; opendpma finds phones by MAC; not imported",
+                entry.at(),
                 section.name
             )),
             // Each phone gets the [firmware] entry of its model.
@@ -104,10 +103,8 @@ pub fn convert(
         let known = context.has("line", line);
         if !known {
             notes.push(format!(
-                "{}:{}: [{}] line = {line}: no type=line section of that name; left out",
-                section.file.display(),
-                section.line,
-                section.name
+                "{} line = {line}: no type=line section of that name; left out",
+                section.at()
             ));
         }
         known
@@ -115,21 +112,14 @@ pub fn convert(
     if !mac_ok {
         if section.get("mac").is_none() {
             notes.push(format!(
-                "{}:{}: [{}] has no mac (DPMA PIN login); phones.toml needs one; phone not imported",
-                section.file.display(),
-                section.line,
-                section.name
+                "{} has no mac (DPMA PIN login); phones.toml needs one; phone not imported",
+                section.at()
             ));
         }
         return;
     }
     if own_lines.is_empty() {
-        notes.push(format!(
-            "{}:{}: [{}] has no line; phone not imported",
-            section.file.display(),
-            section.line,
-            section.name
-        ));
+        notes.push(format!("{} has no line; phone not imported", section.at()));
         return;
     }
     let _ = writeln!(phones, "[phones.{}]", super::dpma::key(&section.name));
@@ -174,21 +164,17 @@ pub fn convert(
         // Several candidates: DPMA picks by the phone's address,
         // which is what opendpma does without `network =`.
         several => notes.push(format!(
-            "{}:{}: [{}] network = {}: several networks; `network` left out so that, as in DPMA, \
+            "{} network = {}: several networks; `network` left out so that, as in DPMA, \
              the one whose cidr holds the phone's address applies (to all networks, not only these)",
-            section.file.display(),
-            section.line,
-            section.name,
+            section.at(),
             several.join(", ")
         )),
     }
     phones.push('\n');
     if let Some(model) = context.options.model {
         notes.push(format!(
-            "{}:{}: [{}] model set to {model} (DPMA configs do not say); check it",
-            section.file.display(),
-            section.line,
-            section.name,
+            "{} model set to {model} (DPMA configs do not say); check it",
+            section.at(),
         ));
     }
 }

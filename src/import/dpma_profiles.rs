@@ -115,9 +115,8 @@ impl ProfilePlan {
                 let entry = own[key];
                 if let Err(why) = write_mapped(table, entry, out) {
                     notes.push(format!(
-                        "{}:{}: [{name}] {} = {}: {why}",
-                        entry.file.display(),
-                        entry.line,
+                        "{}: [{name}] {} = {}: {why}",
+                        entry.at(),
                         entry.key,
                         entry.value
                     ));
