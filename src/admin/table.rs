@@ -68,6 +68,24 @@ mod tests {
     }
 
     #[test]
+    fn a_cell_is_empty_for_a_missing_or_non_string_value_and_one_line_for_text() {
+        let value = serde_json::json!({ "text": "a\nb", "number": 7 });
+        assert_eq!(cell(&value, "text"), "a\\nb");
+        assert_eq!(cell(&value, "number"), "");
+        assert_eq!(cell(&value, "missing"), "");
+    }
+
+    #[test]
+    fn rows_come_one_per_array_element_and_none_from_anything_else() {
+        let first = |v: &Value| vec![cell(v, "a")];
+        assert_eq!(
+            rows(&serde_json::json!([{ "a": "x" }, { "a": "y" }]), first),
+            [["x"], ["y"]]
+        );
+        assert!(rows(&serde_json::json!({ "a": "x" }), first).is_empty());
+    }
+
+    #[test]
     fn a_presence_row_escapes_line_breaks_and_formats_the_time() {
         let row = presence_row(&serde_json::json!({
             "provider": "CustomPresence:2000", "state": "away", "subtype": "",
