@@ -11,94 +11,36 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::net::UdpSocket;
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+mod bind;
+mod flush;
+mod handle;
 mod reconfigure;
+mod settings;
 mod shedding;
 
+pub use self::bind::{SipSockets, bind};
+use self::flush::publish_failure;
+pub use self::handle::{SipCommand, SipHandle};
 use self::reconfigure::PendingReconfigure;
 pub use self::reconfigure::{PhoneContact, ReconfigureOutcome, ReconfigureReport};
-use super::ServerError;
-use super::ami::AmiHandle;
+pub use self::settings::lockout_policy;
+use self::settings::{endpoint_config, server_config};
 use super::committer::Completion;
 use super::connection_limits::{ConnectionLimits, ListenerKind};
-use super::presence_hub::{HubError, PresenceHub};
+use super::presence_hub::PresenceHub;
 use super::sip_rate::SipRateLimit;
 use super::sip_stream::StreamPolicy;
 use super::sip_transport::{self, ConnectionCounter, Connections, Inbound};
-use crate::auth::{Algorithm, LockoutPolicy, NonceSecret};
-use crate::config::{Config, DigestAlgorithm, Transport};
+use crate::auth::NonceSecret;
+use crate::config::Transport;
 use crate::metrics::Metrics;
 use crate::presence::{Change, HintState};
-use crate::sip::{
-    ConnectionId, Endpoint, EndpointConfig, HintSource, LineAccess, Output, Peer, PresenceServer,
-    PresenceServerConfig, PublishFailure, Random, SubscriptionSummary, Transmit,
-};
+use crate::sip::{ConnectionId, Endpoint, HintSource, PresenceServer, Random};
 use crate::snapshot::Snapshot;
-use crate::store::RecordTable;
-
-/// Questions other tasks may ask the driver.
-#[derive(Debug)]
-pub enum SipCommand {
-    Subscriptions(oneshot::Sender<Vec<SubscriptionSummary>>),
-    /// Send check-sync to these phones; answer when all are done or after
-    /// `RECONFIGURE_WAIT`.
-    Reconfigure {
-        phones: Vec<String>,
-        reply: oneshot::Sender<Vec<ReconfigureReport>>,
-    },
-    /// Where each phone was last heard from.
-    Contacts(oneshot::Sender<HashMap<String, PhoneContact>>),
-}
-
-/// A handle to ask the driver things; with `[asterisk]`, check-syncs to
-/// phones never heard from go through Asterisk.
-#[derive(Debug, Clone)]
-pub struct SipHandle(mpsc::Sender<SipCommand>, Option<AmiHandle>);
-
-impl SipHandle {
-    pub async fn subscriptions(&self) -> Vec<SubscriptionSummary> {
-        let (reply, answer) = oneshot::channel();
-        if self.0.send(SipCommand::Subscriptions(reply)).await.is_err() {
-            return Vec::new();
-        }
-        answer.await.unwrap_or_default()
-    }
-
-    /// Where each phone was last heard from.
-    pub async fn contacts(&self) -> HashMap<String, PhoneContact> {
-        let (reply, answer) = oneshot::channel();
-        if self.0.send(SipCommand::Contacts(reply)).await.is_err() {
-            return HashMap::new();
-        }
-        answer.await.unwrap_or_default()
-    }
-
-    /// Sends check-sync to `phones` and reports per phone.
-    pub async fn reconfigure(&self, phones: Vec<String>) -> Vec<ReconfigureReport> {
-        let (reply, answer) = oneshot::channel();
-        if self
-            .0
-            .send(SipCommand::Reconfigure { phones, reply })
-            .await
-            .is_err()
-        {
-            return Vec::new();
-        }
-        let mut reports = answer.await.unwrap_or_default();
-        if let Some(asterisk) = &self.1 {
-            asterisk.check_sync_unreached(&mut reports).await;
-        }
-        reports
-    }
-
-    /// Routes the check-syncs of phones never heard from through Asterisk.
-    pub fn with_asterisk(self, asterisk: Option<AmiHandle>) -> Self {
-        Self(self.0, asterisk)
-    }
-}
 
 impl HintSource for PresenceHub {
     fn hint_state(&self, exten: &str) -> Option<HintState> {
@@ -106,132 +48,10 @@ impl HintSource for PresenceHub {
     }
 }
 
-/// What a PUBLISH answers when its write did not happen: internal error
-/// text never goes on the wire.
-fn publish_failure(error: HubError) -> PublishFailure {
-    match error {
-        HubError::Store(_) | HubError::Overloaded => PublishFailure::Unavailable,
-        other => PublishFailure::Refused(other.to_string()),
-    }
-}
-
 fn wall() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-/// Bound sockets, before the driver runs.
-pub struct SipSockets {
-    udp: Vec<Arc<UdpSocket>>,
-    /// Stream listeners, with the TLS acceptor for `tls:` ones.
-    streams: Vec<(TcpListener, Option<tokio_rustls::TlsAcceptor>)>,
-    ports: HashMap<Transport, u16>,
-}
-
-/// Binds every `[sip] listen` entry now, so start-up fails on a taken port.
-pub async fn bind(
-    config: &Config,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-) -> Result<SipSockets, ServerError> {
-    let mut sockets = SipSockets {
-        udp: Vec::new(),
-        streams: Vec::new(),
-        ports: HashMap::new(),
-    };
-    for listen in &config.sip.listen {
-        let address = listen.address;
-        let bind_error = |source| ServerError::Bind { address, source };
-        match listen.transport {
-            Transport::Udp => {
-                let socket = UdpSocket::bind(address).await.map_err(bind_error)?;
-                let port = socket.local_addr().map_err(bind_error)?.port();
-                sockets.ports.entry(Transport::Udp).or_insert(port);
-                tracing::info!(address = %socket.local_addr().map_err(bind_error)?, "listening (sip/udp)");
-                sockets.udp.push(Arc::new(socket));
-            }
-            Transport::Tcp | Transport::Tls => {
-                let listener = TcpListener::bind(address).await.map_err(bind_error)?;
-                let port = listener.local_addr().map_err(bind_error)?.port();
-                sockets.ports.entry(listen.transport).or_insert(port);
-                tracing::info!(address = %listener.local_addr().map_err(bind_error)?, "listening (sip/{})", listen.transport);
-                // Validation guarantees a certificate for tls: listeners.
-                let acceptor = (listen.transport == Transport::Tls)
-                    .then(|| tls.clone())
-                    .flatten();
-                sockets.streams.push((listener, acceptor));
-            }
-        }
-    }
-    Ok(sockets)
-}
-
-fn endpoint_config(config: &Config, ports: &HashMap<Transport, u16>) -> EndpointConfig {
-    EndpointConfig {
-        realm: config.general.realm.clone(),
-        require_auth: config.sip.require_auth,
-        credentials: config
-            .lines
-            .iter()
-            .map(|line| (line.authname.clone(), line.secret.clone()))
-            .collect(),
-        host: config.general.server_address.clone(),
-        ports: ports.clone(),
-        algorithms: config
-            .sip
-            .digest_algorithms
-            .iter()
-            .map(|algorithm| match algorithm {
-                DigestAlgorithm::Sha256 => Algorithm::Sha256,
-                DigestAlgorithm::Md5 => Algorithm::Md5,
-            })
-            .collect(),
-        lockout: lockout_policy(&config.limits),
-    }
-}
-
-/// The brute-force policy from `[limits]`, shared by SIP and HTTP.
-pub fn lockout_policy(limits: &crate::config::Limits) -> LockoutPolicy {
-    LockoutPolicy {
-        max_failures: limits.auth_failures,
-        window: limits.auth_window,
-        cooldown: limits.auth_cooldown,
-        shared_addresses: limits.trusted_networks.clone(),
-        ..LockoutPolicy::default()
-    }
-}
-
-/// Who may PUBLISH for each line: its own user and the users of the other
-/// lines on any phone that carries it.
-fn server_config(config: &Config) -> PresenceServerConfig {
-    let lines = config
-        .lines
-        .iter()
-        .map(|line| {
-            let mut publishers = vec![line.authname.clone()];
-            for phone in config.phones_with_line(&line.name) {
-                for mate in phone.lines.iter().filter_map(|name| config.line(name)) {
-                    if !publishers.contains(&mate.authname) {
-                        publishers.push(mate.authname.clone());
-                    }
-                }
-            }
-            LineAccess {
-                name: line.name.clone(),
-                exten: line.exten.to_string(),
-                publishers,
-            }
-        })
-        .collect();
-    PresenceServerConfig {
-        min_expires: config.sip.min_expires,
-        max_expires: config.sip.max_expires,
-        lines,
-        max_per_line: config.limits.subscriptions_per_line,
-        max_per_address: config.limits.subscriptions_per_ip,
-        trusted_networks: config.limits.trusted_networks.clone(),
-        max_per_trusted_address: config.limits.trusted_subscriptions_per_ip,
-    }
 }
 
 /// Everything the driver task needs.
@@ -509,131 +329,5 @@ impl DriverTask {
                 self.server.subscriptions_stored(now, ticket, stored);
             }
         }
-    }
-
-    /// Hands durable writes to the committer (never waiting for it), then
-    /// sends what is ready.
-    async fn flush(&mut self) {
-        let mut records = Vec::new();
-        while let Some(output) = self.server.poll_output() {
-            match output {
-                Output::Store { key, record } => records.push((RecordTable::Subscriptions, key, record)),
-                Output::Publish {
-                    token,
-                    provider,
-                    update,
-                } => {
-                    if let Err(error) = self.hub.submit_publish(&provider, update, token, &self.completed) {
-                        self.server
-                            .publish_committed(Instant::now(), token, Err(publish_failure(error)));
-                    }
-                }
-                Output::Seen {
-                    user,
-                    peer,
-                    contact,
-                    user_agent,
-                } => records.extend(
-                    self.seen(&user, peer, contact, user_agent)
-                        .into_iter()
-                        .map(|(key, record)| (RecordTable::PhoneContacts, key, record)),
-                ),
-                Output::CheckSyncDone { token, result } => self.check_sync_done(token, result),
-            }
-        }
-        if !records.is_empty() {
-            // Subscriptions and contacts that arrived together: one job,
-            // one transaction. A full queue refuses the SUBSCRIBEs now
-            // (503 + Retry-After) instead of queueing them (graceful
-            // overload); contacts are best effort.
-            let ticket = self.server.hand_over_records();
-            if self.hub.submit_records(ticket, records, &self.completed).is_err() {
-                tracing::warn!("the store is behind; SUBSCRIBEs refused with 503 until it catches up");
-                self.server.subscriptions_stored(Instant::now(), ticket, false);
-            }
-        }
-        if self.server.compact() {
-            super::memory::release_free_memory();
-        }
-        // Counters first, so that anyone who saw our answer sees them too.
-        self.metrics
-            .sip_subscriptions
-            .store(self.server.subscription_count() as i64, Ordering::Relaxed);
-        *self.metrics.sip.lock().expect("metrics lock is never poisoned") = self.server.endpoint().stats;
-        self.metrics
-            .subscriptions_refused
-            .store(self.server.refused_subscriptions, Ordering::Relaxed);
-        self.metrics
-            .notifies_superseded
-            .store(self.server.superseded_notifies, Ordering::Relaxed);
-        while let Some(transmit) = self.server.poll_transmit() {
-            self.send(transmit).await;
-        }
-    }
-
-    async fn send(&mut self, transmit: Transmit) {
-        let Transmit { peer, bytes } = transmit;
-        match peer.transport {
-            Transport::Udp => {
-                if let Some(socket) = &self.udp {
-                    // Waiting for buffer space (rather than `try_send_to`)
-                    // matters in bursts: a fan-out to thousands of watchers
-                    // would otherwise lose most NOTIFYs to a full buffer and
-                    // leave them to retransmission timers. Other errors (no
-                    // route) are like loss, which those timers handle.
-                    if let Err(error) = socket.send_to(&bytes, peer.address).await {
-                        tracing::debug!(%error, %peer, "udp send failed");
-                    }
-                }
-            }
-            Transport::Tcp | Transport::Tls => self.send_stream(peer, bytes),
-        }
-    }
-
-    fn send_stream(&mut self, peer: Peer, bytes: Vec<u8>) {
-        let connection = peer
-            .connection
-            .or_else(|| self.connections.to_address(peer.address));
-        if let Some(connection) = connection {
-            if let Some(waiting) = self.pending.get_mut(&connection) {
-                waiting.push(bytes);
-                return;
-            }
-            if let Some(writer) = self.connections.writer(connection) {
-                if writer.try_send(bytes).is_err() {
-                    tracing::debug!(%peer, "connection backlog full; message dropped");
-                }
-                return;
-            }
-        }
-        if peer.connection.is_some() {
-            // A response or request bound to a connection that is gone (or
-            // that we closed after a framing error): never connect out to
-            // a client's ephemeral port for it (issue 17). Its transaction
-            // times out; subscriptions move to their Contact on
-            // `connection_lost`.
-            tracing::debug!(%peer, "connection gone; message dropped");
-            return;
-        }
-        if peer.transport == Transport::Tls {
-            // We would need the watcher's trust anchors to connect out over
-            // TLS; the NOTIFY's Timer F ends the subscription instead, and
-            // the phone subscribes again on its own connection.
-            tracing::debug!(%peer, "no TLS connection to this watcher; message dropped");
-            return;
-        }
-        // No live connection (e.g. after a restart): connect out to the
-        // watcher's Contact and send once it is up. If it cannot be
-        // reached, the NOTIFY's own Timer F ends the subscription. One
-        // connection per address at a time, under the connection caps.
-        let connection = self.counter.next();
-        self.connections.remember_address(connection, peer.address);
-        self.pending.insert(connection, vec![bytes]);
-        sip_transport::spawn_outbound(
-            peer.address,
-            connection,
-            &self.connection_limits,
-            self.stream_policy.clone(),
-        );
     }
 }

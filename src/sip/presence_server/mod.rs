@@ -18,26 +18,28 @@ use std::time::Instant;
 
 mod body_cache;
 mod check_sync;
+mod config;
+mod dispatch;
 mod durability;
 mod entity;
 mod memory;
 mod notifier;
 mod publication;
+mod subscribe;
+mod summary;
 
 use self::body_cache::BodyCache;
 use self::check_sync::CheckSync;
 pub use self::check_sync::CheckSyncResult;
+pub use self::config::{LineAccess, PresenceServerConfig};
 pub use self::publication::PublishFailure;
 use self::publication::{PendingPublish, Publication};
-use super::endpoint::{ClientId, Endpoint, EndpointConfig, Event};
+pub use self::summary::SubscriptionSummary;
+use super::endpoint::{ClientId, Endpoint, EndpointConfig};
 use super::framing::FramingError;
-use super::header_views::contact_expires;
-use super::message::{Method, Request};
 use super::peer::{ConnectionId, Peer, Transmit};
 use super::response::ResponseBuilder;
 use super::subscription::{NotifyContent, Subscription, SubscriptionRecord, reconnect_peer};
-use super::uri::NameAddr;
-use crate::config::Cidr;
 use crate::presence::{HintState, PresenceUpdate};
 
 /// RFC 3856 §6.4 / RFC 3903: the interval when a request names none.
@@ -46,32 +48,6 @@ pub const DEFAULT_EXPIRES: u32 = 3600;
 /// Current hint states, from the presence hub.
 pub trait HintSource {
     fn hint_state(&self, exten: &str) -> Option<HintState>;
-}
-
-/// A line as PUBLISH sees it: who may publish for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LineAccess {
-    pub name: String,
-    pub exten: String,
-    /// Digest users allowed to publish: the line's own authname and those
-    /// of lines on the same phone.
-    pub publishers: Vec<String>,
-}
-
-/// Settings from the config.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PresenceServerConfig {
-    pub min_expires: u32,
-    pub max_expires: u32,
-    pub lines: Vec<LineAccess>,
-    /// Live subscriptions to one extension.
-    pub max_per_line: usize,
-    /// Live subscriptions from one source address.
-    pub max_per_address: usize,
-    /// Sources standing for many phones (a proxy, a NAT'd site), allowed
-    /// `max_per_trusted_address` instead.
-    pub trusted_networks: Vec<Cidr>,
-    pub max_per_trusted_address: usize,
 }
 
 /// Work for the driver beyond sending bytes.
@@ -102,17 +78,6 @@ pub enum Output {
 enum Expiry {
     Subscription(String),
     Publication(String),
-}
-
-/// A subscription as the admin API lists it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct SubscriptionSummary {
-    pub exten: String,
-    pub watcher: String,
-    pub peer: String,
-    pub user_agent: String,
-    pub digium: bool,
-    pub expires_in: u64,
 }
 
 /// The presence package.
@@ -358,102 +323,5 @@ impl PresenceServer {
     /// Live subscriptions (not counting ones that are ending).
     pub fn subscription_count(&self) -> usize {
         self.subscriptions.values().filter(|s| !s.terminating).count()
-    }
-
-    pub fn summaries(&self, now: Instant) -> Vec<SubscriptionSummary> {
-        let mut list: Vec<SubscriptionSummary> = self
-            .subscriptions
-            .values()
-            .filter(|s| !s.terminating)
-            .map(|s| SubscriptionSummary {
-                exten: s.exten.to_string(),
-                watcher: s.dialog.remote_uri.clone(),
-                peer: s.peer.to_string(),
-                user_agent: s.user_agent.clone(),
-                digium: s.digium,
-                expires_in: s.remaining(now),
-            })
-            .collect();
-        list.sort_by(|a, b| (&a.exten, &a.watcher).cmp(&(&b.exten, &b.watcher)));
-        list
-    }
-
-    fn process_events(&mut self, now: Instant, wall: u64, hints: &dyn HintSource) {
-        while let Some(event) = self.endpoint.poll_event() {
-            match event {
-                Event::Request {
-                    id,
-                    request,
-                    peer,
-                    user,
-                } => {
-                    if let Some(user) = &user {
-                        self.seen(&request, peer, user.clone());
-                    }
-                    match request.method {
-                        Method::Subscribe => self.subscribe(now, wall, id, *request, peer, hints),
-                        Method::Publish => self.publish(now, id, request, peer, user),
-                        _ => {
-                            let response = self.response(&request, peer, 405);
-                            self.endpoint.respond(now, id, response);
-                        }
-                    }
-                }
-                Event::Response { id, response } => {
-                    if self.check_sync_finished(now, id, Some(&response)) {
-                        continue;
-                    }
-                    let Some(tag) = self.notifies.remove(&id) else {
-                        continue;
-                    };
-                    if (200..300).contains(&response.code) {
-                        self.notify_done(now, &tag);
-                    } else {
-                        tracing::debug!(code = response.code, "NOTIFY refused; subscription ends");
-                        self.drop_subscription(&tag);
-                    }
-                }
-                Event::Timeout { id } => {
-                    if self.check_sync_finished(now, id, None) {
-                        continue;
-                    }
-                    if let Some(tag) = self.notifies.remove(&id) {
-                        tracing::debug!("NOTIFY timed out; subscription ends");
-                        self.drop_subscription(&tag);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Notes where the phone that authenticated as `user` is (for check-sync).
-    fn seen(&mut self, request: &Request, peer: Peer, user: String) {
-        let contact = request
-            .headers
-            .values("Contact")
-            .first()
-            .and_then(|c| NameAddr::parse(c).ok())
-            .map(|c| c.uri);
-        self.outputs.push_back(Output::Seen {
-            user,
-            peer,
-            contact,
-            user_agent: request.user_agent().unwrap_or("").to_owned(),
-        });
-    }
-
-    /// A response with a fresh To-tag (for refusals outside any dialog).
-    fn response(&mut self, request: &Request, peer: Peer, code: u16) -> ResponseBuilder {
-        let tag = self.endpoint.random().token();
-        ResponseBuilder::new(request, code, peer.address, &tag)
-    }
-
-    /// The requested interval: Expires, else the Contact's expires
-    /// parameter, else the package default.
-    fn requested_expires(request: &Request) -> u32 {
-        request
-            .expires()
-            .or_else(|| contact_expires(&request.headers))
-            .unwrap_or(DEFAULT_EXPIRES)
     }
 }
