@@ -179,6 +179,25 @@ impl DigestCredentials {
         }
     }
 
+    /// The `Authorization` value a client sends (RFC 7616 §3.4): `qop`,
+    /// `nc` and `cnonce` only when all three are set (without them it is
+    /// the RFC 2069 form).
+    pub fn header_value(&self) -> String {
+        let mut value = format!(
+            "Digest username=\"{}\", realm=\"{}\", nonce=\"{}\", uri=\"{}\", response=\"{}\", algorithm={}",
+            self.username,
+            self.realm,
+            self.nonce,
+            self.uri,
+            self.response,
+            self.algorithm.as_str()
+        );
+        if let (Some(qop), Some(cnonce), Some(nc)) = (&self.qop, &self.cnonce, self.nc) {
+            value.push_str(&format!(", qop={qop}, nc={nc:08x}, cnonce=\"{cnonce}\""));
+        }
+        value
+    }
+
     /// Whether the response matches, compared in constant time.
     pub fn response_matches(&self, method: &str, password: &str) -> bool {
         let expected = self.expected_response(method, password);

@@ -109,6 +109,15 @@ impl AmiHandle {
     }
 }
 
+impl super::sip_driver::UnreachedPhones for AmiHandle {
+    fn check_sync<'a>(
+        &'a self,
+        reports: &'a mut [ReconfigureReport],
+    ) -> super::sip_driver::UnreachedCompletion<'a> {
+        Box::pin(self.check_sync_unreached(reports))
+    }
+}
+
 /// Starts the driver.
 pub fn spawn(
     settings: &Asterisk,

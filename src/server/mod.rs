@@ -142,11 +142,11 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         subscriptions,
         phone_contacts,
         connection_cap: caps.sip_stream,
+        unreached: asterisk.map(|ami| Arc::new(ami) as Arc<dyn sip_driver::UnreachedPhones>),
         shutdown: shutdown.clone(),
+        tasks: tokio_util::task::TaskTracker::new(),
     }
-    .spawn()
-    .with_asterisk(asterisk);
-    reloader.set_reconfigure(sip.clone());
+    .spawn();
     // Armed before any listener answers: a save made as soon as /healthz
     // says ok must be seen (the race behind a flaky reload test).
     config_watch::spawn(&path, reloader.clone(), shutdown.clone());
@@ -194,7 +194,6 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     };
     http::spawn(provisioning, shutdown.clone());
     http::spawn(admin, shutdown.clone());
-    spawn_hint_follower(snapshots.clone(), hub.clone(), shutdown.clone());
 
     tracing::info!("ready");
     stop.await;
@@ -217,24 +216,6 @@ async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
 
 fn hints_of(config: &Config) -> Vec<Hint> {
     config.hints.iter().map(Hint::from).collect()
-}
-
-/// After each reload, hands the new hints to the presence hub.
-fn spawn_hint_follower(
-    mut snapshots: watch::Receiver<Arc<Snapshot>>,
-    hub: Arc<PresenceHub>,
-    shutdown: CancellationToken,
-) {
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                changed = snapshots.changed() => if changed.is_err() { return },
-            }
-            let hints = hints_of(&snapshots.borrow_and_update().config);
-            hub.set_hints(hints).await;
-        }
-    });
 }
 
 /// The AMI secret: `OPENDPMA_AMI_SECRET` over `[asterisk] secret`; one of

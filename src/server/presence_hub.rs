@@ -10,6 +10,10 @@
 //! behind), API and SIP writes are refused at once with `Overloaded`
 //! (503 + Retry-After) instead of growing a backlog; mirrored AMI events
 //! wait for room instead, since Asterisk already holds them as fact.
+//!
+//! Changes go out two ways: a broadcast for observers that may miss some
+//! (admin events, AMI), and one lossless feed of hint changes for the SIP
+//! driver (`follow_hints`), whose watchers must see every state.
 
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -57,6 +61,8 @@ impl From<StoreError> for HubError {
 pub struct HubShared {
     book: Mutex<PresenceBook>,
     changes: broadcast::Sender<Change>,
+    /// The SIP driver's feed of hint changes (see `follow_hints`).
+    hint_feed: Mutex<Option<mpsc::UnboundedSender<Change>>>,
     pub(super) metrics: Arc<Metrics>,
 }
 
@@ -74,6 +80,11 @@ impl HubShared {
     }
 
     pub(super) fn announce(&self, changes: Vec<Change>) {
+        let feed = self
+            .hint_feed
+            .lock()
+            .expect("the hint feed lock is never poisoned")
+            .clone();
         for change in changes {
             let counter = match &change {
                 Change::Presence { provider, value } => {
@@ -87,6 +98,12 @@ impl HubShared {
                 Change::Hint(_) | Change::HintRemoved { .. } => &self.metrics.hint_changes,
             };
             counter.fetch_add(1, Ordering::Relaxed);
+            if let Some(feed) = &feed
+                && matches!(change, Change::Hint(_) | Change::HintRemoved { .. })
+            {
+                // A driver that is gone (shutdown) no longer listens.
+                let _ = feed.send(change.clone());
+            }
             // No receivers is fine: nobody is watching.
             let _ = self.changes.send(change);
         }
@@ -136,6 +153,7 @@ impl PresenceHub {
         let shared = Arc::new(HubShared {
             book: Mutex::new(book),
             changes,
+            hint_feed: Mutex::new(None),
             metrics,
         });
         let (jobs, committer) = committer::spawn(store.clone(), shared.clone());
@@ -161,6 +179,24 @@ impl PresenceHub {
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.shared.changes.subscribe()
     }
+    /// Every hint's state now, and from then on every hint change in
+    /// commit order, never dropped (one follower: a second call replaces
+    /// the first). Unbounded, yet bounded in practice: one entry per
+    /// committed hint change, drained by the driver on every turn of its
+    /// loop. Registered under the book lock, so no change falls between
+    /// the states read and the feed; a change applied just before may
+    /// arrive once more, which the SIP core ignores as no change.
+    pub fn follow_hints(&self) -> (Vec<HintState>, mpsc::UnboundedReceiver<Change>) {
+        let (sender, feed) = mpsc::unbounded_channel();
+        let book = self.book();
+        *self
+            .shared
+            .hint_feed
+            .lock()
+            .expect("the hint feed lock is never poisoned") = Some(sender);
+        (book.hint_states(), feed)
+    }
+
     /// A provider's value; the name is validated and normalised.
     pub fn presence(&self, provider: &str) -> Result<(String, PresenceValue), InvalidName> {
         let provider = normalize_name(provider, "CustomPresence:")?;

@@ -2,11 +2,12 @@
 //! phone contacts and check-syncs.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::reconfigure::{PhoneContact, ReconfigureReport};
-use crate::server::ami::AmiHandle;
+use super::unreached::{self, UnreachedPhones};
 use crate::sip::SubscriptionSummary;
 
 /// Questions other tasks may ask the driver.
@@ -23,15 +24,31 @@ pub enum SipCommand {
     Contacts(oneshot::Sender<HashMap<String, PhoneContact>>),
 }
 
-/// A handle to ask the driver things; with `[asterisk]`, check-syncs to
-/// phones never heard from go through Asterisk.
-#[derive(Debug, Clone)]
-pub struct SipHandle(pub(super) mpsc::Sender<SipCommand>, pub(super) Option<AmiHandle>);
+/// A handle to ask the driver things; check-syncs to phones never heard
+/// from go to `unreached` (Asterisk, with `[asterisk]`).
+#[derive(Clone)]
+pub struct SipHandle {
+    pub(super) commands: mpsc::Sender<SipCommand>,
+    pub(super) unreached: Option<Arc<dyn UnreachedPhones>>,
+}
+
+impl std::fmt::Debug for SipHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SipHandle")
+            .field("unreached", &self.unreached.is_some())
+            .finish_non_exhaustive()
+    }
+}
 
 impl SipHandle {
     pub async fn subscriptions(&self) -> Vec<SubscriptionSummary> {
         let (reply, answer) = oneshot::channel();
-        if self.0.send(SipCommand::Subscriptions(reply)).await.is_err() {
+        if self
+            .commands
+            .send(SipCommand::Subscriptions(reply))
+            .await
+            .is_err()
+        {
             return Vec::new();
         }
         answer.await.unwrap_or_default()
@@ -40,7 +57,7 @@ impl SipHandle {
     /// Where each phone was last heard from.
     pub async fn contacts(&self) -> HashMap<String, PhoneContact> {
         let (reply, answer) = oneshot::channel();
-        if self.0.send(SipCommand::Contacts(reply)).await.is_err() {
+        if self.commands.send(SipCommand::Contacts(reply)).await.is_err() {
             return HashMap::new();
         }
         answer.await.unwrap_or_default()
@@ -50,22 +67,14 @@ impl SipHandle {
     pub async fn reconfigure(&self, phones: Vec<String>) -> Vec<ReconfigureReport> {
         let (reply, answer) = oneshot::channel();
         if self
-            .0
+            .commands
             .send(SipCommand::Reconfigure { phones, reply })
             .await
             .is_err()
         {
             return Vec::new();
         }
-        let mut reports = answer.await.unwrap_or_default();
-        if let Some(asterisk) = &self.1 {
-            asterisk.check_sync_unreached(&mut reports).await;
-        }
-        reports
-    }
-
-    /// Routes the check-syncs of phones never heard from through Asterisk.
-    pub fn with_asterisk(self, asterisk: Option<AmiHandle>) -> Self {
-        Self(self.0, asterisk)
+        let reports = answer.await.unwrap_or_default();
+        unreached::complete(reports, self.unreached.as_deref()).await
     }
 }

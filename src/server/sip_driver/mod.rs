@@ -1,5 +1,6 @@
 //! The SIP driver: the one task that owns the sans-IO `PresenceServer`.
-//! It feeds it socket bytes, timer ticks, hint changes and store
+//! It feeds it socket bytes, timer ticks, hint changes (pushed from the
+//! presence hub's lossless feed), new config snapshots and store
 //! completions, and carries out what comes back. Durable writes are handed
 //! to the committer (`server::committer`) without waiting; the server
 //! holds a SUBSCRIBE's or PUBLISH's 200 until the completion for its
@@ -12,15 +13,18 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::net::UdpSocket;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 mod bind;
 mod flush;
 mod handle;
+mod new_snapshot;
 mod reconfigure;
 mod settings;
 mod shedding;
+mod unreached;
 
 pub use self::bind::{SipSockets, bind};
 use self::flush::publish_failure;
@@ -29,6 +33,7 @@ use self::reconfigure::PendingReconfigure;
 pub use self::reconfigure::{PhoneContact, ReconfigureOutcome, ReconfigureReport};
 pub use self::settings::lockout_policy;
 use self::settings::{endpoint_config, server_config};
+pub use self::unreached::{Completion as UnreachedCompletion, UnreachedPhones};
 use super::committer::Completion;
 use super::connection_limits::{ConnectionLimits, ListenerKind};
 use super::presence_hub::PresenceHub;
@@ -38,15 +43,9 @@ use super::sip_transport::{self, ConnectionCounter, Connections, Inbound};
 use crate::auth::NonceSecret;
 use crate::config::Transport;
 use crate::metrics::Metrics;
-use crate::presence::{Change, HintState};
-use crate::sip::{ConnectionId, Endpoint, HintSource, PresenceServer, Random};
+use crate::presence::Change;
+use crate::sip::{ConnectionId, Endpoint, PresenceServer, Random};
 use crate::snapshot::Snapshot;
-
-impl HintSource for PresenceHub {
-    fn hint_state(&self, exten: &str) -> Option<HintState> {
-        PresenceHub::hint_state(self, exten)
-    }
-}
 
 fn wall() -> u64 {
     SystemTime::now()
@@ -64,7 +63,11 @@ pub struct SipDriver {
     pub phone_contacts: Vec<(String, Vec<u8>)>,
     /// TCP/TLS connections in total, in and out (below the handle limit).
     pub connection_cap: usize,
+    /// Check-syncs to phones never heard from (Asterisk, if configured).
+    pub unreached: Option<Arc<dyn UnreachedPhones>>,
     pub shutdown: CancellationToken,
+    /// Every task the driver starts, so that shutdown can wait for them.
+    pub tasks: TaskTracker,
 }
 
 impl SipDriver {
@@ -80,7 +83,9 @@ impl SipDriver {
             subscriptions,
             phone_contacts,
             connection_cap,
+            unreached,
             shutdown,
+            tasks,
         } = self;
         let limits = snapshots.borrow().config.limits.clone();
         let rate = Arc::new(SipRateLimit::new(&limits, metrics.clone()));
@@ -129,7 +134,10 @@ impl SipDriver {
             now,
         );
         let mut server = PresenceServer::new(endpoint, server_config(&config));
-        server.restore(now, wall(), subscriptions, hub.as_ref());
+        // Hint states first: restored subscriptions are told the current one.
+        let (hints, hint_feed) = hub.follow_hints();
+        server.handle_hints(now, hints);
+        server.restore(now, wall(), subscriptions);
         let (completed, completions) = mpsc::unbounded_channel();
         let task = DriverTask {
             server,
@@ -148,11 +156,15 @@ impl SipDriver {
             counter,
             connection_limits,
             stream_policy,
+            unreached: unreached.clone(),
             shutdown: shutdown.clone(),
+            tasks: tasks.clone(),
         };
-        let changes = hub.subscribe();
-        tokio::spawn(task.run(inbound, changes, snapshots, commands, completions));
-        SipHandle(commands_sender, None)
+        tasks.spawn(task.run(inbound, hint_feed, snapshots, commands, completions));
+        SipHandle {
+            commands: commands_sender,
+            unreached,
+        }
     }
 }
 
@@ -179,14 +191,16 @@ struct DriverTask {
     /// Outbound connections count under the same caps as inbound ones.
     connection_limits: ConnectionLimits,
     stream_policy: StreamPolicy,
+    unreached: Option<Arc<dyn UnreachedPhones>>,
     shutdown: CancellationToken,
+    tasks: TaskTracker,
 }
 
 impl DriverTask {
     async fn run(
         mut self,
         mut inbound: mpsc::Receiver<Inbound>,
-        mut changes: broadcast::Receiver<Change>,
+        mut hint_feed: mpsc::UnboundedReceiver<Change>,
         mut snapshots: watch::Receiver<Arc<Snapshot>>,
         mut commands: mpsc::Receiver<SipCommand>,
         mut completions: mpsc::UnboundedReceiver<Completion>,
@@ -218,7 +232,7 @@ impl DriverTask {
                 }
                 () = sleep => {
                     let now = Instant::now();
-                    self.server.handle_timeout(now, wall(), self.hub.as_ref());
+                    self.server.handle_timeout(now, wall());
                 }
                 Some(completion) = completions.recv() => {
                     self.completed(completion);
@@ -226,11 +240,13 @@ impl DriverTask {
                         self.completed(completion);
                     }
                 }
-                change = changes.recv() => self.change(change),
+                Some(change) = hint_feed.recv() => {
+                    self.server.handle_change(Instant::now(), change);
+                    self.hint_changes(&mut hint_feed);
+                }
                 Ok(()) = snapshots.changed() => {
-                    self.snapshot = snapshots.borrow_and_update().clone();
-                    let config = &self.snapshot.config;
-                    self.server.set_config(endpoint_config(config, &self.ports), server_config(config));
+                    let snapshot = snapshots.borrow_and_update().clone();
+                    self.new_snapshot(snapshot, &mut hint_feed).await;
                 }
                 Some(command) = commands.recv() => match command {
                     SipCommand::Subscriptions(reply) => {
@@ -253,7 +269,6 @@ impl DriverTask {
 
     fn inbound(&mut self, message: Inbound) {
         let now = Instant::now();
-        let hub = self.hub.clone();
         match message {
             Inbound::Datagram {
                 peer,
@@ -264,17 +279,13 @@ impl DriverTask {
                     self.metrics.sip_shed.fetch_add(1, Ordering::Relaxed);
                     return;
                 }
-                self.server
-                    .handle_datagram(now, wall(), peer, &bytes, hub.as_ref());
+                self.server.handle_datagram(now, wall(), peer, &bytes);
             }
             Inbound::Stream { peer, bytes } => {
                 if let Some(connection) = peer.connection {
                     self.connections.remember_address(connection, peer.address);
                 }
-                if let Err(error) = self
-                    .server
-                    .handle_stream_bytes(now, wall(), peer, &bytes, hub.as_ref())
-                {
+                if let Err(error) = self.server.handle_stream_bytes(now, wall(), peer, &bytes) {
                     tracing::info!(%peer, %error, "closing a connection that cannot be framed");
                     if let Some(connection) = peer.connection {
                         // Dropping the writer ends the connection's write half.
@@ -291,26 +302,8 @@ impl DriverTask {
             Inbound::Closed { connection } => {
                 self.pending.remove(&connection);
                 self.connections.closed(connection);
-                self.server.connection_lost(now, wall(), connection, hub.as_ref());
+                self.server.connection_lost(now, wall(), connection);
             }
-        }
-    }
-
-    fn change(&mut self, change: Result<Change, broadcast::error::RecvError>) {
-        let now = Instant::now();
-        match change {
-            Ok(Change::Hint(state)) => self.server.handle_hint_change(now, &state),
-            Ok(Change::HintRemoved { exten }) => self.server.handle_hint_removed(now, exten.as_str()),
-            Ok(_) => {}
-            // Missed changes: send everyone the current state (de-duplication
-            // is per change, so a full resend is the safe answer).
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                tracing::info!(missed, "presence changes missed (a burst); re-sending every hint");
-                for (_, state) in self.hub.hint_states() {
-                    self.server.handle_hint_change(now, &state);
-                }
-            }
-            Err(broadcast::error::RecvError::Closed) => {}
         }
     }
 

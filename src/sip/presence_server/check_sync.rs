@@ -167,18 +167,6 @@ impl PresenceServer {
             nc: qop.then_some(1),
         };
         credentials.response = credentials.expected_response("NOTIFY", secret.expose());
-        let mut value = format!(
-            "Digest username=\"{}\", realm=\"{}\", nonce=\"{}\", uri=\"{}\", response=\"{}\", algorithm={}",
-            credentials.username,
-            credentials.realm,
-            credentials.nonce,
-            credentials.uri,
-            credentials.response,
-            algorithm.as_str()
-        );
-        if qop {
-            value.push_str(&format!(", qop=auth, nc=00000001, cnonce=\"{:08x}\"", check.cseq));
-        }
-        Some((answer, value))
+        Some((answer, credentials.header_value()))
     }
 }

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use super::{DEFAULT_EXPIRES, HintSource, Output, PresenceServer};
+use super::{DEFAULT_EXPIRES, Output, PresenceServer};
 use crate::sip::endpoint::Event;
 use crate::sip::header_views::contact_expires;
 use crate::sip::message::{Method, Request};
@@ -13,7 +13,7 @@ use crate::sip::response::ResponseBuilder;
 use crate::sip::uri::NameAddr;
 
 impl PresenceServer {
-    pub(super) fn process_events(&mut self, now: Instant, wall: u64, hints: &dyn HintSource) {
+    pub(super) fn process_events(&mut self, now: Instant, wall: u64) {
         while let Some(event) = self.endpoint.poll_event() {
             match event {
                 Event::Request {
@@ -26,7 +26,7 @@ impl PresenceServer {
                         self.seen(&request, peer, user.clone());
                     }
                     match request.method {
-                        Method::Subscribe => self.subscribe(now, wall, id, *request, peer, hints),
+                        Method::Subscribe => self.subscribe(now, wall, id, *request, peer),
                         Method::Publish => self.publish(now, id, request, peer, user),
                         _ => {
                             let response = self.response(&request, peer, 405);

@@ -1,7 +1,8 @@
 //! `PresenceServer`: the presence event package on top of the endpoint —
 //! SUBSCRIBE/NOTIFY (RFC 6665, RFC 3856) and PUBLISH (RFC 3903). Sans-IO
 //! like the endpoint it wraps: the driver feeds it bytes, time (`now` for
-//! timers, `wall` Unix seconds for what is stored) and hint changes, and
+//! timers, `wall` Unix seconds for what is stored) and hint states as
+//! events (`handle_hints`, `handle_change`; it keeps its own copy), and
 //! carries out its outputs: transmits, durable presence writes
 //! (`Output::Publish`, answered with `publish_committed`) and subscription
 //! records (`Output::Store`).
@@ -22,6 +23,7 @@ mod config;
 mod dispatch;
 mod durability;
 mod entity;
+mod hints;
 mod memory;
 mod notifier;
 mod publication;
@@ -44,11 +46,6 @@ use crate::presence::{HintState, PresenceUpdate};
 
 /// RFC 3856 §6.4 / RFC 3903: the interval when a request names none.
 pub const DEFAULT_EXPIRES: u32 = 3600;
-
-/// Current hint states, from the presence hub.
-pub trait HintSource {
-    fn hint_state(&self, exten: &str) -> Option<HintState>;
-}
 
 /// Work for the driver beyond sending bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +89,9 @@ pub struct PresenceServer {
     /// Live subscriptions per source address (for the per-address limit).
     by_address: HashMap<std::net::IpAddr, usize>,
     notifies: HashMap<ClientId, String>,
+    /// Every hint's state as last handed in, by extension: what a new
+    /// SUBSCRIBE gets first and a final NOTIFY carries.
+    hints: HashMap<String, HintState>,
     publications: HashMap<String, Publication>,
     pending_publishes: HashMap<u64, PendingPublish>,
     /// 200s (and their NOTIFYs) waiting for records to be durable.
@@ -117,6 +117,7 @@ impl PresenceServer {
             by_exten: HashMap::new(),
             by_address: HashMap::new(),
             notifies: HashMap::new(),
+            hints: HashMap::new(),
             publications: HashMap::new(),
             pending_publishes: HashMap::new(),
             confirmations: durability::Confirmations::default(),
@@ -141,14 +142,9 @@ impl PresenceServer {
     }
 
     /// Subscriptions loaded from the store after a restart: live ones get
-    /// a NOTIFY with the current state, expired ones are deleted.
-    pub fn restore(
-        &mut self,
-        now: Instant,
-        wall: u64,
-        records: Vec<(String, Vec<u8>)>,
-        hints: &dyn HintSource,
-    ) {
+    /// a NOTIFY with the current state, expired ones (and ones to
+    /// extensions without a hint) are deleted. Call after `handle_hints`.
+    pub fn restore(&mut self, now: Instant, wall: u64, records: Vec<(String, Vec<u8>)>) {
         for (key, bytes) in records {
             let record: Option<SubscriptionRecord> = serde_json::from_slice(&bytes).ok();
             let Some(subscription) = record.and_then(|record| Subscription::restore(record, now, wall))
@@ -156,7 +152,7 @@ impl PresenceServer {
                 self.outputs.push_back(Output::Store { key, record: None });
                 continue;
             };
-            let Some(state) = hints.hint_state(subscription.exten.as_str()) else {
+            let Some(state) = self.hint_state(subscription.exten.as_str()) else {
                 self.outputs.push_back(Output::Store { key, record: None });
                 continue;
             };
@@ -167,16 +163,9 @@ impl PresenceServer {
         }
     }
 
-    pub fn handle_datagram(
-        &mut self,
-        now: Instant,
-        wall: u64,
-        peer: Peer,
-        bytes: &[u8],
-        hints: &dyn HintSource,
-    ) {
+    pub fn handle_datagram(&mut self, now: Instant, wall: u64, peer: Peer, bytes: &[u8]) {
         self.endpoint.handle_datagram(now, peer, bytes);
-        self.process_events(now, wall, hints);
+        self.process_events(now, wall);
     }
 
     pub fn handle_stream_bytes(
@@ -185,21 +174,14 @@ impl PresenceServer {
         wall: u64,
         peer: Peer,
         bytes: &[u8],
-        hints: &dyn HintSource,
     ) -> Result<(), FramingError> {
         let result = self.endpoint.handle_stream_bytes(now, peer, bytes);
-        self.process_events(now, wall, hints);
+        self.process_events(now, wall);
         result
     }
 
     /// A stream connection is gone: NOTIFYs in flight on it fail.
-    pub fn connection_lost(
-        &mut self,
-        now: Instant,
-        wall: u64,
-        connection: ConnectionId,
-        hints: &dyn HintSource,
-    ) {
+    pub fn connection_lost(&mut self, now: Instant, wall: u64, connection: ConnectionId) {
         self.endpoint.connection_lost(now, connection);
         for subscription in self.subscriptions.values_mut() {
             if subscription.peer.connection != Some(connection) {
@@ -219,10 +201,10 @@ impl PresenceServer {
                 *self.by_address.entry(new_ip).or_default() += 1;
             }
         }
-        self.process_events(now, wall, hints);
+        self.process_events(now, wall);
     }
 
-    pub fn handle_timeout(&mut self, now: Instant, wall: u64, hints: &dyn HintSource) {
+    pub fn handle_timeout(&mut self, now: Instant, wall: u64) {
         self.endpoint.handle_timeout(now);
         while let Some(Reverse((at, _))) = self.expiries.peek() {
             if *at > now {
@@ -240,7 +222,7 @@ impl PresenceServer {
                         .map(|s| s.exten.to_string());
                     if let Some(exten) = due {
                         // The final NOTIFY carries the state, as Asterisk's does.
-                        self.terminate(now, &tag, Some("timeout"), hints.hint_state(&exten));
+                        self.terminate(now, &tag, Some("timeout"), self.hint_state(&exten));
                     }
                 }
                 Expiry::Publication(etag) => {
@@ -251,30 +233,7 @@ impl PresenceServer {
                 }
             }
         }
-        self.process_events(now, wall, hints);
-    }
-
-    /// An extension's state changed: every watcher gets the full state.
-    pub fn handle_hint_change(&mut self, now: Instant, state: &HintState) {
-        let tags: Vec<String> = self
-            .by_exten
-            .get(state.exten.as_str())
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect();
-        for tag in tags {
-            self.send_or_queue(now, &tag, NotifyContent::Active(state.clone()));
-        }
-    }
-
-    /// An extension lost its hint (a reload removed the line).
-    pub fn handle_hint_removed(&mut self, now: Instant, exten: &str) {
-        self.bodies.forget(exten);
-        let tags: Vec<String> = self.by_exten.get(exten).into_iter().flatten().cloned().collect();
-        for tag in tags {
-            self.terminate(now, &tag, Some("noresource"), None);
-        }
+        self.process_events(now, wall);
     }
 
     /// The presence write for a PUBLISH finished (or was not taken).

@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 use std::time::{Duration, Instant};
 
 use super::entity::entity_uri;
-use super::{Expiry, HintSource, PresenceServer};
+use super::{Expiry, PresenceServer};
 use crate::presence::is_digium_user_agent;
 use crate::sip::endpoint::RequestId;
 use crate::sip::message::Request;
@@ -15,15 +15,7 @@ use crate::sip::subscription::{Dialog, NotifyContent, Subscription};
 use crate::sip::uri::{NameAddr, SipUri};
 
 impl PresenceServer {
-    pub(super) fn subscribe(
-        &mut self,
-        now: Instant,
-        wall: u64,
-        id: RequestId,
-        request: Request,
-        peer: Peer,
-        hints: &dyn HintSource,
-    ) {
+    pub(super) fn subscribe(&mut self, now: Instant, wall: u64, id: RequestId, request: Request, peer: Peer) {
         let refuse = |server: &mut Self, id: RequestId, code: u16, extra: Option<(&str, String)>| {
             let mut response = server.response(&request, peer, code);
             if let Some((name, value)) = extra {
@@ -41,22 +33,13 @@ impl PresenceServer {
         }
         let requested = Self::requested_expires(&request);
         if let Some(local_tag) = request.core.to.param("tag") {
-            return self.resubscribe(
-                now,
-                wall,
-                id,
-                &request,
-                peer,
-                local_tag.to_owned(),
-                requested,
-                hints,
-            );
+            return self.resubscribe(now, wall, id, &request, peer, local_tag.to_owned(), requested);
         }
         let Ok(uri) = SipUri::parse(&request.uri) else {
             return refuse(self, id, 416, None);
         };
         let exten = uri.user_name().unwrap_or_default().to_owned();
-        let Some(state) = hints.hint_state(&exten) else {
+        let Some(state) = self.hint_state(&exten) else {
             return refuse(self, id, 404, None);
         };
         if requested > 0 && requested < self.config.min_expires {
@@ -148,7 +131,6 @@ impl PresenceServer {
         peer: Peer,
         local_tag: String,
         requested: u32,
-        hints: &dyn HintSource,
     ) {
         let key = (
             request.core.call_id.clone(),
@@ -201,7 +183,7 @@ impl PresenceServer {
             // The watcher asked: no reason (RFC 6665 §4.2.2 leaves it out),
             // and the final state as Asterisk sends it.
             self.endpoint.respond(now, id, response);
-            return self.terminate(now, &tag, None, hints.hint_state(&exten));
+            return self.terminate(now, &tag, None, self.hint_state(&exten));
         }
         if let Some(subscription) = self.subscriptions.get_mut(&tag) {
             subscription.expires_at = now + Duration::from_secs(u64::from(granted));
@@ -213,7 +195,7 @@ impl PresenceServer {
         self.store(now, wall, &tag);
         let refusal = ResponseBuilder::new(request, 503, peer.address, &tag);
         self.await_record(&tag, id, response, refusal, false);
-        match hints.hint_state(&exten) {
+        match self.hint_state(&exten) {
             Some(state) => self.send_or_queue(now, &tag, NotifyContent::Active(state)),
             None => self.terminate(now, &tag, Some("noresource"), None),
         }
