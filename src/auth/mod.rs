@@ -10,12 +10,14 @@
 mod basic;
 mod challenge;
 mod digest;
+mod gate;
 mod lockout;
 mod nonce;
 
 pub use basic::parse_basic;
 pub use challenge::{Algorithm, Challenge};
 pub use digest::{DigestCredentials, DigestError, DigestVerifier, ParseError, parse_challenge, parse_digest};
+pub use gate::{Accounts, Attempt, AuthGate, Decision};
 pub use lockout::{Lockout, LockoutPolicy, Verdict};
 pub use nonce::{NonceCheck, NonceSecret};
 

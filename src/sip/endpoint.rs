@@ -21,7 +21,7 @@ use super::message::{Request, Response};
 use super::parse::Framing;
 use super::peer::{ConnectionId, Peer, Random, Transmit};
 use super::transaction::{ClientTransaction, ServerKey, ServerTransaction, TimerQueue};
-use crate::auth::{Algorithm, DigestVerifier, Lockout, LockoutPolicy, NonceSecret};
+use crate::auth::{Algorithm, AuthGate, LockoutPolicy, NonceSecret};
 use crate::config::{Secret, Transport};
 
 /// What the endpoint needs from the config; replaced on reload.
@@ -91,8 +91,7 @@ pub struct Endpoint {
     config: EndpointConfig,
     random: Random,
     epoch: Instant,
-    verifier: DigestVerifier,
-    lockout: Lockout,
+    gate: AuthGate,
     servers: HashMap<ServerKey, ServerTransaction>,
     /// Where to answer requests whose transaction could not be stored.
     unstored: HashMap<ServerKey, Peer>,
@@ -111,11 +110,10 @@ impl Endpoint {
     pub fn new(config: EndpointConfig, mut random: Random, secret: NonceSecret, now: Instant) -> Self {
         let _ = random.next_u64();
         Self {
-            lockout: Lockout::new(config.lockout.clone()),
+            gate: AuthGate::new(secret, config.lockout.clone(), "sip"),
             config,
             random,
             epoch: now,
-            verifier: DigestVerifier::new(secret),
             servers: HashMap::new(),
             unstored: HashMap::new(),
             clients: HashMap::new(),
