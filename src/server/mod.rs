@@ -62,6 +62,8 @@ pub enum ServerError {
         source: std::io::Error,
     },
     #[error(transparent)]
+    SipBind(#[from] sip_driver::BindError),
+    #[error(transparent)]
     Render(#[from] RenderError),
     #[error("refusing to start: {0}")]
     Unsafe(String),

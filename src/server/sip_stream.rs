@@ -22,6 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::connection_limits::ConnectionSlot;
 use super::sip_rate::SipRateLimit;
@@ -42,6 +43,8 @@ pub struct StreamPolicy {
     pub metrics: Arc<Metrics>,
     pub inbound: mpsc::Sender<Inbound>,
     pub shutdown: CancellationToken,
+    /// Where connection tasks are spawned, so shutdown can wait for them.
+    pub tasks: TaskTracker,
 }
 
 /// Why a connection ended (for the log).
@@ -77,7 +80,7 @@ pub async fn run<S>(
         return;
     }
     let driver_closed = CancellationToken::new();
-    let write_task = tokio::spawn({
+    let write_task = policy.tasks.spawn({
         let driver_closed = driver_closed.clone();
         async move {
             while let Some(bytes) = outgoing.recv().await {

@@ -35,6 +35,6 @@ pub use parse::{Framing, MAX_MESSAGE_BYTES, Malformed, parse};
 pub use peer::{ConnectionId, Peer, Random, Transmit};
 pub use presence_server::{
     CheckSyncResult, LineAccess, Output, PresenceServer, PresenceServerConfig, PublishFailure,
-    SubscriptionSummary,
+    PublishRefusal, SubscriptionSummary,
 };
 pub use response::{OutgoingRequest, ResponseBuilder, reason_phrase};

@@ -1,12 +1,21 @@
 //! Binding the `[sip] listen` sockets before the driver starts.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::{TcpListener, UdpSocket};
 
 use crate::config::{Config, Transport};
-use crate::server::ServerError;
+
+/// A `[sip] listen` address that could not be bound.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {address}: {source}")]
+pub struct BindError {
+    pub address: SocketAddr,
+    #[source]
+    pub source: std::io::Error,
+}
 
 /// Bound sockets, before the driver runs.
 pub struct SipSockets {
@@ -17,10 +26,7 @@ pub struct SipSockets {
 }
 
 /// Binds every `[sip] listen` entry now, so start-up fails on a taken port.
-pub async fn bind(
-    config: &Config,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-) -> Result<SipSockets, ServerError> {
+pub async fn bind(config: &Config, tls: Option<tokio_rustls::TlsAcceptor>) -> Result<SipSockets, BindError> {
     let mut sockets = SipSockets {
         udp: Vec::new(),
         streams: Vec::new(),
@@ -28,7 +34,7 @@ pub async fn bind(
     };
     for listen in &config.sip.listen {
         let address = listen.address;
-        let bind_error = |source| ServerError::Bind { address, source };
+        let bind_error = |source| BindError { address, source };
         match listen.transport {
             Transport::Udp => {
                 let socket = UdpSocket::bind(address).await.map_err(bind_error)?;

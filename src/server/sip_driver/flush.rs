@@ -16,8 +16,12 @@ use crate::store::RecordTable;
 /// text never goes on the wire.
 pub(super) fn publish_failure(error: HubError) -> PublishFailure {
     match error {
+        HubError::Name(error) => PublishFailure::Refused(error.into()),
+        HubError::Update(error) => PublishFailure::Refused(error.into()),
+        HubError::Book(error) => PublishFailure::Refused(error.into()),
         HubError::Store(_) | HubError::Overloaded => PublishFailure::Unavailable,
-        other => PublishFailure::Refused(other.to_string()),
+        // Device refusals answer device writes; a PUBLISH never makes one.
+        HubError::Device(_) | HubError::DeviceName(_) => PublishFailure::Unavailable,
     }
 }
 

@@ -26,7 +26,7 @@ mod settings;
 mod shedding;
 mod unreached;
 
-pub use self::bind::{SipSockets, bind};
+pub use self::bind::{BindError, SipSockets, bind};
 use self::flush::publish_failure;
 pub use self::handle::{SipCommand, SipHandle};
 use self::reconfigure::PendingReconfigure;
@@ -91,7 +91,7 @@ impl SipDriver {
         let rate = Arc::new(SipRateLimit::new(&limits, metrics.clone()));
         for socket in &sockets.udp {
             let inbound = inbound_sender.clone();
-            sip_transport::spawn_udp(socket.clone(), inbound, rate.clone(), shutdown.clone());
+            sip_transport::spawn_udp(socket.clone(), inbound, rate.clone(), shutdown.clone(), &tasks);
         }
         let contacts = phone_contacts
             .into_iter()
@@ -111,6 +111,7 @@ impl SipDriver {
             metrics: metrics.clone(),
             inbound: inbound_sender,
             shutdown: shutdown.clone(),
+            tasks: tasks.clone(),
         };
         for (listener, tls) in sockets.streams {
             let limits = connection_limits.clone();

@@ -34,8 +34,8 @@ use self::body_cache::BodyCache;
 use self::check_sync::CheckSync;
 pub use self::check_sync::CheckSyncResult;
 pub use self::config::{LineAccess, PresenceServerConfig};
-pub use self::publication::PublishFailure;
 use self::publication::{PendingPublish, Publication};
+pub use self::publication::{PublishFailure, PublishRefusal};
 pub use self::summary::SubscriptionSummary;
 use super::endpoint::{ClientId, Endpoint, EndpointConfig};
 use super::framing::FramingError;
@@ -251,8 +251,9 @@ impl PresenceServer {
                 &pending.line,
                 pending.expires,
             ),
-            Err(PublishFailure::Refused(reason)) => {
-                ResponseBuilder::new(&pending.request, 500, pending.peer.address, &tag).reason(&reason)
+            Err(PublishFailure::Refused(refusal)) => {
+                ResponseBuilder::new(&pending.request, 500, pending.peer.address, &tag)
+                    .reason(&refusal.to_string())
             }
             // The store failed or is behind: nothing changed, try later.
             Err(PublishFailure::Unavailable) => {
