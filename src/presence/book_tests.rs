@@ -23,6 +23,11 @@ fn set(book: &mut PresenceBook, provider: &str, value: &str, now: u64) -> Vec<Ch
     }
 }
 
+/// A book with `hints` and nothing set.
+fn book_of(hints: Vec<Hint>) -> PresenceBook {
+    PresenceBook::new(hints, HashMap::new(), HashMap::new())
+}
+
 fn hint_changes(changes: &[Change]) -> Vec<&HintState> {
     changes
         .iter()
@@ -34,11 +39,7 @@ fn hint_changes(changes: &[Change]) -> Vec<&HintState> {
 /// no event at all (so no NOTIFY).
 #[test]
 fn a_repeated_value_changes_nothing() {
-    let mut book = PresenceBook::new(
-        vec![hint("Eggs", &[], &["CustomPresence:Eggs"])],
-        HashMap::new(),
-        HashMap::new(),
-    );
+    let mut book = book_of(vec![hint("Eggs", &[], &["CustomPresence:Eggs"])]);
     let first = set(
         &mut book,
         "CustomPresence:Eggs",
@@ -68,11 +69,7 @@ fn a_repeated_value_changes_nothing() {
 /// changed message alone, is a change.
 #[test]
 fn a_changed_subtype_or_message_alone_is_a_change() {
-    let mut book = PresenceBook::new(
-        vec![hint("Eggs", &[], &["CustomPresence:Eggs"])],
-        HashMap::new(),
-        HashMap::new(),
-    );
+    let mut book = book_of(vec![hint("Eggs", &[], &["CustomPresence:Eggs"])]);
     set(&mut book, "CustomPresence:Eggs", "away,scrambled,sick", 1);
     assert_eq!(
         hint_changes(&set(&mut book, "CustomPresence:Eggs", "away,fried,sick", 2)).len(),
@@ -89,11 +86,7 @@ fn a_changed_subtype_or_message_alone_is_a_change() {
 /// no hint change.
 #[test]
 fn a_device_change_that_keeps_the_extension_state_is_not_a_hint_change() {
-    let mut book = PresenceBook::new(
-        vec![hint("Eggs", &["Custom:Eggs"], &[])],
-        HashMap::new(),
-        HashMap::new(),
-    );
+    let mut book = book_of(vec![hint("Eggs", &["Custom:Eggs"], &[])]);
     assert_eq!(
         book.hint_state("Eggs").unwrap().extension_state,
         ExtensionState::Idle
@@ -122,15 +115,11 @@ fn a_device_change_that_keeps_the_extension_state_is_not_a_hint_change() {
 
 #[test]
 fn hints_combine_their_providers_and_clearing_returns_to_not_set() {
-    let mut book = PresenceBook::new(
-        vec![hint(
-            "2000",
-            &["Custom:2000"],
-            &["CustomPresence:2000", "CustomPresence:queue"],
-        )],
-        HashMap::new(),
-        HashMap::new(),
-    );
+    let mut book = book_of(vec![hint(
+        "2000",
+        &["Custom:2000"],
+        &["CustomPresence:2000", "CustomPresence:queue"],
+    )]);
     set(&mut book, "CustomPresence:2000", "available", 1);
     let changes = set(&mut book, "CustomPresence:queue", "dnd,,in a queue", 2);
     let state = hint_changes(&changes)[0];
@@ -157,14 +146,10 @@ fn hints_combine_their_providers_and_clearing_returns_to_not_set() {
 
 #[test]
 fn providers_of_other_hints_do_not_touch_this_one() {
-    let mut book = PresenceBook::new(
-        vec![
-            hint("2000", &[], &["CustomPresence:2000"]),
-            hint("2001", &[], &["CustomPresence:2001"]),
-        ],
-        HashMap::new(),
-        HashMap::new(),
-    );
+    let mut book = book_of(vec![
+        hint("2000", &[], &["CustomPresence:2000"]),
+        hint("2001", &[], &["CustomPresence:2001"]),
+    ]);
     let changes = set(&mut book, "CustomPresence:2001", "away", 1);
     let hints = hint_changes(&changes);
     assert_eq!(hints.len(), 1);
@@ -175,14 +160,10 @@ fn providers_of_other_hints_do_not_touch_this_one() {
 
 #[test]
 fn reloaded_hints_report_removed_and_changed_extensions() {
-    let mut book = PresenceBook::new(
-        vec![
-            hint("2000", &[], &["CustomPresence:2000"]),
-            hint("2001", &[], &["CustomPresence:2001"]),
-        ],
-        HashMap::new(),
-        HashMap::new(),
-    );
+    let mut book = book_of(vec![
+        hint("2000", &[], &["CustomPresence:2000"]),
+        hint("2001", &[], &["CustomPresence:2001"]),
+    ]);
     set(&mut book, "CustomPresence:x", "xa", 1);
     let changes = book.set_hints(vec![hint("2000", &[], &["CustomPresence:x"])]);
     assert_eq!(

@@ -16,7 +16,6 @@
 //! driver (`follow_hints`), whose watchers must see every state.
 
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -29,6 +28,7 @@ use crate::presence::{
     normalize_name,
 };
 use crate::store::{RecordTable, Store, StoreError};
+use crate::wall_clock::unix_millis;
 use std::sync::atomic::Ordering;
 
 /// Why a presence or device write was refused or failed.
@@ -138,12 +138,6 @@ impl Drop for PresenceHub {
             tracing::error!("the store thread panicked");
         }
     }
-}
-
-fn unix_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl PresenceHub {

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
@@ -47,10 +47,9 @@ use crate::presence::Change;
 use crate::sip::{ConnectionId, Endpoint, PresenceServer, Random};
 use crate::snapshot::Snapshot;
 
+/// Unix seconds, for what the SIP core stores.
 fn wall() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    crate::wall_clock::unix_now()
 }
 
 /// Everything the driver task needs.

@@ -112,8 +112,10 @@ impl PresenceServer {
         }
     }
 
-    /// Sends the NOTIFY that waited for the record, if nothing is in flight.
-    fn release_notify(&mut self, now: Instant, tag: &str) {
+    /// Sends the queued NOTIFY (one that waited for its record or for the
+    /// one in flight) unless one is in flight; a terminating subscription
+    /// with nothing left to send is forgotten.
+    pub(super) fn release_notify(&mut self, now: Instant, tag: &str) {
         let Some(subscription) = self.subscriptions.get_mut(tag) else {
             return;
         };

@@ -90,13 +90,7 @@ impl PresenceServer {
             // The queued NOTIFY goes when the refresh's record is durable.
             return;
         }
-        match subscription.queued.take() {
-            Some(content) => self.send_notify(now, tag, content),
-            None if subscription.terminating => {
-                self.subscriptions.remove(tag);
-            }
-            None => {}
-        }
+        self.release_notify(now, tag);
     }
 
     /// Ends a subscription with a final NOTIFY; forgets the dialog now.
