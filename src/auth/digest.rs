@@ -285,7 +285,7 @@ impl DigestVerifier {
         if !right_password {
             return Err(DigestError::WrongResponse);
         }
-        // At most once a second (issue 16): pruning on every request made
+        // At most once a second: pruning on every request made
         // each one cost a scan of every nonce used within the lifetime —
         // the hottest spot in a profile at 5,000 PUBLISH/s (`perf`). Time
         // has whole seconds here, so nothing expires between two prunes.

@@ -2,7 +2,9 @@
 //! the state a phone asked for. Namespace-aware (quick-xml `NsReader`):
 //! prefixes are whatever the client chose; what counts is the namespace.
 //!
-//! Precedence (issue 5 §8): a `digium_presence` element's `type`,
+//! Precedence, most specific first (the Digium element is what D-series
+//! phones publish; RPID activities are RFC 4480's; `<basic>` is all plain
+//! RFC 3863 clients have): a `digium_presence` element's `type`,
 //! `subtype` and text; else RPID activities (away → away, busy and
 //! on-the-phone → dnd, vacation and permanent-absence → xa); else the
 //! first tuple's `<basic>` (open → available, closed → away). The message

@@ -1,6 +1,6 @@
 //! One SIP TCP/TLS connection, accepted or opened by us: it frames the
 //! byte stream itself so that it can police it before the driver sees
-//! anything (issue 17):
+//! anything:
 //! - a message must arrive whole within `[limits] request_timeout` of its
 //!   first byte, and only complete messages (or CRLF keep-alives) reset
 //!   the idle timer — a sender trickling one byte a second is dropped;

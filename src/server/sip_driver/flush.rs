@@ -124,7 +124,8 @@ impl DriverTask {
         if peer.connection.is_some() {
             // A response or request bound to a connection that is gone (or
             // that we closed after a framing error): never connect out to
-            // a client's ephemeral port for it (issue 17). Its transaction
+            // a client's ephemeral port for it (whoever holds that port
+            // now would get it). Its transaction
             // times out; subscriptions move to their Contact on
             // `connection_lost`.
             tracing::debug!(%peer, "connection gone; message dropped");

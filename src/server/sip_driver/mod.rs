@@ -5,7 +5,7 @@
 //! to the committer (`server::committer`) without waiting; the server
 //! holds a SUBSCRIBE's or PUBLISH's 200 until the completion for its
 //! write comes back, so nothing is acknowledged before it is on disk and
-//! nothing else waits for the disk meanwhile (issue 16).
+//! nothing else waits for the disk meanwhile.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -100,7 +100,7 @@ impl Endpoint {
         // to the request's source (RFC 3261 §18.2.2, RFC 3581 rport) or on
         // its connection (§18.2.2 for streams). Anyone else who learned
         // the branch must not be able to end the transaction or, for a
-        // check-sync, obtain credentials with a challenge (issue 17).
+        // check-sync, make us answer its challenge with a line's digest.
         if (transaction.peer.transport, transaction.peer.address) != (peer.transport, peer.address) {
             self.stats.responses_from_elsewhere += 1;
             tracing::debug!(code = response.code, %peer, expected = %transaction.peer, "response from another peer; dropped");

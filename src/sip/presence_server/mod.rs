@@ -7,11 +7,14 @@
 //! (`Output::Publish`, answered with `publish_committed`) and subscription
 //! records (`Output::Store`).
 //!
-//! Decisions settled against Asterisk (reference §11): an initial
-//! `Expires: 0` is a one-shot fetch; 423 carries Min-Expires; an Accept
-//! without PIDF gets 489; terminated NOTIFYs carry a reason except when
-//! the watcher asked; PUBLISH expiry is capped and checked against the
-//! minimum.
+//! Where Asterisk and the RFCs differ, the RFC wins unless phones depend
+//! on Asterisk's way: an initial `Expires: 0` is a one-shot fetch (RFC 6665
+//! §4.4.3; Asterisk answers 400); 423 carries Min-Expires (RFC 6665
+//! §4.2.1.1; Asterisk leaves it out); an Accept without PIDF gets 489, as
+//! Asterisk's testsuite `mismatch` expects; terminated NOTIFYs carry a
+//! reason except when the watcher asked (RFC 6665 §4.2.2); PUBLISH expiry
+//! is capped and checked against the minimum (RFC 3903 §6 step 4, which Asterisk
+//! does not do).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
@@ -60,7 +63,8 @@ pub enum Output {
     Store { key: String, record: Option<Vec<u8>> },
     /// An authenticated request from a phone: where it is, for check-sync
     /// later. Only requests that passed digest are reported: a contact
-    /// learned from anything else could be an attacker's (issue 17).
+    /// learned from anything else could be an attacker's, and check-sync
+    /// would send a line's digest there.
     Seen {
         user: String,
         peer: Peer,

@@ -159,8 +159,9 @@ impl PresenceServer {
     }
 }
 
-/// The watcher URI as pjsip prints it in the tuple contact: no port, no
-/// parameters (reference §7).
+/// The watcher URI as Asterisk's PIDF tuple contact shows it: the From
+/// URI printed the way pjsip prints From/To URIs, without port or
+/// parameters (`res_pjsip_pidf_body_generator.c`).
 pub(super) fn watcher_uri(uri: &str) -> String {
     match SipUri::parse(uri) {
         Ok(parsed) => {
