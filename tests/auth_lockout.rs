@@ -1,4 +1,4 @@
-//! Lock-out and stale nonces at the sans-IO endpoint (issue 17 item 3),
+//! Lock-out and stale nonces at the sans-IO endpoint,
 //! with a fake clock: failures count per (address, user); a success does
 //! not forgive other users; a phone presenting a nonce from before a
 //! restart with the right password gets `stale=true` and is no failure.

@@ -15,10 +15,13 @@
 //! (admin events, AMI), and one lossless feed of hint changes for the SIP
 //! driver (`follow_hints`), whose watchers must see every state.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+mod shared;
+
+pub use self::shared::HubShared;
 use super::committer::{self, Completion, Job, PresenceWrite, Reply};
 
 use crate::metrics::Metrics;
@@ -57,59 +60,6 @@ impl From<StoreError> for HubError {
     }
 }
 
-/// What the hub and its committer thread share.
-pub struct HubShared {
-    book: Mutex<PresenceBook>,
-    changes: broadcast::Sender<Change>,
-    /// The SIP driver's feed of hint changes (see `follow_hints`).
-    hint_feed: Mutex<Option<mpsc::UnboundedSender<Change>>>,
-    pub(super) metrics: Arc<Metrics>,
-}
-
-impl HubShared {
-    pub(super) fn book(&self) -> std::sync::MutexGuard<'_, PresenceBook> {
-        self.book
-            .lock()
-            .expect("the presence book lock is never poisoned")
-    }
-
-    /// Counts a refusal on the way out.
-    pub(super) fn refused(&self, error: HubError) -> HubError {
-        self.metrics.refused_changes.fetch_add(1, Ordering::Relaxed);
-        error
-    }
-
-    pub(super) fn announce(&self, changes: Vec<Change>) {
-        let feed = self
-            .hint_feed
-            .lock()
-            .expect("the hint feed lock is never poisoned")
-            .clone();
-        for change in changes {
-            let counter = match &change {
-                Change::Presence { provider, value } => {
-                    tracing::info!(provider, state = %value.state, subtype = %value.subtype, "presence changed");
-                    &self.metrics.presence_changes
-                }
-                Change::Device { device, state } => {
-                    tracing::info!(device, %state, "device state changed");
-                    &self.metrics.device_changes
-                }
-                Change::Hint(_) | Change::HintRemoved { .. } => &self.metrics.hint_changes,
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
-            if let Some(feed) = &feed
-                && matches!(change, Change::Hint(_) | Change::HintRemoved { .. })
-            {
-                // A driver that is gone (shutdown) no longer listens.
-                let _ = feed.send(change.clone());
-            }
-            // No receivers is fine: nobody is watching.
-            let _ = self.changes.send(change);
-        }
-    }
-}
-
 /// Whether a write waits for room in a full queue or is refused at once.
 #[derive(Clone, Copy)]
 enum Admission {
@@ -143,13 +93,7 @@ impl Drop for PresenceHub {
 impl PresenceHub {
     /// Starts the committer thread, which owns every write to `store`.
     pub fn new(book: PresenceBook, store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Self {
-        let (changes, _) = broadcast::channel(4096);
-        let shared = Arc::new(HubShared {
-            book: Mutex::new(book),
-            changes,
-            hint_feed: Mutex::new(None),
-            metrics,
-        });
+        let shared = Arc::new(HubShared::new(book, metrics));
         let (jobs, committer) = committer::spawn(store.clone(), shared.clone());
         Self {
             shared,
@@ -171,7 +115,7 @@ impl PresenceHub {
 
     /// Changes as they happen (after they are durable).
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
-        self.shared.changes.subscribe()
+        self.shared.subscribe()
     }
     /// Every hint's state now, and from then on every hint change in
     /// commit order, never dropped (one follower: a second call replaces
@@ -183,11 +127,7 @@ impl PresenceHub {
     pub fn follow_hints(&self) -> (Vec<HintState>, mpsc::UnboundedReceiver<Change>) {
         let (sender, feed) = mpsc::unbounded_channel();
         let book = self.book();
-        *self
-            .shared
-            .hint_feed
-            .lock()
-            .expect("the hint feed lock is never poisoned") = Some(sender);
+        self.shared.set_hint_feed(sender);
         (book.hint_states(), feed)
     }
 
