@@ -46,23 +46,9 @@ fn next_request(phone: &SipClient) -> Request {
     }
 }
 
-/// A 401 for `request` in our realm, as a phone challenges a check-sync.
-fn challenge_to(request: &Request) -> String {
-    let mut challenge = String::from("SIP/2.0 401 Unauthorized\r\n");
-    for via in request.headers.lines("Via") {
-        challenge.push_str(&format!("Via: {via}\r\n"));
-    }
-    for name in ["From", "To", "Call-ID", "CSeq"] {
-        challenge.push_str(&format!(
-            "{name}: {}\r\n",
-            request.headers.get(name).expect("core header")
-        ));
-    }
-    challenge.push_str(
-        "WWW-Authenticate: Digest realm=\"opendpma\", nonce=\"phone-nonce\", algorithm=MD5, qop=\"auth\"\r\nContent-Length: 0\r\n\r\n",
-    );
-    challenge
-}
+/// The challenge a phone puts to a check-sync, in our realm.
+const PHONE_CHALLENGE: &str =
+    "WWW-Authenticate: Digest realm=\"opendpma\", nonce=\"phone-nonce\", algorithm=MD5, qop=\"auth\"\r\n";
 
 #[test]
 fn a_reload_applies_credentials_then_hints_then_check_sync() {
@@ -110,7 +96,7 @@ fn a_reload_applies_credentials_then_hints_then_check_sync() {
         Some("check-sync"),
         "then the check-sync"
     );
-    phone.send(&challenge_to(&check_sync));
+    phone.answer_with(&check_sync, 401, PHONE_CHALLENGE);
     let retry = next_request(&phone);
     let credentials = opendpma::auth::parse_digest(retry.headers.get("Authorization").expect("credentials"))
         .expect("a digest answer");

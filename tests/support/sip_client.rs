@@ -75,6 +75,12 @@ impl SipClient {
     }
 
     pub fn answer(&self, request: &Request, code: u16) {
+        self.answer_with(request, code, "");
+    }
+
+    /// Answers `request` with `code` and `extra` header lines (each ending
+    /// in CRLF), e.g. a challenge.
+    pub fn answer_with(&self, request: &Request, code: u16, extra: &str) {
         let mut text = format!("SIP/2.0 {code} OK\r\n");
         for via in request.headers.lines("Via") {
             text.push_str(&format!("Via: {via}\r\n"));
@@ -85,6 +91,7 @@ impl SipClient {
                 request.headers.get(name).expect("core header")
             ));
         }
+        text.push_str(extra);
         text.push_str("Content-Length: 0\r\n\r\n");
         self.send(&text);
     }
