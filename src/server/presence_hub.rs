@@ -117,6 +117,7 @@ impl PresenceHub {
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.shared.subscribe()
     }
+
     /// Every hint's state now, and from then on every hint change in
     /// commit order, never dropped (one follower: a second call replaces
     /// the first). Unbounded, yet bounded in practice: one entry per
