@@ -113,7 +113,7 @@ impl super::sip_driver::UnreachedPhones for AmiHandle {
     fn check_sync<'a>(
         &'a self,
         reports: &'a mut [ReconfigureReport],
-    ) -> super::sip_driver::UnreachedCompletion<'a> {
+    ) -> super::sip_driver::CheckSyncFuture<'a> {
         Box::pin(self.check_sync_unreached(reports))
     }
 }

@@ -33,7 +33,7 @@ use self::reconfigure::PendingReconfigure;
 pub use self::reconfigure::{PhoneContact, ReconfigureOutcome, ReconfigureReport};
 pub use self::settings::lockout_policy;
 use self::settings::{endpoint_config, server_config};
-pub use self::unreached::{Completion as UnreachedCompletion, UnreachedPhones};
+pub use self::unreached::{CheckSyncFuture, UnreachedPhones};
 use super::committer::Completion;
 use super::connection_limits::{ConnectionLimits, ListenerKind};
 use super::presence_hub::PresenceHub;

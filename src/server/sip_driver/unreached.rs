@@ -9,12 +9,12 @@ use std::pin::Pin;
 use super::reconfigure::{ReconfigureOutcome, ReconfigureReport};
 
 /// A boxed future borrowing the reports it completes.
-pub type Completion<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+pub type CheckSyncFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 /// Sends the check-syncs the SIP side could not, and records each outcome
 /// in its report (those marked `UnknownContact`).
 pub trait UnreachedPhones: Send + Sync {
-    fn check_sync<'a>(&'a self, reports: &'a mut [ReconfigureReport]) -> Completion<'a>;
+    fn check_sync<'a>(&'a self, reports: &'a mut [ReconfigureReport]) -> CheckSyncFuture<'a>;
 }
 
 /// The driver's reports, completed through `unreached` when there is one.
