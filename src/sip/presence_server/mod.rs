@@ -13,8 +13,8 @@
 //! §4.2.1.1; Asterisk leaves it out); an Accept without PIDF gets 489, as
 //! Asterisk's testsuite `mismatch` expects; terminated NOTIFYs carry a
 //! reason except when the watcher asked (RFC 6665 §4.2.2); PUBLISH expiry
-//! is capped and checked against the minimum (RFC 3903 §6 step 4, which Asterisk
-//! does not do).
+//! is capped and checked against the minimum (RFC 3903 §6 step 4, which
+//! Asterisk does not do).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
