@@ -242,7 +242,7 @@ impl DriverTask {
                 }
                 Some(change) = hint_feed.recv() => {
                     self.server.handle_change(Instant::now(), change);
-                    self.hint_changes(&mut hint_feed);
+                    self.hint_changes(&mut hint_feed, new_snapshot::HINT_CHANGES_PER_TURN);
                 }
                 Ok(()) = snapshots.changed() => {
                     let snapshot = snapshots.borrow_and_update().clone();

@@ -23,9 +23,9 @@ use super::{DriverTask, unreached};
 use crate::presence::{Change, Hint};
 use crate::snapshot::Snapshot;
 
-/// Most queued hint changes applied in one go, so a burst cannot keep the
-/// driver from its sockets; the rest wait for the next turn.
-const HINT_CHANGES_PER_TURN: usize = 4096;
+/// Most queued hint changes applied in one turn of the loop, so a burst
+/// cannot keep the driver from its sockets; the rest wait for the next.
+pub(super) const HINT_CHANGES_PER_TURN: usize = 4096;
 
 impl DriverTask {
     pub(super) async fn new_snapshot(
@@ -40,9 +40,9 @@ impl DriverTask {
         let hints = config.hints.iter().map(Hint::from).collect();
         // Returns once the book has them (one committer round: a reload
         // waits behind at most one group commit); their changes are in
-        // the feed by then.
+        // the feed by then, and all of them are applied before step 3.
         self.hub.set_hints(hints).await;
-        self.hint_changes(hint_feed);
+        self.hint_changes(hint_feed, usize::MAX);
         let changed: Vec<String> = previous
             .catalog
             .changed_since(&self.snapshot.catalog)
@@ -54,10 +54,10 @@ impl DriverTask {
         }
     }
 
-    /// Applies the hint changes waiting in the feed.
-    pub(super) fn hint_changes(&mut self, hint_feed: &mut mpsc::UnboundedReceiver<Change>) {
+    /// Applies up to `most` of the hint changes waiting in the feed.
+    pub(super) fn hint_changes(&mut self, hint_feed: &mut mpsc::UnboundedReceiver<Change>, most: usize) {
         let now = Instant::now();
-        for _ in 0..HINT_CHANGES_PER_TURN {
+        for _ in 0..most {
             match hint_feed.try_recv() {
                 Ok(change) => self.server.handle_change(now, change),
                 Err(_) => break,
