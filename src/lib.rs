@@ -43,6 +43,7 @@ pub mod server;
 pub mod sip;
 pub mod snapshot;
 pub mod store;
+pub mod wall_clock;
 
 /// `0.1.0 (git 1234abcd5678)`.
 pub const VERSION: &str = concat!(
