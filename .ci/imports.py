@@ -48,8 +48,14 @@ def module_path(root, path):
 
 
 def test_only_children(text):
-    """Names of child modules declared behind `#[cfg(test)]` (`mod foo_tests;`)."""
-    return set(re.findall(r'#\[cfg\(test\)\]\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+(' + IDENT + r')\s*;', text))
+    """Child modules declared behind `#[cfg(test)]`: `(name, path)` for each
+    `mod name;`, with the file a `#[path = "..."]` among its attributes names."""
+    found = []
+    pattern = r'#\[cfg\(test\)\]((?:\s*#\[[^\]]*\])*)\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+(' + IDENT + r')\s*;'
+    for m in re.finditer(pattern, text):
+        path = re.search(r'#\[path\s*=\s*"([^"]+)"\]', m.group(1))
+        found.append((m.group(2), path.group(1) if path else None))
+    return found
 
 
 def production_text(text):
@@ -118,20 +124,22 @@ def main(argv):
     root = args[0] if args else 'src'
     files = sorted(os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs if f.endswith('.rs'))
     modules = {module_path(root, f): f for f in files}
-    test_only = set()
+    test_only, test_files = set(), set()
     for f in files:
         mp = module_path(root, f)
         with open(f, encoding='utf-8') as fh:
-            for child in test_only_children(fh.read()):
+            for child, path in test_only_children(fh.read()):
                 test_only.add(mp + (child,))
+                if path:
+                    test_files.add(os.path.normpath(os.path.join(os.path.dirname(f), path)))
 
-    def is_test_only(mp):
-        return any(mp[:n] in test_only for n in range(1, len(mp) + 1))
+    def is_test_only(mp, f):
+        return os.path.normpath(f) in test_files or any(mp[:n] in test_only for n in range(1, len(mp) + 1))
 
     graph, findings = {}, []
     for f in files:
         mp = module_path(root, f)
-        if not mp or is_test_only(mp):
+        if not mp or is_test_only(mp, f):
             continue
         with open(f, encoding='utf-8') as fh:
             text = production_text(fh.read())

@@ -63,9 +63,11 @@ class Rules(unittest.TestCase):
     def test_test_code_comments_and_strings_are_not_read(self):
         code, lines = check({
             'lib.rs': LIB,
-            'a/mod.rs': 'mod leaf;\n#[cfg(test)]\nmod leaf_tests;\npub struct E;\n',
+            'a/mod.rs': 'mod leaf;\nmod other;\n#[cfg(test)]\nmod leaf_tests;\npub struct E;\n',
             'a/leaf.rs': '// super::E\nconst S: &str = "super::E";\n#[cfg(test)]\nmod tests { use super::super::E; }\n',
             'a/leaf_tests.rs': 'use super::E;\n',
+            'a/other.rs': '#[cfg(test)]\n#[path = "other_tests.rs"]\nmod tests;\n',
+            'a/other_tests.rs': 'use crate::a::E;\n',
             'b.rs': '',
         })
         self.assertEqual((code, lines), (0, []))

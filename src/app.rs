@@ -38,7 +38,7 @@ use crate::provision_http::{self, FetchLog, ProvisionState};
 use crate::server::ami::{self, AmiLink};
 use crate::server::connection_limits::{ConnectionLimits, ListenerKind};
 use crate::server::exposure::{check_exposure, env_admin_token};
-use crate::server::sip_driver::{SipDriver, lockout_policy};
+use crate::server::sip_driver::{SipDriver, UnreachedPhones, lockout_policy};
 use crate::server::{
     PresenceHub, ReloadTargets, Reloader, ServerError, config_watch, handle_budget, http, tls,
 };
@@ -140,15 +140,14 @@ impl App {
             phone_contacts: take(RecordTable::PhoneContacts),
             connection_cap: caps.sip_stream,
             shutdown: shutdown.clone(),
+            tasks: tasks.clone(),
+            unreached: asterisk.map(|handle| Arc::new(handle) as Arc<dyn UnreachedPhones>),
         }
-        .spawn()
-        .with_asterisk(asterisk);
+        .spawn();
         let reloader = Arc::new(Reloader::new(
             path.clone(),
             ReloadTargets {
                 snapshots: sender,
-                sip: sip.clone(),
-                tasks: tasks.clone(),
                 env_token: token_override.is_some(),
             },
         ));
@@ -208,7 +207,6 @@ impl App {
             };
             http::spawn(listener, shutdown.clone(), &tasks);
         }
-        spawn_hint_follower(snapshots, hub.clone(), shutdown.clone(), &tasks);
         Ok(Self {
             tasks,
             shutdown,
@@ -302,25 +300,6 @@ async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
 
 fn hints_of(config: &Config) -> Vec<Hint> {
     config.hints.iter().map(Hint::from).collect()
-}
-
-/// After each reload, hands the new hints to the presence hub.
-fn spawn_hint_follower(
-    mut snapshots: watch::Receiver<Arc<Snapshot>>,
-    hub: Arc<PresenceHub>,
-    shutdown: CancellationToken,
-    tasks: &TaskTracker,
-) {
-    tasks.spawn(async move {
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                changed = snapshots.changed() => if changed.is_err() { return },
-            }
-            let hints = hints_of(&snapshots.borrow_and_update().config);
-            hub.set_hints(hints).await;
-        }
-    });
 }
 
 /// The AMI secret: `OPENDPMA_AMI_SECRET` over `[asterisk] secret`; one of

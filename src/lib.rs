@@ -22,6 +22,8 @@
 //! With I/O:
 //! - [`provision_http`]: the provisioning HTTP router, serving the current
 //!   snapshot's documents and the files the config names.
+//! - [`wall_clock`]: the one reader of the wall clock (Unix time), for the
+//!   drivers and handlers to pass into the pure modules.
 //! - [`store`]: durable state (redb in `data_dir`) behind a trait.
 //! - [`server`]: tokio drivers — sockets, the SIP and AMI tasks, the
 //!   presence hub and its committer, reload triggers, signals.
@@ -47,5 +49,6 @@ pub mod server;
 pub mod sip;
 pub mod snapshot;
 pub mod store;
+pub mod wall_clock;
 
 pub use cli::VERSION;

@@ -15,12 +15,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use opendpma::config::Transport;
-use opendpma::presence::{DeviceState, PresenceUpdate};
+use opendpma::presence::{DeviceState, PresenceBook, PresenceUpdate};
 use opendpma::sip::{ConnectionId, Framing, Message, Peer, PresenceServer, Request, parse};
 
 mod support;
 
-use support::sans_io::{Book, book, presence_server};
+use support::sans_io::{book, presence_server};
 
 const WALL: u64 = 1_800_000_000;
 const DIGIUM: &str = "Digium D65 2_9_27";
@@ -105,7 +105,7 @@ fn captured_body(name: &str) -> String {
 /// One watcher (line 2001) subscribed to one extension.
 struct Watcher {
     server: PresenceServer,
-    book: Book,
+    book: PresenceBook,
     now: Instant,
     peer: Peer,
     exten: &'static str,
@@ -125,9 +125,10 @@ impl Watcher {
             address: "127.0.0.1:46592".parse().expect("literal address"),
             connection: (transport != Transport::Udp).then_some(ConnectionId(1)),
         };
+        let book = book(&["2000", "2001", "2099"]);
         let mut watcher = Self {
-            server: presence_server(now, &["2000", "2001", "2099"]),
-            book: book(&["2000", "2001", "2099"]),
+            server: presence_server(now, &["2000", "2001", "2099"], &book),
+            book,
             now,
             peer,
             exten,
@@ -174,11 +175,10 @@ impl Watcher {
     fn feed(&mut self, bytes: &[u8]) {
         let wall = WALL;
         if self.peer.transport == Transport::Udp {
-            self.server
-                .handle_datagram(self.now, wall, self.peer, bytes, &self.book);
+            self.server.handle_datagram(self.now, wall, self.peer, bytes);
         } else {
             self.server
-                .handle_stream_bytes(self.now, wall, self.peer, bytes, &self.book)
+                .handle_stream_bytes(self.now, wall, self.peer, bytes)
                 .expect("well-framed");
         }
         // Subscription records would go to the store; it commits at once.
@@ -228,24 +228,20 @@ impl Watcher {
             Device(state) => {
                 let state: DeviceState = state.parse().expect("valid device state");
                 self.book
-                    .0
                     .plan_device(&format!("Custom:{exten}"), state)
                     .expect("room")
             }
             Presence(state, subtype, message) => {
                 let update = PresenceUpdate::new(state, subtype, message).expect("valid presence");
                 self.book
-                    .0
                     .plan_presence(&format!("CustomPresence:{exten}"), update, 1)
                     .expect("room")
             }
-            ClearPresence => self.book.0.plan_clear(&format!("CustomPresence:{exten}")),
+            ClearPresence => self.book.plan_clear(&format!("CustomPresence:{exten}")),
         };
         let plan = plan.expect("every step changes something");
-        for change in self.book.0.apply(plan) {
-            if let opendpma::presence::Change::Hint(state) = change {
-                self.server.handle_hint_change(self.now, &state);
-            }
+        for change in self.book.apply(plan) {
+            self.server.handle_change(self.now, change);
         }
         self.collect();
     }
@@ -356,7 +352,7 @@ fn an_expired_subscription_ends_with_the_final_state() {
             break;
         };
         watcher.now = at;
-        watcher.server.handle_timeout(at, WALL, &watcher.book);
+        watcher.server.handle_timeout(at, WALL);
         while watcher.server.poll_output().is_some() {}
         let ticket = watcher.server.hand_over_records();
         watcher.server.subscriptions_stored(watcher.now, ticket, true);

@@ -1,31 +1,30 @@
-//! Lock-out and stale nonces at the sans-IO endpoint (issue 17 item 3),
+//! Lock-out and stale nonces at the sans-IO endpoint,
 //! with a fake clock: failures count per (address, user); a success does
 //! not forgive other users; a phone presenting a nonce from before a
 //! restart with the right password gets `stale=true` and is no failure.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
-use opendpma::auth::{Algorithm, DigestCredentials, LockoutPolicy, NonceSecret, parse_challenge};
-use opendpma::config::{Secret, Transport};
-use opendpma::sip::{Endpoint, EndpointConfig, Event, Peer, Random};
+use opendpma::auth::{Algorithm, NonceSecret};
+use opendpma::config::Secret;
+use opendpma::sip::{Endpoint, Event, Peer, Random};
+
+mod support;
+
+use support::digest_client;
+use support::sans_io::{PASSWORD, endpoint_config};
 
 /// The NAT or proxy address every phone here shares.
 const SHARED: &str = "192.0.2.7:5062";
 
+/// The shared endpoint with a second line (2001) and MD5 only; `secret`
+/// seeds the nonce key, so a new value stands for a restarted server.
 fn endpoint(now: Instant, secret: u8) -> Endpoint {
-    let config = EndpointConfig {
-        realm: "opendpma".into(),
-        require_auth: true,
-        credentials: HashMap::from([
-            ("2000".to_owned(), Secret::new("pw-2000")),
-            ("2001".to_owned(), Secret::new("pw-2001")),
-        ]),
-        host: "192.0.2.1".into(),
-        ports: HashMap::from([(Transport::Udp, 5070)]),
-        algorithms: vec![Algorithm::Md5],
-        lockout: LockoutPolicy::default(),
-    };
+    let mut config = endpoint_config(true);
+    config
+        .credentials
+        .insert("2001".to_owned(), Secret::new("pw-2001"));
+    config.algorithms = vec![Algorithm::Md5];
     Endpoint::new(
         config,
         Random::seeded(secret.into()),
@@ -51,30 +50,14 @@ fn answer(endpoint: &mut Endpoint) -> String {
     String::from_utf8(transmit.bytes).expect("text")
 }
 
-/// Authorization answering the challenge in `challenge` as `user`.
+/// Authorization answering the challenge in `challenge` (a whole
+/// response) as `user`.
 fn authorization(challenge: &str, user: &str, password: &str) -> String {
-    let header = challenge
+    let value = challenge
         .lines()
         .find_map(|l| l.strip_prefix("WWW-Authenticate: "))
         .expect("a challenge");
-    let (realm, nonce, algorithm, _) = parse_challenge(header).expect("digest");
-    let mut credentials = DigestCredentials {
-        username: user.into(),
-        realm: realm.clone(),
-        nonce: nonce.clone(),
-        uri: "sip:2002@192.0.2.1".into(),
-        response: String::new(),
-        algorithm,
-        qop: Some("auth".into()),
-        cnonce: Some("c".into()),
-        nc: Some(1),
-    };
-    credentials.response = credentials.expected_response("SUBSCRIBE", password);
-    format!(
-        "Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"sip:2002@192.0.2.1\", response=\"{}\", algorithm={}, qop=auth, nc=00000001, cnonce=\"c\"",
-        credentials.response,
-        algorithm.as_str()
-    )
+    digest_client::answer(value, user, password, "SUBSCRIBE", "sip:2002@192.0.2.1", 1)
 }
 
 /// One full round: challenge, then credentials; the final answer.
@@ -106,7 +89,7 @@ fn ten_bad_tries_from_one_user_do_not_lock_out_the_other_phones_behind_the_addre
         "{locked}"
     );
     assert_eq!(
-        login(&mut endpoint, now, "2000", "pw-2000", 200),
+        login(&mut endpoint, now, "2000", PASSWORD, 200),
         "accepted",
         "2000 behind the same address still logs in"
     );
@@ -119,7 +102,7 @@ fn a_known_secret_does_not_reset_the_guesses_at_another_line() {
     // An attacker who knows 2000's secret logs in between guesses at 2001.
     for attempt in 0..10 {
         assert_eq!(
-            login(&mut endpoint, now, "2000", "pw-2000", attempt * 4 + 1),
+            login(&mut endpoint, now, "2000", PASSWORD, attempt * 4 + 1),
             "accepted"
         );
         let refused = login(&mut endpoint, now, "2001", "guess", attempt * 4 + 3);
@@ -144,7 +127,7 @@ fn a_nonce_from_before_a_restart_with_the_right_password_is_stale_not_a_failure(
     // address comes back with its old nonce (more than the lock-out limit).
     let mut after = endpoint(now, 2);
     for attempt in 0..15 {
-        let credentials = authorization(&old_challenge, "2000", "pw-2000");
+        let credentials = authorization(&old_challenge, "2000", PASSWORD);
         after.handle_datagram(now, peer, &subscribe("2000", 10 + attempt, Some(&credentials)));
         let refreshed = answer(&mut after);
         assert!(refreshed.starts_with("SIP/2.0 401 "), "{refreshed}");
@@ -154,7 +137,7 @@ fn a_nonce_from_before_a_restart_with_the_right_password_is_stale_not_a_failure(
     let ip = peer.address.ip();
     assert!(!after.is_locked_out(ip, "2000", now));
     // Answering the fresh challenge gets through at once.
-    assert_eq!(login(&mut after, now, "2000", "pw-2000", 50), "accepted");
+    assert_eq!(login(&mut after, now, "2000", PASSWORD, 50), "accepted");
     // A wrong password with an old nonce is still a failure.
     let guess = authorization(&old_challenge, "2001", "guess");
     after.handle_datagram(now, peer, &subscribe("2001", 60, Some(&guess)));

@@ -171,10 +171,15 @@ async fn editing_a_label_reconfigures_the_affected_phone() {
         "{}",
         server.log()
     );
+    // Reports are logged one line each, in no promised order: wait for it
+    // too rather than assume it is already in the collected log.
     assert!(
-        server
-            .log()
-            .contains("automatic check-sync after reload phone=alice outcome=UnknownContact")
+        server.wait_for_log(
+            "automatic check-sync after reload phone=alice outcome=UnknownContact",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        server.log()
     );
     // The phone fetches its config; the log closes the loop.
     let fetched = client()

@@ -10,7 +10,7 @@ use opendpma::sip::{Peer, PresenceServer};
 
 mod support;
 
-use support::sans_io::{Book, book, presence_server};
+use support::sans_io::{book, presence_server};
 
 const PROXY: &str = "192.0.2.50:5060";
 const WALL: u64 = 1_800_000_000;
@@ -66,8 +66,7 @@ fn header_lines<'a>(message: &'a str, name: &str) -> Vec<&'a str> {
 #[test]
 fn subscriptions_behind_record_routing_proxies_keep_their_route_set() {
     let now = Instant::now();
-    let mut server = presence_server(now, &["2000", "2001"]);
-    let hints: Book = book(&["2000", "2001"]);
+    let mut server = presence_server(now, &["2000", "2001"], &book(&["2000", "2001"]));
     let proxy = Peer::udp(PROXY.parse().expect("address"));
     let record_routes = [
         "<sip:192.0.2.50;lr;ftag=watcher>",
@@ -78,7 +77,6 @@ fn subscriptions_behind_record_routing_proxies_keep_their_route_set() {
         WALL,
         proxy,
         &subscribe(1, None, "<sip:2001@10.0.0.9:5090>", &record_routes, 600),
-        &hints,
     );
     let sent = transmits(&mut server);
     let ok = sent
@@ -92,7 +90,7 @@ fn subscriptions_behind_record_routing_proxies_keep_their_route_set() {
         "{notify}"
     );
     assert_eq!(header_lines(notify, "Route"), record_routes, "{notify}");
-    server.handle_datagram(now, WALL, proxy, &ok_to(notify), &hints);
+    server.handle_datagram(now, WALL, proxy, &ok_to(notify));
     let local_tag = header_lines(ok, "To")[0]
         .split(";tag=")
         .nth(1)
@@ -112,7 +110,6 @@ fn subscriptions_behind_record_routing_proxies_keep_their_route_set() {
             &["<sip:203.0.113.1;lr>"],
             600,
         ),
-        &hints,
     );
     let sent = transmits(&mut server);
     assert!(sent.iter().any(|m| m.starts_with("SIP/2.0 200 ")), "{sent:#?}");
@@ -122,7 +119,7 @@ fn subscriptions_behind_record_routing_proxies_keep_their_route_set() {
         "{notify}"
     );
     assert_eq!(header_lines(notify, "Route"), record_routes, "{notify}");
-    server.handle_datagram(now, WALL, proxy, &ok_to(notify), &hints);
+    server.handle_datagram(now, WALL, proxy, &ok_to(notify));
 
     // The un-SUBSCRIBE through the proxy ends it with a terminated NOTIFY
     // on the same route.
@@ -131,7 +128,6 @@ fn subscriptions_behind_record_routing_proxies_keep_their_route_set() {
         WALL,
         proxy,
         &subscribe(3, Some(&local_tag), "<sip:2001@10.0.0.9:6000>", &[], 0),
-        &hints,
     );
     let sent = transmits(&mut server);
     assert!(sent.iter().any(|m| m.starts_with("SIP/2.0 200 ")), "{sent:#?}");

@@ -17,7 +17,7 @@ use proptest::prelude::*;
 
 mod support;
 
-use support::sans_io::{Book, book, presence_server};
+use support::sans_io::{book, presence_server};
 
 fn seeds(folder: &str, extension: &str) -> Vec<Vec<u8>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
@@ -103,7 +103,6 @@ fn mutate(input: &mut Vec<u8>, choice: u8, position: usize, byte: u8) {
 
 struct Target {
     server: PresenceServer,
-    book: Book,
     now: Instant,
 }
 
@@ -111,15 +110,14 @@ impl Target {
     fn new() -> Self {
         let now = Instant::now();
         Self {
-            server: presence_server(now, &["2000"]),
-            book: book(&["2000", "2001", "vivekg", "user"]),
+            server: presence_server(now, &["2000"], &book(&["2000", "2001", "vivekg", "user"])),
             now,
         }
     }
 
     fn feed(&mut self, bytes: &[u8], chunk: usize) {
         let peer = Peer::udp("192.0.2.9:5060".parse().unwrap());
-        self.server.handle_datagram(self.now, 1, peer, bytes, &self.book);
+        self.server.handle_datagram(self.now, 1, peer, bytes);
         let stream = Peer {
             transport: Transport::Tcp,
             address: peer.address,
@@ -128,14 +126,13 @@ impl Target {
         for piece in bytes.chunks(chunk.max(1)) {
             if self
                 .server
-                .handle_stream_bytes(self.now, 1, stream, piece, &self.book)
+                .handle_stream_bytes(self.now, 1, stream, piece)
                 .is_err()
             {
                 break;
             }
         }
-        self.server
-            .connection_lost(self.now, 1, ConnectionId(1), &self.book);
+        self.server.connection_lost(self.now, 1, ConnectionId(1));
         while self.server.poll_transmit().is_some() {}
         while let Some(output) = self.server.poll_output() {
             if let opendpma::sip::Output::Publish { token, .. } = output {
@@ -145,7 +142,7 @@ impl Target {
         let ticket = self.server.hand_over_records();
         self.server.subscriptions_stored(self.now, ticket, true);
         self.now += std::time::Duration::from_millis(700);
-        self.server.handle_timeout(self.now, 2, &self.book);
+        self.server.handle_timeout(self.now, 2);
     }
 }
 

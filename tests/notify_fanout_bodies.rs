@@ -8,12 +8,12 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use opendpma::config::Transport;
-use opendpma::presence::{Change, PidfView, PresenceUpdate, render_pidf};
+use opendpma::presence::{PidfView, PresenceBook, PresenceUpdate, render_pidf};
 use opendpma::sip::{ConnectionId, Framing, Message, Peer, PresenceServer, parse};
 
 mod support;
 
-use support::sans_io::{Book, book, presence_server};
+use support::sans_io::{book, presence_server};
 
 const WALL: u64 = 1_800_000_000;
 
@@ -67,7 +67,7 @@ impl Watcher {
 
 struct Fanout {
     server: PresenceServer,
-    book: Book,
+    book: PresenceBook,
     now: Instant,
     watchers: Vec<Watcher>,
 }
@@ -75,11 +75,10 @@ struct Fanout {
 impl Fanout {
     fn feed(&mut self, peer: Peer, bytes: &[u8]) {
         if peer.transport == Transport::Udp {
-            self.server
-                .handle_datagram(self.now, WALL, peer, bytes, &self.book);
+            self.server.handle_datagram(self.now, WALL, peer, bytes);
         } else {
             self.server
-                .handle_stream_bytes(self.now, WALL, peer, bytes, &self.book)
+                .handle_stream_bytes(self.now, WALL, peer, bytes)
                 .expect("well-framed");
         }
         while self.server.poll_output().is_some() {}
@@ -120,7 +119,7 @@ impl Fanout {
 
     /// Each watcher's body is exactly what rendering it alone gives.
     fn check(&self, bodies: &HashMap<String, String>) {
-        let state = self.book.0.hint_state("2001").expect("line 2001");
+        let state = self.book.hint_state("2001").expect("line 2001");
         assert_eq!(bodies.len(), self.watchers.len());
         for watcher in &self.watchers {
             let expected = render_pidf(&PidfView {
@@ -137,14 +136,11 @@ impl Fanout {
         let update = PresenceUpdate::parse_asterisk(value).expect("valid");
         let plan = self
             .book
-            .0
             .plan_presence("CustomPresence:2001", update, 1)
             .expect("room")
             .expect("a change");
-        for change in self.book.0.apply(plan) {
-            if let Change::Hint(state) = change {
-                self.server.handle_hint_change(self.now, &state);
-            }
+        for change in self.book.apply(plan) {
+            self.server.handle_change(self.now, change);
         }
     }
 }
@@ -152,9 +148,10 @@ impl Fanout {
 #[test]
 fn a_change_is_rendered_once_per_variant_and_every_watcher_gets_its_own_body() {
     let now = Instant::now();
+    let book = book(&["2000", "2001"]);
     let mut fanout = Fanout {
-        server: presence_server(now, &["2000", "2001"]),
-        book: book(&["2000", "2001"]),
+        server: presence_server(now, &["2000", "2001"], &book),
+        book,
         now,
         watchers: (1..=60).map(Watcher::new).collect(),
     };

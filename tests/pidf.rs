@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use opendpma::presence::{
-    ExtensionState, HintState, PidfView, PresenceState, PresenceValue, PublishedPresence, read_pidf,
-    render_pidf,
+    ExtensionState, HintState, PidfError, PidfView, PresenceState, PresenceValue, PublishedPresence,
+    XmlProblem, read_pidf, render_pidf,
 };
 use quick_xml::Reader;
 use quick_xml::events::Event;
@@ -231,5 +231,14 @@ fn broken_or_foreign_bodies_are_refused_with_a_reason() {
         "the document says nothing about presence (no digium_presence, RPID activity or basic status)"
     );
     assert!(read_pidf("").is_err());
-    assert!(read_pidf("<presence xmlns=\"urn:ietf:params:xml:ns:pidf\">&bogus;</presence>").is_err());
+    assert!(matches!(
+        read_pidf("<presence xmlns=\"urn:ietf:params:xml:ns:pidf\">&bogus;</presence>"),
+        Err(PidfError::Xml(XmlProblem::UnknownEntity(name))) if name == "bogus"
+    ));
+    assert_eq!(
+        read_pidf("<presence xmlns=\"urn:ietf:params:xml:ns:pidf\"><tuple>")
+            .unwrap_err()
+            .to_string(),
+        "malformed XML: the document ends inside <tuple>"
+    );
 }

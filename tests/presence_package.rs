@@ -5,16 +5,16 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use opendpma::presence::{Change, DeviceState, PresenceUpdate};
+use opendpma::presence::{Change, DeviceState, PresenceBook, PresenceUpdate};
 use opendpma::sip::{Framing, Message, Output, Peer, PresenceServer, Request, Response, parse};
 
 mod support;
 
-use support::sans_io::{Book, book, hint, presence_server};
+use support::sans_io::{book, hint, presence_server};
 
 struct Harness {
     server: PresenceServer,
-    book: Book,
+    book: PresenceBook,
     start: Instant,
     now: Instant,
     phone: Peer,
@@ -28,9 +28,10 @@ const WALL: u64 = 1_800_000_000;
 impl Harness {
     fn new() -> Self {
         let start = Instant::now();
+        let book = book(&["2000", "2001"]);
         Self {
-            server: presence_server(start, &["2000", "2001"]),
-            book: book(&["2000", "2001"]),
+            server: presence_server(start, &["2000", "2001"], &book),
+            book,
             start,
             now: start,
             phone: Peer::udp("192.0.2.7:5062".parse().unwrap()),
@@ -46,8 +47,7 @@ impl Harness {
     fn send(&mut self, text: &str) {
         let bytes = text.replace('\n', "\r\n").into_bytes();
         let wall = self.wall();
-        self.server
-            .handle_datagram(self.now, wall, self.phone, &bytes, &self.book);
+        self.server.handle_datagram(self.now, wall, self.phone, &bytes);
         self.apply_outputs();
     }
 
@@ -68,8 +68,8 @@ impl Harness {
                     provider,
                     update,
                 } => {
-                    if let Some(plan) = self.book.0.plan_presence(&provider, update, 1).unwrap() {
-                        let changes = self.book.0.apply(plan);
+                    if let Some(plan) = self.book.plan_presence(&provider, update, 1).unwrap() {
+                        let changes = self.book.apply(plan);
                         self.server.publish_committed(self.now, token, Ok(()));
                         self.fan_out(changes);
                     } else {
@@ -87,29 +87,24 @@ impl Harness {
 
     fn fan_out(&mut self, changes: Vec<Change>) {
         for change in changes {
-            match change {
-                Change::Hint(state) => self.server.handle_hint_change(self.now, &state),
-                Change::HintRemoved { exten } => self.server.handle_hint_removed(self.now, exten.as_str()),
-                _ => {}
-            }
+            self.server.handle_change(self.now, change);
         }
     }
 
     fn set_presence(&mut self, provider: &str, value: &str) {
         let plan = self
             .book
-            .0
             .plan_presence(provider, PresenceUpdate::parse_asterisk(value).unwrap(), 1)
             .unwrap();
         if let Some(plan) = plan {
-            let changes = self.book.0.apply(plan);
+            let changes = self.book.apply(plan);
             self.fan_out(changes);
         }
     }
 
     fn set_device(&mut self, device: &str, state: DeviceState) {
-        if let Some(plan) = self.book.0.plan_device(device, state).unwrap() {
-            let changes = self.book.0.apply(plan);
+        if let Some(plan) = self.book.plan_device(device, state).unwrap() {
+            let changes = self.book.apply(plan);
             self.fan_out(changes);
         }
     }
@@ -122,7 +117,7 @@ impl Harness {
             }
             self.now = at.max(self.now);
             let wall = self.wall();
-            self.server.handle_timeout(self.now, wall, &self.book);
+            self.server.handle_timeout(self.now, wall);
             self.apply_outputs();
         }
         self.now = target;
@@ -428,7 +423,7 @@ fn a_removed_line_terminates_with_noresource() {
     h.send(&subscribe("2001", "Event: presence\nExpires: 600\n", 1, None));
     let (_, requests) = h.responses();
     h.answer(&requests[0], 200);
-    let changes = h.book.0.set_hints(vec![hint("2000")]);
+    let changes = h.book.set_hints(vec![hint("2000")]);
     h.fan_out(changes);
     let (_, requests) = h.responses();
     assert_eq!(
@@ -464,7 +459,7 @@ fn publish_sets_presence_and_follows_rfc_3903_etag_rules() {
     assert_eq!(responses[0].code, 200);
     assert_eq!(responses[0].headers.get("Expires"), Some("120"));
     let etag = responses[0].headers.get("SIP-ETag").unwrap().to_owned();
-    assert_eq!(h.book.0.presence("CustomPresence:2001").message, "busy & more");
+    assert_eq!(h.book.presence("CustomPresence:2001").message, "busy & more");
     assert!(
         String::from_utf8_lossy(&notifies[0].body).contains("type=\"dnd\" subtype=\"x\""),
         "the watcher hears it"
@@ -491,7 +486,7 @@ fn publish_sets_presence_and_follows_rfc_3903_etag_rules() {
     ));
     let removed = h.responses().0.remove(0);
     assert_eq!((removed.code, removed.headers.get("Expires")), (200, Some("0")));
-    assert_eq!(h.book.0.presence("CustomPresence:2001").state.as_str(), "dnd");
+    assert_eq!(h.book.presence("CustomPresence:2001").state.as_str(), "dnd");
     h.send(&publish("2001", &format!("SIP-If-Match: {new_etag}\n"), "", 14));
     assert_eq!(h.responses().0[0].code, 412);
     // A publication that lapses loses its etag, not its presence.
@@ -500,7 +495,7 @@ fn publish_sets_presence_and_follows_rfc_3903_etag_rules() {
     h.advance(Duration::from_secs(61));
     h.send(&publish("2001", &format!("SIP-If-Match: {etag}\n"), "", 16));
     assert_eq!(h.responses().0[0].code, 412);
-    assert_eq!(h.book.0.presence("CustomPresence:2001").state.as_str(), "dnd");
+    assert_eq!(h.book.presence("CustomPresence:2001").state.as_str(), "dnd");
 }
 
 /// A request, the status it must get, and a header the answer must carry.
@@ -557,7 +552,7 @@ fn publish_refusals() {
         }
     }
     assert_eq!(
-        h.book.0.presence("CustomPresence:2001").state.as_str(),
+        h.book.presence("CustomPresence:2001").state.as_str(),
         "not_set",
         "nothing changed"
     );
@@ -582,7 +577,7 @@ fn publish_refusals() {
     let accepted = h.responses().0.remove(0);
     assert_eq!(accepted.code, 200);
     assert!(accepted.headers.get("SIP-ETag").is_some());
-    assert_eq!(h.book.0.presence("CustomPresence:2001").state.as_str(), "not_set");
+    assert_eq!(h.book.presence("CustomPresence:2001").state.as_str(), "not_set");
     let capped = {
         h.send(&publish("2001", "Expires: 99999\n", DND, 10));
         h.responses().0.remove(0)
@@ -606,9 +601,7 @@ fn restored_subscriptions_get_a_notify_and_keep_working() {
     let mut restarted = Harness::new();
     restarted.now = restarted.start + Duration::from_secs(100);
     let wall = restarted.wall();
-    restarted
-        .server
-        .restore(restarted.now, wall, records, &restarted.book);
+    restarted.server.restore(restarted.now, wall, records);
     restarted.apply_outputs();
     let (_, requests) = restarted.responses();
     assert_eq!(requests.len(), 1, "only the live subscription is notified");

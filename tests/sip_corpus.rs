@@ -3,14 +3,20 @@
 //! to the sans-IO endpoint over UDP and over a TCP stream in odd chunks:
 //! every message gets exactly the expected answer, or none.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use opendpma::auth::{Algorithm, LockoutPolicy, NonceSecret};
-use opendpma::config::{Secret, Transport};
-use opendpma::sip::{ConnectionId, Endpoint, EndpointConfig, Framing, Message, Peer, Random, parse};
+use opendpma::config::Transport;
+use opendpma::sip::{ConnectionId, Endpoint, Framing, Message, Peer, parse};
+
+mod support;
+
+use support::sans_io::endpoint_config;
+
+fn endpoint(now: Instant) -> Endpoint {
+    support::sans_io::endpoint(now, endpoint_config(true))
+}
 
 /// Expected first status line code for each fixture (`None`: dropped).
 const EXPECTED: &[(&str, Option<u16>)] = &[
@@ -68,19 +74,6 @@ fn corpus(name: &str) -> Vec<u8> {
         .join("tests/sip/corpus")
         .join(format!("{name}.sip"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn endpoint(now: Instant) -> Endpoint {
-    let config = EndpointConfig {
-        realm: "opendpma".into(),
-        require_auth: true,
-        credentials: HashMap::from([("2000".to_owned(), Secret::new("pw"))]),
-        host: "192.0.2.1".into(),
-        ports: HashMap::from([(Transport::Udp, 5060), (Transport::Tcp, 5060)]),
-        algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
-        lockout: LockoutPolicy::default(),
-    };
-    Endpoint::new(config, Random::seeded(7), NonceSecret::new([3; 32]), now)
 }
 
 fn status_of(bytes: &[u8]) -> u16 {

@@ -2,27 +2,18 @@
 //! fake clock: every timer of RFC 3261 §17 for non-INVITE transactions is
 //! checked to the millisecond, with no sleeping.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use opendpma::auth::{Algorithm, DigestCredentials, LockoutPolicy, NonceSecret};
-use opendpma::config::{Secret, Transport};
-use opendpma::sip::{
-    ConnectionId, Endpoint, EndpointConfig, Event, Headers, Method, OutgoingRequest, Peer, Random,
-    ResponseBuilder,
-};
+use opendpma::config::Transport;
+use opendpma::sip::{ConnectionId, Endpoint, Event, Headers, Method, OutgoingRequest, Peer, ResponseBuilder};
+
+mod support;
+
+use support::digest_client;
+use support::sans_io::{PASSWORD, endpoint_config};
 
 fn endpoint(now: Instant) -> Endpoint {
-    let config = EndpointConfig {
-        realm: "opendpma".into(),
-        require_auth: true,
-        credentials: HashMap::from([("2000".to_owned(), Secret::new("pw-2000"))]),
-        host: "192.0.2.1".into(),
-        ports: HashMap::from([(Transport::Udp, 5070), (Transport::Tcp, 5070)]),
-        algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
-        lockout: LockoutPolicy::default(),
-    };
-    Endpoint::new(config, Random::seeded(1), NonceSecret::new([9; 32]), now)
+    support::sans_io::endpoint(now, endpoint_config(true))
 }
 
 fn options(branch: &str) -> Vec<u8> {
@@ -205,28 +196,14 @@ fn a_final_response_is_reported_once_and_absorbed_until_timer_k() {
     assert_eq!(endpoint.transaction_counts(), (0, 0), "Timer K ended it");
 }
 
+/// Answers the SHA-256 challenge in `challenge` (a whole response) as 2000.
 fn answer_challenge(challenge: &str, password: &str, nc: u32, uri: &str) -> String {
-    let line = challenge
+    let value = challenge
         .lines()
-        .find(|l| l.starts_with("WWW-Authenticate: ") && l.contains("SHA-256"))
-        .unwrap();
-    let nonce = line.split("nonce=\"").nth(1).unwrap().split('"').next().unwrap();
-    let mut credentials = DigestCredentials {
-        username: "2000".into(),
-        realm: "opendpma".into(),
-        nonce: nonce.into(),
-        uri: uri.into(),
-        response: String::new(),
-        algorithm: Algorithm::Sha256,
-        qop: Some("auth".into()),
-        cnonce: Some("abc".into()),
-        nc: Some(nc),
-    };
-    credentials.response = credentials.expected_response("SUBSCRIBE", password);
-    format!(
-        "Digest username=\"2000\", realm=\"opendpma\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"{}\", algorithm=SHA-256, qop=auth, nc={nc:08x}, cnonce=\"abc\"",
-        credentials.response
-    )
+        .filter_map(|l| l.strip_prefix("WWW-Authenticate: "))
+        .find(|value| value.contains("SHA-256"))
+        .expect("a SHA-256 challenge");
+    digest_client::answer(value, "2000", password, "SUBSCRIBE", uri, nc)
 }
 
 #[test]
@@ -237,7 +214,7 @@ fn digest_auth_lets_the_right_password_through_once_per_count() {
     endpoint.handle_datagram(start, peer, &subscribe(None, 1));
     let challenge = drain(&mut endpoint).remove(0);
     assert!(challenge.starts_with("SIP/2.0 401 Unauthorized\r\n"));
-    let authorization = answer_challenge(&challenge, "pw-2000", 1, "sip:2001@192.0.2.1");
+    let authorization = answer_challenge(&challenge, PASSWORD, 1, "sip:2001@192.0.2.1");
     endpoint.handle_datagram(start, peer, &subscribe(Some(&authorization), 2));
     match endpoint.poll_event() {
         Some(Event::Request { request, user, .. }) => {
@@ -252,15 +229,15 @@ fn digest_auth_lets_the_right_password_through_once_per_count() {
     assert!(drain(&mut endpoint)[0].starts_with("SIP/2.0 401"));
     // A nonce older than five minutes: challenged again with stale=true.
     let later = start + Duration::from_secs(301);
-    let stale = answer_challenge(&challenge, "pw-2000", 2, "sip:2001@192.0.2.1");
+    let stale = answer_challenge(&challenge, PASSWORD, 2, "sip:2001@192.0.2.1");
     endpoint.handle_datagram(later, peer, &subscribe(Some(&stale), 4));
     assert!(drain(&mut endpoint)[0].contains("stale=true"));
     // The signed uri may differ from the Request-URI (sipp signs the host
     // only) but must be a SIP URI.
-    let host_only = answer_challenge(&challenge, "pw-2000", 5, "sip:192.0.2.1");
+    let host_only = answer_challenge(&challenge, PASSWORD, 5, "sip:192.0.2.1");
     endpoint.handle_datagram(start, peer, &subscribe(Some(&host_only), 5));
     assert!(matches!(endpoint.poll_event(), Some(Event::Request { .. })));
-    let not_sip = answer_challenge(&challenge, "pw-2000", 6, "http://192.0.2.1/");
+    let not_sip = answer_challenge(&challenge, PASSWORD, 6, "http://192.0.2.1/");
     endpoint.handle_datagram(start, peer, &subscribe(Some(&not_sip), 6));
     assert!(endpoint.poll_event().is_none());
 }
@@ -283,7 +260,7 @@ fn ten_wrong_passwords_lock_the_user_out_at_that_address() {
         !endpoint.is_locked_out(ip, "2001", start),
         "other users at that address are not"
     );
-    let right = answer_challenge(&challenge, "pw-2000", 50, "sip:2001@192.0.2.1");
+    let right = answer_challenge(&challenge, PASSWORD, 50, "sip:2001@192.0.2.1");
     endpoint.handle_datagram(start, peer, &subscribe(Some(&right), 50));
     assert!(drain(&mut endpoint)[0].starts_with("SIP/2.0 403 Too Many Failed Authentications"));
     assert!(endpoint.poll_event().is_none());

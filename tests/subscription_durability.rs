@@ -10,7 +10,7 @@ use opendpma::sip::{Output, Peer, PresenceServer, PublishFailure};
 
 mod support;
 
-use support::sans_io::{Book, book, presence_server};
+use support::sans_io::{book, presence_server};
 
 const WALL: u64 = 1_800_000_000;
 
@@ -21,15 +21,10 @@ fn subscribe(extra: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn setup() -> (PresenceServer, Book, Peer, Instant) {
+fn setup() -> (PresenceServer, Peer, Instant) {
     let now = Instant::now();
-    let server = presence_server(now, &["2000", "2001"]);
-    (
-        server,
-        book(&["2000", "2001"]),
-        Peer::udp("192.0.2.7:5062".parse().unwrap()),
-        now,
-    )
+    let server = presence_server(now, &["2000", "2001"], &book(&["2000", "2001"]));
+    (server, Peer::udp("192.0.2.7:5062".parse().unwrap()), now)
 }
 
 fn sent(server: &mut PresenceServer) -> Vec<String> {
@@ -40,8 +35,8 @@ fn sent(server: &mut PresenceServer) -> Vec<String> {
 
 #[test]
 fn a_failed_record_write_turns_the_200_into_a_503_and_drops_the_subscription() {
-    let (mut server, hints, peer, now) = setup();
-    server.handle_datagram(now, WALL, peer, &subscribe(""), &hints);
+    let (mut server, peer, now) = setup();
+    server.handle_datagram(now, WALL, peer, &subscribe(""));
     while server.poll_output().is_some() {}
     let ticket = server.hand_over_records();
     server.subscriptions_stored(now, ticket, false);
@@ -55,15 +50,15 @@ fn a_failed_record_write_turns_the_200_into_a_503_and_drops_the_subscription() {
     assert!(sent[0].contains("\r\nRetry-After: 10\r\n"), "{}", sent[0]);
     assert_eq!(server.subscription_count(), 0);
     // A retransmission of the SUBSCRIBE gets the same 503, not a 200.
-    server.handle_datagram(now, WALL, peer, &subscribe(""), &hints);
+    server.handle_datagram(now, WALL, peer, &subscribe(""));
     let again = self::sent(&mut server);
     assert!(again[0].starts_with("SIP/2.0 503 "), "{again:#?}");
 }
 
 #[test]
 fn a_stored_record_lets_the_200_and_the_notify_go() {
-    let (mut server, hints, peer, now) = setup();
-    server.handle_datagram(now, WALL, peer, &subscribe(""), &hints);
+    let (mut server, peer, now) = setup();
+    server.handle_datagram(now, WALL, peer, &subscribe(""));
     while server.poll_output().is_some() {}
     let ticket = server.hand_over_records();
     server.subscriptions_stored(now, ticket, true);
@@ -75,8 +70,8 @@ fn a_stored_record_lets_the_200_and_the_notify_go() {
 
 #[test]
 fn an_unknown_require_on_a_subscribe_is_420_and_creates_nothing() {
-    let (mut server, hints, peer, now) = setup();
-    server.handle_datagram(now, WALL, peer, &subscribe("Require: 100rel\r\n"), &hints);
+    let (mut server, peer, now) = setup();
+    server.handle_datagram(now, WALL, peer, &subscribe("Require: 100rel\r\n"));
     let sent = sent(&mut server);
     assert_eq!(sent.len(), 1, "{sent:#?}");
     assert!(
@@ -111,9 +106,9 @@ fn publish_token(server: &mut PresenceServer) -> u64 {
 // with Retry-After — a clear "try later", not a 500 and not a timeout.
 #[test]
 fn a_publish_the_store_cannot_take_is_503_with_retry_after() {
-    let (mut server, hints, _, now) = setup();
+    let (mut server, _, now) = setup();
     let publisher = Peer::udp("192.0.2.8:5062".parse().unwrap());
-    server.handle_datagram(now, WALL, publisher, &publish(1), &hints);
+    server.handle_datagram(now, WALL, publisher, &publish(1));
     let token = publish_token(&mut server);
     assert!(sent(&mut server).is_empty(), "no answer before the write is done");
     server.publish_committed(now, token, Err(PublishFailure::Unavailable));
@@ -133,19 +128,19 @@ fn a_publish_the_store_cannot_take_is_503_with_retry_after() {
 // SUBSCRIBE (and a retransmission of it) still gets nothing until then.
 #[test]
 fn a_subscribe_waiting_for_its_record_holds_its_200_while_others_flow() {
-    let (mut server, hints, peer, now) = setup();
-    server.handle_datagram(now, WALL, peer, &subscribe(""), &hints);
+    let (mut server, peer, now) = setup();
+    server.handle_datagram(now, WALL, peer, &subscribe(""));
     while server.poll_output().is_some() {}
     let ticket = server.hand_over_records();
     assert!(sent(&mut server).is_empty(), "the 200 waits for the record");
-    server.handle_datagram(now, WALL, peer, &subscribe(""), &hints);
+    server.handle_datagram(now, WALL, peer, &subscribe(""));
     assert!(
         sent(&mut server).is_empty(),
         "a retransmission is absorbed, not answered 200"
     );
     // Meanwhile a PUBLISH from someone else is handled and answered.
     let publisher = Peer::udp("192.0.2.8:5062".parse().unwrap());
-    server.handle_datagram(now, WALL, publisher, &publish(1), &hints);
+    server.handle_datagram(now, WALL, publisher, &publish(1));
     let token = publish_token(&mut server);
     server.publish_committed(now, token, Ok(()));
     let answered = sent(&mut server);

@@ -17,7 +17,6 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -30,6 +29,7 @@ use subtle::ConstantTimeEq;
 use super::json::error_response;
 use super::token::{cookie_token, has_bearer};
 use crate::auth::{Lockout, LockoutPolicy, Verdict};
+use crate::wall_clock::unix_now;
 
 /// The header the dashboard's script sends the CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -99,12 +99,6 @@ impl Protection {
     fn lockout(&self) -> std::sync::MutexGuard<'_, Lockout> {
         self.lockout.lock().expect("lockout lock is never poisoned")
     }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
 }
 
 /// The client's address. Both admin servers (plain and TLS) provide

@@ -71,12 +71,7 @@ mod tests {
     use super::*;
 
     fn value(state: PresenceState, message: &str) -> PresenceValue {
-        PresenceValue {
-            state,
-            subtype: String::new(),
-            message: message.into(),
-            changed_at: Some(1),
-        }
+        PresenceValue::for_test(state, message)
     }
 
     fn named(entries: &[(&str, PresenceValue)]) -> Vec<(String, PresenceValue)> {

@@ -4,18 +4,20 @@
 //!
 //! Pure: no I/O, and time is always passed in as `now` (seconds since the
 //! Unix epoch), so nonce expiry and lockout windows are tested without
-//! sleeping. This module is shared by `provision` and `sip`, which is why it
-//! is not inside either (a deviation from DESIGN §1's module list).
+//! sleeping. It is shared by `provision` and `sip`, which is why it is
+//! inside neither. `AuthGate` is the one sequence both run.
 
 mod basic;
 mod challenge;
 mod digest;
+mod gate;
 mod lockout;
 mod nonce;
 
 pub use basic::parse_basic;
 pub use challenge::{Algorithm, Challenge};
 pub use digest::{DigestCredentials, DigestError, DigestVerifier, ParseError, parse_challenge, parse_digest};
+pub use gate::{Accounts, Attempt, AuthGate, Decision};
 pub use lockout::{Lockout, LockoutPolicy, Verdict};
 pub use nonce::{NonceCheck, NonceSecret};
 

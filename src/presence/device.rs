@@ -1,6 +1,7 @@
 //! Device states (`Custom:<name>`, like Asterisk's `DEVICE_STATE(Custom:x)`)
 //! and how several of them combine into one extension state (Asterisk
-//! `devicestate.c` / `extension_state.c`, reference §5).
+//! `main/devicestate.c` and `main/pbx.c`: combined by rank, RINGING with
+//! INUSE/ONHOLD/BUSY is RINGINUSE, UNKNOWN reads as Idle).
 
 use std::fmt;
 use std::str::FromStr;

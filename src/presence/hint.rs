@@ -61,12 +61,7 @@ mod tests {
     use crate::presence::state::PresenceState;
 
     fn value(state: PresenceState, message: &str) -> PresenceValue {
-        PresenceValue {
-            state,
-            subtype: String::new(),
-            message: message.into(),
-            changed_at: Some(1),
-        }
+        PresenceValue::for_test(state, message)
     }
 
     /// Asterisk's `channel_presence` unit test: DND beats AVAILABLE and

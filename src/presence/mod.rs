@@ -20,7 +20,7 @@ pub use book::{BookError, Change, MAX_ENTRIES, Plan, PresenceBook};
 pub use device::{DeviceState, ExtensionState, UnknownDeviceState};
 pub use hint::{Hint, HintState, combine_presence};
 pub use pidf::{PidfParts, PidfView, escape as escape_xml, is_digium_user_agent, render as render_pidf};
-pub use pidf_read::{PidfError, PublishedPresence, read as read_pidf};
+pub use pidf_read::{PidfError, PublishedPresence, XmlProblem, read as read_pidf};
 pub use state::{PhoneState, PresenceState, UnsupportedState};
 pub use value::{
     InvalidName, InvalidUpdate, MAX_MESSAGE_BYTES, MAX_SUBTYPE_BYTES, PresenceUpdate, PresenceValue,

@@ -1,5 +1,6 @@
 //! PIDF (RFC 3863) NOTIFY bodies, laid out as Asterisk's PJSIP lays them
-//! out (reference §7): a note and a tuple from the extension state, then
+//! out (`res_pjsip_pidf_body_generator.c` and its Digium and eyebeam
+//! body supplements): a note and a tuple from the extension state, then
 //! for Digium/Sangoma User-Agents the `digium-presence` tuple, then a
 //! `dm:person` element.
 //!
@@ -41,7 +42,9 @@ pub fn is_digium_user_agent(user_agent: &str) -> bool {
     lower.contains("digium") || lower.contains("sangoma")
 }
 
-/// The `<note>` and `<basic>` for an extension state (reference §6).
+/// The `<note>` and `<basic>` for an extension state, as Asterisk's
+/// `ast_sip_presence_exten_state_to_str` (`res_pjsip/presence_xml.c`)
+/// maps them: only unavailable is `closed`.
 fn note_and_basic(state: ExtensionState) -> (&'static str, &'static str) {
     match state {
         ExtensionState::Idle => ("Ready", "open"),
@@ -53,7 +56,8 @@ fn note_and_basic(state: ExtensionState) -> (&'static str, &'static str) {
 }
 
 /// Whether the line is in a call (Asterisk's eyebeam supplement: every
-/// state but idle and unavailable shows `rpid:on-the-phone`, reference §6).
+/// state but idle and unavailable shows `rpid:on-the-phone`,
+/// `res_pjsip/presence_xml.c`).
 fn on_the_phone(state: ExtensionState) -> bool {
     !matches!(state, ExtensionState::Idle | ExtensionState::Unavailable)
 }
@@ -103,7 +107,7 @@ pub fn render(view: &PidfView<'_>) -> String {
 
 /// A body without its watcher: everything every watcher of one state,
 /// entity and variant shares, so a change fanned out to many watchers is
-/// rendered once (issue 16). Only the tuple contact is per watcher.
+/// rendered once. Only the tuple contact is per watcher.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PidfParts {
     /// Up to and including `<contact priority="1">`.
@@ -161,7 +165,7 @@ impl PidfParts {
 }
 
 /// Asterisk's person element, byte for byte (`res_pjsip_pidf_eyebeam_body_supplement.c`:
-/// no `id`, only `on-the-phone`, reference §7 step 5).
+/// no `id`, and `on-the-phone` the only activity).
 fn push_asterisk_person(body: &mut String, state: &HintState) {
     if on_the_phone(state.extension_state) {
         body.push_str(" <dm:person>\n  <rpid:activities>\n   <rpid:on-the-phone />\n  </rpid:activities>\n </dm:person>\n");

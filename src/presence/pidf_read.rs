@@ -2,7 +2,9 @@
 //! the state a phone asked for. Namespace-aware (quick-xml `NsReader`):
 //! prefixes are whatever the client chose; what counts is the namespace.
 //!
-//! Precedence (issue 5 §8): a `digium_presence` element's `type`,
+//! Precedence, most specific first (the Digium element is what D-series
+//! phones publish; RPID activities are RFC 4480's; `<basic>` is all plain
+//! RFC 3863 clients have): a `digium_presence` element's `type`,
 //! `subtype` and text; else RPID activities (away → away, busy and
 //! on-the-phone → dnd, vacation and permanent-absence → xa); else the
 //! first tuple's `<basic>` (open → available, closed → away). The message
@@ -29,14 +31,28 @@ pub struct PublishedPresence {
 }
 
 /// Why a body could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum PidfError {
     #[error("malformed XML: {0}")]
-    Xml(String),
+    Xml(#[from] XmlProblem),
     #[error("not a PIDF document (root must be presence in {PIDF})")]
     NotPidf,
     #[error("the document says nothing about presence (no digium_presence, RPID activity or basic status)")]
     NoState,
+}
+
+/// What is wrong with a body's XML.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum XmlProblem {
+    #[error(transparent)]
+    Syntax(#[from] quick_xml::Error),
+    #[error(transparent)]
+    Attribute(#[from] quick_xml::events::attributes::AttrError),
+    /// Only the five predefined entities exist without a DTD (XML 1.0 §4.6).
+    #[error("unknown entity &{0};")]
+    UnknownEntity(String),
+    #[error("the document ends inside <{0}>")]
+    Unclosed(String),
 }
 
 #[derive(Default)]
@@ -56,9 +72,7 @@ pub fn read(body: &str) -> Result<PublishedPresence, PidfError> {
     let mut digium_attributes: Option<(String, String)> = None;
     let mut saw_root = false;
     loop {
-        let (namespace, event) = reader
-            .read_resolved_event()
-            .map_err(|e| PidfError::Xml(e.to_string()))?;
+        let (namespace, event) = reader.read_resolved_event().map_err(XmlProblem::from)?;
         let namespace = match namespace {
             ResolveResult::Bound(ns) => ns.as_ref().to_owned(),
             _ => String::new(),
@@ -76,10 +90,10 @@ pub fn read(body: &str) -> Result<PublishedPresence, PidfError> {
                     let mut kind = String::new();
                     let mut subtype = String::new();
                     for attribute in element.attributes() {
-                        let attribute = attribute.map_err(|e| PidfError::Xml(e.to_string()))?;
+                        let attribute = attribute.map_err(XmlProblem::from)?;
                         let value = attribute
                             .normalized_value(XmlVersion::Implicit1_0)
-                            .map_err(|e| PidfError::Xml(e.to_string()))?
+                            .map_err(XmlProblem::from)?
                             .into_owned();
                         match attribute.key.local_name().as_ref() {
                             "type" => kind = value,
@@ -118,10 +132,10 @@ pub fn read(body: &str) -> Result<PublishedPresence, PidfError> {
                     Ok(None) => {
                         let name = reference.xml_content(XmlVersion::Implicit1_0);
                         resolve_predefined_entity(&name)
-                            .ok_or_else(|| PidfError::Xml(format!("unknown entity &{name};")))?
+                            .ok_or_else(|| XmlProblem::UnknownEntity(name.to_string()))?
                             .to_owned()
                     }
-                    Err(e) => return Err(PidfError::Xml(e.to_string())),
+                    Err(e) => return Err(XmlProblem::from(e).into()),
                 };
                 text.push_str(&resolved);
             }
@@ -142,10 +156,7 @@ pub fn read(body: &str) -> Result<PublishedPresence, PidfError> {
                 text.clear();
             }
             Event::Eof if !stack.is_empty() => {
-                return Err(PidfError::Xml(format!(
-                    "the document ends inside <{}>",
-                    stack[stack.len() - 1].0
-                )));
+                return Err(XmlProblem::Unclosed(stack[stack.len() - 1].0.clone()).into());
             }
             Event::Eof => break,
             _ => {}

@@ -20,6 +20,19 @@ pub struct PresenceValue {
     pub changed_at: Option<u64>,
 }
 
+#[cfg(test)]
+impl PresenceValue {
+    /// A value as tests write it: no subtype, set at time 1.
+    pub(crate) fn for_test(state: PresenceState, message: &str) -> Self {
+        Self {
+            state,
+            subtype: String::new(),
+            message: message.into(),
+            changed_at: Some(1),
+        }
+    }
+}
+
 impl PresenceValue {
     /// The value of a provider that was never set.
     pub fn not_set() -> Self {

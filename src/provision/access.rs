@@ -8,9 +8,8 @@
 use std::net::IpAddr;
 use std::sync::Mutex;
 
-use crate::auth::{Challenge, DigestError, DigestVerifier, Lockout, LockoutPolicy, NonceSecret, Verdict};
-use crate::auth::{parse_basic, parse_digest};
-use crate::config::Http;
+use crate::auth::{Accounts, Attempt, AuthGate, Challenge, Decision, LockoutPolicy, NonceSecret};
+use crate::config::{Http, Secret};
 use crate::rate_limit::RateLimiter;
 
 /// The lock-out's name for guessed `/p/<token>/` paths.
@@ -32,11 +31,10 @@ pub enum Access {
     Challenge(Vec<String>),
 }
 
-/// Shared verifier and lock-out state. A std `Mutex`: the sections are
-/// short hash-map updates with no `.await` inside.
+/// Shared gate and rate state. A std `Mutex`: the sections are short
+/// hash-map updates with no `.await` inside.
 pub struct AccessControl {
-    verifier: Mutex<DigestVerifier>,
-    lockout: Mutex<Lockout>,
+    gate: Mutex<AuthGate>,
     limiter: Mutex<RateLimiter>,
 }
 
@@ -56,13 +54,39 @@ pub struct AccessRequest<'a> {
     pub instant: std::time::Instant,
 }
 
+/// The `[http]` account: one user, Basic or digest, and a digest signed
+/// for exactly the path requested (RFC 7616 §3.4: the `uri` must be the
+/// request target).
+struct Provisioning<'a> {
+    username: &'a str,
+    password: &'a Secret,
+    uri: &'a str,
+}
+
+impl Accounts for Provisioning<'_> {
+    fn password(&self, user: &str) -> Option<&Secret> {
+        (user == self.username).then_some(self.password)
+    }
+
+    fn accepts_uri(&self, uri: &str) -> bool {
+        uri == self.uri
+    }
+
+    fn accepts_basic(&self) -> bool {
+        true
+    }
+}
+
 impl AccessControl {
     pub fn new(secret: NonceSecret, policy: LockoutPolicy, requests_per_second: u32) -> Self {
         Self {
-            verifier: Mutex::new(DigestVerifier::new(secret)),
-            lockout: Mutex::new(Lockout::new(policy)),
+            gate: Mutex::new(AuthGate::new(secret, policy, "http")),
             limiter: Mutex::new(RateLimiter::new(requests_per_second)),
         }
+    }
+
+    fn gate(&self) -> std::sync::MutexGuard<'_, AuthGate> {
+        self.gate.lock().expect("gate lock is never poisoned")
     }
 
     /// Decides whether `request` may proceed under the `[http]` settings.
@@ -86,23 +110,33 @@ impl AccessControl {
             // lock every phone there out of its keys.
             return Access::Granted;
         }
-        let credentials = (&http.username, &http.password);
-        if credentials.0.is_none() {
-            return match self.locked_out(request, None) {
-                Some(refusal) => refusal,
+        let (Some(username), Some(password)) = (&http.username, &http.password) else {
+            // No credentials configured: only an address locked out (by
+            // guessed tokens) is refused.
+            return match self.gate().locked_out(request.peer, None, request.now) {
+                Some(until) => too_many_failures(until, request.now),
                 None => Access::Granted,
             };
-        }
-        let (Some(username), Some(password)) = credentials else {
-            return Access::Granted;
         };
-        if let Some(refusal) = self.locked_out(request, Some(username)) {
-            return refusal;
-        }
-        let Some(authorization) = request.authorization else {
-            return self.challenge(realm, request.now, false);
+        let attempt = Attempt {
+            peer: request.peer,
+            method: request.method,
+            realm,
+            authorization: request.authorization,
+            expected_user: Some(username),
+            now: request.now,
         };
-        self.verify(realm, request, authorization, username, password)
+        let account = Provisioning {
+            username,
+            password,
+            uri: request.uri,
+        };
+        match self.gate().check(&attempt, &account) {
+            Decision::Granted { .. } => Access::Granted,
+            Decision::LockedOut { until } => too_many_failures(until, request.now),
+            Decision::Challenge { nonce, stale } => challenge(realm, &nonce, stale),
+            Decision::Refused { nonce } => challenge(realm, &nonce, false),
+        }
     }
 
     /// A wrong document token counts as a failed login (of this pseudo-user,
@@ -115,99 +149,24 @@ impl AccessControl {
     /// (or one phone with a stale URL) behind a site's NAT turn off the
     /// keys of every phone at that address.
     pub fn token_refused(&self, peer: IpAddr, now: u64) -> Option<u64> {
-        let mut lockout = self.lockout.lock().expect("lockout lock is never poisoned");
-        if let Verdict::LockedOut { until } = lockout.check_user(peer, DOCUMENT_TOKEN_USER, now) {
+        let mut gate = self.gate();
+        if let Some(until) = gate.locked_out(peer, Some(DOCUMENT_TOKEN_USER), now) {
             return Some(until.saturating_sub(now));
         }
-        lockout.failed_login(peer, DOCUMENT_TOKEN_USER, "http", now);
+        gate.failed(peer, DOCUMENT_TOKEN_USER, now);
         None
     }
+}
 
-    /// Refuses a locked-out `user` at this address (or, with no user, a
-    /// locked-out address).
-    fn locked_out(&self, request: &AccessRequest<'_>, user: Option<&str>) -> Option<Access> {
-        let lockout = self.lockout.lock().expect("lockout lock is never poisoned");
-        let lockout = match user {
-            Some(user) => lockout.check_user(request.peer, user, request.now),
-            None => lockout.check(request.peer, request.now),
-        };
-        match lockout {
-            Verdict::LockedOut { until } => Some(Access::TooManyFailures {
-                retry_after: until.saturating_sub(request.now),
-            }),
-            Verdict::Allowed => None,
-        }
+fn too_many_failures(until: u64, now: u64) -> Access {
+    Access::TooManyFailures {
+        retry_after: until.saturating_sub(now),
     }
+}
 
-    fn verify(
-        &self,
-        realm: &str,
-        request: &AccessRequest<'_>,
-        authorization: &str,
-        username: &str,
-        password: &crate::config::Secret,
-    ) -> Access {
-        let (user, outcome) = if let Some((user, given)) = parse_basic(authorization) {
-            let ok = user == username && password.matches(&given);
-            (
-                user,
-                if ok {
-                    Ok(())
-                } else {
-                    Err(DigestError::WrongResponse)
-                },
-            )
-        } else {
-            match parse_digest(authorization) {
-                Ok(credentials) if credentials.uri != request.uri => {
-                    (credentials.username, Err(DigestError::WrongResponse))
-                }
-                Ok(credentials) if credentials.username != username => {
-                    (credentials.username, Err(DigestError::WrongResponse))
-                }
-                Ok(credentials) => {
-                    let mut verifier = self.verifier.lock().expect("verifier lock is never poisoned");
-                    let outcome = verifier.verify(
-                        request.now,
-                        realm,
-                        request.method,
-                        &credentials,
-                        password.expose(),
-                    );
-                    (credentials.username, outcome)
-                }
-                Err(_) => (String::new(), Err(DigestError::WrongResponse)),
-            }
-        };
-        match outcome {
-            Ok(()) => {
-                self.lockout
-                    .lock()
-                    .expect("lockout lock is never poisoned")
-                    .record_success(request.peer, &user);
-                Access::Granted
-            }
-            // Right password, old nonce: not a failure, just a new round.
-            Err(DigestError::StaleNonce) => self.challenge(realm, request.now, true),
-            Err(error) => {
-                tracing::debug!(%error, "credentials refused");
-                self.lockout
-                    .lock()
-                    .expect("lockout lock is never poisoned")
-                    .failed_login(request.peer, &user, "http", request.now);
-                self.challenge(realm, request.now, false)
-            }
-        }
-    }
-
-    fn challenge(&self, realm: &str, now: u64, stale: bool) -> Access {
-        let nonce = self
-            .verifier
-            .lock()
-            .expect("verifier lock is never poisoned")
-            .nonce(now, realm);
-        let mut values = Challenge::both(realm, &nonce, stale);
-        values.push(format!("Basic realm=\"{}\"", realm.replace(['"', '\\'], "")));
-        Access::Challenge(values)
-    }
+/// Digest challenges (MD5 first, see `Challenge::both`), then Basic.
+fn challenge(realm: &str, nonce: &str, stale: bool) -> Access {
+    let mut values = Challenge::both(realm, nonce, stale);
+    values.push(format!("Basic realm=\"{}\"", realm.replace(['"', '\\'], "")));
+    Access::Challenge(values)
 }

@@ -11,7 +11,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
@@ -29,6 +29,7 @@ use crate::provision::{
     Access, AccessControl, AccessRequest, Document, DocumentKind, PhoneDocuments, parse_file_name,
 };
 use crate::snapshot::Snapshot;
+use crate::wall_clock::unix_now;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -50,12 +51,6 @@ pub fn router(state: ProvisionState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
         .layer(middleware::from_fn(access_log))
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// Runs before every route (and the fallback): nothing — not even a 404 —

@@ -17,6 +17,8 @@ pub enum ServerError {
         source: std::io::Error,
     },
     #[error(transparent)]
+    SipBind(#[from] super::sip_driver::BindError),
+    #[error(transparent)]
     Render(#[from] RenderError),
     #[error("refusing to start: {0}")]
     Exposure(#[from] ExposureError),

@@ -10,12 +10,18 @@
 //! behind), API and SIP writes are refused at once with `Overloaded`
 //! (503 + Retry-After) instead of growing a backlog; mirrored AMI events
 //! wait for room instead, since Asterisk already holds them as fact.
+//!
+//! Changes go out two ways: a broadcast for observers that may miss some
+//! (admin events, AMI), and one lossless feed of hint changes for the SIP
+//! driver (`follow_hints`), whose watchers must see every state.
 
-use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+mod shared;
+
+pub use self::shared::HubShared;
 use super::committer::{self, Completion, Job, PresenceWrite, Reply};
 
 use crate::metrics::Metrics;
@@ -25,6 +31,7 @@ use crate::presence::{
     normalize_name,
 };
 use crate::store::{RecordTable, Store, StoreError};
+use crate::wall_clock::unix_millis;
 use std::sync::atomic::Ordering;
 
 /// Why a presence or device write was refused or failed.
@@ -50,46 +57,6 @@ pub enum HubError {
 impl From<StoreError> for HubError {
     fn from(error: StoreError) -> Self {
         Self::Store(Arc::new(error))
-    }
-}
-
-/// What the hub and its committer thread share.
-pub struct HubShared {
-    book: Mutex<PresenceBook>,
-    changes: broadcast::Sender<Change>,
-    pub(super) metrics: Arc<Metrics>,
-}
-
-impl HubShared {
-    pub(super) fn book(&self) -> std::sync::MutexGuard<'_, PresenceBook> {
-        self.book
-            .lock()
-            .expect("the presence book lock is never poisoned")
-    }
-
-    /// Counts a refusal on the way out.
-    pub(super) fn refused(&self, error: HubError) -> HubError {
-        self.metrics.refused_changes.fetch_add(1, Ordering::Relaxed);
-        error
-    }
-
-    pub(super) fn announce(&self, changes: Vec<Change>) {
-        for change in changes {
-            let counter = match &change {
-                Change::Presence { provider, value } => {
-                    tracing::info!(provider, state = %value.state, subtype = %value.subtype, "presence changed");
-                    &self.metrics.presence_changes
-                }
-                Change::Device { device, state } => {
-                    tracing::info!(device, %state, "device state changed");
-                    &self.metrics.device_changes
-                }
-                Change::Hint(_) | Change::HintRemoved { .. } => &self.metrics.hint_changes,
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
-            // No receivers is fine: nobody is watching.
-            let _ = self.changes.send(change);
-        }
     }
 }
 
@@ -123,21 +90,10 @@ impl Drop for PresenceHub {
     }
 }
 
-fn unix_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 impl PresenceHub {
     /// Starts the committer thread, which owns every write to `store`.
     pub fn new(book: PresenceBook, store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Self {
-        let (changes, _) = broadcast::channel(4096);
-        let shared = Arc::new(HubShared {
-            book: Mutex::new(book),
-            changes,
-            metrics,
-        });
+        let shared = Arc::new(HubShared::new(book, metrics));
         let (jobs, committer) = committer::spawn(store.clone(), shared.clone());
         Self {
             shared,
@@ -159,8 +115,23 @@ impl PresenceHub {
 
     /// Changes as they happen (after they are durable).
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
-        self.shared.changes.subscribe()
+        self.shared.subscribe()
     }
+
+    /// Every hint's state now, and from then on every hint change in
+    /// commit order, never dropped (one follower: a second call replaces
+    /// the first). Unbounded, yet bounded in practice: one entry per
+    /// committed hint change, drained by the driver on every turn of its
+    /// loop. Registered under the book lock, so no change falls between
+    /// the states read and the feed; a change applied just before may
+    /// arrive once more, which the SIP core ignores as no change.
+    pub fn follow_hints(&self) -> (Vec<HintState>, mpsc::UnboundedReceiver<Change>) {
+        let (sender, feed) = mpsc::unbounded_channel();
+        let book = self.book();
+        self.shared.set_hint_feed(sender);
+        (book.hint_states(), feed)
+    }
+
     /// A provider's value; the name is validated and normalised.
     pub fn presence(&self, provider: &str) -> Result<(String, PresenceValue), InvalidName> {
         let provider = normalize_name(provider, "CustomPresence:")?;

@@ -13,10 +13,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::{Mutex, watch};
-use tokio_util::task::TaskTracker;
 
 use super::exposure::{ExposureError, check_exposure};
-use super::sip_driver::SipHandle;
 use crate::config::{Config, ConfigError, Problem};
 use crate::provision::RenderError;
 use crate::snapshot::Snapshot;
@@ -66,10 +64,6 @@ pub struct ReloadSummary {
 pub struct ReloadTargets {
     /// The sending side of the snapshot channel every reader follows.
     pub snapshots: watch::Sender<Arc<Snapshot>>,
-    /// Where check-syncs go after a reload (`[http] auto_reconfigure`).
-    pub sip: SipHandle,
-    /// Owns the check-sync tasks a reload starts.
-    pub tasks: TaskTracker,
     /// Whether `OPENDPMA_ADMIN_TOKEN` was set at start (it guards the
     /// admin API whatever the file says).
     pub env_token: bool,
@@ -80,8 +74,6 @@ pub struct Reloader {
     path: PathBuf,
     snapshots: watch::Sender<Arc<Snapshot>>,
     serial: Mutex<()>,
-    sip: SipHandle,
-    tasks: TaskTracker,
     env_token: bool,
     /// Fingerprint of the text last tried (applied or refused), so the
     /// watcher reloads once per new content, not once per event.
@@ -98,18 +90,11 @@ impl Reloader {
     /// Seeds the fingerprint with the file as it is now (just loaded).
     pub fn new(path: PathBuf, targets: ReloadTargets) -> Self {
         let loaded = std::fs::read_to_string(&path).ok().map(|text| fingerprint(&text));
-        let ReloadTargets {
-            snapshots,
-            sip,
-            tasks,
-            env_token,
-        } = targets;
+        let ReloadTargets { snapshots, env_token } = targets;
         Self {
             path,
             snapshots,
             serial: Mutex::new(()),
-            sip,
-            tasks,
             env_token,
             last_text: std::sync::Mutex::new(loaded),
         }
@@ -199,16 +184,9 @@ impl Reloader {
             restart_required,
         };
         tracing::info!(trigger, generation, summary = %summary.summary, changed = ?summary.changed_phones, "configuration reloaded");
-        let auto = snapshot.config.http.auto_reconfigure;
+        // The SIP driver reacts to the new snapshot in one place (config,
+        // hints, then the automatic check-sync), so nothing else is sent here.
         self.snapshots.send_replace(Arc::new(snapshot));
-        if auto && !summary.changed_phones.is_empty() {
-            let (sip, phones) = (self.sip.clone(), summary.changed_phones.clone());
-            self.tasks.spawn(async move {
-                for report in sip.reconfigure(phones).await {
-                    tracing::info!(phone = %report.phone, outcome = ?report.outcome, "automatic check-sync after reload");
-                }
-            });
-        }
         Ok(summary)
     }
 }

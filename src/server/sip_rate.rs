@@ -3,7 +3,7 @@
 //! does) and each TCP/TLS connection per framed message (and waits, see
 //! `sip_stream`), before anything reaches the driver's queue, so a flood
 //! from one address neither costs the driver work nor delays other
-//! addresses — over TCP as much as over UDP. Addresses in
+//! addresses, whichever transport it comes over. Addresses in
 //! `trusted_networks` get `trusted_sip_requests_per_second`.
 
 use std::net::IpAddr;

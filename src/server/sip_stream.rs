@@ -1,6 +1,6 @@
 //! One SIP TCP/TLS connection, accepted or opened by us: it frames the
 //! byte stream itself so that it can police it before the driver sees
-//! anything (issue 17):
+//! anything:
 //! - a message must arrive whole within `[limits] request_timeout` of its
 //!   first byte, and only complete messages (or CRLF keep-alives) reset
 //!   the idle timer — a sender trickling one byte a second is dropped;
@@ -22,6 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::connection_limits::ConnectionSlot;
 use super::sip_rate::SipRateLimit;
@@ -42,6 +43,8 @@ pub struct StreamPolicy {
     pub metrics: Arc<Metrics>,
     pub inbound: mpsc::Sender<Inbound>,
     pub shutdown: CancellationToken,
+    /// Where connection tasks are spawned, so shutdown can wait for them.
+    pub tasks: TaskTracker,
 }
 
 /// Why a connection ended (for the log).
@@ -77,7 +80,7 @@ pub async fn run<S>(
         return;
     }
     let driver_closed = CancellationToken::new();
-    let write_task = tokio::spawn({
+    let write_task = policy.tasks.spawn({
         let driver_closed = driver_closed.clone();
         async move {
             while let Some(bytes) = outgoing.recv().await {

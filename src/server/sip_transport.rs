@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::connection_limits::ConnectionLimits;
 use super::sip_rate::SipRateLimit;
@@ -59,8 +60,9 @@ pub fn spawn_udp(
     inbound: mpsc::Sender<Inbound>,
     rate: Arc<SipRateLimit>,
     shutdown: CancellationToken,
+    tasks: &TaskTracker,
 ) {
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         let mut buffer = vec![0u8; MAX_MESSAGE_BYTES + 1];
         loop {
             let received = tokio::select! {
@@ -96,7 +98,8 @@ pub fn spawn_stream_listener(
     limits: ConnectionLimits,
     policy: StreamPolicy,
 ) {
-    tokio::spawn(async move {
+    let tasks = policy.tasks.clone();
+    tasks.spawn(async move {
         loop {
             let accepted = tokio::select! {
                 () = policy.shutdown.cancelled() => return,
@@ -120,31 +123,48 @@ pub fn spawn_stream_listener(
                 continue;
             };
             let connection = counter.next();
-            let acceptor = tls.clone();
-            let policy = policy.clone();
-            tokio::spawn(async move {
+            let (acceptor, policy) = (tls.clone(), policy.clone());
+            policy.tasks.clone().spawn(async move {
                 let idle = policy.idle;
-                let Some(acceptor) = acceptor else {
-                    let transport = Transport::Tcp;
-                    return sip_stream::run(stream, transport, address, connection, idle, policy, slot).await;
+                let Some((stream, transport)) = open(stream, acceptor, address, &policy).await else {
+                    return;
                 };
-                // A silent client must not hold a connection slot forever.
-                let handshake = tokio::time::timeout(policy.message_deadline, acceptor.accept(stream));
-                match handshake.await {
-                    Ok(Ok(stream)) => {
-                        let transport = Transport::Tls;
-                        sip_stream::run(stream, transport, address, connection, idle, policy, slot).await
-                    }
-                    Ok(Err(error)) => tracing::debug!(%address, %error, "SIP TLS handshake failed"),
-                    Err(_) => {
-                        policy.metrics.request_timeouts.fetch_add(1, Ordering::Relaxed);
-                        tracing::debug!(%address, "SIP TLS handshake timed out");
-                    }
-                }
+                sip_stream::run(stream, transport, address, connection, idle, policy, slot).await;
             });
         }
     });
 }
+
+/// An accepted connection, after the TLS handshake on `tls:` listeners;
+/// `None` when the handshake failed or a silent client did not finish it
+/// within the message deadline (it must not hold a connection slot).
+async fn open(
+    stream: TcpStream,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    address: SocketAddr,
+    policy: &StreamPolicy,
+) -> Option<(Box<dyn SipByteStream>, Transport)> {
+    let Some(acceptor) = acceptor else {
+        return Some((Box::new(stream), Transport::Tcp));
+    };
+    match tokio::time::timeout(policy.message_deadline, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => Some((Box::new(stream), Transport::Tls)),
+        Ok(Err(error)) => {
+            tracing::debug!(%address, %error, "SIP TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            policy.metrics.request_timeouts.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%address, "SIP TLS handshake timed out");
+            None
+        }
+    }
+}
+
+/// A TCP or TLS byte stream, so both run through one `sip_stream::run`.
+pub trait SipByteStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> SipByteStream for S {}
 
 /// Connects out to `address` (a watcher whose connection is gone) and
 /// runs the connection like an accepted one. It takes a slot under the
@@ -156,7 +176,7 @@ pub fn spawn_outbound(
     policy: StreamPolicy,
 ) {
     let slot = limits.admit(address.ip());
-    tokio::spawn(async move {
+    policy.tasks.clone().spawn(async move {
         let Some(slot) = slot else {
             let _ = policy.inbound.send(Inbound::Closed { connection }).await;
             return;

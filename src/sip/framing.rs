@@ -140,7 +140,7 @@ fn content_length(head: &[u8]) -> Result<usize, FramingError> {
     }
     // On a stream the length is the only way to find the next message:
     // it is mandatory there (RFC 3261 §18.3, §20.14), and without it the
-    // connection cannot be framed (issue 17).
+    // connection cannot be framed: it is closed.
     found.ok_or(FramingError::BadContentLength)
 }
 

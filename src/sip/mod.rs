@@ -34,7 +34,7 @@ pub use message::{Message, Method, Request, Response};
 pub use parse::{Framing, MAX_MESSAGE_BYTES, Malformed, parse};
 pub use peer::{ConnectionId, Peer, Random, Transmit};
 pub use presence_server::{
-    CheckSyncResult, HintSource, LineAccess, Output, PresenceServer, PresenceServerConfig, PublishFailure,
-    SubscriptionSummary,
+    CheckSyncResult, LineAccess, Output, PresenceServer, PresenceServerConfig, PublishFailure,
+    PublishRefusal, SubscriptionSummary,
 };
 pub use response::{OutgoingRequest, ResponseBuilder, reason_phrase};

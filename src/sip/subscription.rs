@@ -205,7 +205,8 @@ impl Subscription {
 /// one, so connect to the next hop of the dialog instead — the first
 /// Record-Route entry if there is one, else the remote target (the
 /// watcher's Contact), as RFC 3261 §12.2.1.1 and §8.1.2 route in-dialog
-/// requests (issue 17: TCP subscriptions must survive a restart). For UDP
+/// requests, so a TCP subscription survives our restart or a dropped
+/// connection instead of dialling a port nobody listens on. For UDP
 /// the source address stays: it is the NAT-safe choice there.
 pub fn reconnect_peer(dialog: &Dialog, peer: Peer) -> Peer {
     let hop = dialog.route_set.first().unwrap_or(&dialog.remote_target);

@@ -11,13 +11,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod digest_client;
 pub mod net;
 pub mod sans_io;
 pub mod sip_client;
 pub mod tls_client;
 pub mod xml_elements;
 
-use opendpma::auth::{Algorithm, DigestCredentials};
+use opendpma::auth::Algorithm;
 
 /// A running server process.
 pub struct Server {
@@ -403,33 +404,7 @@ pub fn digest_authorization(
         .iter()
         .find(|c| c.starts_with("Digest") && c.contains(&wanted))
         .expect("a digest challenge for the algorithm");
-    let field = |name: &str| {
-        let start = challenge.find(&format!("{name}=\"")).expect("field") + name.len() + 2;
-        let end = challenge[start..].find('"').expect("closing quote") + start;
-        challenge[start..end].to_owned()
-    };
-    let mut credentials = DigestCredentials {
-        username: user.into(),
-        realm: field("realm"),
-        nonce: field("nonce"),
-        uri: uri.into(),
-        response: String::new(),
-        algorithm,
-        qop: Some("auth".into()),
-        cnonce: Some("0a4f113b".into()),
-        nc: Some(nc),
-    };
-    credentials.response = credentials.expected_response(method, password);
-    format!(
-        "Digest username=\"{}\", realm=\"{}\", nonce=\"{}\", uri=\"{}\", response=\"{}\", algorithm={}, qop=auth, nc={:08x}, cnonce=\"0a4f113b\"",
-        credentials.username,
-        credentials.realm,
-        credentials.nonce,
-        credentials.uri,
-        credentials.response,
-        algorithm.as_str(),
-        nc
-    )
+    digest_client::answer(challenge, user, password, method, uri, nc)
 }
 
 /// All values of a header.

@@ -1,24 +1,37 @@
-//! The sans-IO presence server as the core tests and the mutation test
-//! build it: one endpoint configuration, the presence book as its hint
-//! source, and lines whose only publisher is themselves.
+//! The sans-IO SIP core as the tests, the mutation test and the fuzz
+//! targets build it (the fuzz crate includes this file by path): one
+//! endpoint configuration for host 192.0.2.1:5070 with line 2000's
+//! password, fixed seeds so tags and nonces repeat from run to run, the
+//! presence book, and lines whose only publisher is themselves.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
 use opendpma::auth::{Algorithm, LockoutPolicy, NonceSecret};
 use opendpma::config::{Secret, Transport};
-use opendpma::presence::{Hint, HintState, PresenceBook};
-use opendpma::sip::{
-    Endpoint, EndpointConfig, HintSource, LineAccess, PresenceServer, PresenceServerConfig, Random,
-};
+use opendpma::presence::{Hint, PresenceBook};
+use opendpma::sip::{Endpoint, EndpointConfig, LineAccess, PresenceServer, PresenceServerConfig, Random};
 
-/// The presence book, lent to the server as its source of hint states.
-pub struct Book(pub PresenceBook);
+/// Line 2000's digest password.
+pub const PASSWORD: &str = "pw-2000";
 
-impl HintSource for Book {
-    fn hint_state(&self, exten: &str) -> Option<HintState> {
-        self.0.hint_state(exten)
+/// Host 192.0.2.1, port 5070 on UDP and TCP, realm `opendpma`, user 2000
+/// with `PASSWORD`, SHA-256 offered before MD5, default lock-out.
+pub fn endpoint_config(require_auth: bool) -> EndpointConfig {
+    EndpointConfig {
+        realm: "opendpma".into(),
+        require_auth,
+        credentials: HashMap::from([("2000".to_owned(), Secret::new(PASSWORD))]),
+        host: "192.0.2.1".into(),
+        ports: HashMap::from([(Transport::Udp, 5070), (Transport::Tcp, 5070)]),
+        algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
+        lockout: LockoutPolicy::default(),
     }
+}
+
+/// An endpoint on `config` with fixed seeds.
+pub fn endpoint(now: Instant, config: EndpointConfig) -> Endpoint {
+    Endpoint::new(config, Random::seeded(5), NonceSecret::new([1; 32]), now)
 }
 
 /// A hint on `Custom:<exten>` and `CustomPresence:<exten>`.
@@ -31,29 +44,20 @@ pub fn hint(exten: &str) -> Hint {
 }
 
 /// A book with one hint per extension and nothing set yet.
-pub fn book(extens: &[&str]) -> Book {
+pub fn book(extens: &[&str]) -> PresenceBook {
     let hints = extens.iter().map(|exten| hint(exten)).collect();
-    Book(PresenceBook::new(hints, HashMap::new(), HashMap::new()))
+    PresenceBook::new(hints, HashMap::new(), HashMap::new())
 }
 
-/// A server for host 192.0.2.1:5070 (UDP and TCP), auth off, with a line
-/// per name in `lines` (extension = name, published only by itself).
-/// Seeds are fixed so tags and nonces repeat from run to run.
-pub fn presence_server(now: Instant, lines: &[&str]) -> PresenceServer {
-    let endpoint = Endpoint::new(
-        EndpointConfig {
-            realm: "opendpma".into(),
-            require_auth: false,
-            credentials: HashMap::from([("2000".to_owned(), Secret::new("pw"))]),
-            host: "192.0.2.1".into(),
-            ports: HashMap::from([(Transport::Udp, 5070), (Transport::Tcp, 5070)]),
-            algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
-            lockout: LockoutPolicy::default(),
-        },
-        Random::seeded(5),
-        NonceSecret::new([1; 32]),
-        now,
-    );
+/// A presence server on `endpoint` with a line per name in `lines`
+/// (extension = name, published only by itself), told the state of each
+/// of `book`'s hints.
+pub fn presence_server_on(
+    now: Instant,
+    endpoint: Endpoint,
+    lines: &[&str],
+    book: &PresenceBook,
+) -> PresenceServer {
     let config = PresenceServerConfig {
         min_expires: 60,
         max_expires: 3600,
@@ -70,5 +74,12 @@ pub fn presence_server(now: Instant, lines: &[&str]) -> PresenceServer {
             })
             .collect(),
     };
-    PresenceServer::new(endpoint, config)
+    let mut server = PresenceServer::new(endpoint, config);
+    server.handle_hints(now, book.hint_states());
+    server
+}
+
+/// `presence_server_on` with auth off.
+pub fn presence_server(now: Instant, lines: &[&str], book: &PresenceBook) -> PresenceServer {
+    presence_server_on(now, endpoint(now, endpoint_config(false)), lines, book)
 }

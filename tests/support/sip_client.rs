@@ -5,7 +5,6 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use opendpma::auth::{DigestCredentials, parse_challenge};
 use opendpma::sip::{Framing, Message, Request, Response, parse};
 
 pub struct SipClient {
@@ -76,6 +75,12 @@ impl SipClient {
     }
 
     pub fn answer(&self, request: &Request, code: u16) {
+        self.answer_with(request, code, "");
+    }
+
+    /// Answers `request` with `code` and `extra` header lines (each ending
+    /// in CRLF), e.g. a challenge.
+    pub fn answer_with(&self, request: &Request, code: u16, extra: &str) {
         let mut text = format!("SIP/2.0 {code} OK\r\n");
         for via in request.headers.lines("Via") {
             text.push_str(&format!("Via: {via}\r\n"));
@@ -86,6 +91,7 @@ impl SipClient {
                 request.headers.get(name).expect("core header")
             ));
         }
+        text.push_str(extra);
         text.push_str("Content-Length: 0\r\n\r\n");
         self.send(&text);
     }
@@ -98,26 +104,7 @@ impl SipClient {
             .lines("WWW-Authenticate")
             .next()
             .expect("a digest challenge");
-        let (_, nonce, algorithm, _) = parse_challenge(challenge).expect("a digest challenge we can answer");
         self.nc += 1;
-        let mut credentials = DigestCredentials {
-            username: self.user.clone(),
-            realm: "opendpma".into(),
-            nonce: nonce.clone(),
-            uri: uri.into(),
-            response: String::new(),
-            algorithm,
-            qop: Some("auth".into()),
-            cnonce: Some("wiretest".into()),
-            nc: Some(self.nc),
-        };
-        credentials.response = credentials.expected_response(method, &self.password);
-        format!(
-            "Digest username=\"{}\", realm=\"opendpma\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"{}\", algorithm={}, qop=auth, nc={:08x}, cnonce=\"wiretest\"",
-            self.user,
-            credentials.response,
-            algorithm.as_str(),
-            self.nc
-        )
+        super::digest_client::answer(challenge, &self.user, &self.password, method, uri, self.nc)
     }
 }

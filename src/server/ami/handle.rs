@@ -73,3 +73,12 @@ impl AmiHandle {
         futures_util::future::join_all(sends).await;
     }
 }
+
+impl crate::server::sip_driver::UnreachedPhones for AmiHandle {
+    fn check_sync<'a>(
+        &'a self,
+        reports: &'a mut [ReconfigureReport],
+    ) -> crate::server::sip_driver::CheckSyncFuture<'a> {
+        Box::pin(self.check_sync_unreached(reports))
+    }
+}

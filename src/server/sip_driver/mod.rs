@@ -1,237 +1,55 @@
 //! The SIP driver: the one task that owns the sans-IO `PresenceServer`.
-//! It feeds it socket bytes, timer ticks, hint changes and store
+//! It feeds it socket bytes, timer ticks, hint changes (pushed from the
+//! presence hub's lossless feed), new config snapshots and store
 //! completions, and carries out what comes back. Durable writes are handed
 //! to the committer (`server::committer`) without waiting; the server
 //! holds a SUBSCRIBE's or PUBLISH's 200 until the completion for its
 //! write comes back, so nothing is acknowledged before it is on disk and
-//! nothing else waits for the disk meanwhile (issue 16).
+//! nothing else waits for the disk meanwhile.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
+mod bind;
+mod flush;
+mod handle;
+mod new_snapshot;
 mod reconfigure;
+mod settings;
 mod shedding;
+mod unreached;
 
+pub use self::bind::{BindError, SipSockets, bind};
+use self::flush::publish_failure;
+pub use self::handle::{SipCommand, SipHandle};
 use self::reconfigure::PendingReconfigure;
 pub use self::reconfigure::{PhoneContact, ReconfigureOutcome, ReconfigureReport};
-use super::ServerError;
-use super::ami::AmiHandle;
+pub use self::settings::lockout_policy;
+use self::settings::{endpoint_config, server_config};
+pub use self::unreached::{CheckSyncFuture, UnreachedPhones};
 use super::committer::Completion;
 use super::connection_limits::{ConnectionLimits, ListenerKind};
-use super::presence_hub::{HubError, PresenceHub};
+use super::presence_hub::PresenceHub;
 use super::sip_rate::SipRateLimit;
 use super::sip_stream::StreamPolicy;
 use super::sip_transport::{self, ConnectionCounter, Connections, Inbound};
-use crate::auth::{Algorithm, LockoutPolicy, NonceSecret};
-use crate::config::{Config, DigestAlgorithm, Transport};
+use crate::auth::NonceSecret;
+use crate::config::Transport;
 use crate::metrics::Metrics;
-use crate::presence::{Change, HintState};
-use crate::sip::{
-    ConnectionId, Endpoint, EndpointConfig, HintSource, LineAccess, Output, Peer, PresenceServer,
-    PresenceServerConfig, PublishFailure, Random, SubscriptionSummary, Transmit,
-};
+use crate::presence::Change;
+use crate::sip::{ConnectionId, Endpoint, PresenceServer, Random};
 use crate::snapshot::Snapshot;
-use crate::store::RecordTable;
 
-/// Questions other tasks may ask the driver.
-#[derive(Debug)]
-pub enum SipCommand {
-    Subscriptions(oneshot::Sender<Vec<SubscriptionSummary>>),
-    /// Send check-sync to these phones; answer when all are done or after
-    /// `RECONFIGURE_WAIT`.
-    Reconfigure {
-        phones: Vec<String>,
-        reply: oneshot::Sender<Vec<ReconfigureReport>>,
-    },
-    /// Where each phone was last heard from.
-    Contacts(oneshot::Sender<HashMap<String, PhoneContact>>),
-}
-
-/// A handle to ask the driver things; with `[asterisk]`, check-syncs to
-/// phones never heard from go through Asterisk.
-#[derive(Debug, Clone)]
-pub struct SipHandle(mpsc::Sender<SipCommand>, Option<AmiHandle>);
-
-impl SipHandle {
-    pub async fn subscriptions(&self) -> Vec<SubscriptionSummary> {
-        let (reply, answer) = oneshot::channel();
-        if self.0.send(SipCommand::Subscriptions(reply)).await.is_err() {
-            return Vec::new();
-        }
-        answer.await.unwrap_or_default()
-    }
-
-    /// Where each phone was last heard from.
-    pub async fn contacts(&self) -> HashMap<String, PhoneContact> {
-        let (reply, answer) = oneshot::channel();
-        if self.0.send(SipCommand::Contacts(reply)).await.is_err() {
-            return HashMap::new();
-        }
-        answer.await.unwrap_or_default()
-    }
-
-    /// Sends check-sync to `phones` and reports per phone.
-    pub async fn reconfigure(&self, phones: Vec<String>) -> Vec<ReconfigureReport> {
-        let (reply, answer) = oneshot::channel();
-        if self
-            .0
-            .send(SipCommand::Reconfigure { phones, reply })
-            .await
-            .is_err()
-        {
-            return Vec::new();
-        }
-        let mut reports = answer.await.unwrap_or_default();
-        if let Some(asterisk) = &self.1 {
-            asterisk.check_sync_unreached(&mut reports).await;
-        }
-        reports
-    }
-
-    /// Routes the check-syncs of phones never heard from through Asterisk.
-    pub fn with_asterisk(self, asterisk: Option<AmiHandle>) -> Self {
-        Self(self.0, asterisk)
-    }
-}
-
-impl HintSource for PresenceHub {
-    fn hint_state(&self, exten: &str) -> Option<HintState> {
-        PresenceHub::hint_state(self, exten)
-    }
-}
-
-/// What a PUBLISH answers when its write did not happen: internal error
-/// text never goes on the wire.
-fn publish_failure(error: HubError) -> PublishFailure {
-    match error {
-        HubError::Store(_) | HubError::Overloaded => PublishFailure::Unavailable,
-        other => PublishFailure::Refused(other.to_string()),
-    }
-}
-
+/// Unix seconds, for what the SIP core stores.
 fn wall() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// Bound sockets, before the driver runs.
-pub struct SipSockets {
-    udp: Vec<Arc<UdpSocket>>,
-    /// Stream listeners, with the TLS acceptor for `tls:` ones.
-    streams: Vec<(TcpListener, Option<tokio_rustls::TlsAcceptor>)>,
-    ports: HashMap<Transport, u16>,
-}
-
-/// Binds every `[sip] listen` entry now, so start-up fails on a taken port.
-pub async fn bind(
-    config: &Config,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-) -> Result<SipSockets, ServerError> {
-    let mut sockets = SipSockets {
-        udp: Vec::new(),
-        streams: Vec::new(),
-        ports: HashMap::new(),
-    };
-    for listen in &config.sip.listen {
-        let address = listen.address;
-        let bind_error = |source| ServerError::Bind { address, source };
-        match listen.transport {
-            Transport::Udp => {
-                let socket = UdpSocket::bind(address).await.map_err(bind_error)?;
-                let port = socket.local_addr().map_err(bind_error)?.port();
-                sockets.ports.entry(Transport::Udp).or_insert(port);
-                tracing::info!(address = %socket.local_addr().map_err(bind_error)?, "listening (sip/udp)");
-                sockets.udp.push(Arc::new(socket));
-            }
-            Transport::Tcp | Transport::Tls => {
-                let listener = TcpListener::bind(address).await.map_err(bind_error)?;
-                let port = listener.local_addr().map_err(bind_error)?.port();
-                sockets.ports.entry(listen.transport).or_insert(port);
-                tracing::info!(address = %listener.local_addr().map_err(bind_error)?, "listening (sip/{})", listen.transport);
-                // Validation guarantees a certificate for tls: listeners.
-                let acceptor = (listen.transport == Transport::Tls)
-                    .then(|| tls.clone())
-                    .flatten();
-                sockets.streams.push((listener, acceptor));
-            }
-        }
-    }
-    Ok(sockets)
-}
-
-fn endpoint_config(config: &Config, ports: &HashMap<Transport, u16>) -> EndpointConfig {
-    EndpointConfig {
-        realm: config.general.realm.clone(),
-        require_auth: config.sip.require_auth,
-        credentials: config
-            .lines
-            .iter()
-            .map(|line| (line.authname.clone(), line.secret.clone()))
-            .collect(),
-        host: config.general.server_address.clone(),
-        ports: ports.clone(),
-        algorithms: config
-            .sip
-            .digest_algorithms
-            .iter()
-            .map(|algorithm| match algorithm {
-                DigestAlgorithm::Sha256 => Algorithm::Sha256,
-                DigestAlgorithm::Md5 => Algorithm::Md5,
-            })
-            .collect(),
-        lockout: lockout_policy(&config.limits),
-    }
-}
-
-/// The brute-force policy from `[limits]`, shared by SIP and HTTP.
-pub fn lockout_policy(limits: &crate::config::Limits) -> LockoutPolicy {
-    LockoutPolicy {
-        max_failures: limits.auth_failures,
-        window: limits.auth_window,
-        cooldown: limits.auth_cooldown,
-        shared_addresses: limits.trusted_networks.clone(),
-        ..LockoutPolicy::default()
-    }
-}
-
-/// Who may PUBLISH for each line: its own user and the users of the other
-/// lines on any phone that carries it.
-fn server_config(config: &Config) -> PresenceServerConfig {
-    let lines = config
-        .lines
-        .iter()
-        .map(|line| {
-            let mut publishers = vec![line.authname.clone()];
-            for phone in config.phones_with_line(&line.name) {
-                for mate in phone.lines.iter().filter_map(|name| config.line(name)) {
-                    if !publishers.contains(&mate.authname) {
-                        publishers.push(mate.authname.clone());
-                    }
-                }
-            }
-            LineAccess {
-                name: line.name.clone(),
-                exten: line.exten.to_string(),
-                publishers,
-            }
-        })
-        .collect();
-    PresenceServerConfig {
-        min_expires: config.sip.min_expires,
-        max_expires: config.sip.max_expires,
-        lines,
-        max_per_line: config.limits.subscriptions_per_line,
-        max_per_address: config.limits.subscriptions_per_ip,
-        trusted_networks: config.limits.trusted_networks.clone(),
-        max_per_trusted_address: config.limits.trusted_subscriptions_per_ip,
-    }
+    crate::wall_clock::unix_now()
 }
 
 /// Everything the driver task needs.
@@ -244,7 +62,11 @@ pub struct SipDriver {
     pub phone_contacts: Vec<(String, Vec<u8>)>,
     /// TCP/TLS connections in total, in and out (below the handle limit).
     pub connection_cap: usize,
+    /// Check-syncs to phones never heard from (Asterisk, if configured).
+    pub unreached: Option<Arc<dyn UnreachedPhones>>,
     pub shutdown: CancellationToken,
+    /// Every task the driver starts, so that shutdown can wait for them.
+    pub tasks: TaskTracker,
 }
 
 impl SipDriver {
@@ -260,13 +82,15 @@ impl SipDriver {
             subscriptions,
             phone_contacts,
             connection_cap,
+            unreached,
             shutdown,
+            tasks,
         } = self;
         let limits = snapshots.borrow().config.limits.clone();
         let rate = Arc::new(SipRateLimit::new(&limits, metrics.clone()));
         for socket in &sockets.udp {
             let inbound = inbound_sender.clone();
-            sip_transport::spawn_udp(socket.clone(), inbound, rate.clone(), shutdown.clone());
+            sip_transport::spawn_udp(socket.clone(), inbound, rate.clone(), shutdown.clone(), &tasks);
         }
         let contacts = phone_contacts
             .into_iter()
@@ -286,6 +110,7 @@ impl SipDriver {
             metrics: metrics.clone(),
             inbound: inbound_sender,
             shutdown: shutdown.clone(),
+            tasks: tasks.clone(),
         };
         for (listener, tls) in sockets.streams {
             let limits = connection_limits.clone();
@@ -309,7 +134,10 @@ impl SipDriver {
             now,
         );
         let mut server = PresenceServer::new(endpoint, server_config(&config));
-        server.restore(now, wall(), subscriptions, hub.as_ref());
+        // Hint states first: restored subscriptions are told the current one.
+        let (hints, hint_feed) = hub.follow_hints();
+        server.handle_hints(now, hints);
+        server.restore(now, wall(), subscriptions);
         let (completed, completions) = mpsc::unbounded_channel();
         let task = DriverTask {
             server,
@@ -328,11 +156,15 @@ impl SipDriver {
             counter,
             connection_limits,
             stream_policy,
+            unreached: unreached.clone(),
             shutdown: shutdown.clone(),
+            tasks: tasks.clone(),
         };
-        let changes = hub.subscribe();
-        tokio::spawn(task.run(inbound, changes, snapshots, commands, completions));
-        SipHandle(commands_sender, None)
+        tasks.spawn(task.run(inbound, hint_feed, snapshots, commands, completions));
+        SipHandle {
+            commands: commands_sender,
+            unreached,
+        }
     }
 }
 
@@ -359,14 +191,16 @@ struct DriverTask {
     /// Outbound connections count under the same caps as inbound ones.
     connection_limits: ConnectionLimits,
     stream_policy: StreamPolicy,
+    unreached: Option<Arc<dyn UnreachedPhones>>,
     shutdown: CancellationToken,
+    tasks: TaskTracker,
 }
 
 impl DriverTask {
     async fn run(
         mut self,
         mut inbound: mpsc::Receiver<Inbound>,
-        mut changes: broadcast::Receiver<Change>,
+        mut hint_feed: mpsc::UnboundedReceiver<Change>,
         mut snapshots: watch::Receiver<Arc<Snapshot>>,
         mut commands: mpsc::Receiver<SipCommand>,
         mut completions: mpsc::UnboundedReceiver<Completion>,
@@ -398,7 +232,7 @@ impl DriverTask {
                 }
                 () = sleep => {
                     let now = Instant::now();
-                    self.server.handle_timeout(now, wall(), self.hub.as_ref());
+                    self.server.handle_timeout(now, wall());
                 }
                 Some(completion) = completions.recv() => {
                     self.completed(completion);
@@ -406,11 +240,13 @@ impl DriverTask {
                         self.completed(completion);
                     }
                 }
-                change = changes.recv() => self.change(change),
+                Some(change) = hint_feed.recv() => {
+                    self.server.handle_change(Instant::now(), change);
+                    self.hint_changes(&mut hint_feed, new_snapshot::HINT_CHANGES_PER_TURN);
+                }
                 Ok(()) = snapshots.changed() => {
-                    self.snapshot = snapshots.borrow_and_update().clone();
-                    let config = &self.snapshot.config;
-                    self.server.set_config(endpoint_config(config, &self.ports), server_config(config));
+                    let snapshot = snapshots.borrow_and_update().clone();
+                    self.new_snapshot(snapshot, &mut hint_feed).await;
                 }
                 Some(command) = commands.recv() => match command {
                     SipCommand::Subscriptions(reply) => {
@@ -433,7 +269,6 @@ impl DriverTask {
 
     fn inbound(&mut self, message: Inbound) {
         let now = Instant::now();
-        let hub = self.hub.clone();
         match message {
             Inbound::Datagram {
                 peer,
@@ -444,17 +279,13 @@ impl DriverTask {
                     self.metrics.sip_shed.fetch_add(1, Ordering::Relaxed);
                     return;
                 }
-                self.server
-                    .handle_datagram(now, wall(), peer, &bytes, hub.as_ref());
+                self.server.handle_datagram(now, wall(), peer, &bytes);
             }
             Inbound::Stream { peer, bytes } => {
                 if let Some(connection) = peer.connection {
                     self.connections.remember_address(connection, peer.address);
                 }
-                if let Err(error) = self
-                    .server
-                    .handle_stream_bytes(now, wall(), peer, &bytes, hub.as_ref())
-                {
+                if let Err(error) = self.server.handle_stream_bytes(now, wall(), peer, &bytes) {
                     tracing::info!(%peer, %error, "closing a connection that cannot be framed");
                     if let Some(connection) = peer.connection {
                         // Dropping the writer ends the connection's write half.
@@ -471,26 +302,8 @@ impl DriverTask {
             Inbound::Closed { connection } => {
                 self.pending.remove(&connection);
                 self.connections.closed(connection);
-                self.server.connection_lost(now, wall(), connection, hub.as_ref());
+                self.server.connection_lost(now, wall(), connection);
             }
-        }
-    }
-
-    fn change(&mut self, change: Result<Change, broadcast::error::RecvError>) {
-        let now = Instant::now();
-        match change {
-            Ok(Change::Hint(state)) => self.server.handle_hint_change(now, &state),
-            Ok(Change::HintRemoved { exten }) => self.server.handle_hint_removed(now, exten.as_str()),
-            Ok(_) => {}
-            // Missed changes: send everyone the current state (de-duplication
-            // is per change, so a full resend is the safe answer).
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                tracing::info!(missed, "presence changes missed (a burst); re-sending every hint");
-                for (_, state) in self.hub.hint_states() {
-                    self.server.handle_hint_change(now, &state);
-                }
-            }
-            Err(broadcast::error::RecvError::Closed) => {}
         }
     }
 
@@ -509,131 +322,5 @@ impl DriverTask {
                 self.server.subscriptions_stored(now, ticket, stored);
             }
         }
-    }
-
-    /// Hands durable writes to the committer (never waiting for it), then
-    /// sends what is ready.
-    async fn flush(&mut self) {
-        let mut records = Vec::new();
-        while let Some(output) = self.server.poll_output() {
-            match output {
-                Output::Store { key, record } => records.push((RecordTable::Subscriptions, key, record)),
-                Output::Publish {
-                    token,
-                    provider,
-                    update,
-                } => {
-                    if let Err(error) = self.hub.submit_publish(&provider, update, token, &self.completed) {
-                        self.server
-                            .publish_committed(Instant::now(), token, Err(publish_failure(error)));
-                    }
-                }
-                Output::Seen {
-                    user,
-                    peer,
-                    contact,
-                    user_agent,
-                } => records.extend(
-                    self.seen(&user, peer, contact, user_agent)
-                        .into_iter()
-                        .map(|(key, record)| (RecordTable::PhoneContacts, key, record)),
-                ),
-                Output::CheckSyncDone { token, result } => self.check_sync_done(token, result),
-            }
-        }
-        if !records.is_empty() {
-            // Subscriptions and contacts that arrived together: one job,
-            // one transaction. A full queue refuses the SUBSCRIBEs now
-            // (503 + Retry-After) instead of queueing them (graceful
-            // overload); contacts are best effort.
-            let ticket = self.server.hand_over_records();
-            if self.hub.submit_records(ticket, records, &self.completed).is_err() {
-                tracing::warn!("the store is behind; SUBSCRIBEs refused with 503 until it catches up");
-                self.server.subscriptions_stored(Instant::now(), ticket, false);
-            }
-        }
-        if self.server.compact() {
-            super::memory::release_free_memory();
-        }
-        // Counters first, so that anyone who saw our answer sees them too.
-        self.metrics
-            .sip_subscriptions
-            .store(self.server.subscription_count() as i64, Ordering::Relaxed);
-        *self.metrics.sip.lock().expect("metrics lock is never poisoned") = self.server.endpoint().stats;
-        self.metrics
-            .subscriptions_refused
-            .store(self.server.refused_subscriptions, Ordering::Relaxed);
-        self.metrics
-            .notifies_superseded
-            .store(self.server.superseded_notifies, Ordering::Relaxed);
-        while let Some(transmit) = self.server.poll_transmit() {
-            self.send(transmit).await;
-        }
-    }
-
-    async fn send(&mut self, transmit: Transmit) {
-        let Transmit { peer, bytes } = transmit;
-        match peer.transport {
-            Transport::Udp => {
-                if let Some(socket) = &self.udp {
-                    // Waiting for buffer space (rather than `try_send_to`)
-                    // matters in bursts: a fan-out to thousands of watchers
-                    // would otherwise lose most NOTIFYs to a full buffer and
-                    // leave them to retransmission timers. Other errors (no
-                    // route) are like loss, which those timers handle.
-                    if let Err(error) = socket.send_to(&bytes, peer.address).await {
-                        tracing::debug!(%error, %peer, "udp send failed");
-                    }
-                }
-            }
-            Transport::Tcp | Transport::Tls => self.send_stream(peer, bytes),
-        }
-    }
-
-    fn send_stream(&mut self, peer: Peer, bytes: Vec<u8>) {
-        let connection = peer
-            .connection
-            .or_else(|| self.connections.to_address(peer.address));
-        if let Some(connection) = connection {
-            if let Some(waiting) = self.pending.get_mut(&connection) {
-                waiting.push(bytes);
-                return;
-            }
-            if let Some(writer) = self.connections.writer(connection) {
-                if writer.try_send(bytes).is_err() {
-                    tracing::debug!(%peer, "connection backlog full; message dropped");
-                }
-                return;
-            }
-        }
-        if peer.connection.is_some() {
-            // A response or request bound to a connection that is gone (or
-            // that we closed after a framing error): never connect out to
-            // a client's ephemeral port for it (issue 17). Its transaction
-            // times out; subscriptions move to their Contact on
-            // `connection_lost`.
-            tracing::debug!(%peer, "connection gone; message dropped");
-            return;
-        }
-        if peer.transport == Transport::Tls {
-            // We would need the watcher's trust anchors to connect out over
-            // TLS; the NOTIFY's Timer F ends the subscription instead, and
-            // the phone subscribes again on its own connection.
-            tracing::debug!(%peer, "no TLS connection to this watcher; message dropped");
-            return;
-        }
-        // No live connection (e.g. after a restart): connect out to the
-        // watcher's Contact and send once it is up. If it cannot be
-        // reached, the NOTIFY's own Timer F ends the subscription. One
-        // connection per address at a time, under the connection caps.
-        let connection = self.counter.next();
-        self.connections.remember_address(connection, peer.address);
-        self.pending.insert(connection, vec![bytes]);
-        sip_transport::spawn_outbound(
-            peer.address,
-            connection,
-            &self.connection_limits,
-            self.stream_policy.clone(),
-        );
     }
 }

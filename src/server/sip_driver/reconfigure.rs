@@ -72,7 +72,7 @@ impl DriverTask {
     /// *first* line that is: a check-sync answers challenges with the first
     /// line's secret, and a peer that proved it knows one line (a line
     /// shared with another phone) must not be sent a digest of another
-    /// (issue 17 review: crackable offline).
+    /// (a digest answer can be cracked offline).
     pub(super) fn seen(
         &mut self,
         user: &str,

@@ -1,4 +1,4 @@
-//! Shedding early when the CPU falls behind (issue 16): a UDP request that
+//! Shedding early when the CPU falls behind: a UDP request that
 //! waited in the inbound queue longer than 2·T1 is dropped unread. By then
 //! its client has retransmitted it (RFC 3261 §17.1.2.2: Timer E starts at
 //! T1 = 500 ms), so answering the old copy only adds work; dropping it is

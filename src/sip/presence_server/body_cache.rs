@@ -1,6 +1,6 @@
 //! PIDF bodies rendered once per state and variant, shared by every
-//! watcher of a line (issue 16: a change fanned out to thousands of
-//! watchers used to be rendered thousands of times).
+//! watcher of a line, so a change fanned out to thousands of watchers is
+//! rendered once per variant rather than once per watcher.
 //!
 //! A variant is what makes bodies differ apart from the watcher: the
 //! entity (from each SUBSCRIBE's Request-URI) and whether the watcher is a

@@ -1,9 +1,10 @@
-//! check-sync (issue 7): an unsolicited `NOTIFY` with `Event: check-sync`
-//! and no body tells a Digium phone to fetch its config again. Phones
+//! check-sync: an unsolicited `NOTIFY` with `Event: check-sync` and no
+//! body tells a Digium phone to fetch its config again (what DPMA's
+//! "reconfigure" sends). Phones
 //! often challenge requests they receive; we know each line's secret, so
 //! one 401/407 is answered with digest credentials and the NOTIFY resent.
 //!
-//! Those credentials are the line's secret, so (issue 17) a challenge is
+//! Those credentials are the line's secret, so a challenge is
 //! answered only when it comes from the peer the NOTIFY went to (the
 //! endpoint drops responses from anyone else) and names our own realm: a
 //! digest answer to a stranger's realm and nonce can be cracked offline.
@@ -167,18 +168,6 @@ impl PresenceServer {
             nc: qop.then_some(1),
         };
         credentials.response = credentials.expected_response("NOTIFY", secret.expose());
-        let mut value = format!(
-            "Digest username=\"{}\", realm=\"{}\", nonce=\"{}\", uri=\"{}\", response=\"{}\", algorithm={}",
-            credentials.username,
-            credentials.realm,
-            credentials.nonce,
-            credentials.uri,
-            credentials.response,
-            algorithm.as_str()
-        );
-        if qop {
-            value.push_str(&format!(", qop=auth, nc=00000001, cnonce=\"{:08x}\"", check.cseq));
-        }
-        Some((answer, value))
+        Some((answer, credentials.header_value()))
     }
 }

@@ -3,8 +3,8 @@
 //! being written. The driver hands the records over in batches
 //! (`hand_over_records` names each batch with a ticket) and reports each
 //! batch back with `subscriptions_stored` — in the meantime every other
-//! request and NOTIFY keeps flowing (issue 16: the task that owns SIP
-//! state never waits on the disk). If the write fails or the store is too
+//! request and NOTIFY keeps flowing (the task that owns SIP state never
+//! waits on the disk). If the write fails or the store is too
 //! far behind to take it, the request gets a 503 with a generic reason
 //! (internal error text never goes on the wire) and Retry-After, a new
 //! subscription is dropped again, and no NOTIFY is sent for it.
@@ -112,8 +112,10 @@ impl PresenceServer {
         }
     }
 
-    /// Sends the NOTIFY that waited for the record, if nothing is in flight.
-    fn release_notify(&mut self, now: Instant, tag: &str) {
+    /// Sends the queued NOTIFY (one that waited for its record or for the
+    /// one in flight) unless one is in flight; a terminating subscription
+    /// with nothing left to send is forgotten.
+    pub(super) fn release_notify(&mut self, now: Instant, tag: &str) {
         let Some(subscription) = self.subscriptions.get_mut(tag) else {
             return;
         };

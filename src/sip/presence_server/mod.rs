@@ -1,16 +1,20 @@
 //! `PresenceServer`: the presence event package on top of the endpoint —
 //! SUBSCRIBE/NOTIFY (RFC 6665, RFC 3856) and PUBLISH (RFC 3903). Sans-IO
 //! like the endpoint it wraps: the driver feeds it bytes, time (`now` for
-//! timers, `wall` Unix seconds for what is stored) and hint changes, and
+//! timers, `wall` Unix seconds for what is stored) and hint states as
+//! events (`handle_hints`, `handle_change`; it keeps its own copy), and
 //! carries out its outputs: transmits, durable presence writes
 //! (`Output::Publish`, answered with `publish_committed`) and subscription
 //! records (`Output::Store`).
 //!
-//! Decisions settled against Asterisk (reference §11): an initial
-//! `Expires: 0` is a one-shot fetch; 423 carries Min-Expires; an Accept
-//! without PIDF gets 489; terminated NOTIFYs carry a reason except when
-//! the watcher asked; PUBLISH expiry is capped and checked against the
-//! minimum.
+//! Where Asterisk and the RFCs differ, the RFC wins unless phones depend
+//! on Asterisk's way: an initial `Expires: 0` is a one-shot fetch (RFC 6665
+//! §4.4.3; Asterisk answers 400); 423 carries Min-Expires (RFC 6665
+//! §4.2.1.1; Asterisk leaves it out); an Accept without PIDF gets 489, as
+//! Asterisk's testsuite `mismatch` expects; terminated NOTIFYs carry a
+//! reason except when the watcher asked (RFC 6665 §4.2.2); PUBLISH expiry
+//! is capped and checked against the minimum (RFC 3903 §6 step 4, which
+//! Asterisk does not do).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
@@ -18,61 +22,33 @@ use std::time::Instant;
 
 mod body_cache;
 mod check_sync;
+mod config;
+mod dispatch;
 mod durability;
 mod entity;
+mod hints;
 mod memory;
 mod notifier;
 mod publication;
+mod subscribe;
+mod summary;
 
 use self::body_cache::BodyCache;
 use self::check_sync::CheckSync;
 pub use self::check_sync::CheckSyncResult;
-pub use self::publication::PublishFailure;
+pub use self::config::{LineAccess, PresenceServerConfig};
 use self::publication::{PendingPublish, Publication};
-use super::endpoint::{ClientId, Endpoint, EndpointConfig, Event};
+pub use self::publication::{PublishFailure, PublishRefusal};
+pub use self::summary::SubscriptionSummary;
+use super::endpoint::{ClientId, Endpoint, EndpointConfig};
 use super::framing::FramingError;
-use super::header_views::contact_expires;
-use super::message::{Method, Request};
 use super::peer::{ConnectionId, Peer, Transmit};
 use super::response::ResponseBuilder;
 use super::subscription::{NotifyContent, Subscription, SubscriptionRecord, reconnect_peer};
-use super::uri::NameAddr;
-use crate::config::Cidr;
 use crate::presence::{HintState, PresenceUpdate};
 
 /// RFC 3856 §6.4 / RFC 3903: the interval when a request names none.
 pub const DEFAULT_EXPIRES: u32 = 3600;
-
-/// Current hint states, from the presence hub.
-pub trait HintSource {
-    fn hint_state(&self, exten: &str) -> Option<HintState>;
-}
-
-/// A line as PUBLISH sees it: who may publish for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LineAccess {
-    pub name: String,
-    pub exten: String,
-    /// Digest users allowed to publish: the line's own authname and those
-    /// of lines on the same phone.
-    pub publishers: Vec<String>,
-}
-
-/// Settings from the config.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PresenceServerConfig {
-    pub min_expires: u32,
-    pub max_expires: u32,
-    pub lines: Vec<LineAccess>,
-    /// Live subscriptions to one extension.
-    pub max_per_line: usize,
-    /// Live subscriptions from one source address.
-    pub max_per_address: usize,
-    /// Sources standing for many phones (a proxy, a NAT'd site), allowed
-    /// `max_per_trusted_address` instead.
-    pub trusted_networks: Vec<Cidr>,
-    pub max_per_trusted_address: usize,
-}
 
 /// Work for the driver beyond sending bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,7 +63,8 @@ pub enum Output {
     Store { key: String, record: Option<Vec<u8>> },
     /// An authenticated request from a phone: where it is, for check-sync
     /// later. Only requests that passed digest are reported: a contact
-    /// learned from anything else could be an attacker's (issue 17).
+    /// learned from anything else could be an attacker's, and check-sync
+    /// would send a line's digest there.
     Seen {
         user: String,
         peer: Peer,
@@ -104,17 +81,6 @@ enum Expiry {
     Publication(String),
 }
 
-/// A subscription as the admin API lists it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct SubscriptionSummary {
-    pub exten: String,
-    pub watcher: String,
-    pub peer: String,
-    pub user_agent: String,
-    pub digium: bool,
-    pub expires_in: u64,
-}
-
 /// The presence package.
 pub struct PresenceServer {
     endpoint: Endpoint,
@@ -127,6 +93,9 @@ pub struct PresenceServer {
     /// Live subscriptions per source address (for the per-address limit).
     by_address: HashMap<std::net::IpAddr, usize>,
     notifies: HashMap<ClientId, String>,
+    /// Every hint's state as last handed in, by extension: what a new
+    /// SUBSCRIBE gets first and a final NOTIFY carries.
+    hints: HashMap<String, HintState>,
     publications: HashMap<String, Publication>,
     pending_publishes: HashMap<u64, PendingPublish>,
     /// 200s (and their NOTIFYs) waiting for records to be durable.
@@ -152,6 +121,7 @@ impl PresenceServer {
             by_exten: HashMap::new(),
             by_address: HashMap::new(),
             notifies: HashMap::new(),
+            hints: HashMap::new(),
             publications: HashMap::new(),
             pending_publishes: HashMap::new(),
             confirmations: durability::Confirmations::default(),
@@ -176,14 +146,9 @@ impl PresenceServer {
     }
 
     /// Subscriptions loaded from the store after a restart: live ones get
-    /// a NOTIFY with the current state, expired ones are deleted.
-    pub fn restore(
-        &mut self,
-        now: Instant,
-        wall: u64,
-        records: Vec<(String, Vec<u8>)>,
-        hints: &dyn HintSource,
-    ) {
+    /// a NOTIFY with the current state, expired ones (and ones to
+    /// extensions without a hint) are deleted. Call after `handle_hints`.
+    pub fn restore(&mut self, now: Instant, wall: u64, records: Vec<(String, Vec<u8>)>) {
         for (key, bytes) in records {
             let record: Option<SubscriptionRecord> = serde_json::from_slice(&bytes).ok();
             let Some(subscription) = record.and_then(|record| Subscription::restore(record, now, wall))
@@ -191,7 +156,7 @@ impl PresenceServer {
                 self.outputs.push_back(Output::Store { key, record: None });
                 continue;
             };
-            let Some(state) = hints.hint_state(subscription.exten.as_str()) else {
+            let Some(state) = self.hint_state(subscription.exten.as_str()) else {
                 self.outputs.push_back(Output::Store { key, record: None });
                 continue;
             };
@@ -202,16 +167,9 @@ impl PresenceServer {
         }
     }
 
-    pub fn handle_datagram(
-        &mut self,
-        now: Instant,
-        wall: u64,
-        peer: Peer,
-        bytes: &[u8],
-        hints: &dyn HintSource,
-    ) {
+    pub fn handle_datagram(&mut self, now: Instant, wall: u64, peer: Peer, bytes: &[u8]) {
         self.endpoint.handle_datagram(now, peer, bytes);
-        self.process_events(now, wall, hints);
+        self.process_events(now, wall);
     }
 
     pub fn handle_stream_bytes(
@@ -220,21 +178,14 @@ impl PresenceServer {
         wall: u64,
         peer: Peer,
         bytes: &[u8],
-        hints: &dyn HintSource,
     ) -> Result<(), FramingError> {
         let result = self.endpoint.handle_stream_bytes(now, peer, bytes);
-        self.process_events(now, wall, hints);
+        self.process_events(now, wall);
         result
     }
 
     /// A stream connection is gone: NOTIFYs in flight on it fail.
-    pub fn connection_lost(
-        &mut self,
-        now: Instant,
-        wall: u64,
-        connection: ConnectionId,
-        hints: &dyn HintSource,
-    ) {
+    pub fn connection_lost(&mut self, now: Instant, wall: u64, connection: ConnectionId) {
         self.endpoint.connection_lost(now, connection);
         for subscription in self.subscriptions.values_mut() {
             if subscription.peer.connection != Some(connection) {
@@ -254,10 +205,10 @@ impl PresenceServer {
                 *self.by_address.entry(new_ip).or_default() += 1;
             }
         }
-        self.process_events(now, wall, hints);
+        self.process_events(now, wall);
     }
 
-    pub fn handle_timeout(&mut self, now: Instant, wall: u64, hints: &dyn HintSource) {
+    pub fn handle_timeout(&mut self, now: Instant, wall: u64) {
         self.endpoint.handle_timeout(now);
         while let Some(Reverse((at, _))) = self.expiries.peek() {
             if *at > now {
@@ -275,7 +226,7 @@ impl PresenceServer {
                         .map(|s| s.exten.to_string());
                     if let Some(exten) = due {
                         // The final NOTIFY carries the state, as Asterisk's does.
-                        self.terminate(now, &tag, Some("timeout"), hints.hint_state(&exten));
+                        self.terminate(now, &tag, Some("timeout"), self.hint_state(&exten));
                     }
                 }
                 Expiry::Publication(etag) => {
@@ -286,30 +237,7 @@ impl PresenceServer {
                 }
             }
         }
-        self.process_events(now, wall, hints);
-    }
-
-    /// An extension's state changed: every watcher gets the full state.
-    pub fn handle_hint_change(&mut self, now: Instant, state: &HintState) {
-        let tags: Vec<String> = self
-            .by_exten
-            .get(state.exten.as_str())
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect();
-        for tag in tags {
-            self.send_or_queue(now, &tag, NotifyContent::Active(state.clone()));
-        }
-    }
-
-    /// An extension lost its hint (a reload removed the line).
-    pub fn handle_hint_removed(&mut self, now: Instant, exten: &str) {
-        self.bodies.forget(exten);
-        let tags: Vec<String> = self.by_exten.get(exten).into_iter().flatten().cloned().collect();
-        for tag in tags {
-            self.terminate(now, &tag, Some("noresource"), None);
-        }
+        self.process_events(now, wall);
     }
 
     /// The presence write for a PUBLISH finished (or was not taken).
@@ -327,8 +255,9 @@ impl PresenceServer {
                 &pending.line,
                 pending.expires,
             ),
-            Err(PublishFailure::Refused(reason)) => {
-                ResponseBuilder::new(&pending.request, 500, pending.peer.address, &tag).reason(&reason)
+            Err(PublishFailure::Refused(refusal)) => {
+                ResponseBuilder::new(&pending.request, 500, pending.peer.address, &tag)
+                    .reason(&refusal.to_string())
             }
             // The store failed or is behind: nothing changed, try later.
             Err(PublishFailure::Unavailable) => {
@@ -358,102 +287,5 @@ impl PresenceServer {
     /// Live subscriptions (not counting ones that are ending).
     pub fn subscription_count(&self) -> usize {
         self.subscriptions.values().filter(|s| !s.terminating).count()
-    }
-
-    pub fn summaries(&self, now: Instant) -> Vec<SubscriptionSummary> {
-        let mut list: Vec<SubscriptionSummary> = self
-            .subscriptions
-            .values()
-            .filter(|s| !s.terminating)
-            .map(|s| SubscriptionSummary {
-                exten: s.exten.to_string(),
-                watcher: s.dialog.remote_uri.clone(),
-                peer: s.peer.to_string(),
-                user_agent: s.user_agent.clone(),
-                digium: s.digium,
-                expires_in: s.remaining(now),
-            })
-            .collect();
-        list.sort_by(|a, b| (&a.exten, &a.watcher).cmp(&(&b.exten, &b.watcher)));
-        list
-    }
-
-    fn process_events(&mut self, now: Instant, wall: u64, hints: &dyn HintSource) {
-        while let Some(event) = self.endpoint.poll_event() {
-            match event {
-                Event::Request {
-                    id,
-                    request,
-                    peer,
-                    user,
-                } => {
-                    if let Some(user) = &user {
-                        self.seen(&request, peer, user.clone());
-                    }
-                    match request.method {
-                        Method::Subscribe => self.subscribe(now, wall, id, *request, peer, hints),
-                        Method::Publish => self.publish(now, id, request, peer, user),
-                        _ => {
-                            let response = self.response(&request, peer, 405);
-                            self.endpoint.respond(now, id, response);
-                        }
-                    }
-                }
-                Event::Response { id, response } => {
-                    if self.check_sync_finished(now, id, Some(&response)) {
-                        continue;
-                    }
-                    let Some(tag) = self.notifies.remove(&id) else {
-                        continue;
-                    };
-                    if (200..300).contains(&response.code) {
-                        self.notify_done(now, &tag);
-                    } else {
-                        tracing::debug!(code = response.code, "NOTIFY refused; subscription ends");
-                        self.drop_subscription(&tag);
-                    }
-                }
-                Event::Timeout { id } => {
-                    if self.check_sync_finished(now, id, None) {
-                        continue;
-                    }
-                    if let Some(tag) = self.notifies.remove(&id) {
-                        tracing::debug!("NOTIFY timed out; subscription ends");
-                        self.drop_subscription(&tag);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Notes where the phone that authenticated as `user` is (for check-sync).
-    fn seen(&mut self, request: &Request, peer: Peer, user: String) {
-        let contact = request
-            .headers
-            .values("Contact")
-            .first()
-            .and_then(|c| NameAddr::parse(c).ok())
-            .map(|c| c.uri);
-        self.outputs.push_back(Output::Seen {
-            user,
-            peer,
-            contact,
-            user_agent: request.user_agent().unwrap_or("").to_owned(),
-        });
-    }
-
-    /// A response with a fresh To-tag (for refusals outside any dialog).
-    fn response(&mut self, request: &Request, peer: Peer, code: u16) -> ResponseBuilder {
-        let tag = self.endpoint.random().token();
-        ResponseBuilder::new(request, code, peer.address, &tag)
-    }
-
-    /// The requested interval: Expires, else the Contact's expires
-    /// parameter, else the package default.
-    fn requested_expires(request: &Request) -> u32 {
-        request
-            .expires()
-            .or_else(|| contact_expires(&request.headers))
-            .unwrap_or(DEFAULT_EXPIRES)
     }
 }

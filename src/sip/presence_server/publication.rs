@@ -5,18 +5,29 @@ use std::cmp::Reverse;
 use std::time::{Duration, Instant};
 
 use super::{Expiry, Output, PresenceServer};
-use crate::presence::{PidfError, PresenceUpdate, read_pidf};
+use crate::presence::{BookError, InvalidName, InvalidUpdate, PidfError, PresenceUpdate, read_pidf};
 use crate::sip::endpoint::RequestId;
 use crate::sip::message::Request;
 use crate::sip::peer::Peer;
 use crate::sip::response::{ACCEPT, ALLOW_EVENTS, ResponseBuilder};
 use crate::sip::uri::SipUri;
 
+/// Why the presence layer refused the value a PUBLISH carried.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PublishRefusal {
+    #[error(transparent)]
+    Name(#[from] InvalidName),
+    #[error(transparent)]
+    Update(#[from] InvalidUpdate),
+    #[error(transparent)]
+    Full(#[from] BookError),
+}
+
 /// Why a PUBLISH's presence write did not happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PublishFailure {
     /// The change itself was refused (500 with this reason).
-    Refused(String),
+    Refused(PublishRefusal),
     /// The store failed or could not take more work (503 + Retry-After).
     Unavailable,
 }

@@ -1,0 +1,200 @@
+//! Transaction state (RFC 3261 §17): server transactions keep their last
+//! response to absorb retransmissions until Timer J; client transactions
+//! (our NOTIFYs) retransmit on Timers E/F over UDP and end on a final
+//! response, Timer F, or a lost connection.
+
+use std::time::Instant;
+
+use super::{ClientId, Endpoint, Event, RequestId};
+use crate::sip::message::Response;
+use crate::sip::peer::{ConnectionId, Peer, Transmit};
+use crate::sip::response::{OutgoingRequest, ResponseBuilder};
+use crate::sip::transaction::{ClientState, ClientTransaction, T1, T2, T4, TimerRef};
+
+impl Endpoint {
+    /// Answers a request from `Event::Request` (or our own dispatch).
+    pub fn respond(&mut self, now: Instant, id: RequestId, response: ResponseBuilder) {
+        self.reply(now, id, response);
+    }
+
+    pub(super) fn reply(&mut self, now: Instant, RequestId(key): RequestId, response: ResponseBuilder) {
+        let Some(transaction) = self.servers.get_mut(&key) else {
+            // Not remembered (the table was full): answer the request's
+            // source anyway, statelessly.
+            if let Some(peer) = self.unstored.remove(&key) {
+                self.transmits.push_back(Transmit {
+                    peer,
+                    bytes: response.to_bytes(),
+                });
+            }
+            return;
+        };
+        let bytes = response.to_bytes();
+        self.transmits.push_back(Transmit {
+            peer: transaction.peer,
+            bytes: bytes.clone(),
+        });
+        transaction.last_response = Some(bytes);
+        if response.code >= 200 {
+            // Timer J: absorb retransmissions for 64·T1 on UDP; at once on streams.
+            let at = if transaction.peer.is_reliable() {
+                now
+            } else {
+                now + 64 * T1
+            };
+            transaction.remove_at = Some(at);
+            self.timers.schedule(at, TimerRef::Server(key));
+        }
+    }
+
+    /// Sends a request in a new client transaction; its final response
+    /// (or timeout) comes back as an event.
+    pub fn send_request(&mut self, now: Instant, peer: Peer, request: OutgoingRequest) -> ClientId {
+        self.next_client += 1;
+        let id = self.next_client;
+        let branch = format!("z9hG4bK{}", self.random.token());
+        let port = self.config.ports.get(&peer.transport).copied().unwrap_or(5060);
+        let via = format!(
+            "SIP/2.0/{} {}:{port};branch={branch};rport",
+            peer.transport.as_str().to_ascii_uppercase(),
+            self.config.host
+        );
+        let bytes = request.to_bytes(&via);
+        self.transmits.push_back(Transmit {
+            peer,
+            bytes: bytes.clone(),
+        });
+        let retransmit_at = (!peer.is_reliable()).then(|| now + T1);
+        let end_at = now + 64 * T1;
+        if let Some(at) = retransmit_at {
+            self.timers.schedule(at, TimerRef::Client(id));
+        }
+        self.timers.schedule(end_at, TimerRef::Client(id));
+        self.client_by_branch.insert(branch.clone(), id);
+        self.clients.insert(
+            id,
+            ClientTransaction {
+                peer,
+                branch,
+                method: request.method,
+                bytes,
+                state: ClientState::Trying,
+                retransmit_at,
+                interval: T1,
+                end_at,
+            },
+        );
+        ClientId(id)
+    }
+
+    pub(super) fn handle_response(&mut self, now: Instant, peer: Peer, response: Response) {
+        let branch = response.core.vias[0].branch().unwrap_or_default().to_owned();
+        let Some(&id) = self.client_by_branch.get(&branch) else {
+            tracing::debug!(code = response.code, "response matches no transaction; dropped");
+            return;
+        };
+        let Some(transaction) = self.clients.get_mut(&id) else {
+            return;
+        };
+        // Only the peer we sent to may answer: a UAS sends responses back
+        // to the request's source (RFC 3261 §18.2.2, RFC 3581 rport) or on
+        // its connection (§18.2.2 for streams). Anyone else who learned
+        // the branch must not be able to end the transaction or, for a
+        // check-sync, make us answer its challenge with a line's digest.
+        if (transaction.peer.transport, transaction.peer.address) != (peer.transport, peer.address) {
+            self.stats.responses_from_elsewhere += 1;
+            tracing::debug!(code = response.code, %peer, expected = %transaction.peer, "response from another peer; dropped");
+            return;
+        }
+        if transaction.method != response.core.cseq_method || transaction.state == ClientState::Completed {
+            return;
+        }
+        if response.code < 200 {
+            transaction.state = ClientState::Proceeding;
+            if !transaction.peer.is_reliable() {
+                transaction.interval = T2;
+            }
+            return;
+        }
+        transaction.state = ClientState::Completed;
+        transaction.retransmit_at = None;
+        // Timer K: absorb response retransmissions for T4 on UDP.
+        transaction.end_at = if transaction.peer.is_reliable() {
+            now
+        } else {
+            now + T4
+        };
+        self.timers.schedule(transaction.end_at, TimerRef::Client(id));
+        self.events.push_back(Event::Response {
+            id: ClientId(id),
+            response: Box::new(response),
+        });
+    }
+
+    /// Fires every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(timer) = self.timers.pop_due(now) {
+            match timer {
+                TimerRef::Server(key) => {
+                    if self
+                        .servers
+                        .get(&key)
+                        .and_then(|t| t.remove_at)
+                        .is_some_and(|at| at <= now)
+                    {
+                        self.servers.remove(&key);
+                    }
+                }
+                TimerRef::Client(id) => self.client_timer(now, id),
+            }
+        }
+    }
+
+    fn client_timer(&mut self, now: Instant, id: u64) {
+        let Some(transaction) = self.clients.get_mut(&id) else {
+            return;
+        };
+        if transaction.end_at <= now {
+            let timed_out = transaction.state != ClientState::Completed;
+            let branch = transaction.branch.clone();
+            self.clients.remove(&id);
+            self.client_by_branch.remove(&branch);
+            if timed_out {
+                self.events.push_back(Event::Timeout { id: ClientId(id) });
+            }
+            return;
+        }
+        if let Some(at) = transaction.retransmit_at
+            && at <= now
+        {
+            self.transmits.push_back(Transmit {
+                peer: transaction.peer,
+                bytes: transaction.bytes.clone(),
+            });
+            if transaction.state == ClientState::Trying {
+                transaction.interval = (transaction.interval * 2).min(T2);
+            }
+            let next = now + transaction.interval;
+            transaction.retransmit_at = Some(next);
+            self.timers.schedule(next, TimerRef::Client(id));
+        }
+    }
+
+    /// Ends every transaction on a connection that is gone (their
+    /// responses can no longer be delivered).
+    pub fn connection_lost(&mut self, now: Instant, connection: ConnectionId) {
+        self.connection_closed(connection);
+        let lost: Vec<u64> = self
+            .clients
+            .iter()
+            .filter(|(_, t)| t.peer.connection == Some(connection) && t.state != ClientState::Completed)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in lost {
+            if let Some(transaction) = self.clients.get_mut(&id) {
+                transaction.end_at = now;
+            }
+            self.client_timer(now, id);
+        }
+    }
+}
