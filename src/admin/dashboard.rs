@@ -15,10 +15,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
 
+use super::credentials::{cookie_token, presented_token};
 use super::inventory::{LineView, PhoneView, lines_view, phones_view};
 use super::protection::Protection;
 use super::state::AdminState;
-use super::token::{cookie_token, presented_token};
 use super::utc_time::format_time;
 use crate::presence::PhoneState;
 

@@ -10,12 +10,14 @@
 //!   `dashboard`; they share `state`'s `AdminState` and answer refusals
 //!   through `json`.
 //! - Guards: `token` (Bearer), `host_check` (DNS rebinding), `protection`
-//!   (CSRF, Origin, lock-out).
+//!   (CSRF, Origin, lock-out); `credentials` finds the token a request
+//!   carries.
 //! - The CLI's side: `client` (finding and calling the server), `commands`,
 //!   `table`; `utc_time` also serves the dashboard.
 
 pub mod client;
 pub mod commands;
+mod credentials;
 mod dashboard;
 mod events;
 mod firmware_status;

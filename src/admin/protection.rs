@@ -26,8 +26,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use super::credentials::{cookie_token, has_bearer};
 use super::json::error_response;
-use super::token::{cookie_token, has_bearer};
 use crate::auth::{Lockout, LockoutPolicy, Verdict};
 use crate::wall_clock::unix_now;
 

@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use axum::Extension;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::credentials::presented_token;
 use super::json::error_response;
 use super::protection::{Protection, peer_ip, too_many_failures};
 use super::state::AdminState;
@@ -51,33 +52,4 @@ pub async fn require_token(
             response
         }
     }
-}
-
-/// The token a request carries: `Authorization: Bearer …`, else the
-/// dashboard's `opendpma_token` cookie.
-pub fn presented_token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .or_else(|| cookie_token(headers))
-}
-
-/// Whether the request carries `Authorization: Bearer …` (which a
-/// browser never adds to a cross-site request on its own).
-pub fn has_bearer(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("Bearer ") || v.starts_with("bearer "))
-}
-
-/// The token from the dashboard's `opendpma_token` cookie, if any.
-pub fn cookie_token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix("opendpma_token="))
 }

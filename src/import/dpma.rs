@@ -11,121 +11,21 @@
 
 use std::collections::HashMap;
 use std::fmt::Write;
-use std::path::PathBuf;
 
-use super::asterisk_conf::{Entry, Section};
-use super::dpma_options::{
-    ALERT, EXTERNAL_LINE, FIRMWARE, LINE, MULTICAST_PAGE, NETWORK, RINGTONE, Row, by_hand, no_xml_form, row,
-    write_mapped,
-};
+use super::asterisk_conf::Section;
+use super::dpma_context::{Context, ImportOptions};
+use super::dpma_entries::{mapped_or_noted, note, own_entries};
+use super::dpma_options::{ALERT, EXTERNAL_LINE, FIRMWARE, LINE, MULTICAST_PAGE, NETWORK, RINGTONE};
 use super::dpma_phone;
 use super::dpma_phonebook::Phonebooks;
 use super::dpma_profiles::ProfilePlan;
-use crate::config::PhoneModel;
-
-/// What to fill in that DPMA does not know.
-#[derive(Debug, Clone)]
-pub struct ImportOptions {
-    pub server_address: Option<String>,
-    /// `None`: phones get no `model`; the server reads it from each
-    /// phone's User-Agent.
-    pub model: Option<PhoneModel>,
-}
+use super::toml_text::{key, quoted};
 
 /// The TOML and the notes about what could not be carried over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Imported {
     pub toml: String,
     pub notes: Vec<String>,
-}
-
-pub(super) fn quoted(value: &str) -> String {
-    toml::Value::String(value.to_owned()).to_string()
-}
-
-pub(super) fn key(name: &str) -> String {
-    let bare = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if bare { name.to_owned() } else { quoted(name) }
-}
-
-pub(super) fn note(notes: &mut Vec<String>, section: &Section, entry: &Entry, what: &str) {
-    notes.push(format!(
-        "{}: [{}] {} = {}: {what}",
-        entry.at(),
-        section.name,
-        entry.key,
-        entry.value
-    ));
-}
-
-/// Maps `entry` by `table`, or notes why not: no XML form (with the
-/// reason), a value that does not fit, or an option opendpma does not know.
-pub(super) fn mapped_or_noted(
-    table: &[Row],
-    section: &Section,
-    entry: &Entry,
-    out: &mut String,
-    notes: &mut Vec<String>,
-) {
-    match write_mapped(table, entry, out) {
-        Ok(true) => {}
-        Ok(false) => match (no_xml_form(&entry.key), by_hand(&entry.key)) {
-            (Some(reason), _) => note(
-                notes,
-                section,
-                entry,
-                &format!("no XML form: {reason}; not imported"),
-            ),
-            (None, Some(what)) => note(
-                notes,
-                section,
-                entry,
-                &format!("set by hand: {what}; not imported"),
-            ),
-            (None, None) => note(notes, section, entry, "not supported; not imported"),
-        },
-        Err(why) => note(notes, section, entry, &why),
-    }
-}
-
-/// What converting a phone needs to know about the rest of the file.
-pub(super) struct Context<'a> {
-    pub options: &'a ImportOptions,
-    pub plan: ProfilePlan,
-    /// Section names per `type=` (lower case), in file order.
-    pub names: HashMap<String, Vec<&'a str>>,
-    /// Each imported line's name and extension → its name.
-    pub lines: HashMap<String, String>,
-    /// Where `contact =` files are: `[general] file_directory`, if set.
-    pub file_directory: Option<PathBuf>,
-}
-
-impl Context<'_> {
-    pub fn has(&self, kind: &str, name: &str) -> bool {
-        self.names.get(kind).is_some_and(|names| names.contains(&name))
-    }
-}
-
-/// The entries of `section` that are written for it: not `type`, not what
-/// its profile holds, and of a single-valued option (one with a row in
-/// `table`) only the last, which is the one Asterisk uses.
-pub(super) fn own_entries<'s>(section: &'s Section, table: &[Row], plan: &ProfilePlan) -> Vec<&'s Entry> {
-    let entries = &section.entries;
-    entries
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| !e.key.eq_ignore_ascii_case("type") && !plan.in_profile(e))
-        .filter(|(i, e)| {
-            row(table, &e.key).is_none()
-                || !entries[i + 1..]
-                    .iter()
-                    .any(|later| later.key.eq_ignore_ascii_case(&e.key) && !plan.in_profile(later))
-        })
-        .map(|(_, e)| e)
-        .collect()
 }
 
 /// Converts DPMA sections (templates applied; each entry says which

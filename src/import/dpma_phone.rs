@@ -7,9 +7,11 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::asterisk_conf::Section;
-use super::dpma::{Context, mapped_or_noted, note, own_entries, quoted};
+use super::dpma_context::Context;
+use super::dpma_entries::{mapped_or_noted, note, own_entries};
 use super::dpma_options::PHONE;
 use super::dpma_phonebook::Phonebooks;
+use super::toml_text::quoted;
 use crate::config::{LINES_GROUP, MacAddress};
 
 /// Repeated phone options that name sections of a type, and the phones.toml
@@ -122,7 +124,7 @@ pub fn convert(
         notes.push(format!("{} has no line; phone not imported", section.at()));
         return;
     }
-    let _ = writeln!(phones, "[phones.{}]", super::dpma::key(&section.name));
+    let _ = writeln!(phones, "[phones.{}]", super::toml_text::key(&section.name));
     if let Some(profile) = context.plan.profile_of(section) {
         let _ = writeln!(phones, "profile = {}", quoted(profile));
     }

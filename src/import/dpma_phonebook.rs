@@ -195,7 +195,7 @@ impl Phonebooks {
         };
         self.used_ids.insert(id.clone());
         let quoted = |v: &str| toml::Value::String(v.to_owned()).to_string();
-        let _ = writeln!(self.toml, "[contacts.{}]", super::dpma::key(&id));
+        let _ = writeln!(self.toml, "[contacts.{}]", super::toml_text::key(&id));
         let _ = writeln!(self.toml, "group = {}", quoted(&group));
         for (key, value) in [
             ("first_name", first),

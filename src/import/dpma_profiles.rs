@@ -107,7 +107,7 @@ impl ProfilePlan {
                 }
                 own.insert(key, entry);
             }
-            let _ = writeln!(out, "[profiles.{}]", super::dpma::key(name));
+            let _ = writeln!(out, "[profiles.{}]", super::toml_text::key(name));
             if let Some(parent) = parent {
                 let _ = writeln!(out, "profile = {}", toml::Value::String(parent.clone()));
             }

@@ -5,12 +5,16 @@
 
 mod asterisk_conf;
 mod dpma;
+mod dpma_context;
+mod dpma_entries;
 mod dpma_options;
 mod dpma_phone;
 mod dpma_phonebook;
 mod dpma_profiles;
 mod pjsip;
+mod toml_text;
 
 pub use asterisk_conf::{ConfError, Entry, Section, read as read_conf};
-pub use dpma::{ImportOptions, Imported, convert};
+pub use dpma::{Imported, convert};
+pub use dpma_context::ImportOptions;
 pub use pjsip::pjsip_secrets;

@@ -19,6 +19,8 @@ use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
+use super::conditional::if_none_match;
+
 /// Bytes read from disk per body chunk.
 const CHUNK: usize = 64 * 1024;
 
@@ -87,7 +89,7 @@ pub async fn serve_file(path: &Path, headers: &HeaderMap, head: bool) -> Respons
         .map_or(0, |d| d.as_nanos());
     let etag = format!("\"{len:x}-{modified:x}\"");
     let etag_value = HeaderValue::from_str(&etag).expect("hex ETag is a valid header value");
-    if super::service::if_none_match(headers, &etag) {
+    if if_none_match(headers, &etag) {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag_value)]).into_response();
     }
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());

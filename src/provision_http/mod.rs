@@ -7,8 +7,10 @@
 //!   documents by file name or by document token, with ETag/If-None-Match.
 //! - `file_service`: served files (firmware, images, ringtones), streamed
 //!   with Range and ETag.
+//! - `conditional`: `If-None-Match` against the current `ETag` (304).
 //! - `fetch_log`: when each phone last fetched its config, for the dashboard.
 
+mod conditional;
 mod fetch_log;
 mod file_service;
 mod service;

@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::watch;
 
+use super::conditional::if_none_match;
 use super::fetch_log::FetchLog;
 use super::file_service::serve_file;
 use crate::config::PhoneModel;
@@ -255,20 +256,6 @@ fn serve(document: &Document, headers: &HeaderMap) -> Response {
     response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(document.body.len()));
     response
-}
-
-/// RFC 9110 §13.1.2: weak comparison, a list of tags or `*`.
-pub(super) fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|value| {
-            value
-                .split(',')
-                .map(|tag| tag.trim().trim_start_matches("W/"))
-                .any(|tag| tag == "*" || tag == etag)
-        })
 }
 
 /// 429 with `Retry-After` for a locked-out address.
