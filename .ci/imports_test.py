@@ -72,6 +72,25 @@ class Rules(unittest.TestCase):
         })
         self.assertEqual((code, lines), (0, []))
 
+    def test_a_cycle_between_siblings_fails_unless_its_folder_is_listed(self):
+        crate = {
+            'lib.rs': LIB,
+            'a/mod.rs': 'mod b;\nmod c;\n',
+            'a/b.rs': 'use super::c::C;\npub struct B;\n',
+            'a/c.rs': 'pub struct C(crate::a::b::B);\n',
+            'b.rs': '',
+        }
+        code, lines = check(crate)
+        self.assertEqual((code, lines), (1, ['src/a/b.rs: import cycle between sibling modules: a/b <-> a/c']))
+        saved = imports.CYCLES_REPORT_ONLY
+        imports.CYCLES_REPORT_ONLY = ['src/a/']
+        try:
+            code, lines = check(crate)
+        finally:
+            imports.CYCLES_REPORT_ONLY = saved
+        self.assertEqual(code, 0)
+        self.assertEqual(lines, ['src/a/b.rs: import cycle between sibling modules: a/b <-> a/c (report only)'])
+
     def test_report_only_paths_are_printed_but_do_not_fail(self):
         saved = imports.REPORT_ONLY
         imports.REPORT_ONLY = ['src/a/']
