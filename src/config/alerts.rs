@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::document::Entry;
+use super::entry::Entry;
 use super::problem::{Problem, path_segment};
 
 /// The phones' built-in ringtones (`<tones>`): `id` and

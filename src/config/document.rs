@@ -8,12 +8,12 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use toml::Spanned;
 use toml::de::DeTable;
 
 use super::alerts::AlertEntry;
 use super::asterisk::Asterisk;
 use super::entries::{HintEntry, LineEntry, PhoneEntry};
+use super::entry::Entry;
 use super::entry_reader::Reader;
 use super::field_names::field_names;
 use super::firmware::FirmwareEntry;
@@ -192,21 +192,4 @@ pub fn read(source: &str, problems: &mut Vec<Problem>) -> Document {
     }
     document.line_starts = line_starts;
     document
-}
-
-/// One named entry as read: its name (with span), the keys it had in the
-/// source (so a rejected value is not also reported as missing) and the
-/// values that were valid.
-#[derive(Debug)]
-pub struct Entry<T> {
-    pub name: Spanned<String>,
-    pub keys: Vec<String>,
-    pub value: T,
-}
-
-impl<T> Entry<T> {
-    /// Whether the source had `key`, valid or not.
-    pub fn has(&self, key: &str) -> bool {
-        self.keys.iter().any(|k| k == key)
-    }
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-use super::document::Entry;
+use super::entry::Entry;
 use super::field_names::field_names;
 use super::problem::{LineStarts, Problem, nearest_key, path_segment};
 use super::profiles::{KeyOrigin, Profiles};

@@ -11,7 +11,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::document::Entry;
+use super::entry::Entry;
 use super::phone_model::PhoneModel;
 use super::problem::{Problem, path_segment};
 

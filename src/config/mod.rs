@@ -21,6 +21,7 @@ mod asterisk;
 mod device_settings;
 mod document;
 mod entries;
+mod entry;
 mod entry_reader;
 mod explain;
 mod extension;

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::device_settings::Bounded;
-use super::document::Entry;
+use super::entry::Entry;
 use super::problem::{Problem, path_segment};
 
 /// A listener's priority: 1 (highest) to 10.

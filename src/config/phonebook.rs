@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::document::Entry;
+use super::entry::Entry;
 use super::problem::{Problem, path_segment};
 
 /// The group of the lines' own contacts (its `group_name`; docs/DECISIONS.md §15).

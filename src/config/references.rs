@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use toml::Spanned;
 
-use super::document::Entry;
+use super::entry::Entry;
 use super::problem::Problem;
 
 /// A "missing key" problem at the entry's name for each of `keys` the

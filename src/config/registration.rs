@@ -9,7 +9,7 @@
 use serde::Deserialize;
 
 use super::device_settings::Seconds;
-use super::document::Entry;
+use super::entry::Entry;
 use super::listen_address::Transport;
 use super::problem::{Problem, path_segment};
 use super::secret::Secret;

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::alerts::built_in_tone;
-use super::document::Entry;
+use super::entry::Entry;
 use super::firmware::is_plain_file_name;
 use super::model::Config;
 use super::problem::{Problem, path_segment};
