@@ -157,25 +157,3 @@ pub fn for_phone(
         }
     }
 }
-
-impl super::model::Config {
-    /// Problems for every served file that is not a readable file in
-    /// `files_dir` — `check` and every (re)load refuse such a config, so a
-    /// phone is never told to fetch a file we cannot serve.
-    pub(super) fn missing_files(&self) -> Vec<Problem> {
-        self.firmware
-            .iter()
-            .filter(|image| !self.general.files_dir.join(&image.file).is_file())
-            .map(|image| Problem {
-                path: format!("firmware.{}.file", path_segment(&image.name)),
-                line: image.line,
-                column: image.column,
-                message: format!(
-                    "{} is not a file (put the {} firmware there or fix the name)",
-                    self.general.files_dir.join(&image.file).display(),
-                    image.model
-                ),
-            })
-            .collect()
-    }
-}

@@ -13,9 +13,6 @@
 //! the format is checked, and that the model has a colour screen to show
 //! it on (the D6x and D80, per `digium_phones_models.php`).
 
-use super::model::Config;
-use super::problem::{Problem, path_segment};
-
 /// Where a phone's `logo_file` or `wallpaper_file` is named, for problems
 /// found at load.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,59 +32,6 @@ pub fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
     }
     let number = |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
     Some((number(16), number(20)))
-}
-
-impl Config {
-    /// Reads every phone's logo and wallpaper: a problem for a missing
-    /// file, a file that is not a PNG, a logo whose size is not the
-    /// model's, or a wallpaper on a model without a colour screen; the MD5
-    /// of each good one goes into `file_md5`.
-    pub(super) fn check_logos(&mut self) -> Vec<Problem> {
-        let mut problems = Vec::new();
-        for phone in &self.phones {
-            let images = [
-                ("logo_file", &phone.logo_file),
-                ("wallpaper_file", &phone.wallpaper_file),
-            ];
-            for (key, image) in images {
-                let Some(image) = image else { continue };
-                let problem = |message: String| Problem {
-                    path: format!("phones.{}.{key}", path_segment(&phone.name)),
-                    line: image.line,
-                    column: image.column,
-                    message,
-                };
-                let Ok(bytes) = std::fs::read(self.general.files_dir.join(&image.file)) else {
-                    problems.push(problem(format!(
-                        "{} is not a readable file in [general] files_dir",
-                        image.file
-                    )));
-                    continue;
-                };
-                let size = png_size(&bytes);
-                match (size, phone.model) {
-                    (None, _) => problems.push(problem(format!("{} is not a PNG image", image.file))),
-                    (Some(size), Some(model)) if key == "logo_file" && size != model.logo_size() => {
-                        let (width, height) = model.logo_size();
-                        problems.push(problem(format!(
-                            "{} is {}x{} pixels; a {model} shows a {width}x{height} logo",
-                            image.file, size.0, size.1
-                        )));
-                    }
-                    (Some(_), Some(model)) if key == "wallpaper_file" && !model.has_colour_screen() => {
-                        problems.push(problem(format!(
-                            "a {model} has no colour screen to show a wallpaper on (D60, D62, D65 and D80 have)"
-                        )));
-                    }
-                    _ => {
-                        let md5 = super::ringtones::md5_hex(&bytes);
-                        self.file_md5.insert(image.file.clone(), md5);
-                    }
-                }
-            }
-        }
-        problems
-    }
 }
 
 #[cfg(test)]

@@ -44,6 +44,7 @@ mod registration;
 mod ringtones;
 mod secret;
 mod sections;
+mod served_files;
 mod validate;
 mod validate_lines;
 mod validate_phones;

@@ -19,7 +19,6 @@ use toml::Spanned;
 use super::alerts::built_in_tone;
 use super::entry::Entry;
 use super::firmware::is_plain_file_name;
-use super::model::Config;
 use super::problem::{Problem, path_segment};
 
 /// "less than 1MB" (DPMA Users Guide p.21), read as 2^20 bytes.
@@ -152,35 +151,6 @@ pub fn check_wav(bytes: &[u8]) -> Result<(), WavRefusal> {
 /// Lower-case hex MD5 of `bytes`: what the phone compares (`md5=`).
 pub fn md5_hex(bytes: &[u8]) -> String {
     Md5::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-impl Config {
-    /// Reads every `[ringtones]` file: a problem for one that is missing,
-    /// not a 16 kHz mono WAV or too big; the MD5 of each good one goes
-    /// into `file_md5`.
-    pub(super) fn check_ringtone_files(&mut self) -> Vec<Problem> {
-        let mut problems = Vec::new();
-        for tone in &self.ringtones {
-            let problem = |message: String| Problem {
-                path: format!("ringtones.{}.file", path_segment(&tone.name)),
-                line: tone.line,
-                column: tone.column,
-                message: format!("{} {message}", tone.file),
-            };
-            match std::fs::read(self.general.files_dir.join(&tone.file)) {
-                Err(_) => problems.push(problem(
-                    "is not a readable file in [general] files_dir".to_owned(),
-                )),
-                Ok(bytes) => match check_wav(&bytes) {
-                    Ok(()) => {
-                        self.file_md5.insert(tone.file.clone(), md5_hex(&bytes));
-                    }
-                    Err(refusal) => problems.push(problem(refusal.to_string())),
-                },
-            }
-        }
-        problems
-    }
 }
 
 #[cfg(test)]
