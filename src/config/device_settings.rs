@@ -118,21 +118,6 @@ macro_rules! device_settings_struct {
             /// Validated pass-through `<setting id>`s, in file order.
             pub settings: Vec<(&'static str, String)>,
         }
-
-        impl DeviceSettings {
-            /// The typed keys of `entry`, with `settings` already checked.
-            pub fn from_entry(
-                entry: &super::entries::PhoneEntry,
-                settings: Vec<(&'static str, String)>,
-            ) -> Self {
-                Self {
-                    $($key: entry.$key.clone(),)*
-                    enable_check_sync: entry.enable_check_sync.unwrap_or(true),
-                    codecs: entry.codecs.clone().unwrap_or_default(),
-                    settings,
-                }
-            }
-        }
     };
 }
 device_keys!(device_settings_struct {});

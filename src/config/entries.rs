@@ -13,13 +13,13 @@ use toml::Spanned;
 use std::collections::BTreeMap;
 
 use super::device_settings::{
-    AcceptLocalCalls, Codec, Ehs, Level, NameFormat, PortMode, Seconds, SettingValue,
+    AcceptLocalCalls, Codec, DeviceSettings, Ehs, Level, NameFormat, PortMode, Seconds, SettingValue,
 };
 use super::extension::Extension;
 use super::listen_address::Transport;
 use super::mac_address::MacAddress;
 use super::phone_model::PhoneModel;
-use super::registration::MediaEncryption;
+use super::registration::{LineSip, MediaEncryption};
 use super::secret::Secret;
 
 macro_rules! line_entry_struct {
@@ -31,6 +31,21 @@ macro_rules! line_entry_struct {
             $($(#[$meta])* pub $field: $fty,)*
             // Registration options (DPMA type=line, "DPMA Configuration").
             $($(#[$kmeta])* pub $key: Option<$ty>,)*
+        }
+
+        // Here rather than in registration.rs, beside `LineEntry`, so that
+        // registration.rs (which `LineEntry` uses) does not use entries.rs.
+        impl LineSip {
+            /// The options of `entry`; the proxy port defaults to 5060.
+            pub fn from_entry(entry: &LineEntry) -> Self {
+                Self {
+                    $($key: entry.$key.clone(),)*
+                    outbound_proxy: entry
+                        .outboundproxy_address
+                        .clone()
+                        .map(|address| (address, entry.outboundproxy_port.unwrap_or(5060))),
+                }
+            }
         }
     };
 }
@@ -64,6 +79,21 @@ macro_rules! phone_entry_struct {
             // Device settings (DPMA type=phone options); each
             // becomes one `<setting>` (see `device_settings.rs` for the ids).
             $(pub $key: Option<$ty>,)*
+        }
+
+        // Here rather than in device_settings.rs, beside `PhoneEntry`, so
+        // that device_settings.rs (which `PhoneEntry` uses) does not use
+        // entries.rs.
+        impl DeviceSettings {
+            /// The typed keys of `entry`, with `settings` already checked.
+            pub fn from_entry(entry: &PhoneEntry, settings: Vec<(&'static str, String)>) -> Self {
+                Self {
+                    $($key: entry.$key.clone(),)*
+                    enable_check_sync: entry.enable_check_sync.unwrap_or(true),
+                    codecs: entry.codecs.clone().unwrap_or_default(),
+                    settings,
+                }
+            }
         }
     };
 }

@@ -2,9 +2,10 @@
 //! Configuration"): a PNG in `[general] files_dir`, named by `logo_file`,
 //! served like firmware and written as `<setting id="logo_file" value="user"
 //! path="/user_image.png" url=… md5=…/>` (Provisioner's sample config).
-//! `check` and every load verify the file is a PNG of the size the model's
-//! screen takes (FreePBX's `digium_phones_models.php`) and record its MD5,
-//! which the phone compares to decide whether to download it again.
+//! `check` and every load (`served_files.rs`) verify the file is a PNG of
+//! the size the model's screen takes (FreePBX's `digium_phones_models.php`)
+//! and record its MD5, which the phone compares to decide whether to
+//! download it again.
 //!
 //! `wallpaper_file` (DPMA's option of the same name) is a PNG too, written
 //! as `<setting id="wallpaper_file" value="user" path="/user_wallpaper.png"

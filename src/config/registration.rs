@@ -65,19 +65,6 @@ macro_rules! line_sip_struct {
             $($(#[$meta])* pub $key: Option<$ty>,)*
             pub outbound_proxy: Option<(String, u16)>,
         }
-
-        impl LineSip {
-            /// The options of `entry`; the proxy port defaults to 5060.
-            pub fn from_entry(entry: &super::entries::LineEntry) -> Self {
-                Self {
-                    $($key: entry.$key.clone(),)*
-                    outbound_proxy: entry
-                        .outboundproxy_address
-                        .clone()
-                        .map(|address| (address, entry.outboundproxy_port.unwrap_or(5060))),
-                }
-            }
-        }
     };
 }
 line_sip_keys!(line_sip_struct {});
