@@ -27,6 +27,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
 
+use super::log_safe::log_safe;
 use crate::client_address::limit_key;
 use crate::config::Cidr;
 
@@ -215,9 +216,9 @@ impl Lockout {
     /// (`auth failure: ip=… user=… proto=…`, see docs/fail2ban.conf),
     /// counts it, and warns once when a lock-out starts.
     pub fn failed_login(&mut self, ip: IpAddr, user: &str, protocol: &'static str, now: u64) {
-        tracing::warn!(target: "opendpma::auth", "auth failure: ip={ip} user={} proto={protocol}", super::log_safe(user));
+        tracing::warn!(target: "opendpma::auth", "auth failure: ip={ip} user={} proto={protocol}", log_safe(user));
         if self.record_failure(ip, user, now) {
-            tracing::warn!(%ip, user = %super::log_safe(user), protocol, "too many failed logins; refusing for a while");
+            tracing::warn!(%ip, user = %log_safe(user), protocol, "too many failed logins; refusing for a while");
         }
     }
 

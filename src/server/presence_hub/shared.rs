@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, mpsc};
 
-use super::HubError;
+use super::error::HubError;
 use crate::metrics::Metrics;
 use crate::presence::{Change, PresenceBook};
 

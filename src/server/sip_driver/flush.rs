@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::DriverTask;
+use super::driver_task::DriverTask;
 use crate::config::Transport;
 use crate::server::presence_hub::HubError;
 use crate::server::sip_transport;

@@ -18,8 +18,9 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::driver_task::DriverTask;
 use super::settings::{endpoint_config, server_config};
-use super::{DriverTask, unreached};
+use super::unreached;
 use crate::presence::{Change, Hint};
 use crate::snapshot::Snapshot;
 

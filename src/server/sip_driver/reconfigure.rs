@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use tokio::sync::oneshot;
 
-use super::{DriverTask, wall};
+use super::driver_task::{DriverTask, wall};
 use crate::config::Transport;
 use crate::sip::subscription::connect_peer;
 use crate::sip::{CheckSyncResult, Peer};

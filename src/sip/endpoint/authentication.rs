@@ -6,7 +6,9 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
-use super::{Endpoint, EndpointConfig, Event, RequestId};
+use super::config::EndpointConfig;
+use super::events::{Event, RequestId};
+use super::machine::Endpoint;
 use crate::auth::{Accounts, Attempt, Challenge, Decision};
 use crate::config::Secret;
 use crate::sip::inspection::inspect;

@@ -7,7 +7,8 @@
 
 use std::time::Instant;
 
-use super::{Endpoint, MAX_SERVER_TRANSACTIONS, RequestId};
+use super::events::RequestId;
+use super::machine::{Endpoint, MAX_SERVER_TRANSACTIONS};
 use crate::sip::inspection::{Refusal, inspect};
 use crate::sip::message::{Message, Method, Request};
 use crate::sip::parse::{Framing, parse};

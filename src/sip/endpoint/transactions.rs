@@ -5,7 +5,8 @@
 
 use std::time::Instant;
 
-use super::{ClientId, Endpoint, Event, RequestId};
+use super::events::{ClientId, Event, RequestId};
+use super::machine::Endpoint;
 use crate::sip::message::Response;
 use crate::sip::peer::{ConnectionId, Peer, Transmit};
 use crate::sip::response::{OutgoingRequest, ResponseBuilder};

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::PresenceServer;
+use super::server::PresenceServer;
 use crate::presence::{HintState, PidfParts};
 
 /// Renderings kept per line. Watchers of one line normally share one or

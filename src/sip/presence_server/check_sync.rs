@@ -12,7 +12,8 @@
 
 use std::time::Instant;
 
-use super::{Output, PresenceServer};
+use super::output::Output;
+use super::server::PresenceServer;
 use crate::auth::{DigestCredentials, parse_challenge};
 use crate::config::Secret;
 use crate::sip::endpoint::ClientId;

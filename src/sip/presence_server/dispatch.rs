@@ -4,7 +4,8 @@
 
 use std::time::Instant;
 
-use super::{DEFAULT_EXPIRES, Output, PresenceServer};
+use super::output::{DEFAULT_EXPIRES, Output};
+use super::server::PresenceServer;
 use crate::sip::endpoint::Event;
 use crate::sip::header_views::contact_expires;
 use crate::sip::message::{Method, Request};

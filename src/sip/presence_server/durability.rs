@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use super::PresenceServer;
+use super::server::PresenceServer;
 use crate::sip::endpoint::RequestId;
 use crate::sip::response::ResponseBuilder;
 

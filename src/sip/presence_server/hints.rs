@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use super::PresenceServer;
+use super::server::PresenceServer;
 use crate::presence::{Change, HintState};
 use crate::sip::subscription::NotifyContent;
 

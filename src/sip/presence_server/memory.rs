@@ -4,7 +4,7 @@
 //! mostly empty; the driver then asks the allocator to return the freed
 //! pages (see `server/memory.rs`). Measured in docs/DECISIONS.md.
 
-use super::PresenceServer;
+use super::server::PresenceServer;
 use crate::sip::endpoint::shrink_if_mostly_empty as shrink;
 
 impl PresenceServer {

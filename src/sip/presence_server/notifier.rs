@@ -4,7 +4,8 @@
 use std::cmp::Reverse;
 use std::time::Instant;
 
-use super::{Expiry, Output, PresenceServer};
+use super::output::{Expiry, Output};
+use super::server::PresenceServer;
 use crate::presence::HintState;
 use crate::sip::subscription::{NotifyContent, Subscription};
 use crate::sip::uri::SipUri;

@@ -4,7 +4,8 @@
 use std::cmp::Reverse;
 use std::time::{Duration, Instant};
 
-use super::{Expiry, Output, PresenceServer};
+use super::output::{Expiry, Output};
+use super::server::PresenceServer;
 use crate::presence::{BookError, InvalidName, InvalidUpdate, PidfError, PresenceUpdate, read_pidf};
 use crate::sip::endpoint::RequestId;
 use crate::sip::message::Request;

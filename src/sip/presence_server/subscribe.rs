@@ -5,7 +5,8 @@ use std::cmp::Reverse;
 use std::time::{Duration, Instant};
 
 use super::entity::entity_uri;
-use super::{Expiry, PresenceServer};
+use super::output::Expiry;
+use super::server::PresenceServer;
 use crate::presence::is_digium_user_agent;
 use crate::sip::endpoint::RequestId;
 use crate::sip::message::Request;

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::PresenceServer;
+use super::server::PresenceServer;
 
 /// A subscription as the admin API lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
