@@ -173,11 +173,13 @@ def main(argv):
                 break
         for p in paths(text, 'super'):
             seg = p.split('::')[0]
+            if seg in ('self', '*'):
+                continue
             if seg == 'super':
-                findings.append((f, f'super::super::{p.split("::", 1)[1]}'))
-            elif seg not in ('self', '*') and mp[:-1] + (seg,) not in modules:
+                findings.append((f, f'child->parent import super::{p}'))
+            elif mp[:-1] + (seg,) not in modules:
                 findings.append((f, f'child->parent import super::{seg}'))
-            elif seg not in ('self', '*'):
+            else:
                 siblings.setdefault(mp, set()).add(mp[:-1] + (seg,))
 
     for comp in strongly_connected(graph):
