@@ -173,9 +173,9 @@ def main(argv):
                 break
         for p in paths(text, 'super'):
             seg = p.split('::')[0]
-            if seg in ('self', '*'):
+            if seg == 'self':
                 continue
-            if seg == 'super':
+            if seg in ('super', '*'):
                 findings.append((f, f'child->parent import super::{p}'))
             elif mp[:-1] + (seg,) not in modules:
                 findings.append((f, f'child->parent import super::{seg}'))

@@ -60,6 +60,10 @@ class Rules(unittest.TestCase):
             'src/a/other.rs: child->parent import crate::a::E',
         ])
 
+    def test_a_glob_of_the_parent_fails(self):
+        code, lines = check({'lib.rs': LIB, 'a/mod.rs': 'mod leaf;\n', 'a/leaf.rs': 'use super::*;\n', 'b.rs': ''})
+        self.assertEqual((code, lines), (1, ['src/a/leaf.rs: child->parent import super::*']))
+
     def test_test_code_comments_and_strings_are_not_read(self):
         code, lines = check({
             'lib.rs': LIB,
