@@ -117,7 +117,7 @@ def paths(text, prefix):
                 if depth == 0:
                     break
                 depth -= 1
-            elif depth == 0 and not (ch.isalnum() or ch in '_:'):
+            elif depth == 0 and not (ch.isalnum() or ch in '_:*'):
                 break
             i += 1
         raw = re.sub(r'\s+as\s+' + IDENT, '', text[m.end():i])
