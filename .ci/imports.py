@@ -168,7 +168,7 @@ def main(argv):
                 if prefix + (seg,) in modules:
                     prefix += (seg,)
                     continue
-                if seg not in ('self', '*') and prefix == mp[:len(prefix)] and len(prefix) < len(mp):
+                if seg != 'self' and prefix == mp[:len(prefix)] and len(prefix) < len(mp):
                     findings.append((f, f'child->parent import crate::{"::".join(prefix)}::{seg}'))
                 break
         for p in paths(text, 'super'):
