@@ -30,9 +30,7 @@ impl Config {
             })
             .collect()
     }
-}
 
-impl Config {
     /// Reads every phone's logo and wallpaper: a problem for a missing
     /// file, a file that is not a PNG, a logo whose size is not the
     /// model's, or a wallpaper on a model without a colour screen; the MD5
@@ -83,9 +81,7 @@ impl Config {
         }
         problems
     }
-}
 
-impl Config {
     /// Reads every `[ringtones]` file: a problem for one that is missing,
     /// not a 16 kHz mono WAV or too big; the MD5 of each good one goes
     /// into `file_md5`.
