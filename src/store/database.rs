@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{RecordTable, Store, StoreError, StoredState, WriteBatch};
+use super::backend::Store;
+use super::error::StoreError;
+use super::records::{RecordTable, StoredState, WriteBatch};
 use crate::presence::{DeviceState, Plan, PresenceValue};
 
 /// Bump with a migration when a table's layout changes.
@@ -185,6 +187,7 @@ impl RedbStore {
                     return Err(StoreError::Schema {
                         path: self.path.clone(),
                         found,
+                        expected: SCHEMA_VERSION,
                     });
                 }
                 None => {
