@@ -10,7 +10,8 @@
 //! - `presence_hub` / `committer`: the durable, broadcasting write path
 //!   around the presence book.
 //! - `sip_transport` / `sip_driver`: SIP sockets and the task that owns
-//!   the sans-IO presence server.
+//!   the sans-IO presence server; `sip_stream`: one TCP/TLS connection;
+//!   `sip_inbound`: what the sockets hand to the driver.
 //! - `ami`: the link to Asterisk's manager interface (`[asterisk]`).
 //! - `error`: why the server could not start.
 
@@ -27,6 +28,7 @@ mod presence_hub;
 mod reload;
 mod shutdown;
 pub(crate) mod sip_driver;
+mod sip_inbound;
 mod sip_rate;
 mod sip_stream;
 mod sip_transport;

@@ -25,8 +25,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::connection_limits::ConnectionSlot;
+use super::sip_inbound::Inbound;
 use super::sip_rate::SipRateLimit;
-use super::sip_transport::Inbound;
 use crate::config::Transport;
 use crate::metrics::Metrics;
 use crate::sip::framing::{Frame, StreamFramer};

@@ -21,27 +21,9 @@ use super::sip_stream::{self, StreamPolicy};
 use crate::config::Transport;
 use crate::sip::{ConnectionId, MAX_MESSAGE_BYTES, Peer};
 
-/// What the sockets hand to the driver.
-#[derive(Debug)]
-pub enum Inbound {
-    Datagram {
-        peer: Peer,
-        bytes: Vec<u8>,
-        /// When it was read from the socket (for shedding stale requests).
-        received: std::time::Instant,
-    },
-    Stream {
-        peer: Peer,
-        bytes: Vec<u8>,
-    },
-    Opened {
-        connection: ConnectionId,
-        writer: mpsc::Sender<Vec<u8>>,
-    },
-    Closed {
-        connection: ConnectionId,
-    },
-}
+// Defined in a leaf (`sip_stream` sends it too); re-exported so the
+// channel's message keeps its path, `sip_transport::Inbound`.
+pub use super::sip_inbound::Inbound;
 
 /// Numbers connections across listeners.
 #[derive(Debug, Default)]

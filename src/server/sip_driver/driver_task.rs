@@ -12,10 +12,10 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::flush::publish_failure;
 use super::handle::SipCommand;
-use super::new_snapshot;
-use super::reconfigure::{PendingReconfigure, PhoneContact};
+use super::phone_contact::PhoneContact;
+use super::publish_failure::publish_failure;
+use super::reconfigure_report::PendingReconfigure;
 use super::shedding;
 use super::unreached::UnreachedPhones;
 use crate::config::Transport;
@@ -33,6 +33,10 @@ use crate::snapshot::Snapshot;
 pub(super) fn wall() -> u64 {
     crate::wall_clock::unix_now()
 }
+
+/// Most queued hint changes applied in one turn of the loop, so a burst
+/// cannot keep the driver from its sockets; the rest wait for the next.
+pub(super) const HINT_CHANGES_PER_TURN: usize = 4096;
 
 pub(super) struct DriverTask {
     pub(super) server: PresenceServer,
@@ -108,7 +112,7 @@ impl DriverTask {
                 }
                 Some(change) = hint_feed.recv() => {
                     self.server.handle_change(Instant::now(), change);
-                    self.hint_changes(&mut hint_feed, new_snapshot::HINT_CHANGES_PER_TURN);
+                    self.hint_changes(&mut hint_feed, HINT_CHANGES_PER_TURN);
                 }
                 Ok(()) = snapshots.changed() => {
                     let snapshot = snapshots.borrow_and_update().clone();

@@ -6,24 +6,11 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::driver_task::DriverTask;
+use super::publish_failure::publish_failure;
 use crate::config::Transport;
-use crate::server::presence_hub::HubError;
 use crate::server::sip_transport;
-use crate::sip::{Output, Peer, PublishFailure, Transmit};
+use crate::sip::{Output, Peer, Transmit};
 use crate::store::RecordTable;
-
-/// What a PUBLISH answers when its write did not happen: internal error
-/// text never goes on the wire.
-pub(super) fn publish_failure(error: HubError) -> PublishFailure {
-    match error {
-        HubError::Name(error) => PublishFailure::Refused(error.into()),
-        HubError::Update(error) => PublishFailure::Refused(error.into()),
-        HubError::Book(error) => PublishFailure::Refused(error.into()),
-        HubError::Store(_) | HubError::Overloaded => PublishFailure::Unavailable,
-        // Device refusals answer device writes; a PUBLISH never makes one.
-        HubError::Device(_) | HubError::DeviceName(_) => PublishFailure::Unavailable,
-    }
-}
 
 impl DriverTask {
     /// Hands durable writes to the committer (never waiting for it), then

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::reconfigure::{PhoneContact, ReconfigureReport};
+use super::phone_contact::PhoneContact;
+use super::reconfigure_report::ReconfigureReport;
 use super::unreached::{self, UnreachedPhones};
 use crate::sip::SubscriptionSummary;
 

@@ -12,14 +12,22 @@
 //! endpoint and package settings), `handle` (`SipHandle`), `flush`
 //! (outputs to the committer, transmits), `reconfigure` (check-sync
 //! bookkeeping), `new_snapshot` (the reload order), `shedding` (stale
-//! UDP requests), `unreached` (phones never heard from).
+//! UDP requests), `unreached` (phones never heard from), and the leaves
+//! they share: `phone_contact` (`PhoneContact`), `reconfigure_report`
+//! (`ReconfigureReport`, `ReconfigureOutcome`, `PendingReconfigure`),
+//! `publish_failure` (a failed write → the PUBLISH's answer). The files
+//! with `impl DriverTask` blocks import `driver_task`, which imports none
+//! of them back.
 
 mod bind;
 mod driver_task;
 mod flush;
 mod handle;
 mod new_snapshot;
+mod phone_contact;
+mod publish_failure;
 mod reconfigure;
+mod reconfigure_report;
 mod settings;
 mod shedding;
 mod spawn;
@@ -27,7 +35,8 @@ mod unreached;
 
 pub use self::bind::{BindError, SipSockets, bind};
 pub use self::handle::SipHandle;
-pub use self::reconfigure::{PhoneContact, ReconfigureOutcome, ReconfigureReport};
+pub use self::phone_contact::PhoneContact;
+pub use self::reconfigure_report::{ReconfigureOutcome, ReconfigureReport};
 pub use self::settings::lockout_policy;
 pub use self::spawn::SipDriver;
 pub use self::unreached::{CheckSyncFuture, UnreachedPhones};

@@ -24,10 +24,6 @@ use super::unreached;
 use crate::presence::{Change, Hint};
 use crate::snapshot::Snapshot;
 
-/// Most queued hint changes applied in one turn of the loop, so a burst
-/// cannot keep the driver from its sockets; the rest wait for the next.
-pub(super) const HINT_CHANGES_PER_TURN: usize = 4096;
-
 impl DriverTask {
     pub(super) async fn new_snapshot(
         &mut self,

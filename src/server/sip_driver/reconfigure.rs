@@ -7,64 +7,13 @@ use std::time::Instant;
 use tokio::sync::oneshot;
 
 use super::driver_task::{DriverTask, wall};
-use crate::config::Transport;
+use super::phone_contact::PhoneContact;
+use super::reconfigure_report::{PendingReconfigure, ReconfigureOutcome, ReconfigureReport};
 use crate::sip::subscription::connect_peer;
 use crate::sip::{CheckSyncResult, Peer};
 
 /// How long a reconfigure request waits for phones to answer.
 pub(super) const RECONFIGURE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Where a phone was last heard from (kept in the store).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct PhoneContact {
-    pub address: std::net::SocketAddr,
-    pub transport: Transport,
-    /// The Contact URI it sent, if any.
-    pub contact: Option<String>,
-    pub user_agent: String,
-    pub seen_at_unix: u64,
-    /// The stream connection the phone authenticated on, while this process
-    /// runs. A check-sync goes over it or to the Contact, never over some
-    /// connection that merely comes from the same address: behind a shared
-    /// NAT a later connection from that address:port may be anyone's.
-    #[serde(skip)]
-    pub connection: Option<crate::sip::ConnectionId>,
-}
-
-/// The outcome of a check-sync for one phone.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case", tag = "result")]
-pub enum ReconfigureOutcome {
-    /// The phone has never contacted us: nowhere to send to.
-    UnknownContact,
-    /// Sent; no final answer yet.
-    Sent,
-    /// The phone answered (200: it re-fetches its config).
-    Answered { code: u16 },
-    /// No answer at all.
-    Timeout,
-    /// Never heard from here; Asterisk accepted to send the check-sync to
-    /// the phone's PJSIP endpoint (AMI `PJSIPNotify`). Asterisk does not
-    /// pass on the phone's answer.
-    SentViaAsterisk { endpoint: String },
-    /// Never heard from here, and Asterisk could not send it either.
-    AsteriskFailed { endpoint: String, reason: String },
-}
-
-/// One phone's line in a reconfigure report.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ReconfigureReport {
-    pub phone: String,
-    #[serde(flatten)]
-    pub outcome: ReconfigureOutcome,
-}
-
-/// A reconfigure request waiting for its phones.
-pub(super) struct PendingReconfigure {
-    pub(super) reply: oneshot::Sender<Vec<ReconfigureReport>>,
-    pub(super) reports: Vec<ReconfigureReport>,
-    pub(super) deadline: Instant,
-}
 
 impl DriverTask {
     /// Records where the phones of the line `user` authenticated as are;

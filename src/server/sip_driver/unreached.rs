@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use super::reconfigure::{ReconfigureOutcome, ReconfigureReport};
+use super::reconfigure_report::{ReconfigureOutcome, ReconfigureReport};
 
 /// A boxed future borrowing the reports it completes.
 pub type CheckSyncFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;

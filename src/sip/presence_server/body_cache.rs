@@ -11,7 +11,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::server::PresenceServer;
 use crate::presence::{HintState, PidfParts};
 
 /// Renderings kept per line. Watchers of one line normally share one or
@@ -31,7 +30,7 @@ struct Rendering {
 pub(super) struct BodyCache {
     by_exten: HashMap<String, Vec<Rendering>>,
     /// Bodies rendered so far (`PresenceServer::pidf_renders`).
-    renders: u64,
+    pub(super) renders: u64,
 }
 
 impl BodyCache {
@@ -64,13 +63,5 @@ impl BodyCache {
     /// The line is gone: so are its renderings.
     pub(super) fn forget(&mut self, exten: &str) {
         self.by_exten.remove(exten);
-    }
-}
-
-impl PresenceServer {
-    /// PIDF bodies rendered since start: once per state change and
-    /// variant, however many watchers a line has.
-    pub fn pidf_renders(&self) -> u64 {
-        self.bodies.renders
     }
 }

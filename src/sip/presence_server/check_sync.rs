@@ -12,6 +12,7 @@
 
 use std::time::Instant;
 
+use super::check_sync_state::{CheckSync, CheckSyncResult};
 use super::output::Output;
 use super::server::PresenceServer;
 use crate::auth::{DigestCredentials, parse_challenge};
@@ -21,29 +22,6 @@ use crate::sip::headers::Headers;
 use crate::sip::message::{Method, Response};
 use crate::sip::peer::Peer;
 use crate::sip::response::{OutgoingRequest, PRODUCT};
-
-/// How a check-sync went, per phone.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case", tag = "result")]
-pub enum CheckSyncResult {
-    /// A final response (2xx: the phone will re-fetch).
-    Answered { code: u16 },
-    /// No final response within Timer F, or the connection failed.
-    Timeout,
-}
-
-/// A check-sync in progress.
-pub(super) struct CheckSync {
-    pub(super) token: u64,
-    pub(super) peer: Peer,
-    pub(super) uri: String,
-    pub(super) credentials: Option<(String, Secret)>,
-    pub(super) cseq: u32,
-    pub(super) call_id: String,
-    pub(super) from_tag: String,
-    /// Already answered one challenge (never loop on 401s).
-    pub(super) retried: bool,
-}
 
 impl PresenceServer {
     /// Sends a check-sync to `uri` via `peer`; the outcome comes back as

@@ -9,44 +9,12 @@
 //! (internal error text never goes on the wire) and Retry-After, a new
 //! subscription is dropped again, and no NOTIFY is sent for it.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
+use super::confirmations::{RETRY_AFTER, Unconfirmed};
 use super::server::PresenceServer;
 use crate::sip::endpoint::RequestId;
 use crate::sip::response::ResponseBuilder;
-
-/// How long a refused watcher should wait before trying again (seconds).
-pub(super) const RETRY_AFTER: &str = "10";
-
-/// A 200 still waiting for its record to be durable.
-#[derive(Debug)]
-pub(super) struct Unconfirmed {
-    tag: String,
-    id: RequestId,
-    answer: ResponseBuilder,
-    refusal: ResponseBuilder,
-    /// A new subscription (dropped on failure) rather than a refresh
-    /// (kept as it was on disk; the watcher retries).
-    created: bool,
-}
-
-/// Unconfirmed answers: not yet handed over, and handed over by ticket.
-#[derive(Debug, Default)]
-pub(super) struct Confirmations {
-    waiting: Vec<Unconfirmed>,
-    pub(super) handed: HashMap<u64, Vec<Unconfirmed>>,
-    /// Subscriptions whose NOTIFYs wait (count of their unconfirmed answers).
-    pub(super) held: HashMap<String, usize>,
-    next_ticket: u64,
-}
-
-impl Confirmations {
-    /// Whether NOTIFYs for this subscription must wait.
-    pub(super) fn holds(&self, tag: &str) -> bool {
-        self.held.contains_key(tag)
-    }
-}
 
 impl PresenceServer {
     /// Holds `answer` (a 200 to `id`) until the record of `tag` is durable.

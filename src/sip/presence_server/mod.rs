@@ -20,11 +20,18 @@
 //! `output` (`Output`, `Expiry`, `DEFAULT_EXPIRES`), `config`, `dispatch`
 //! (events to handlers), `subscribe`, `notifier`, `publication`,
 //! `durability` (answers held until records are stored), `hints`,
-//! `check_sync`, `entity`, `body_cache`, `memory`, `summary`.
+//! `check_sync`, `entity`, `body_cache`, `memory`, `summary`. The types
+//! in `server`'s tables live in leaves of their own — `check_sync_state`
+//! (`CheckSync`, `CheckSyncResult`), `confirmations` (held answers),
+//! `publish_state` (`Publication`, `PendingPublish`, `PublishFailure`) —
+//! so the files holding `impl PresenceServer` blocks import `server` and
+//! nothing imports them back.
 
 mod body_cache;
 mod check_sync;
+mod check_sync_state;
 mod config;
+mod confirmations;
 mod dispatch;
 mod durability;
 mod entity;
@@ -33,13 +40,14 @@ mod memory;
 mod notifier;
 mod output;
 mod publication;
+mod publish_state;
 mod server;
 mod subscribe;
 mod summary;
 
-pub use self::check_sync::CheckSyncResult;
+pub use self::check_sync_state::CheckSyncResult;
 pub use self::config::{LineAccess, PresenceServerConfig};
 pub use self::output::{DEFAULT_EXPIRES, Output};
-pub use self::publication::{PublishFailure, PublishRefusal};
+pub use self::publish_state::{PublishFailure, PublishRefusal};
 pub use self::server::PresenceServer;
 pub use self::summary::SubscriptionSummary;

@@ -1,7 +1,7 @@
 //! What the presence package hands the driver beyond bytes (`Output`),
 //! its expiry timers (`Expiry`), and the default interval.
 
-use super::check_sync::CheckSyncResult;
+use super::check_sync_state::CheckSyncResult;
 use crate::presence::PresenceUpdate;
 use crate::sip::peer::Peer;
 

@@ -9,11 +9,11 @@ use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::time::Instant;
 
 use super::body_cache::BodyCache;
-use super::check_sync::CheckSync;
+use super::check_sync_state::CheckSync;
 use super::config::PresenceServerConfig;
-use super::durability;
+use super::confirmations::{Confirmations, RETRY_AFTER};
 use super::output::{Expiry, Output};
-use super::publication::{PendingPublish, Publication, PublishFailure};
+use super::publish_state::{PendingPublish, Publication, PublishFailure};
 use crate::presence::HintState;
 use crate::sip::endpoint::{ClientId, Endpoint, EndpointConfig};
 use crate::sip::framing::FramingError;
@@ -39,7 +39,7 @@ pub struct PresenceServer {
     pub(super) publications: HashMap<String, Publication>,
     pub(super) pending_publishes: HashMap<u64, PendingPublish>,
     /// 200s (and their NOTIFYs) waiting for records to be durable.
-    pub(super) confirmations: durability::Confirmations,
+    pub(super) confirmations: Confirmations,
     pub(super) check_syncs: HashMap<ClientId, CheckSync>,
     /// SUBSCRIBEs refused by a subscription limit (for metrics).
     pub refused_subscriptions: u64,
@@ -64,7 +64,7 @@ impl PresenceServer {
             hints: HashMap::new(),
             publications: HashMap::new(),
             pending_publishes: HashMap::new(),
-            confirmations: durability::Confirmations::default(),
+            confirmations: Confirmations::default(),
             check_syncs: HashMap::new(),
             refused_subscriptions: 0,
             superseded_notifies: 0,
@@ -202,7 +202,7 @@ impl PresenceServer {
             // The store failed or is behind: nothing changed, try later.
             Err(PublishFailure::Unavailable) => {
                 ResponseBuilder::new(&pending.request, 503, pending.peer.address, &tag)
-                    .header("Retry-After", durability::RETRY_AFTER)
+                    .header("Retry-After", RETRY_AFTER)
             }
         };
         self.endpoint.respond(now, pending.id, response);
@@ -227,5 +227,11 @@ impl PresenceServer {
     /// Live subscriptions (not counting ones that are ending).
     pub fn subscription_count(&self) -> usize {
         self.subscriptions.values().filter(|s| !s.terminating).count()
+    }
+
+    /// PIDF bodies rendered since start: once per state change and
+    /// variant, however many watchers a line has.
+    pub fn pidf_renders(&self) -> u64 {
+        self.bodies.renders
     }
 }
