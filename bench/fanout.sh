@@ -10,7 +10,8 @@
 #
 # Bounded: every sipp run has -m and -timeout. Exits non-zero when any
 # watcher call fails, or a wave reaches fewer than N watchers.
-# Env: PEERS (default ../shared/peers), FANOUT_OUT (keep pcap/logs there).
+# Env: PEERS (default ../shared/peers), FANOUT_OUT (keep pcap/logs there),
+# FANOUT_PERF (perf record -g of the server over the publish phase, to that file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000}
@@ -75,11 +76,19 @@ for _ in $(seq $((N / 50 + 200))); do
     sleep 0.1
 done
 echo "subscriptions up: ${up:-0} of $N (load $(load))"
+# The last dialogs' first NOTIFYs are still being answered; Kamailio's
+# harness waits N/500 + 3 s in all, this one 2 s after the last dialog.
+sleep 2
 c0=$(cpu)
+if [ -n "${FANOUT_PERF:-}" ]; then  # profile the server over the publish phase
+    perf record -F 999 -g -o "$FANOUT_PERF" -p "$SERVER" > "$work/perf.log" 2>&1 &
+    PERF=$!
+fi
 (cd "$work" && sipp -sf "$OLDPWD/bench/sipp/fanout_publish.xml" -s 2001 "127.0.0.1:$SIP" -i 127.0.0.1 -p 0 \
     -m 1 -timeout 60s -timeout_error -nostdin -trace_stat -fd 1 > "$work/publisher.out" 2>&1) || true
 wait "$WATCHERS" || true
 c1=$(cpu)
+[ -z "${PERF:-}" ] || { kill -INT "$PERF"; wait "$PERF" || true; }
 sleep 1; kill "$TSHARK" 2>/dev/null || true; wait "$TSHARK" 2>/dev/null || true
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
 

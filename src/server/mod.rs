@@ -26,6 +26,7 @@ mod sip_driver;
 mod sip_rate;
 mod sip_stream;
 mod sip_transport;
+mod udp_buffers;
 pub mod tls;
 mod write_deadline;
 
