@@ -26,8 +26,8 @@ mod sip_driver;
 mod sip_rate;
 mod sip_stream;
 mod sip_transport;
-mod udp_buffers;
 pub mod tls;
+mod udp_buffers;
 mod write_deadline;
 
 use std::net::SocketAddr;

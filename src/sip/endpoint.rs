@@ -13,6 +13,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::Instant;
 
+use super::completed_transactions::CompletedOrder;
 use super::framing::{Frame, FramingError, StreamFramer};
 use super::inspection::{Refusal, inspect};
 use super::message::{Message, Method, Request, Response};
@@ -99,6 +100,9 @@ pub struct Endpoint {
     verifier: DigestVerifier,
     lockout: Lockout,
     servers: HashMap<ServerKey, ServerTransaction>,
+    /// Completed UDP server transactions, oldest first: the first to go
+    /// when `servers` is full (`completed_transactions`).
+    completed: CompletedOrder,
     /// Where to answer requests whose transaction could not be stored.
     unstored: HashMap<ServerKey, Peer>,
     clients: HashMap<u64, ClientTransaction>,
@@ -122,6 +126,7 @@ impl Endpoint {
             epoch: now,
             verifier: DigestVerifier::new(secret),
             servers: HashMap::new(),
+            completed: CompletedOrder::default(),
             unstored: HashMap::new(),
             clients: HashMap::new(),
             client_by_branch: HashMap::new(),
@@ -237,6 +242,9 @@ impl Endpoint {
                 self.transmits.push_back(Transmit { peer, bytes });
             }
             return;
+        }
+        if self.servers.len() >= MAX_SERVER_TRANSACTIONS {
+            self.completed.evict_oldest(&mut self.servers);
         }
         if self.servers.len() < MAX_SERVER_TRANSACTIONS {
             self.servers.insert(
@@ -426,6 +434,7 @@ impl Endpoint {
             let at = if transaction.peer.is_reliable() {
                 now
             } else {
+                self.completed.completed(key.clone());
                 now + 64 * T1
             };
             transaction.remove_at = Some(at);
@@ -529,6 +538,7 @@ impl Endpoint {
                         .is_some_and(|at| at <= now)
                     {
                         self.servers.remove(&key);
+                        self.completed.prune(&self.servers);
                     }
                 }
                 TimerRef::Client(id) => self.client_timer(now, id),
