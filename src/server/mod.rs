@@ -27,7 +27,6 @@ mod sip_rate;
 mod sip_stream;
 mod sip_transport;
 pub mod tls;
-mod udp_batch;
 mod udp_buffers;
 mod write_deadline;
 

@@ -567,16 +567,27 @@ impl DriverTask {
         self.metrics
             .notifies_superseded
             .store(self.server.superseded_notifies, Ordering::Relaxed);
-        // UDP goes out in batches (`udp_batch`: sendmmsg), in order.
-        let mut datagrams = Vec::new();
-        while let Some(Transmit { peer, bytes }) = self.server.poll_transmit() {
-            match peer.transport {
-                Transport::Udp => datagrams.push((peer.address, bytes)),
-                Transport::Tcp | Transport::Tls => self.send_stream(peer, bytes),
-            }
+        while let Some(transmit) = self.server.poll_transmit() {
+            self.send(transmit).await;
         }
-        if let Some(socket) = &self.udp {
-            super::udp_batch::send_all(socket, &datagrams).await;
+    }
+
+    async fn send(&mut self, transmit: Transmit) {
+        let Transmit { peer, bytes } = transmit;
+        match peer.transport {
+            Transport::Udp => {
+                if let Some(socket) = &self.udp {
+                    // Waiting for buffer space (rather than `try_send_to`)
+                    // matters in bursts: a fan-out to thousands of watchers
+                    // would otherwise lose most NOTIFYs to a full buffer and
+                    // leave them to retransmission timers. Other errors (no
+                    // route) are like loss, which those timers handle.
+                    if let Err(error) = socket.send_to(&bytes, peer.address).await {
+                        tracing::debug!(%error, %peer, "udp send failed");
+                    }
+                }
+            }
+            Transport::Tcp | Transport::Tls => self.send_stream(peer, bytes),
         }
     }
 
