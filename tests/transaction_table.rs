@@ -36,9 +36,9 @@ fn subscribe() -> Vec<u8> {
     b"SUBSCRIBE sip:2001@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.7:5062;branch=z9hG4bKsub\r\nFrom: <sip:2000@192.0.2.1>;tag=w\r\nTo: <sip:2001@192.0.2.1>\r\nCall-ID: sub-1\r\nCSeq: 1 SUBSCRIBE\r\nEvent: presence\r\nContact: <sip:2000@192.0.2.7:5062>\r\nContent-Length: 0\r\n\r\n".to_vec()
 }
 
-fn drain(endpoint: &mut Endpoint) -> Vec<Vec<u8>> {
+fn drain(endpoint: &mut Endpoint) -> Vec<String> {
     std::iter::from_fn(|| endpoint.poll_transmit())
-        .map(|t| t.bytes)
+        .map(|t| String::from_utf8_lossy(&t.bytes).into_owned())
         .collect()
 }
 
@@ -57,7 +57,7 @@ fn a_full_table_forgets_the_oldest_completed_transaction_not_the_new_one() {
     endpoint.handle_datagram(later, peer, &subscribe());
     let challenge = drain(&mut endpoint);
     assert_eq!(challenge.len(), 1);
-    assert!(challenge[0].starts_with(b"SIP/2.0 401 "));
+    assert!(challenge[0].starts_with("SIP/2.0 401 "), "{}", challenge[0]);
     // The retransmission (T1 later) is absorbed: the very same 401, same
     // nonce and To-tag, not a second challenge.
     endpoint.handle_datagram(later + Duration::from_millis(500), peer, &subscribe());
