@@ -52,7 +52,7 @@ stop_server() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; }
 failures=0
 measure() { # name scenario
     (cd "$work" && sipp -sf "$OLDPWD/bench/sipp/$2" -s 2001 "127.0.0.1:$SIP" -i 127.0.0.1 -p 0 \
-        -m "$CALLS" -r "$RATE" -l 500 -timeout 120s -nostdin -trace_stat -fd 1 >/dev/null 2>&1) || true
+        -m "$CALLS" -r "$RATE" -l 500 -timeout 120s -buff_size 8388608 -nostdin -trace_stat -fd 1 -trace_err >/dev/null 2>&1) || true
     # The last stats row: successful and failed calls, and the elapsed
     # time as hh:mm:ss:microseconds. A run with any failed call, or with
     # fewer successes than calls offered, fails the bench.
@@ -63,8 +63,15 @@ measure() { # name scenario
               printf "%-28s offered %6d at %5d/s: %7d ok %5d failed in %6.2f s, achieved %7.0f/s\n",
                      name, calls, rate, ok, failed, seconds, (seconds > 0 ? ok / seconds : 0);
               exit (failed > 0 || ok < calls) }' \
-        name="$1" calls="$CALLS" rate="$RATE" "$work"/*_.csv || { echo "FAILED: $1"; failures=$((failures + 1)); }
-    rm -f "$work"/*_.csv
+        name="$1" calls="$CALLS" rate="$RATE" "$work"/*_.csv || {
+        echo "FAILED: $1; what sipp saw (kinds of error, most frequent first):"
+        # The reason of each failed call, without its per-call details.
+        grep -ho "[A-Z][a-z]*[^:]*: [^']*'[A-Z]*[^ ]* [0-9A-Za-z]*" "$work"/*_errors.log 2>/dev/null |
+            sed 's/^.*[0-9]: //; s/Call-Id .[^ ]*/Call-Id …/' | sort | uniq -c | sort -rn | head -5
+        [ -z "${PRESENCE_KEEP:-}" ] || cp "$work"/*_errors.log "$PRESENCE_KEEP"/ 2>/dev/null || true
+        failures=$((failures + 1))
+    }
+    rm -f "$work"/*_.csv "$work"/*_errors.log
 }
 
 echo "machine: $(nproc) cores, $(uname -m), $(date -u +%F); $CALLS calls at up to $RATE/s"

@@ -4,7 +4,9 @@
 socket subscribe (auth off, limits lifted in the config the caller
 starts the server with), every NOTIFY is answered, then every watcher
 un-subscribes. Prints RSS (KiB) at each stage.
-Usage: bench/subscriptions_rss.py PID SIP_PORT [N]"""
+Usage: bench/subscriptions_rss.py PID SIP_PORT [N] [--keep]
+--keep: stop once the N subscriptions are up (bench/subscriptions_restart.sh
+then restarts the server and times their restore)."""
 import re
 import socket
 import sys
@@ -12,6 +14,7 @@ import time
 
 pid, port = int(sys.argv[1]), int(sys.argv[2])
 count = int(sys.argv[3]) if len(sys.argv) > 3 else 50_000
+keep = "--keep" in sys.argv[4:]
 server = ("127.0.0.1", port)
 
 
@@ -67,6 +70,8 @@ for start in range(0, count, 500):
     drain(until_quiet=0.2, deadline=5)
 drain()
 print(f"RSS with {len(tags)} subscriptions: {rss()} KiB")
+if keep:
+    sys.exit(0 if len(tags) == count else 1)
 for start in range(0, count, 500):
     for n in range(start, min(start + 500, count)):
         tag = tags.get(f"rss-{n}")

@@ -33,6 +33,7 @@ mod sip_rate;
 mod sip_stream;
 mod sip_transport;
 pub mod tls;
+mod udp_buffers;
 mod write_deadline;
 
 pub use ami::AmiHandle;

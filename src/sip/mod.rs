@@ -13,6 +13,7 @@
 //! - `subscription`, `presence_server`: the presence event package
 //!   (SUBSCRIBE/NOTIFY, PUBLISH) on top of the endpoint.
 
+mod completed_transactions;
 pub mod endpoint;
 pub mod framing;
 pub mod header_views;

@@ -38,6 +38,7 @@ pub async fn bind(config: &Config, tls: Option<tokio_rustls::TlsAcceptor>) -> Re
         match listen.transport {
             Transport::Udp => {
                 let socket = UdpSocket::bind(address).await.map_err(bind_error)?;
+                crate::server::udp_buffers::enlarge(&socket);
                 let port = socket.local_addr().map_err(bind_error)?.port();
                 sockets.ports.entry(Transport::Udp).or_insert(port);
                 tracing::info!(address = %socket.local_addr().map_err(bind_error)?, "listening (sip/udp)");

@@ -9,6 +9,7 @@ use std::time::Instant;
 use super::config::EndpointConfig;
 use super::events::Event;
 use crate::auth::{AuthGate, NonceSecret};
+use crate::sip::completed_transactions::CompletedOrder;
 use crate::sip::framing::{Frame, FramingError, StreamFramer};
 use crate::sip::parse::Framing;
 use crate::sip::peer::{ConnectionId, Peer, Random, Transmit};
@@ -41,6 +42,9 @@ pub struct Endpoint {
     pub(super) epoch: Instant,
     pub(super) gate: AuthGate,
     pub(super) servers: HashMap<ServerKey, ServerTransaction>,
+    /// Completed UDP server transactions, oldest first: the first to go
+    /// when `servers` is full (`completed_transactions`).
+    pub(super) completed: CompletedOrder,
     /// Where to answer requests whose transaction could not be stored.
     pub(super) unstored: HashMap<ServerKey, Peer>,
     pub(super) clients: HashMap<u64, ClientTransaction>,
@@ -63,6 +67,7 @@ impl Endpoint {
             random,
             epoch: now,
             servers: HashMap::new(),
+            completed: CompletedOrder::default(),
             unstored: HashMap::new(),
             clients: HashMap::new(),
             client_by_branch: HashMap::new(),

@@ -59,6 +59,9 @@ impl Endpoint {
             }
             return;
         }
+        if self.servers.len() >= MAX_SERVER_TRANSACTIONS {
+            self.completed.evict_oldest(&mut self.servers);
+        }
         if self.servers.len() < MAX_SERVER_TRANSACTIONS {
             self.servers.insert(
                 key.clone(),

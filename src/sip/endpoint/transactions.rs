@@ -41,6 +41,7 @@ impl Endpoint {
             let at = if transaction.peer.is_reliable() {
                 now
             } else {
+                self.completed.completed(key.clone());
                 now + 64 * T1
             };
             transaction.remove_at = Some(at);
@@ -144,6 +145,7 @@ impl Endpoint {
                         .is_some_and(|at| at <= now)
                     {
                         self.servers.remove(&key);
+                        self.completed.prune(&self.servers);
                     }
                 }
                 TimerRef::Client(id) => self.client_timer(now, id),
