@@ -15,3 +15,9 @@ pub enum AmiError {
     #[error("AMI packet too large ({0} bytes buffered)")]
     PacketTooLarge(usize),
 }
+
+/// Asterisk answered an action with `Response: Error`; the text is
+/// Asterisk's own `Message`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ActionRefused(pub String);

@@ -16,7 +16,7 @@ mod presence_codec;
 mod resync;
 mod session;
 
-pub use error::AmiError;
+pub use error::{ActionRefused, AmiError};
 pub use message::Incoming;
 pub use packet::{Frame, MAX_PACKET_BYTES, Packet, PacketReader};
 pub use presence_codec::{echoes, parse_state, setvar_value, unescape_c};

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::echo::EchoControl;
-use super::error::AmiError;
+use super::error::{ActionRefused, AmiError};
 use super::message::Incoming;
 use super::packet::{Frame, Packet, PacketReader};
 use super::presence_codec::setvar_value;
@@ -60,7 +60,7 @@ pub enum SessionEvent {
     /// The answer to `check_sync`: `Err` carries Asterisk's message.
     CheckSync {
         token: u64,
-        result: Result<(), String>,
+        result: Result<(), ActionRefused>,
     },
 }
 
@@ -341,7 +341,11 @@ impl AmiSession {
             Action::Ping => self.ping_unanswered = false,
             Action::CheckSync { token } => events.push(SessionEvent::CheckSync {
                 token,
-                result: if success { Ok(()) } else { Err(message) },
+                result: if success {
+                    Ok(())
+                } else {
+                    Err(ActionRefused(message))
+                },
             }),
         }
         Ok(())

@@ -220,7 +220,7 @@ fn check_sync_and_device_queries_are_answered_by_action_id() {
             },
             SessionEvent::CheckSync {
                 token: 41,
-                result: Err("Unable to retrieve endpoint 2000".into())
+                result: Err(ActionRefused("Unable to retrieve endpoint 2000".into()))
             }
         ]
     );

@@ -6,17 +6,37 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::timeout;
 
+use crate::asterisk::ActionRefused;
 use crate::server::sip_driver::{ReconfigureOutcome, ReconfigureReport};
 use crate::snapshot::Snapshot;
 
 /// How long a check-sync waits for Asterisk's answer.
 const CHECK_SYNC_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Why a check-sync through Asterisk did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AsteriskCheckSyncError {
+    #[error("the AMI driver has stopped")]
+    Stopped,
+    #[error("the AMI connection was lost")]
+    ConnectionLost,
+    #[error("Asterisk is not connected")]
+    NotConnected,
+    #[error("Asterisk did not answer in time")]
+    NoAnswer,
+    /// Asterisk's device state says the endpoint has no contact.
+    #[error("{device} is not registered to Asterisk")]
+    NotRegistered { device: String },
+    /// Asterisk's own message.
+    #[error(transparent)]
+    Refused(#[from] ActionRefused),
+}
+
 /// What the driver is asked.
 pub(super) enum AmiCommand {
     CheckSync {
         endpoint: String,
-        reply: oneshot::Sender<Result<(), String>>,
+        reply: oneshot::Sender<Result<(), AsteriskCheckSyncError>>,
     },
 }
 
@@ -35,7 +55,7 @@ impl std::fmt::Debug for AmiCommand {
 
 impl AmiHandle {
     /// `PJSIPNotify` `Event: check-sync` to a PJSIP endpoint; `Err` says why not.
-    pub async fn check_sync(&self, endpoint: &str) -> Result<(), String> {
+    pub async fn check_sync(&self, endpoint: &str) -> Result<(), AsteriskCheckSyncError> {
         let (reply, answer) = oneshot::channel();
         let command = AmiCommand::CheckSync {
             endpoint: endpoint.to_owned(),
@@ -44,11 +64,11 @@ impl AmiHandle {
         self.commands
             .send(command)
             .await
-            .map_err(|_| "the AMI driver has stopped".to_owned())?;
+            .map_err(|_| AsteriskCheckSyncError::Stopped)?;
         match timeout(CHECK_SYNC_WAIT, answer).await {
             Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err("the AMI connection was lost".to_owned()),
-            Err(_) => Err("Asterisk did not answer in time".to_owned()),
+            Ok(Err(_)) => Err(AsteriskCheckSyncError::ConnectionLost),
+            Err(_) => Err(AsteriskCheckSyncError::NoAnswer),
         }
     }
 
@@ -66,7 +86,10 @@ impl AmiHandle {
                     tracing::info!(phone = %report.phone, %endpoint, ?result, "check-sync through Asterisk");
                     report.outcome = match result {
                         Ok(()) => ReconfigureOutcome::SentViaAsterisk { endpoint },
-                        Err(reason) => ReconfigureOutcome::AsteriskFailed { endpoint, reason },
+                        Err(error) => ReconfigureOutcome::AsteriskFailed {
+                            endpoint,
+                            reason: error.to_string(),
+                        },
                     };
                 })
             });

@@ -23,7 +23,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::handle::{AmiCommand, AmiHandle};
+use super::handle::{AmiCommand, AmiHandle, AsteriskCheckSyncError};
 use super::mirror::{Local, Mirror};
 use crate::asterisk::{AmiError, AmiSession, Phase, SessionEvent};
 use crate::config::{Asterisk, Secret};
@@ -112,7 +112,7 @@ struct AmiTask {
     changes: broadcast::Receiver<Change>,
     commands: mpsc::Receiver<AmiCommand>,
     shutdown: CancellationToken,
-    check_syncs: HashMap<u64, oneshot::Sender<Result<(), String>>>,
+    check_syncs: HashMap<u64, oneshot::Sender<Result<(), AsteriskCheckSyncError>>>,
     next_token: u64,
 }
 
@@ -147,7 +147,7 @@ impl AmiTask {
                 .fetch_add(1, Ordering::Relaxed);
             for token in self.session.reconnected() {
                 if let Some(reply) = self.check_syncs.remove(&token) {
-                    let _ = reply.send(Err("the AMI connection was lost".to_owned()));
+                    let _ = reply.send(Err(AsteriskCheckSyncError::ConnectionLost));
                 }
             }
             self.mirror.reconnected();
@@ -173,7 +173,7 @@ impl AmiTask {
                 change = self.changes.recv() => self.local(change),
                 Some(command) = self.commands.recv() => {
                     let AmiCommand::CheckSync { reply, .. } = command;
-                    let _ = reply.send(Err("Asterisk is not connected".to_owned()));
+                    let _ = reply.send(Err(AsteriskCheckSyncError::NotConnected));
                 }
             }
         }
@@ -241,14 +241,14 @@ impl AmiTask {
     fn command(&mut self, command: AmiCommand) {
         let AmiCommand::CheckSync { endpoint, reply } = command;
         if self.session.phase() != Phase::Synced {
-            let _ = reply.send(Err("Asterisk is not connected".to_owned()));
+            let _ = reply.send(Err(AsteriskCheckSyncError::NotConnected));
             return;
         }
         // Asterisk answers "NOTIFY sent" even with no contact to send to;
         // its device state says whether the endpoint is registered.
         let device = format!("PJSIP/{endpoint}");
         if self.mirror.endpoint(&device) == Some(DeviceState::Unavailable) {
-            let _ = reply.send(Err(format!("{device} is not registered to Asterisk")));
+            let _ = reply.send(Err(AsteriskCheckSyncError::NotRegistered { device }));
             return;
         }
         // Asks whose caller gave up waiting (CHECK_SYNC_WAIT) are dropped,
@@ -271,7 +271,7 @@ impl AmiTask {
             SessionEvent::LoggedIn => tracing::info!(ami = %self.address, "logged in to Asterisk"),
             SessionEvent::CheckSync { token, result } => {
                 if let Some(reply) = self.check_syncs.remove(&token) {
-                    let _ = reply.send(result);
+                    let _ = reply.send(result.map_err(AsteriskCheckSyncError::from));
                 }
             }
             event => self.mirror.remote(&mut self.session, &self.address, event).await,
