@@ -203,6 +203,12 @@ fn sigterm_under_load_exits_cleanly_in_time_and_keeps_every_acknowledged_change(
         .find(|line| line.contains("stopped: "))
         .unwrap_or_else(|| panic!("no stop line:\n{log}"));
     assert!(stopped.contains("stopped: 0 tasks left"), "{stopped}");
+    // Every task, the SIP driver too, let go of the hub: the committer
+    // drained and the store was closed before the process exited.
+    assert!(
+        stopped.contains("store=\"closed\"") || stopped.contains("store=closed"),
+        "{stopped}"
+    );
 
     let outcomes: Vec<_> = writers
         .into_iter()
