@@ -13,7 +13,7 @@ command -v curl >/dev/null || { echo "curl is not installed"; exit 1; }
 
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. bench/server_under_test.sh
 HTTP=$(free_port); ADMIN=$(free_port); SIP=$(free_port)
 
 python3 - "$work/phones.toml" "$HTTP" "$ADMIN" "$SIP" "$PHONES" <<'PY'

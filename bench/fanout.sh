@@ -27,36 +27,15 @@ done
 work=${FANOUT_OUT:-$(mktemp -d)}
 mkdir -p "$work"
 trap 'kill $(jobs -p) 2>/dev/null || true; [ -n "${FANOUT_OUT:-}" ] || rm -rf "$work"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. bench/server_under_test.sh
 load() { cut -d' ' -f1 /proc/loadavg; }
 
 cargo build --release --quiet
 HTTP=$(free_port); ADMIN=$(free_port); SIP=$(free_port)
-cat > "$work/phones.toml" <<TOML
-[general]
-server_address = "127.0.0.1"
-[http]
-listen = "127.0.0.1:$HTTP"
-[sip]
-listen = ["udp:127.0.0.1:$SIP"]
-digest_algorithms = ["MD5"]
-[admin]
-listen = "127.0.0.1:$ADMIN"
-token = "bench"
-# sipp is one address and every watcher watches one line: lift the
-# per-address and per-line limits the run would hit.
-[limits]
-sip_requests_per_second = 0
-subscriptions_per_ip = $((N + 100))
-subscriptions_per_line = $((N + 100))
-[lines.2000]
-secret = "bench-2000"
-[lines.2001]
-secret = "bench-2001"
-TOML
+presence_config "$work/phones.toml" "$N" 'digest_algorithms = ["MD5"]'
 ./target/release/opendpma --log-level warn serve --config "$work/phones.toml" > "$work/server.log" 2>&1 &
 SERVER=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$ADMIN/healthz" >/dev/null && break; sleep 0.1; done
+wait_healthy
 cpu() { awk '{print $14+$15}' "/proc/$SERVER/stat"; }
 
 echo "machine: $(nproc) cores, $(date -u '+%F %H:%M') UTC, load $(load); opendpma fan-out to $N watchers"

@@ -15,37 +15,16 @@ FANOUT_SIZES=("${@:3}")
 command -v sipp >/dev/null || { echo "sipp is not installed (apt-get install sip-tester)"; exit 1; }
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. bench/server_under_test.sh
 
 cargo build --release --quiet
 start_server() {
     HTTP=$(free_port); ADMIN=$(free_port); SIP=$(free_port)
     rm -rf "$work/data"
-    cat > "$work/phones.toml" <<TOML
-[general]
-server_address = "127.0.0.1"
-[http]
-listen = "127.0.0.1:$HTTP"
-[sip]
-listen = ["udp:127.0.0.1:$SIP"]
-digest_algorithms = ["MD5"]
-[admin]
-listen = "127.0.0.1:$ADMIN"
-token = "bench"
-# sipp is one address sending everything: lift every per-address limit the
-# run would hit, so that the run measures the server, not the limiter.
-[limits]
-sip_requests_per_second = 0
-subscriptions_per_ip = $((CALLS + 100))
-subscriptions_per_line = $((CALLS + 100))
-[lines.2000]
-secret = "bench-2000"
-[lines.2001]
-secret = "bench-2001"
-TOML
+    presence_config "$work/phones.toml" "$CALLS" 'digest_algorithms = ["MD5"]'
     ./target/release/opendpma --log-level warn serve --config "$work/phones.toml" &
     SERVER=$!
-    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$ADMIN/healthz" >/dev/null && break; sleep 0.1; done
+    wait_healthy
 }
 stop_server() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; }
 

@@ -11,7 +11,7 @@ command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"
 
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. bench/server_under_test.sh
 HTTP=$(free_port); ADMIN=$(free_port); SIP=$(free_port); NGINX=$(free_port)
 
 python3 - "$work/phones.toml" "$HTTP" "$ADMIN" "$SIP" "$PHONES" <<'PY'
@@ -47,7 +47,7 @@ PY
 
 cargo build --release --quiet
 ./target/release/opendpma --log-level warn serve --config "$work/phones.toml" &
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$ADMIN/healthz" >/dev/null && break; sleep 0.1; done
+wait_healthy
 
 cat > "$work/rotate.lua" <<'LUA'
 local macs = {}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # N live subscriptions: the server's RSS with them, then the time a
-# restart takes to have them all back (issue 16: 100,000 in < 300 MB,
+# restart takes to have them all back (goal: 100,000 in < 300 MB,
 # restored in < 2 s). Loopback, bounded; auth off and limits lifted in the
 # config below so that only the subscriptions are measured.
 #   bench/subscriptions_restart.sh [N]
@@ -10,27 +10,10 @@ cd "$(dirname "$0")/.."
 N=${1:-100000}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. bench/server_under_test.sh
 cargo build --release --quiet
 HTTP=$(free_port); ADMIN=$(free_port); SIP=$(free_port)
-cat > "$work/phones.toml" <<TOML
-[general]
-server_address = "127.0.0.1"
-[http]
-listen = "127.0.0.1:$HTTP"
-[sip]
-listen = ["udp:127.0.0.1:$SIP"]
-require_auth = false
-[admin]
-listen = "127.0.0.1:$ADMIN"
-token = "bench"
-[limits]
-sip_requests_per_second = 0
-subscriptions_per_ip = $((N + 100))
-subscriptions_per_line = $((N + 100))
-[lines.2000]
-secret = "bench-2000"
-TOML
+presence_config "$work/phones.toml" "$N" 'require_auth = false'
 count() { curl -s -H "Authorization: Bearer bench" "http://127.0.0.1:$ADMIN/metrics" | awk '/^opendpma_sip_subscriptions /{print $2}'; }
 start() {
     ./target/release/opendpma --log-level warn serve --config "$work/phones.toml" >> "$work/server.log" 2>&1 &
@@ -38,7 +21,7 @@ start() {
 }
 echo "machine: $(nproc) cores, $(date -u '+%F %H:%M') UTC, load $(cut -d' ' -f1 /proc/loadavg); $N subscriptions"
 start
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$ADMIN/healthz" >/dev/null && break; sleep 0.1; done
+wait_healthy
 t0=$(date +%s.%N)
 python3 bench/subscriptions_rss.py "$SERVER" "$SIP" "$N" --keep || { echo "FAILED: not all $N subscribed"; exit 1; }
 t1=$(date +%s.%N)
