@@ -288,3 +288,17 @@ fn render_explain_names_the_origin_of_every_inherited_value() {
     let line = config.line("100").expect("line 100");
     assert_eq!(line.voicemail.as_deref(), Some("*97"));
 }
+
+/// A missing config file is said once, with its path: our errors embed
+/// their source, so printing the cause chain as well repeated the OS text.
+#[test]
+fn a_missing_config_file_is_reported_once() {
+    let output = opendpma(&["serve", "--config", "/nonexistent/phones.toml"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("error: cannot read /nonexistent/phones.toml: "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("No such file or directory").count(), 1, "{stderr}");
+}
