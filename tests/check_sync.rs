@@ -157,12 +157,15 @@ async fn editing_a_label_reconfigures_the_affected_phone() {
     let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
     let mut phone = SipClient::new(server.sip, "2000", "line-secret-2000");
     authenticate(&server, &mut phone);
-    let phone_thread = std::thread::spawn(move || answer_check_syncs(&phone));
+    let phone_thread = std::thread::spawn(move || {
+        answer_check_syncs(&phone);
+        phone
+    });
     // Bob's own line label changes: bob's config changes (and alice's
     // phonebook, but alice was never heard from).
     server
         .replace_config(&server.config_with(HTTP_CREDENTIALS, &SAMPLE_BODY.replace("\"Bob\"", "\"Robert\"")));
-    phone_thread.join().unwrap();
+    let phone = phone_thread.join().unwrap();
     assert!(
         server.wait_for_log(
             "automatic check-sync after reload phone=bob outcome=Answered { code: 200 }",
@@ -190,6 +193,18 @@ async fn editing_a_label_reconfigures_the_affected_phone() {
         .unwrap();
     assert!(fetched.text().await.unwrap().contains("line_label=\"Robert\""));
     assert!(server.wait_for_log("phone fetched Config phone=\"bob\"", Duration::from_secs(2)));
+    // One reload, one check-sync: only the SIP driver's reload turn sends
+    // it (not the reloader or the reload trigger as well).
+    let log = server.log();
+    assert_eq!(
+        log.matches("automatic check-sync after reload phone=bob").count(),
+        1,
+        "{log}"
+    );
+    assert!(
+        phone.receive(Duration::from_secs(1)).is_none(),
+        "a second check-sync for one reload"
+    );
 }
 
 /// Issue 17, item 1, as the attacker did it: an unauthenticated OPTIONS
