@@ -4,10 +4,11 @@
 //! `TaskTracker`) and stops them in order.
 //!
 //! Start order matters where something must exist before anyone can use
-//! it: the snapshot channel before its readers, the SIP driver before the
-//! reloader (which sends check-syncs through it), the file watcher and the
-//! SIGHUP handler before any listener answers (a save or a signal sent as
-//! soon as `/healthz` says ok must be seen), the listeners last.
+//! it: the snapshot channel before its readers (the SIP driver, the AMI
+//! link, the routers), the file watcher and the SIGHUP handler before any
+//! listener answers (a save or a signal sent as soon as `/healthz` says ok
+//! must be seen), the listeners last. The reloader only swaps snapshots;
+//! the SIP driver sends the check-syncs a reload calls for.
 //!
 //! Stop order (`App::stop`): cancel → the listeners stop accepting, idle
 //! connections close, requests in flight get `http::SHUTDOWN_GRACE` to be

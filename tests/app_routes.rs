@@ -166,13 +166,19 @@ async fn admin_token_is_required_and_presence_round_trips_and_reload_swaps_or_re
     assert_eq!(health.status(), StatusCode::OK);
     assert_eq!(text(health).await, "ok\n");
 
-    let anonymous = call(
-        &router,
-        get("/api/v1/presence").body(Body::empty()).expect("request"),
-    )
-    .await;
-    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(anonymous.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    // Every read of the API is behind the token, the firmware table too
+    // (it names each phone's model and running version).
+    for path in [
+        "/api/v1/presence",
+        "/api/v1/hints",
+        "/api/v1/lines",
+        "/api/v1/phones",
+        "/api/v1/firmware",
+    ] {
+        let anonymous = call(&router, get(path).body(Body::empty()).expect("request")).await;
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(anonymous.headers()[header::WWW_AUTHENTICATE], "Bearer", "{path}");
+    }
     let wrong = call(
         &router,
         get("/api/v1/presence")

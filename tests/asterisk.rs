@@ -302,18 +302,7 @@ fn reconfigure_reaches_a_phone_known_only_to_asterisk() {
     wait_synced(&server, 1);
     let mut phone = Phone::listen("asterisk_check_sync.xml", "2001");
     register("2001", phone.port);
-    // opendpma knows 2001 is registered once Asterisk's device state says so.
-    let registered = wait_until(WAIT, || {
-        let (_, hints) = admin(&server, "GET", "/api/v1/hints", None);
-        serde_json::from_str::<Value>(&hints).is_ok_and(|hints| {
-            hints
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|hint| hint["exten"] == "2001" && hint["extension_state"] == "idle")
-        })
-    });
-    assert!(registered, "{}", server.log());
+    wait_registered(&server, "2001");
     let (code, body) = admin(&server, "POST", "/api/v1/reconfigure/alice", None);
     assert_eq!(code, 200);
     let report: Value = serde_json::from_str(&body).expect("JSON report");
@@ -336,6 +325,57 @@ fn reconfigure_reaches_a_phone_known_only_to_asterisk() {
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
         "PHONE  RESULT\nbob    asterisk_failed (PJSIP/2000): PJSIP/2000 is not registered to Asterisk\n"
+    );
+}
+
+/// opendpma knows `exten` is registered to Asterisk once Asterisk's device
+/// state says so.
+fn wait_registered(server: &support::Server, exten: &str) {
+    let registered = wait_until(WAIT, || {
+        let (_, hints) = admin(server, "GET", "/api/v1/hints", None);
+        serde_json::from_str::<Value>(&hints).is_ok_and(|hints| {
+            hints
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|hint| hint["exten"] == exten && hint["extension_state"] == "idle")
+        })
+    });
+    assert!(registered, "{}", server.log());
+}
+
+/// The automatic check-sync after a reload takes the same way as the
+/// admin's: alice's line label changes, alice was never heard from here but
+/// is registered to Asterisk, so the SIP driver's reload turn hands her to
+/// the AMI link (`PJSIPNotify`) and the phone gets `Event: check-sync`.
+#[test]
+fn a_reload_reconfigures_a_phone_known_only_to_asterisk() {
+    let Some(_asterisk) = Asterisk::start() else {
+        return;
+    };
+    let server = start_server(&section(true), &[]);
+    wait_synced(&server, 1);
+    let mut phone = Phone::listen("asterisk_check_sync.xml", "2001");
+    register("2001", phone.port);
+    wait_registered(&server, "2001");
+    let body = format!(
+        "{}\n{}",
+        SAMPLE_BODY.replace("\"Alice\"", "\"Alicia\""),
+        section(true)
+    );
+    server.replace_config(&server.config_with(HTTP_CREDENTIALS, &body));
+    assert!(
+        phone.finished_ok(Duration::from_secs(10)),
+        "the phone got Event: check-sync\n{}",
+        server.log()
+    );
+    assert!(
+        server.wait_for_log(
+            "automatic check-sync after reload phone=alice outcome=SentViaAsterisk",
+            WAIT
+        ),
+        "{}",
+        server.log()
     );
 }
 

@@ -83,8 +83,9 @@ async fn reconfigure_all(server: &Server) -> Value {
     response.json().await.unwrap()
 }
 
-/// The phone's side: challenge the first check-sync, verify the second.
-fn answer_check_syncs(phone: &SipClient) -> String {
+/// The phone's side: challenge the first check-sync, verify the second;
+/// returns the one it answered 200.
+fn answer_check_syncs(phone: &SipClient) -> opendpma::sip::Request {
     let Some(Message::Request(first)) = phone.receive(Duration::from_secs(10)) else {
         panic!("no check-sync")
     };
@@ -109,7 +110,7 @@ fn answer_check_syncs(phone: &SipClient) -> String {
     .expected_response("NOTIFY", "line-secret-2000");
     assert_eq!(credentials.response, expected, "signed with the line's secret");
     phone.answer(&second, 200);
-    second.uri.clone()
+    second
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -127,7 +128,8 @@ async fn reconfigure_reaches_the_phone_and_reports_per_phone() {
             {"phone": "alice", "result": "unknown_contact"},
         ])
     );
-    let (uri, _phone) = phone_thread.join().unwrap();
+    let (answered, _phone) = phone_thread.join().unwrap();
+    let uri = answered.uri;
     assert!(
         uri.starts_with("sip:2000@127.0.0.1:"),
         "sent to the phone's Contact: {uri}"
@@ -157,12 +159,12 @@ async fn editing_a_label_reconfigures_the_affected_phone() {
     let server = Server::start(HTTP_CREDENTIALS, SAMPLE_BODY);
     let mut phone = SipClient::new(server.sip, "2000", "line-secret-2000");
     authenticate(&server, &mut phone);
-    let phone_thread = std::thread::spawn(move || answer_check_syncs(&phone));
+    let phone_thread = std::thread::spawn(move || (answer_check_syncs(&phone), phone));
     // Bob's own line label changes: bob's config changes (and alice's
     // phonebook, but alice was never heard from).
     server
         .replace_config(&server.config_with(HTTP_CREDENTIALS, &SAMPLE_BODY.replace("\"Bob\"", "\"Robert\"")));
-    phone_thread.join().unwrap();
+    let (answered, phone) = phone_thread.join().unwrap();
     assert!(
         server.wait_for_log(
             "automatic check-sync after reload phone=bob outcome=Answered { code: 200 }",
@@ -190,6 +192,29 @@ async fn editing_a_label_reconfigures_the_affected_phone() {
         .unwrap();
     assert!(fetched.text().await.unwrap().contains("line_label=\"Robert\""));
     assert!(server.wait_for_log("phone fetched Config phone=\"bob\"", Duration::from_secs(2)));
+    // One reload, one check-sync: only the SIP driver's reload turn sends
+    // it (not the reloader or the reload trigger as well).
+    let log = server.log();
+    assert_eq!(
+        log.matches("automatic check-sync after reload phone=bob").count(),
+        1,
+        "{log}"
+    );
+    // A retransmission of the answered NOTIFY (same CSeq) may still come
+    // on a loaded machine; a second check-sync would carry another CSeq.
+    for _ in 0..10 {
+        let Some(message) = phone.receive(Duration::from_secs(1)) else {
+            break;
+        };
+        let Message::Request(request) = message else {
+            continue;
+        };
+        assert_eq!(
+            request.headers.get("CSeq"),
+            answered.headers.get("CSeq"),
+            "a second check-sync for one reload"
+        );
+    }
 }
 
 /// Issue 17, item 1, as the attacker did it: an unauthenticated OPTIONS

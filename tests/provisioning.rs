@@ -823,6 +823,27 @@ async fn ringtones_wallpapers_and_paging_are_announced_and_served() {
         .await
         .unwrap();
     assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+    // The file is served only under the phone's token (or with the
+    // provisioning credentials): another token, no credentials, or a name
+    // no entry serves gets nothing.
+    let (before, after) = tone_url.split_once("/p/").expect("token path");
+    let token = after.split('/').next().expect("token");
+    let wrong = format!(
+        "{before}/p/{}/{}",
+        "0".repeat(token.len()),
+        &after[token.len() + 1..]
+    );
+    let refused = client.get(&wrong).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    let anonymous = client
+        .get(server.http_url("/files/chime.wav"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let unserved = tone_url.replace("/chime.wav", "/phones.toml");
+    let unserved = client.get(&unserved).send().await.unwrap();
+    assert_eq!(unserved.status(), StatusCode::NOT_FOUND);
     let wall_url = url_after("<setting id=\"wallpaper_file\" value=\"user\" path=\"/user_wallpaper.png\"");
     let served = client.get(&wall_url).send().await.unwrap();
     assert_eq!(served.status(), StatusCode::OK);

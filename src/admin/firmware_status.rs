@@ -38,7 +38,7 @@ pub struct FirmwareStatus {
 }
 
 /// The firmware version in a Digium User-Agent: the word after the model.
-pub fn version_from_user_agent(agent: &str) -> Option<String> {
+fn version_from_user_agent(agent: &str) -> Option<String> {
     let mut words = agent.split_whitespace();
     words.find(|word| word.parse::<PhoneModel>().is_ok())?;
     let version = words.next()?;

@@ -7,6 +7,9 @@
 //! sleeping. It is shared by `provision` and `sip`, which is why it is
 //! inside neither. `AuthGate` is the one sequence both run; `log_safe`
 //! is how a user name a client sent may appear in a log line.
+//!
+//! Files: `gate` (`AuthGate`), `digest`, `nonce`, `challenge` (the
+//! challenges offered), `basic`, `lockout`, `log_safe`.
 
 mod basic;
 mod challenge;

@@ -11,6 +11,14 @@
 //!   `Cidr`, `Secret`) validate themselves once, at this edge.
 //!
 //! - `load`: `Config::load` / `parse` and `ConfigError`, the entry points.
+//! - One file per section or entry kind: `sections`, `entries`, `alerts`,
+//!   `asterisk`, `device_settings` / `phone_settings`, `registration`
+//!   (external lines), `firmware`, `logo`, `ringtones`, `paging`,
+//!   `phonebook`, `profiles`; and per value: `extension`, `mac_address`,
+//!   `phone_model`, `listen_address`, `secret`, `xml_text`.
+//! - `served_files`: the on-disk checks of the files a config serves;
+//!   `explain`: where each of a phone's keys was set (`render --explain`);
+//!   `field_names`: the keys a serde struct accepts (unknown-key problems).
 //!
 //! No I/O here beyond reading the one file in `Config::load` and checking
 //! there that every file it serves (firmware, logos, wallpapers, ringtones)

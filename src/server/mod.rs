@@ -13,6 +13,11 @@
 //!   the sans-IO presence server; `sip_stream`: one TCP/TLS connection;
 //!   `sip_inbound`: what the sockets hand to the driver.
 //! - `ami`: the link to Asterisk's manager interface (`[asterisk]`).
+//! - `udp_buffers`: the SIP UDP sockets' kernel buffers; `sip_rate`: the
+//!   per-address SIP request rate; `connection_limits` / `handle_budget`:
+//!   connection caps and the open-file limit they fit under;
+//!   `write_deadline`: a deadline on every HTTP write; `tls`: PEM pairs to
+//!   rustls acceptors; `memory`: freed heap back to the OS.
 //! - `error`: why the server could not start.
 
 pub(crate) mod ami;

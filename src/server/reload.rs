@@ -4,9 +4,12 @@
 //! Every trigger (file change, SIGHUP, `POST /api/v1/reload`) goes through
 //! `Reloader::reload`, which serialises them, so two triggers at once never
 //! interleave their swaps. Settings bound at start (listeners, data folder,
-//! certificates) keep their running values in the new snapshot — so
-//! provisioning documents keep pointing at the ports that are really open —
-//! and the reload reports them as waiting for a restart.
+//! certificates, the AMI link) keep their running values in the new
+//! snapshot — so provisioning documents keep pointing at the ports that are
+//! really open — and the reload reports them as waiting for a restart. The
+//! reloader sends nothing to phones: the SIP driver follows the snapshot
+//! channel and sends the automatic check-sync itself
+//! (`sip_driver/new_snapshot.rs`).
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;

@@ -9,7 +9,10 @@
 //! - `framing`: TCP stream framing and keep-alives.
 //! - `transaction`: non-INVITE transaction state and timers.
 //! - `endpoint`: the state machine that ties it together
-//!   (`handle_*` in, `poll_*` out).
+//!   (`handle_*` in, `poll_*` out); `inspection`: the Request-URI and
+//!   `Require` checks before a request is processed; `peer`: who a message
+//!   came from or goes to; `completed_transactions`: which completed UDP
+//!   transaction a full table forgets first.
 //! - `subscription`, `presence_server`: the presence event package
 //!   (SUBSCRIBE/NOTIFY, PUBLISH) on top of the endpoint.
 

@@ -74,7 +74,7 @@ impl AmiHandle {
 
     /// For each phone opendpma never heard from, sends the check-sync to
     /// its primary line's PJSIP endpoint through Asterisk instead.
-    pub async fn check_sync_unreached(&self, reports: &mut [ReconfigureReport]) {
+    async fn check_sync_unreached(&self, reports: &mut [ReconfigureReport]) {
         let config = self.snapshots.borrow().config.clone();
         let sends = reports
             .iter_mut()
