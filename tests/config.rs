@@ -302,3 +302,46 @@ fn a_missing_config_file_is_reported_once() {
     );
     assert_eq!(stderr.matches("No such file or directory").count(), 1, "{stderr}");
 }
+
+/// A served file named by mistake (a disk image, a growing log) is refused
+/// by its size without being read: `check` answers at once instead of
+/// loading gigabytes.
+#[test]
+fn an_oversized_ringtone_or_wallpaper_is_refused_without_being_read() {
+    let folder = tempfile::tempdir().unwrap();
+    // Sparse: 4 GiB long, nothing on disk.
+    for name in ["huge.wav", "huge.png"] {
+        let file = std::fs::File::create(folder.path().join(name)).unwrap();
+        file.set_len(4 << 30).unwrap();
+    }
+    let config = folder.path().join("phones.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[general]\nserver_address = \"pbx.example.com\"\nfiles_dir = {:?}\n\n\
+             [ringtones.huge]\nfile = \"huge.wav\"\n\n\
+             [lines.100]\nsecret = \"pw\"\n\n\
+             [phones.desk]\nmac = \"001915000001\"\nmodel = \"D65\"\nlines = [\"100\"]\n\
+             wallpaper_file = \"huge.png\"\n",
+            folder.path().display().to_string()
+        ),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let output = opendpma(&["check", config.to_str().unwrap()]);
+    let took = started.elapsed();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let said = format!("{stdout}{stderr}");
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("ringtones.huge.file: huge.wav is 4294967296 bytes; the phones take less than 1 MiB"),
+        "{said}"
+    );
+    assert!(
+        said.contains("phones.desk.wallpaper_file: huge.png is 4294967296 bytes"),
+        "{said}"
+    );
+    // Reading 8 GiB of zeros would take far longer than this on any disk.
+    assert!(took < std::time::Duration::from_secs(5), "check took {took:?}");
+}

@@ -5,10 +5,44 @@
 //! image or tone goes into `file_md5`, which the phone compares before it
 //! downloads again.
 
+use std::io::Read;
+use std::path::Path;
+
 use super::logo::png_size;
 use super::model::Config;
 use super::problem::{Problem, path_segment};
-use super::ringtones::{check_wav, md5_hex};
+use super::ringtones::{MAX_RINGTONE_BYTES, WavRefusal, check_wav, md5_hex};
+
+/// The largest logo or wallpaper read: a PNG for the largest D-series
+/// screen (800x480) is well under this. A bigger file is refused without
+/// being read, so a wrong path (a disk image, a log) cannot make a load
+/// hold gigabytes in memory.
+const MAX_IMAGE_BYTES: u64 = 8 << 20;
+
+/// Why a served file was not read.
+enum ReadRefusal {
+    Unreadable,
+    TooBig(u64),
+}
+
+/// Reads `path` if it is a file of at most `limit` bytes. The size is
+/// checked before reading, and the read stops past `limit` in case the
+/// file grows meanwhile.
+fn read_at_most(path: &Path, limit: u64) -> Result<Vec<u8>, ReadRefusal> {
+    let file = std::fs::File::open(path).map_err(|_| ReadRefusal::Unreadable)?;
+    let length = file.metadata().map_err(|_| ReadRefusal::Unreadable)?.len();
+    if length > limit {
+        return Err(ReadRefusal::TooBig(length));
+    }
+    let mut bytes = Vec::with_capacity(length as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|_| ReadRefusal::Unreadable)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadRefusal::TooBig(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
 
 impl Config {
     /// Problems for every served file that is not a readable file in
@@ -50,12 +84,23 @@ impl Config {
                     column: image.column,
                     message,
                 };
-                let Ok(bytes) = std::fs::read(self.general.files_dir.join(&image.file)) else {
-                    problems.push(problem(format!(
-                        "{} is not a readable file in [general] files_dir",
-                        image.file
-                    )));
-                    continue;
+                let path = self.general.files_dir.join(&image.file);
+                let bytes = match read_at_most(&path, MAX_IMAGE_BYTES) {
+                    Ok(bytes) => bytes,
+                    Err(ReadRefusal::Unreadable) => {
+                        problems.push(problem(format!(
+                            "{} is not a readable file in [general] files_dir",
+                            image.file
+                        )));
+                        continue;
+                    }
+                    Err(ReadRefusal::TooBig(length)) => {
+                        problems.push(problem(format!(
+                            "{} is {length} bytes; a logo or wallpaper PNG is far smaller (at most {MAX_IMAGE_BYTES} bytes read)",
+                            image.file
+                        )));
+                        continue;
+                    }
                 };
                 let size = png_size(&bytes);
                 match (size, phone.model) {
@@ -94,10 +139,14 @@ impl Config {
                 column: tone.column,
                 message: format!("{} {message}", tone.file),
             };
-            match std::fs::read(self.general.files_dir.join(&tone.file)) {
-                Err(_) => problems.push(problem(
+            // One byte past the limit is enough to say "too big".
+            match read_at_most(&self.general.files_dir.join(&tone.file), MAX_RINGTONE_BYTES) {
+                Err(ReadRefusal::Unreadable) => problems.push(problem(
                     "is not a readable file in [general] files_dir".to_owned(),
                 )),
+                Err(ReadRefusal::TooBig(length)) => {
+                    problems.push(problem(WavRefusal::TooBig(length).to_string()));
+                }
                 Ok(bytes) => match check_wav(&bytes) {
                     Ok(()) => {
                         self.file_md5.insert(tone.file.clone(), md5_hex(&bytes));
