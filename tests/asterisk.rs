@@ -147,6 +147,30 @@ fn asterisk_presence_changes_reach_opendpma_watchers() {
 
 /// A call between two sipp phones through Asterisk: the Digium watcher of
 /// 2000 on opendpma sees Ready (registered), Ringing, On the phone, Ready.
+/// Line 2001 (digest-authenticated) calls 2000 through Asterisk with the
+/// sipp `scenario`; sipp's output.
+fn call_from_2001(scenario: &str) -> std::process::Output {
+    sipp(
+        scenario,
+        &[
+            "-s",
+            "2000",
+            harness::SIP,
+            "-au",
+            "2001",
+            "-ap",
+            "s2001",
+            "-key",
+            "caller",
+            "2001",
+            "-p",
+            "0",
+            "-timeout",
+            "20s",
+        ],
+    )
+}
+
 #[test]
 fn a_call_through_asterisk_shows_on_the_blf_key() {
     let Some(_asterisk) = Asterisk::start() else {
@@ -159,27 +183,7 @@ fn a_call_through_asterisk_shows_on_the_blf_key() {
 
     let mut callee = Phone::listen("asterisk_answer.xml", "2000");
     register("2000", callee.port);
-    let caller = std::thread::spawn(|| {
-        sipp(
-            "asterisk_call.xml",
-            &[
-                "-s",
-                "2000",
-                harness::SIP,
-                "-au",
-                "2001",
-                "-ap",
-                "s2001",
-                "-key",
-                "caller",
-                "2001",
-                "-p",
-                "0",
-                "-timeout",
-                "20s",
-            ],
-        )
-    });
+    let caller = std::thread::spawn(|| call_from_2001("asterisk_call.xml"));
     let mut notes = vec![note(&first).to_owned()];
     while !notes.ends_with(&["On the phone".to_owned(), "Ready".to_owned()]) {
         let body = next_body(&watcher);
@@ -602,27 +606,7 @@ fn a_call_put_on_hold_shows_on_hold_on_the_blf_key() {
     let (watcher, first) = watch(&server, "2000");
     let mut callee = Phone::listen("asterisk_answer.xml", "2000");
     register("2000", callee.port);
-    let caller = std::thread::spawn(|| {
-        sipp(
-            "asterisk_call_hold.xml",
-            &[
-                "-s",
-                "2000",
-                harness::SIP,
-                "-au",
-                "2001",
-                "-ap",
-                "s2001",
-                "-key",
-                "caller",
-                "2001",
-                "-p",
-                "0",
-                "-timeout",
-                "20s",
-            ],
-        )
-    });
+    let caller = std::thread::spawn(|| call_from_2001("asterisk_call_hold.xml"));
     let mut notes = vec![note(&first).to_owned()];
     while !(notes.contains(&"On hold".to_owned()) && notes.last().map(String::as_str) == Some("Ready")) {
         let body = next_body(&watcher);
