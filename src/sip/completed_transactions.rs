@@ -29,16 +29,15 @@ impl CompletedOrder {
         self.0.push_back(key);
     }
 
-    /// Forgets the oldest completed transaction still in `servers`; false
-    /// when none is (every one in the table is still pending).
-    pub(super) fn evict_oldest(&mut self, servers: &mut HashMap<ServerKey, ServerTransaction>) -> bool {
+    /// Forgets the oldest completed transaction still in `servers`, if any
+    /// (none when every one in the table is still pending).
+    pub(super) fn evict_oldest(&mut self, servers: &mut HashMap<ServerKey, ServerTransaction>) {
         while let Some(key) = self.0.pop_front() {
             if servers.get(&key).is_some_and(|t| t.remove_at.is_some()) {
                 servers.remove(&key);
-                return true;
+                return;
             }
         }
-        false
     }
 
     /// Drops keys at the front whose transactions Timer J already ended.
