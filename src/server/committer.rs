@@ -22,7 +22,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -164,7 +164,8 @@ enum Waiter {
 impl Committer {
     fn run(mut self) {
         let mut backlog = VecDeque::new();
-        let mut delay = Duration::ZERO;
+        // The last commit: when it started, and how many writes it had.
+        let mut last = (Instant::now(), 0);
         loop {
             if backlog.is_empty() {
                 match self.queue.blocking_recv() {
@@ -172,6 +173,7 @@ impl Committer {
                     None => return,
                 }
             }
+            let delay = commit_delay::delay(last.1, last.0.elapsed());
             if !delay.is_zero() && backlog.len() < MAX_BATCH {
                 std::thread::sleep(delay);
             }
@@ -182,14 +184,16 @@ impl Committer {
                 }
             }
             let started = Instant::now();
-            let jobs = self.round(&mut backlog);
-            delay = commit_delay::delay(jobs, started.elapsed());
+            let writes = self.round(&mut backlog);
+            if writes > 0 {
+                last = (started, writes);
+            }
         }
     }
 
     /// Plans and commits one batch from the front of `backlog`; what
     /// cannot share it (a second write to a key, hints) stays there.
-    /// Returns how many jobs waited for the commit (0: none was needed).
+    /// Returns how many writes it committed (0: no commit was needed).
     fn round(&mut self, backlog: &mut VecDeque<Job>) -> usize {
         let mut batch = WriteBatch::default();
         // Keys this batch writes, and their values after its plans so far.
@@ -255,7 +259,7 @@ impl Committer {
         if waiters.is_empty() {
             return 0;
         }
-        let jobs = waiters.len();
+        let writes = batch.plans.len() + batch.records.len();
         let result = self.commit(&batch);
         if result.is_ok() {
             let changes: Vec<_> = {
@@ -285,7 +289,7 @@ impl Committer {
                 }
             }
         }
-        jobs
+        writes
     }
 
     fn commit(&self, batch: &WriteBatch) -> Result<(), StoreError> {
