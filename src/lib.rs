@@ -18,6 +18,7 @@
 //! - [`rate_limit`], [`client_address`]: per-address token buckets and the
 //!   address unit they count by.
 //! - [`metrics`]: counters and gauges in Prometheus text.
+//! - [`hex`]: lower-case hexadecimal (digests, ETags, tokens).
 //!
 //! With I/O:
 //! - [`provision_http`]: the provisioning HTTP router, serving the current
@@ -39,6 +40,7 @@ pub mod auth;
 pub mod cli;
 pub mod client_address;
 pub mod config;
+pub mod hex;
 pub mod import;
 pub mod metrics;
 pub mod presence;

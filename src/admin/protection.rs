@@ -64,11 +64,7 @@ impl Protection {
     pub fn csrf_token(&self, session: Option<&str>) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.csrf_key).expect("HMAC accepts any key length");
         mac.update(session.unwrap_or_default().as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::hex::lower(&mac.finalize().into_bytes())
     }
 
     /// Whether `presented` is the CSRF token for the request's session.

@@ -208,11 +208,10 @@ impl DigestCredentials {
 
 impl Algorithm {
     fn hex(self, input: &[u8]) -> String {
-        let bytes: Vec<u8> = match self {
-            Self::Md5 => Md5::digest(input).to_vec(),
-            Self::Sha256 => Sha256::digest(input).to_vec(),
-        };
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+        match self {
+            Self::Md5 => crate::hex::lower(&Md5::digest(input)),
+            Self::Sha256 => crate::hex::lower(&Sha256::digest(input)),
+        }
     }
 }
 

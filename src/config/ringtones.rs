@@ -150,7 +150,7 @@ pub fn check_wav(bytes: &[u8]) -> Result<(), WavRefusal> {
 
 /// Lower-case hex MD5 of `bytes`: what the phone compares (`md5=`).
 pub fn md5_hex(bytes: &[u8]) -> String {
-    Md5::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::lower(&Md5::digest(bytes))
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ impl DocumentToken {
         mac.update(b"opendpma phone documents\0");
         mac.update(phone.mac.as_str().as_bytes());
         let digest = mac.finalize().into_bytes();
-        Self(digest[..16].iter().map(|b| format!("{b:02x}")).collect())
+        Self(crate::hex::lower(&digest[..16]))
     }
 
     pub fn as_str(&self) -> &str {

@@ -46,13 +46,7 @@ impl Document {
         // askama drops the template's final newline; files end with one.
         body.push('\n');
         let digest = Sha256::digest(body.as_bytes());
-        let etag = format!(
-            "\"{}\"",
-            digest[..12]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
+        let etag = format!("\"{}\"", crate::hex::lower(&digest[..12]));
         Self {
             body: Bytes::from(body),
             etag,

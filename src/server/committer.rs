@@ -5,7 +5,8 @@
 //! and every batch of SIP records is a `Job` on one bounded queue. The
 //! thread takes what is waiting, plans it against the book, and commits
 //! it all in ONE store transaction (one fsync); what arrives meanwhile
-//! waits for the next one. Only after the commit is durable does it apply
+//! waits for the next one. Under load, a batch first waits a little for
+//! company (`commit_delay`), so that a busy server commits less often. Only after the commit is durable does it apply
 //! the changes to the book, fan them out, and answer each job — so every
 //! change is still acknowledged after its own commit, and the SIP driver
 //! (which hands jobs over and gets `Completion`s back) never waits on the
@@ -25,6 +26,7 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::commit_delay;
 use super::presence_hub::{HubError, HubShared};
 use crate::presence::{BookError, DeviceState, Hint, Plan, PresenceBook, PresenceUpdate, PresenceValue};
 use crate::store::{RecordTable, Store, StoreError, WriteBatch};
@@ -162,6 +164,8 @@ enum Waiter {
 impl Committer {
     fn run(mut self) {
         let mut backlog = VecDeque::new();
+        // The last commit: when it started, and how many writes it had.
+        let mut last = (Instant::now(), 0);
         loop {
             if backlog.is_empty() {
                 match self.queue.blocking_recv() {
@@ -169,19 +173,28 @@ impl Committer {
                     None => return,
                 }
             }
+            let delay = commit_delay::delay(last.1, last.0.elapsed());
+            if !delay.is_zero() && backlog.len() < MAX_BATCH {
+                std::thread::sleep(delay);
+            }
             while backlog.len() < MAX_BATCH {
                 match self.queue.try_recv() {
                     Ok(job) => backlog.push_back(job),
                     Err(_) => break,
                 }
             }
-            self.round(&mut backlog);
+            let started = Instant::now();
+            let writes = self.round(&mut backlog);
+            if writes > 0 {
+                last = (started, writes);
+            }
         }
     }
 
     /// Plans and commits one batch from the front of `backlog`; what
     /// cannot share it (a second write to a key, hints) stays there.
-    fn round(&mut self, backlog: &mut VecDeque<Job>) {
+    /// Returns how many writes it committed (0: no commit was needed).
+    fn round(&mut self, backlog: &mut VecDeque<Job>) -> usize {
         let mut batch = WriteBatch::default();
         // Keys this batch writes, and their values after its plans so far.
         let mut keys: HashSet<String> = HashSet::new();
@@ -244,8 +257,9 @@ impl Committer {
             }
         }
         if waiters.is_empty() {
-            return;
+            return 0;
         }
+        let writes = batch.plans.len() + batch.records.len();
         let result = self.commit(&batch);
         if result.is_ok() {
             let changes: Vec<_> = {
@@ -275,6 +289,7 @@ impl Committer {
                 }
             }
         }
+        writes
     }
 
     fn commit(&self, batch: &WriteBatch) -> Result<(), StoreError> {

@@ -8,7 +8,8 @@
 //!   or API call; `exposure`: the settings a reload may not open up.
 //! - `shutdown`: SIGINT/SIGTERM.
 //! - `presence_hub` / `committer`: the durable, broadcasting write path
-//!   around the presence book.
+//!   around the presence book; `commit_delay`: when a batch waits for
+//!   company.
 //! - `sip_transport` / `sip_driver`: SIP sockets and the task that owns
 //!   the sans-IO presence server; `sip_stream`: one TCP/TLS connection;
 //!   `sip_inbound`: what the sockets hand to the driver.
@@ -21,6 +22,7 @@
 //! - `error`: why the server could not start.
 
 pub(crate) mod ami;
+mod commit_delay;
 mod committer;
 pub(crate) mod config_watch;
 pub(crate) mod connection_limits;

@@ -6,6 +6,8 @@
 //! comma-joined values of list headers (Via, Contact …) stay as received —
 //! `values()` splits them, honouring quotes and angle brackets.
 
+use std::borrow::Cow;
+
 /// Most header fields one message may carry.
 pub const MAX_HEADERS: usize = 100;
 
@@ -46,20 +48,21 @@ const NAMES: &[(&str, Option<&str>)] = &[
 ];
 
 /// The canonical spelling of a header name (compact forms expanded);
-/// unknown names are kept as sent.
-pub fn canonical_name(name: &str) -> String {
+/// unknown names are kept as sent. Known names are borrowed, so the usual
+/// header costs no allocation for its name.
+pub fn canonical_name(name: &str) -> Cow<'static, str> {
     for (long, compact) in NAMES {
         if long.eq_ignore_ascii_case(name) || compact.is_some_and(|c| c.eq_ignore_ascii_case(name)) {
-            return (*long).to_owned();
+            return Cow::Borrowed(long);
         }
     }
-    name.to_owned()
+    Cow::Owned(name.to_owned())
 }
 
 /// Header fields in message order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headers {
-    fields: Vec<(String, String)>,
+    fields: Vec<(Cow<'static, str>, String)>,
 }
 
 impl Headers {
@@ -70,6 +73,11 @@ impl Headers {
     /// Appends a field (the name is canonicalised).
     pub fn push(&mut self, name: &str, value: impl Into<String>) {
         self.fields.push((canonical_name(name), value.into()));
+    }
+
+    /// The last field's value, for a folded continuation line to extend.
+    pub fn last_value_mut(&mut self) -> Option<&mut String> {
+        self.fields.last_mut().map(|(_, value)| value)
     }
 
     /// The first value of `name`, trimmed.
@@ -103,7 +111,7 @@ impl Headers {
 
     /// All fields in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.fields.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.fields.iter().map(|(n, v)| (n.as_ref(), v.as_str()))
     }
 
     pub fn len(&self) -> usize {

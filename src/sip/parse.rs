@@ -130,42 +130,34 @@ pub fn parse(input: &[u8], framing: Framing) -> Result<Message, Malformed> {
 
 /// Header lines → `Headers`, unfolding continuation lines.
 fn read_headers<'a>(lines: impl Iterator<Item = &'a str>) -> Result<Headers, (&'static str, Headers)> {
-    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut headers = Headers::new();
     for line in lines {
         if line.starts_with([' ', '\t']) {
-            let Some(last) = fields.last_mut() else {
-                return Err(("continuation line before any header", Headers::new()));
+            let Some(last) = headers.last_value_mut() else {
+                return Err(("continuation line before any header", headers));
             };
             let continued = line.trim();
             if !continued.is_empty() {
-                if !last.1.is_empty() {
-                    last.1.push(' ');
+                if !last.is_empty() {
+                    last.push(' ');
                 }
-                last.1.push_str(continued);
+                last.push_str(continued);
             }
             continue;
         }
         let Some((name, value)) = line.split_once(':') else {
-            return Err(("Malformed header line", collect(fields)));
+            return Err(("Malformed header line", headers));
         };
         let name = name.trim_end();
         if name.is_empty() || !name.chars().all(is_token_char) {
-            return Err(("Malformed header name", collect(fields)));
+            return Err(("Malformed header name", headers));
         }
-        if fields.len() >= MAX_HEADERS {
-            return Err(("Too many headers", collect(fields)));
+        if headers.len() >= MAX_HEADERS {
+            return Err(("Too many headers", headers));
         }
-        fields.push((name.to_owned(), value.trim().to_owned()));
+        headers.push(name, value.trim());
     }
-    Ok(collect(fields))
-}
-
-fn collect(fields: Vec<(String, String)>) -> Headers {
-    let mut headers = Headers::new();
-    for (name, value) in fields {
-        headers.push(&name, value);
-    }
-    headers
+    Ok(headers)
 }
 
 fn body(rest: &[u8], headers: &Headers, framing: Framing) -> Result<Bytes, &'static str> {

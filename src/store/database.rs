@@ -276,23 +276,36 @@ fn commit_to(database: &Database, batch: &WriteBatch) -> Result<(), StoreError> 
     for plan in &batch.plans {
         apply_plan(&transaction, plan)?;
     }
-    for (table, key, value) in &batch.records {
+    // Each table opened once per transaction, not once per record (opening
+    // looks the table up in redb's own tree). Records keep their order
+    // within a table: a subscription stored then removed in one batch ends
+    // removed.
+    for table in [RecordTable::Subscriptions, RecordTable::PhoneContacts] {
+        let mut records = batch.records.iter().filter(|(of, ..)| *of == table).peekable();
+        if records.peek().is_none() {
+            continue;
+        }
         let mut opened = transaction
-            .open_table(record_table(*table))
+            .open_table(record_table(table))
             .map_err(redb::Error::from)?;
-        match value {
-            Some(value) => opened
-                .insert(key.as_str(), value.as_slice())
-                .map(|_| ())
-                .map_err(redb::Error::from)?,
-            None => opened
-                .remove(key.as_str())
-                .map(|_| ())
-                .map_err(redb::Error::from)?,
+        for (_, key, value) in records {
+            write_record(&mut opened, key, value.as_deref())?;
         }
     }
     transaction.commit().map_err(redb::Error::from)?;
     Ok(())
+}
+
+fn write_record(
+    table: &mut redb::Table<'_, &'static str, &'static [u8]>,
+    key: &str,
+    value: Option<&[u8]>,
+) -> Result<(), StoreError> {
+    match value {
+        Some(value) => table.insert(key, value).map(|_| ()),
+        None => table.remove(key).map(|_| ()),
+    }
+    .map_err(|error| redb::Error::from(error).into())
 }
 
 fn apply_plan(transaction: &redb::WriteTransaction, plan: &Plan) -> Result<(), redb::Error> {

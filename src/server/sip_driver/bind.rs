@@ -1,10 +1,9 @@
 //! Binding the `[sip] listen` sockets before the driver starts.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::net::{SocketAddr, UdpSocket};
 
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::TcpListener;
 
 use crate::config::{Config, Transport};
 
@@ -19,7 +18,9 @@ pub struct BindError {
 
 /// Bound sockets, before the driver runs.
 pub struct SipSockets {
-    pub(super) udp: Vec<Arc<UdpSocket>>,
+    /// Non-blocking std sockets: they are registered with the SIP thread's
+    /// own runtime when it starts (`spawn`), not with the caller's.
+    pub(super) udp: Vec<UdpSocket>,
     /// Stream listeners, with the TLS acceptor for `tls:` ones.
     pub(super) streams: Vec<(TcpListener, Option<tokio_rustls::TlsAcceptor>)>,
     pub(super) ports: HashMap<Transport, u16>,
@@ -37,12 +38,13 @@ pub async fn bind(config: &Config, tls: Option<tokio_rustls::TlsAcceptor>) -> Re
         let bind_error = |source| BindError { address, source };
         match listen.transport {
             Transport::Udp => {
-                let socket = UdpSocket::bind(address).await.map_err(bind_error)?;
+                let socket = UdpSocket::bind(address).map_err(bind_error)?;
+                socket.set_nonblocking(true).map_err(bind_error)?;
                 crate::server::udp_buffers::enlarge(&socket);
                 let port = socket.local_addr().map_err(bind_error)?.port();
                 sockets.ports.entry(Transport::Udp).or_insert(port);
                 tracing::info!(address = %socket.local_addr().map_err(bind_error)?, "listening (sip/udp)");
-                sockets.udp.push(Arc::new(socket));
+                sockets.udp.push(socket);
             }
             Transport::Tcp | Transport::Tls => {
                 let listener = TcpListener::bind(address).await.map_err(bind_error)?;

@@ -1,11 +1,21 @@
 //! `SipDriver`: everything the driver needs, and `spawn`, which starts
 //! the socket tasks, builds the sans-IO core (hint states first, then the
 //! stored subscriptions) and starts the driver task.
+//!
+//! The driver and its UDP sockets run on a thread of their own
+//! ("opendpma-sip") with a single-threaded runtime. Everything a SIP
+//! request touches then stays on one thread: a datagram wakes the receive
+//! task, which hands it to the driver task without waking another worker,
+//! as the shared work-stealing runtime did (futex wake-ups and context
+//! switches were ~10 % of the server's CPU in `sbs.sh`; measured in
+//! docs/BENCHMARKS.md). HTTP keeps the shared runtime and its two
+//! workers; the two sides only meet through channels, as before.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -61,10 +71,13 @@ impl SipDriver {
         } = self;
         let limits = snapshots.borrow().config.limits.clone();
         let rate = Arc::new(SipRateLimit::new(&limits, metrics.clone()));
-        for socket in &sockets.udp {
-            let inbound = inbound_sender.clone();
-            sip_transport::spawn_udp(socket.clone(), inbound, rate.clone(), shutdown.clone(), &tasks);
-        }
+        let udp_receivers = UdpReceivers {
+            sockets: sockets.udp,
+            inbound: inbound_sender.clone(),
+            rate: rate.clone(),
+            shutdown: shutdown.clone(),
+            tasks: tasks.clone(),
+        };
         let contacts = phone_contacts
             .into_iter()
             .filter_map(|(phone, bytes)| Some((phone, serde_json::from_slice(&bytes).ok()?)))
@@ -117,7 +130,7 @@ impl SipDriver {
             hub: hub.clone(),
             completed,
             metrics,
-            udp: sockets.udp.first().cloned(),
+            udp: None,
             ports: sockets.ports,
             connections: Connections::default(),
             pending: HashMap::new(),
@@ -133,10 +146,61 @@ impl SipDriver {
             shutdown: shutdown.clone(),
             tasks: tasks.clone(),
         };
-        tasks.spawn(task.run(inbound, hint_feed, snapshots, commands, completions));
+        // Built here so that a failure shows at start, on the caller's thread.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("the OS can start the SIP runtime (an epoll and an eventfd)");
+        let driver = tasks.track_future(async move {
+            let mut task = task;
+            task.udp = udp_receivers.start();
+            task.run(inbound, hint_feed, snapshots, commands, completions)
+                .await;
+        });
+        std::thread::Builder::new()
+            .name("opendpma-sip".into())
+            // Tasks the driver started (outbound connections) end with the
+            // runtime, once the driver has flushed and returned.
+            .spawn(move || runtime.block_on(driver))
+            .expect("the OS can start the SIP thread");
         SipHandle {
             commands: commands_sender,
             unreached,
         }
+    }
+}
+
+/// The UDP sockets, until the SIP thread registers them with its runtime.
+struct UdpReceivers {
+    sockets: Vec<std::net::UdpSocket>,
+    inbound: mpsc::Sender<sip_transport::Inbound>,
+    rate: Arc<SipRateLimit>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl UdpReceivers {
+    /// On the SIP thread: one receive task per socket; returns the first
+    /// socket, which the driver sends from.
+    fn start(self) -> Option<Arc<UdpSocket>> {
+        let mut first = None;
+        for socket in self.sockets {
+            let socket = match UdpSocket::from_std(socket) {
+                Ok(socket) => Arc::new(socket),
+                Err(error) => {
+                    tracing::error!(%error, "cannot register a SIP UDP socket; it stays silent");
+                    continue;
+                }
+            };
+            first.get_or_insert_with(|| socket.clone());
+            sip_transport::spawn_udp(
+                socket,
+                self.inbound.clone(),
+                self.rate.clone(),
+                self.shutdown.clone(),
+                &self.tasks,
+            );
+        }
+        first
     }
 }
