@@ -33,7 +33,16 @@ secret = "bench-2001"
 TOML
 }
 
-# Waits (at most 10 s) until the admin listener answers /healthz.
+# Waits (at most 10 s) until the admin listener answers /healthz; fails
+# (and so, under `set -e`, the bench) when it never does, rather than
+# measuring a server that is not there.
 wait_healthy() {
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$ADMIN/healthz" >/dev/null && return; sleep 0.1; done
+    echo "FAILED: the server did not answer /healthz within 10 s"
+    return 1
 }
+
+# The machine-readable summary every bench prints, one line per measured
+# thing, read by bench/regenerate.py: `RESULT <bench> key=value …`
+# (values without spaces; times in the unit their key names).
+result() { echo "RESULT $*"; }
