@@ -76,7 +76,7 @@ def benches(root, peers):
         for rate, tiny_rate in ((2000, 20), (5000, 50)):
             out.append(Bench(f"sbs-{mode}-{rate}", f"Side by side with Kamailio: {mode.upper()} at {rate:,} calls/s",
                              [sbs, mode, str(rate), "10"], [sbs, mode, str(tiny_rate), "1"],
-                             240, kamailio=True, peers=True, kind="sbs"))
+                             300, kamailio=True, peers=True, kind="sbs"))
     out.append(Bench("notify-latency", "Change → NOTIFY latency at a steady change rate (benches/notify_latency.rs)",
                      ["cargo", "bench", "--quiet", "--bench", "notify_latency", "--", "1000", "100", "5", "100"],
                      ["cargo", "bench", "--quiet", "--bench", "notify_latency", "--", "50", "20", "1", "5"],
@@ -86,7 +86,7 @@ def benches(root, peers):
                          ["cargo", "bench", "--quiet", "--bench", name, "--", "--noplot"],
                          ["cargo", "bench", "--quiet", "--bench", name, "--", "--noplot", "--warm-up-time", "0.1",
                           "--measurement-time", "0.2", "--sample-size", "10"],
-                         900, kind="criterion", covers=[name]))
+                         420, kind="criterion", covers=[name]))
     return out
 
 

@@ -94,7 +94,7 @@ def section(key, run):
                       f"{run.load_after} after. One run.")
     lines.append("")
     if run.failed:
-        lines += [f"**FAILED**: {run.reason}" + (" The figures below are what it printed before failing; they are "
+        lines += [f"**FAILED**: {run.reason.rstrip('.')}." + (" The figures below are what it printed before failing; they are "
                                                   "not a valid measurement." if run.rows else ""), ""]
     if run.rows:
         lines += render(key, run.rows) + [""]

@@ -63,9 +63,10 @@ def fanout(rows):
            f"{fmt(ours['cpu_s'], 2)} s" + (f", Kamailio's {fmt(kam['cpu_s'], 2)} s (its watcher calls "
                                           f"{fmt(kam['calls_ok'])} ok, {fmt(kam['calls_failed'])} failed)"
                                           if kam else "") + ".",
-           "Time from the PUBLISH (the authorised one, for opendpma) to the last NOTIFY with PIDF of its wave, "
-           "from a loopback capture (`fanout_waves.py`). opendpma's third wave is a third state (it keeps a "
-           "line's presence when a publication is removed), Kamailio's a removal.", ""]
+           "Time from the PUBLISH (the authorised one: a digest round comes first) to the last NOTIFY with PIDF "
+           "of its wave, from a loopback capture (`fanout_waves.py`)." + (
+               " opendpma's third wave is a third state (it keeps a line's presence when a publication is "
+               "removed), Kamailio's a removal." if kam else ""), ""]
     headers = ["wave", "opendpma last NOTIFY"] + (["Kamailio last NOTIFY", "Kamailio ÷ opendpma"] if kam else [])
     body = []
     for i in (1, 2, 3):

@@ -24,12 +24,17 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+sys.dont_write_bytecode = True  # no __pycache__ in bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from regen_benches import TINY_TIMEOUT, benches, find_peers, uncovered  # noqa: E402
 from regen_document import document  # noqa: E402
 from regen_results import parse  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The whole run, build included: a bench that would start later is written
+# as FAILED rather than let a stuck machine run for hours (each bench has
+# its own limit too; a quiet 2-core machine needs ~15–25 min in all).
+BUDGET = 45 * 60
 
 
 @dataclass
@@ -152,6 +157,8 @@ def main():
             run.reason = run.skipped
         elif build_failed:
             run.failed, run.reason = True, f"the build failed: {build_failed}"
+        elif time.time() - began > BUDGET:
+            run.failed, run.reason = True, f"not started: the run's {BUDGET // 60}-min budget was spent"
         if run.skipped or run.failed:
             if not only:
                 print(f"regenerate: WARNING: {bench.key} not run: {run.skipped or run.reason}", file=sys.stderr)
