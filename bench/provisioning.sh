@@ -2,7 +2,11 @@
 # Provisioning throughput: wrk against <mac>.cfg for a generated config of
 # 1,000 phones (rotating over all MACs, Basic auth), then nginx serving the
 # same bytes as static files, if nginx is installed. Loopback only, bounded
-# by DURATION. Exits non-zero when any request fails. Usage: bench/provisioning.sh [DURATION_SECONDS]
+# by DURATION. Exits non-zero when any request fails or none succeeds.
+# Offered: wrk's closed loop (32 connections, each sends its next request
+# when the last is answered); achieved: requests/s. Prints a `RESULT
+# provisioning server=…` line per server for bench/regenerate.py.
+# Usage: bench/provisioning.sh [DURATION_SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
@@ -45,7 +49,7 @@ with open(path.replace("phones.toml", "macs.txt"), "w") as f:
         f.write(f"001916{i:06x}\n")
 PY
 
-cargo build --release --quiet
+[ -n "${BENCH_PREBUILT:-}" ] || cargo build --release --quiet  # bench/regenerate.py builds once
 ./target/release/opendpma --log-level warn serve --config "$work/phones.toml" &
 wait_healthy
 
@@ -60,23 +64,30 @@ end
 LUA
 export MACS="$work/macs.txt"
 
-report() { # name, wrk output
-    local rps p99
-    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$2")
-    p99=$(awk '$1 == "99%" {print $2}' <<<"$2")
-    printf '%-22s %12s req/s   p99 %s\n' "$1" "$rps" "$p99"
+report() { # name, server key, wrk output
+    local rps p99 requests
+    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$3")
+    p99=$(awk '$1 == "99%" {print $2}' <<<"$3")
+    requests=$(awk '/requests in/ {print $1}' <<<"$3")
+    printf '%-22s offered: closed loop, 32 connections; achieved %12s req/s (%s requests)   p99 %s\n' \
+        "$1" "$rps" "$requests" "$p99"
     # A run that got errors or refusals measured something else: fail it.
-    if grep -q "Non-2xx or 3xx responses\|Socket errors" <<<"$2" || [ -z "$rps" ]; then
-        grep "Non-2xx or 3xx responses\|Socket errors" <<<"$2" || true
+    if grep -q "Non-2xx or 3xx responses\|Socket errors" <<<"$3" || [ -z "$rps" ] || [ "${requests:-0}" -eq 0 ]; then
+        grep "Non-2xx or 3xx responses\|Socket errors" <<<"$3" || true
         echo "FAILED: $1"
         exit 1
     fi
+    # wrk prints p99 as 2.81ms, 512.00us or 1.02s.
+    echo "RESULT provisioning server=$2 duration_s=$DURATION connections=32 phones=$PHONES requests=$requests" \
+        "achieved_rate=$rps p99_ms=$(python3 -c "
+import re; n, u = re.fullmatch(r'([0-9.]+)(us|ms|s)', '$p99').groups()
+print(round(float(n) * {'us': 1e-3, 'ms': 1, 's': 1e3}[u], 3))")"
 }
 
 echo "machine: $(nproc) cores, $(uname -m), $(date -u +%F)"
 echo "wrk -t2 -c32 -d${DURATION}s, $PHONES phones, rotating MACs"
 out=$(wrk -t2 -c32 -d"${DURATION}s" --latency -s "$work/rotate.lua" "http://127.0.0.1:$HTTP")
-report "opendpma (Basic auth)" "$out"
+report "opendpma (Basic auth)" opendpma "$out"
 
 if command -v nginx >/dev/null; then
     mkdir -p "$work/static"
@@ -94,10 +105,11 @@ http {
     server { listen 127.0.0.1:$NGINX; root $work/static; }
 }
 NGX
-    nginx -c "$work/nginx.conf" -p "$work" 
-    sleep 0.3
+    nginx -c "$work/nginx.conf" -p "$work"
+    # nginx daemonises once it listens; still, wait (bounded) until it answers.
+    for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$NGINX/001916000000.cfg" && break; sleep 0.1; done
     out=$(wrk -t2 -c32 -d"${DURATION}s" --latency -s "$work/rotate.lua" "http://127.0.0.1:$NGINX")
-    report "nginx (static files)" "$out"
+    report "nginx (static files)" nginx "$out"
     nginx -c "$work/nginx.conf" -p "$work" -s stop
 else
     echo "nginx not installed: no comparison"

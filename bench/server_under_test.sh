@@ -6,8 +6,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # presence_config FILE SUBSCRIPTIONS SIP_AUTH_LINE: lines 2000 and 2001 on
 # $HTTP/$SIP/$ADMIN (admin token "bench"). sipp is one address, and the
 # watchers of a fan-out watch one line, so the per-address and per-line
-# limits are lifted to SUBSCRIPTIONS + 100: the run measures the server,
-# not the limiter. SIP_AUTH_LINE is the [sip] auth setting of the run
+# limits are lifted to SUBSCRIPTIONS + 100, and the per-address HTTP rate
+# (the benches poll /metrics and /healthz) is lifted: the run measures the
+# server, not the limiter. SIP_AUTH_LINE is the [sip] auth setting of the run
 # (`digest_algorithms = ["MD5"]`, as sipp answers only MD5, or
 # `require_auth = false`).
 presence_config() {
@@ -24,6 +25,7 @@ listen = "127.0.0.1:$ADMIN"
 token = "bench"
 [limits]
 sip_requests_per_second = 0
+http_requests_per_second = 0
 subscriptions_per_ip = $(($2 + 100))
 subscriptions_per_line = $(($2 + 100))
 [lines.2000]
@@ -33,7 +35,16 @@ secret = "bench-2001"
 TOML
 }
 
-# Waits (at most 10 s) until the admin listener answers /healthz.
+# Waits (at most 10 s) until the admin listener answers /healthz; fails
+# (and so, under `set -e`, the bench) when it never does, rather than
+# measuring a server that is not there.
 wait_healthy() {
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$ADMIN/healthz" >/dev/null && return; sleep 0.1; done
+    echo "FAILED: the server did not answer /healthz within 10 s"
+    return 1
 }
+
+# The machine-readable summary every bench prints, one line per measured
+# thing, read by bench/regenerate.py: `RESULT <bench> key=value …`
+# (values without spaces; times in the unit their key names).
+result() { echo "RESULT $*"; }
