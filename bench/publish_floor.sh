@@ -30,7 +30,7 @@ ok, failed, c0, c1, hz, rate = (int(x) for x in sys.argv[1:])
 cpu = (c1 - c0) / hz
 print(f"floor: offered {rate}/s, ok {ok} failed {failed}; CPU {cpu:.2f} s -> "
       f"{cpu / max(ok, 1) * 1e6:.1f} µs per call, {ok / max(cpu, 0.01):.0f} calls per CPU-s")
-print(f"RESULT bench=publish_floor rate={rate} ok={ok} failed={failed} cpu_s={cpu:.2f} "
+print(f"RESULT publish_floor rate={rate} ok={ok} failed={failed} cpu_s={cpu:.2f} "
       f"per_cpu_s={ok / max(cpu, 0.01):.0f}")
 PY
 [ "$failed" = 0 ] && [ "$ok" -gt 0 ] || { echo "FAILED: $failed calls failed"; exit 1; }

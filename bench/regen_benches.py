@@ -72,6 +72,9 @@ def benches(root, peers):
               ["bench/config_scale.sh", "10000"], ["bench/config_scale.sh", "200"],
               240, covers=["bench/config_scale.sh"]),
     ]
+    out.append(Bench("publish-floor", "The CPU floor of the PUBLISH scenario: a responder that only echoes 401 and 200",
+                     ["bench/publish_floor.sh", "5000", "10"], ["bench/publish_floor.sh", "50", "1"],
+                     120, covers=["bench/publish_floor.sh"]))
     for mode in ("publish", "subscribe"):
         for rate, tiny_rate in ((2000, 20), (5000, 50)):
             out.append(Bench(f"sbs-{mode}-{rate}", f"Side by side with Kamailio: {mode.upper()} at {rate:,} calls/s",

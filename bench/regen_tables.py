@@ -174,10 +174,21 @@ def criterion(rows):
           fmt(1e9 / x["median_ns"]) if x["median_ns"] else "—", fmt(x["samples"])] for x in r])
 
 
+def publish_floor(rows):
+    r = rows_named(rows, "publish_floor")
+    out = ["`bench/publish_floor.rs` (one thread, blocking recv/send, nothing parsed or checked) under the same "
+           "sipp command as `sbs.sh publish`: no server doing the work can use less CPU per call on this "
+           "machine (DECISIONS §22).", ""]
+    return out + table(["offered", "calls ok", "failed", "CPU", "µs per call", "calls per CPU-second"],
+                       [[f"{fmt(x['rate'])}/s", fmt(x["ok"]), fmt(x["failed"]), f"{fmt(x['cpu_s'], 2)} s",
+                         fmt(x["cpu_s"] / max(x["ok"], 1) * 1e6, 1), fmt(x["per_cpu_s"])] for x in r])
+
+
 def render(key, rows):
     for prefix, function in (("presence", presence), ("fanout", fanout), ("subscriptions", subscriptions_restart),
                              ("provisioning", provisioning), ("config", config_scale), ("sbs", sbs),
-                             ("notify", notify_latency), ("criterion", criterion)):
+                             ("notify", notify_latency), ("criterion", criterion),
+                             ("publish-floor", publish_floor)):
         if key.startswith(prefix):
             return function(rows)
     return ["(no table for this bench)"]
