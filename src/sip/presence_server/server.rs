@@ -243,9 +243,11 @@ impl PresenceServer {
         }
     }
 
-    /// Live subscriptions (not counting ones that are ending).
+    /// Live subscriptions (not counting ones that are ending). The
+    /// driver reads it every turn, so it is the dialog index's size (an
+    /// ending subscription is unindexed at once), not a walk over all.
     pub fn subscription_count(&self) -> usize {
-        self.subscriptions.values().filter(|s| !s.terminating).count()
+        self.by_dialog.len()
     }
 
     /// PIDF bodies rendered since start: once per state change and
