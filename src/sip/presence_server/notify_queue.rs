@@ -18,7 +18,7 @@ use std::time::Instant;
 use super::server::PresenceServer;
 
 /// NOTIFYs built ahead by one `handle_timeout` (the rest wait for polls).
-pub(super) const NOTIFIES_PER_TIMEOUT: usize = 64;
+const NOTIFIES_PER_TIMEOUT: usize = 64;
 
 impl PresenceServer {
     /// Puts `tag` in line if it has a NOTIFY to send and may send it now.
@@ -68,11 +68,11 @@ impl PresenceServer {
         false
     }
 
-    /// Builds up to `count` NOTIFYs in line now, for the endpoint to hand
-    /// out: the progress a timeout makes when the driver comes back
-    /// because NOTIFYs wait (`poll_timeout`).
-    pub(super) fn build_notifies(&mut self, count: usize) {
-        for _ in 0..count {
+    /// Builds a few NOTIFYs in line now, for the endpoint to hand out: the
+    /// progress a timeout makes when the driver comes back because NOTIFYs
+    /// wait (`poll_timeout`).
+    pub(super) fn build_notifies_ahead(&mut self) {
+        for _ in 0..NOTIFIES_PER_TIMEOUT {
             if !self.build_next_notify() {
                 break;
             }

@@ -12,7 +12,6 @@ use super::body_cache::BodyCache;
 use super::check_sync_state::CheckSync;
 use super::config::PresenceServerConfig;
 use super::confirmations::{Confirmations, RETRY_AFTER};
-use super::notify_queue::NOTIFIES_PER_TIMEOUT;
 use super::output::{Expiry, Output};
 use super::publish_state::{PendingPublish, Publication, PublishFailure};
 use crate::presence::HintState;
@@ -148,7 +147,7 @@ impl PresenceServer {
 
     pub fn handle_timeout(&mut self, now: Instant, wall: u64) {
         self.advance_clock(now);
-        self.build_notifies(NOTIFIES_PER_TIMEOUT);
+        self.build_notifies_ahead();
         self.endpoint.handle_timeout(now);
         while let Some(Reverse((at, _))) = self.expiries.peek() {
             if *at > now {
