@@ -88,7 +88,8 @@ impl Endpoint {
         );
         let bytes = build(&via);
         let retransmit_at = (!peer.is_reliable()).then(|| now + T1);
-        // Only Timer E resends the bytes: over a stream (no Timer E) the
+        // Only Timer E resends the bytes, and it runs over unreliable
+        // transports only (RFC 3261 §17.1.2.2): over a stream the
         // transaction need not keep a copy.
         let (sent, kept) = match retransmit_at {
             Some(_) => (bytes.clone(), bytes),
@@ -154,8 +155,9 @@ impl Endpoint {
         }
         transaction.state = ClientState::Completed;
         transaction.retransmit_at = None;
-        // Nothing resends it now: Timer K only absorbs retransmitted
-        // responses, so the copy need not live on for T4.
+        // Nothing resends it now: in Completed, Timer K only absorbs
+        // retransmitted responses (RFC 3261 §17.1.2.2), so the copy need
+        // not live on for T4.
         transaction.bytes = Vec::new();
         // Timer K: absorb response retransmissions for T4 on UDP.
         transaction.end_at = if transaction.peer.is_reliable() {
