@@ -79,6 +79,12 @@ impl PresenceServer {
         }
     }
 
+    /// Builds every NOTIFY in line now: for a request that must not
+    /// overtake them (`send_check_sync`).
+    pub(super) fn build_all_notifies(&mut self) {
+        while self.build_next_notify() {}
+    }
+
     /// NOTIFYs in line to be built (for tests and metrics).
     pub fn notifies_waiting(&self) -> usize {
         self.ready.len()
