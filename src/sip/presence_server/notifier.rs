@@ -57,8 +57,9 @@ impl PresenceServer {
     }
 
     /// Builds and sends `content` now (the one place a NOTIFY is built;
-    /// `notify_queue` calls it for the next subscription in line).
-    pub(super) fn send_notify(&mut self, now: Instant, tag: &str, content: NotifyContent) {
+    /// `notify_queue` calls it for the next subscription in line); false
+    /// when there was nothing to send.
+    pub(super) fn send_notify(&mut self, now: Instant, tag: &str, content: NotifyContent) -> bool {
         let Self {
             endpoint,
             subscriptions,
@@ -68,14 +69,14 @@ impl PresenceServer {
             ..
         } = self;
         let Some(subscription) = subscriptions.get_mut(tag) else {
-            return;
+            return false;
         };
         let state = match &content {
             // The line's state now; a line without a hint has had its
             // watchers ended (`hint_removed`), so there is nothing to say.
             NotifyContent::Active => match hints.get(subscription.exten.as_str()) {
                 Some(state) => Some(state),
-                None => return,
+                None => return false,
             },
             NotifyContent::Terminated { state, .. } => state.as_ref(),
         };
@@ -87,6 +88,7 @@ impl PresenceServer {
         });
         subscription.in_flight = Some(id);
         notifies.insert(id, tag.to_owned());
+        true
     }
 
     pub(super) fn notify_done(&mut self, now: Instant, tag: &str) {

@@ -62,8 +62,9 @@ impl PresenceServer {
             let Some(content) = subscription.queued.take() else {
                 continue;
             };
-            self.send_notify(now, &tag, content);
-            return true;
+            if self.send_notify(now, &tag, content) {
+                return true;
+            }
         }
         false
     }
