@@ -14,7 +14,8 @@
 //!   came from or goes to; `completed_transactions`: which completed UDP
 //!   transaction a full table forgets first.
 //! - `subscription`, `presence_server`: the presence event package
-//!   (SUBSCRIBE/NOTIFY, PUBLISH) on top of the endpoint.
+//!   (SUBSCRIBE/NOTIFY, PUBLISH) on top of the endpoint; `notify_message`:
+//!   a subscription's NOTIFY written out in one pass.
 
 mod completed_transactions;
 pub mod endpoint;
@@ -23,6 +24,7 @@ pub mod header_views;
 pub mod headers;
 pub mod inspection;
 pub mod message;
+mod notify_message;
 pub mod parse;
 pub mod peer;
 pub mod presence_server;

@@ -15,19 +15,19 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::endpoint::ClientId;
-use super::headers::Headers;
-use super::message::Method;
 use super::peer::Peer;
-use super::response::{OutgoingRequest, PRODUCT};
-use super::uri::NameAddr;
+use super::uri::{NameAddr, SipUri};
 use crate::config::{Extension, Transport};
-use crate::presence::HintState;
+use crate::presence::{HintState, escape_xml};
 
 /// What the next NOTIFY says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotifyContent {
-    /// `active;expires=…` with this state as the body.
-    Active(HintState),
+    /// `active;expires=…` with the line's state as the body — its state
+    /// when the NOTIFY is built, not when it was queued: presence is a
+    /// state, so the latest one is what a watcher should get, and a
+    /// fan-out need not copy the state once per watcher.
+    Active,
     /// `terminated[;reason=…]`: the last NOTIFY; with a body only for a
     /// fetch (an initial `Expires: 0`), which gets the state just once.
     Terminated {
@@ -71,8 +71,13 @@ pub struct Subscription {
     pub entity: String,
     /// Our Contact for this dialog.
     pub contact: String,
+    /// The watcher as the PIDF tuple contact shows it, XML-escaped
+    /// (`pidf_contact`): worked out once, not once per NOTIFY.
+    pub pidf_contact: String,
     pub in_flight: Option<ClientId>,
     pub queued: Option<NotifyContent>,
+    /// Waiting in the presence package's queue of NOTIFYs to build.
+    pub scheduled: bool,
     /// The final NOTIFY is queued or in flight; the dialog is already
     /// unknown to new requests.
     pub terminating: bool,
@@ -96,62 +101,6 @@ impl Subscription {
             return true;
         }
         self.queued.replace(content).is_some()
-    }
-
-    /// The NOTIFY request for `content` (the caller supplies the body).
-    pub fn notify_request(
-        &mut self,
-        now: Instant,
-        content: &NotifyContent,
-        body: Option<String>,
-    ) -> OutgoingRequest {
-        self.dialog.local_cseq += 1;
-        let mut headers = Headers::new();
-        for route in &self.dialog.route_set {
-            headers.push("Route", route.as_str());
-        }
-        headers.push("Max-Forwards", "70");
-        headers.push(
-            "From",
-            format!("<{}>;tag={}", self.dialog.local_uri, self.dialog.local_tag),
-        );
-        headers.push(
-            "To",
-            format!("<{}>;tag={}", self.dialog.remote_uri, self.dialog.remote_tag),
-        );
-        headers.push("Call-ID", self.dialog.call_id.as_str());
-        headers.push("CSeq", format!("{} NOTIFY", self.dialog.local_cseq));
-        headers.push("Contact", self.contact.as_str());
-        headers.push(
-            "Event",
-            match &self.event_id {
-                Some(id) => format!("presence;id={id}"),
-                None => "presence".to_owned(),
-            },
-        );
-        let state = match content {
-            NotifyContent::Active(_) => format!("active;expires={}", self.remaining(now)),
-            NotifyContent::Terminated { reason: None, .. } => "terminated".to_owned(),
-            NotifyContent::Terminated {
-                reason: Some(reason), ..
-            } => format!("terminated;reason={reason}"),
-        };
-        headers.push("Subscription-State", state);
-        headers.push("Allow-Events", "presence");
-        headers.push("User-Agent", PRODUCT);
-        let body = match body {
-            Some(body) => {
-                headers.push("Content-Type", "application/pidf+xml");
-                body.into()
-            }
-            None => Default::default(),
-        };
-        OutgoingRequest {
-            method: Method::Notify,
-            uri: self.dialog.remote_target.clone(),
-            headers,
-            body,
-        }
     }
 
     /// The durable form. Times become Unix seconds (`wall` = now).
@@ -178,6 +127,7 @@ impl Subscription {
         }
         let mut dialog = record.dialog;
         dialog.local_cseq = dialog.local_cseq.saturating_add(CSEQ_JUMP_AFTER_RESTART);
+        let watcher = pidf_contact(&dialog.remote_uri);
         let source = Peer {
             transport: record.transport,
             address: record.address.parse().ok()?,
@@ -193,11 +143,35 @@ impl Subscription {
             digium: record.digium,
             entity: record.entity,
             contact: record.contact,
+            pidf_contact: watcher,
             in_flight: None,
             queued: None,
+            scheduled: false,
             terminating: false,
         })
     }
+}
+
+/// The watcher URI as Asterisk's PIDF tuple contact shows it: the From
+/// URI printed the way pjsip prints From/To URIs, without port or
+/// parameters (`res_pjsip_pidf_body_generator.c`), XML-escaped.
+pub fn pidf_contact(uri: &str) -> String {
+    let printed = match SipUri::parse(uri) {
+        Ok(parsed) => {
+            let scheme = if parsed.secure { "sips" } else { "sip" };
+            let host = if parsed.host.contains(':') {
+                format!("[{}]", parsed.host)
+            } else {
+                parsed.host
+            };
+            match parsed.user {
+                Some(user) => format!("{scheme}:{user}@{host}"),
+                None => format!("{scheme}:{host}"),
+            }
+        }
+        Err(_) => uri.to_owned(),
+    };
+    escape_xml(&printed)
 }
 
 /// Where NOTIFYs go once `peer`'s connection is gone (a restart, or the

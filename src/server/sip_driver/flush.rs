@@ -12,6 +12,11 @@ use crate::server::sip_transport;
 use crate::sip::{Output, Peer, Transmit};
 use crate::store::RecordTable;
 
+/// Most messages sent per turn of the driver loop (~10 ms of sends on
+/// loopback): large enough that a fan-out is not slowed by the turns,
+/// small enough that other input waits no longer than that.
+const TRANSMITS_PER_TURN: usize = 1024;
+
 impl DriverTask {
     /// Hands durable writes to the committer (never waiting for it), then
     /// sends what is ready.
@@ -68,8 +73,26 @@ impl DriverTask {
         self.metrics
             .notifies_superseded
             .store(self.server.superseded_notifies, Ordering::Relaxed);
+        // The core builds NOTIFYs as they are polled, so the first of a
+        // fan-out leaves before the rest are built. A bounded number per
+        // turn keeps sockets, timers and store completions served during
+        // a large one; the core's `poll_timeout` says "now" while more
+        // wait to be built, which brings the loop straight back. On
+        // shutdown all go.
+        let budget = if self.shutdown.is_cancelled() {
+            usize::MAX
+        } else {
+            TRANSMITS_PER_TURN
+        };
+        let mut sent = 0;
         while let Some(transmit) = self.server.poll_transmit() {
             self.send(transmit).await;
+            sent += 1;
+            // Answers and resends are never left behind (nothing would
+            // bring the loop back for them); NOTIFYs still to be built are.
+            if sent >= budget && !self.server.endpoint().has_transmits() {
+                break;
+            }
         }
     }
 

@@ -3,11 +3,13 @@
 //! (our NOTIFYs) retransmit on Timers E/F over UDP and end on a final
 //! response, Timer F, or a lost connection.
 
+use std::fmt::Write;
 use std::time::Instant;
 
 use super::events::{ClientId, Event, RequestId};
 use super::machine::Endpoint;
-use crate::sip::message::Response;
+use crate::config::Transport;
+use crate::sip::message::{Method, Response};
 use crate::sip::peer::{ConnectionId, Peer, Transmit};
 use crate::sip::response::{OutgoingRequest, ResponseBuilder};
 use crate::sip::transaction::{ClientState, ClientTransaction, T1, T2, T4, TimerRef};
@@ -52,21 +54,48 @@ impl Endpoint {
     /// Sends a request in a new client transaction; its final response
     /// (or timeout) comes back as an event.
     pub fn send_request(&mut self, now: Instant, peer: Peer, request: OutgoingRequest) -> ClientId {
+        let method = request.method.clone();
+        self.send_built(now, peer, method, |via| request.to_bytes(via))
+    }
+
+    /// Sends a request that `build` writes out whole, given the Via value
+    /// (with the transaction's branch) to put on top: for NOTIFYs, which
+    /// a fan-out builds by the thousand and which the presence package
+    /// writes in one pass (`Subscription::notify_bytes`).
+    pub fn send_built(
+        &mut self,
+        now: Instant,
+        peer: Peer,
+        method: Method,
+        build: impl FnOnce(&str) -> Vec<u8>,
+    ) -> ClientId {
         self.next_client += 1;
         let id = self.next_client;
-        let branch = format!("z9hG4bK{}", self.random.token());
+        // The same text as `format!("z9hG4bK{}", random.token())`, in one string.
+        let mut branch = String::with_capacity(23);
+        let _ = write!(branch, "z9hG4bK{:016x}", self.random.next_u64());
         let port = self.config.ports.get(&peer.transport).copied().unwrap_or(5060);
-        let via = format!(
-            "SIP/2.0/{} {}:{port};branch={branch};rport",
-            peer.transport.as_str().to_ascii_uppercase(),
+        let transport = match peer.transport {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
+        };
+        let mut via = String::with_capacity(64 + self.config.host.len());
+        let _ = write!(
+            via,
+            "SIP/2.0/{transport} {}:{port};branch={branch};rport",
             self.config.host
         );
-        let bytes = request.to_bytes(&via);
-        self.transmits.push_back(Transmit {
-            peer,
-            bytes: bytes.clone(),
-        });
+        let bytes = build(&via);
         let retransmit_at = (!peer.is_reliable()).then(|| now + T1);
+        // Only Timer E resends the bytes, and it runs over unreliable
+        // transports only (RFC 3261 §17.1.2.2): over a stream the
+        // transaction need not keep a copy.
+        let (sent, kept) = match retransmit_at {
+            Some(_) => (bytes.clone(), bytes),
+            None => (bytes, Vec::new()),
+        };
+        self.transmits.push_back(Transmit { peer, bytes: sent });
         let end_at = now + 64 * T1;
         if let Some(at) = retransmit_at {
             self.timers.schedule(at, TimerRef::Client(id));
@@ -78,8 +107,8 @@ impl Endpoint {
             ClientTransaction {
                 peer,
                 branch,
-                method: request.method,
-                bytes,
+                method,
+                bytes: kept,
                 state: ClientState::Trying,
                 retransmit_at,
                 interval: T1,
@@ -87,6 +116,12 @@ impl Endpoint {
             },
         );
         ClientId(id)
+    }
+
+    /// Whether transmits are waiting to be polled (a driver that polls a
+    /// bounded number per turn comes back for the rest).
+    pub fn has_transmits(&self) -> bool {
+        !self.transmits.is_empty()
     }
 
     pub(super) fn handle_response(&mut self, now: Instant, peer: Peer, response: Response) {
@@ -120,6 +155,10 @@ impl Endpoint {
         }
         transaction.state = ClientState::Completed;
         transaction.retransmit_at = None;
+        // Nothing resends it now: in Completed, Timer K only absorbs
+        // retransmitted responses (RFC 3261 §17.1.2.2), so the copy need
+        // not live on for T4.
+        transaction.bytes = Vec::new();
         // Timer K: absorb response retransmissions for T4 on UDP.
         transaction.end_at = if transaction.peer.is_reliable() {
             now

@@ -37,7 +37,15 @@ impl BodyCache {
     /// The shared parts for `state` as seen through `entity` by a Digium
     /// watcher or not; rendered only if no watcher needed them yet.
     pub(super) fn parts(&mut self, entity: &str, state: &HintState, digium: bool) -> Arc<PidfParts> {
-        let renderings = self.by_exten.entry(state.exten.to_string()).or_default();
+        // Looked up by `&str` first: this runs once per NOTIFY, and the
+        // line's key is only allocated for its first rendering.
+        if !self.by_exten.contains_key(state.exten.as_str()) {
+            self.by_exten.insert(state.exten.to_string(), Vec::new());
+        }
+        let renderings = self
+            .by_exten
+            .get_mut(state.exten.as_str())
+            .expect("inserted just above");
         // A body shows no timestamps: `same_as` is exactly "same bytes".
         renderings.retain(|r| r.state.same_as(state));
         if let Some(rendering) = renderings

@@ -35,6 +35,13 @@ impl PresenceServer {
         uri: &str,
         credentials: Option<(String, Secret)>,
     ) {
+        // What was decided before goes out before: a reload ends the
+        // watches of removed lines (`noresource`), then check-syncs the
+        // phones (`server/sip_driver/new_snapshot.rs`), so NOTIFYs still in
+        // line are built now, ahead of it. Check-syncs are rare (reloads,
+        // admin requests); fan-outs stay lazy otherwise.
+        self.advance_clock(now);
+        self.build_all_notifies();
         let call_id = format!("{}@opendpma", self.endpoint.random().token());
         let from_tag = self.endpoint.random().token();
         let mut check = CheckSync {

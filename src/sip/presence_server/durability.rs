@@ -39,6 +39,7 @@ impl PresenceServer {
     /// The driver takes the records polled so far (`Output::Store`) to the
     /// store; the answers waiting on them are confirmed by `ticket`.
     pub fn hand_over_records(&mut self) -> u64 {
+        self.rewrites_handed = 0;
         self.confirmations.next_ticket += 1;
         let ticket = self.confirmations.next_ticket;
         let waiting = std::mem::take(&mut self.confirmations.waiting);
@@ -51,6 +52,7 @@ impl PresenceServer {
     /// The records handed over with `ticket` were written (or the write
     /// failed, or the store could not take them).
     pub fn subscriptions_stored(&mut self, now: Instant, ticket: u64, stored: bool) {
+        self.advance_clock(now);
         let Some(entries) = self.confirmations.handed.remove(&ticket) else {
             return;
         };
@@ -80,9 +82,9 @@ impl PresenceServer {
         }
     }
 
-    /// Sends the queued NOTIFY (one that waited for its record or for the
-    /// one in flight) unless one is in flight; a terminating subscription
-    /// with nothing left to send is forgotten.
+    /// Puts the queued NOTIFY (one that waited for its record or for the
+    /// one in flight) in line to be built unless one is in flight; a
+    /// terminating subscription with nothing left to send is forgotten.
     pub(super) fn release_notify(&mut self, now: Instant, tag: &str) {
         let Some(subscription) = self.subscriptions.get_mut(tag) else {
             return;
@@ -90,12 +92,10 @@ impl PresenceServer {
         if subscription.in_flight.is_some() {
             return;
         }
-        match subscription.queued.take() {
-            Some(content) => self.send_notify(now, tag, content),
-            None if subscription.terminating => {
-                self.subscriptions.remove(tag);
-            }
-            None => {}
+        if subscription.queued.is_some() {
+            self.schedule(now, tag);
+        } else if subscription.terminating {
+            self.subscriptions.remove(tag);
         }
     }
 }

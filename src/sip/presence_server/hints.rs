@@ -16,6 +16,7 @@ impl PresenceServer {
     /// Every hint's current state: replaces what the package knew. Hints
     /// that are gone end their subscriptions; changed ones notify.
     pub fn handle_hints(&mut self, now: Instant, hints: Vec<HintState>) {
+        self.advance_clock(now);
         let current: HashSet<String> = hints.iter().map(|state| state.exten.to_string()).collect();
         let mut gone: Vec<String> = self
             .hints
@@ -36,6 +37,7 @@ impl PresenceServer {
     /// a provider or device change reaches watchers as the hint change it
     /// causes.
     pub fn handle_change(&mut self, now: Instant, change: Change) {
+        self.advance_clock(now);
         match change {
             Change::Hint(state) => self.hint_changed(now, state),
             Change::HintRemoved { exten } => self.hint_removed(now, exten.as_str()),
@@ -56,11 +58,12 @@ impl PresenceServer {
         if self.hints.get(exten).is_some_and(|known| known.same_as(&state)) {
             return;
         }
+        // The state first: the NOTIFYs are built later, from it.
+        self.hints.insert(exten.to_owned(), state.clone());
         let tags: Vec<String> = self.by_exten.get(exten).into_iter().flatten().cloned().collect();
         for tag in tags {
-            self.send_or_queue(now, &tag, NotifyContent::Active(state.clone()));
+            self.send_or_queue(now, &tag, NotifyContent::Active);
         }
-        self.hints.insert(exten.to_owned(), state);
     }
 
     /// An extension lost its hint (a reload removed the line).

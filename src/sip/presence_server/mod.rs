@@ -18,7 +18,8 @@
 //!
 //! Files: `server` (`PresenceServer`, its tables and driver surface),
 //! `output` (`Output`, `Expiry`, `DEFAULT_EXPIRES`), `config`, `dispatch`
-//! (events to handlers), `subscribe`, `notifier`, `publication`,
+//! (events to handlers), `subscribe`, `notifier`, `notify_queue` (the
+//! line of NOTIFYs built on demand), `restore` (paced), `publication`,
 //! `durability` (answers held until records are stored), `hints`,
 //! `check_sync`, `entity`, `body_cache`, `memory`, `summary`. The types
 //! in `server`'s tables live in leaves of their own — `check_sync_state`
@@ -38,9 +39,11 @@ mod entity;
 mod hints;
 mod memory;
 mod notifier;
+mod notify_queue;
 mod output;
 mod publication;
 mod publish_state;
+mod restore;
 mod server;
 mod subscribe;
 mod summary;

@@ -7,8 +7,8 @@ use std::time::Instant;
 use super::output::{Expiry, Output};
 use super::server::PresenceServer;
 use crate::presence::HintState;
+use crate::sip::message::Method;
 use crate::sip::subscription::{NotifyContent, Subscription};
-use crate::sip::uri::SipUri;
 
 impl PresenceServer {
     pub(super) fn insert(&mut self, _now: Instant, subscription: Subscription) {
@@ -41,44 +41,54 @@ impl PresenceServer {
         }
     }
 
-    /// Sends now, or queues behind the one NOTIFY in flight (a newer state
-    /// replaces an older queued one: a burst ends with the latest state).
-    /// A subscription whose 200 waits for its record queues the same way.
+    /// Queues `content` for the subscription (a newer state replaces an
+    /// older queued one: a burst ends with the latest state) and, unless a
+    /// NOTIFY is in flight or its 200 waits for its record, puts it in
+    /// line to be built (`notify_queue`). What waits goes when the one in
+    /// flight is answered or the record is durable (`release_notify`).
     pub(super) fn send_or_queue(&mut self, now: Instant, tag: &str, content: NotifyContent) {
-        let held = self.confirmations.holds(tag);
         let Some(subscription) = self.subscriptions.get_mut(tag) else {
             return;
         };
-        if subscription.in_flight.is_some() || held {
-            if subscription.queue(content) {
-                self.superseded_notifies += 1;
-            }
-            return;
+        if subscription.queue(content) {
+            self.superseded_notifies += 1;
         }
-        self.send_notify(now, tag, content);
+        self.schedule(now, tag);
     }
 
-    pub(super) fn send_notify(&mut self, now: Instant, tag: &str, content: NotifyContent) {
-        let Some(subscription) = self.subscriptions.get_mut(tag) else {
-            return;
+    /// Builds and sends `content` now (the one place a NOTIFY is built;
+    /// `notify_queue` calls it for the next subscription in line); false
+    /// when there was nothing to send.
+    pub(super) fn send_notify(&mut self, now: Instant, tag: &str, content: NotifyContent) -> bool {
+        let Self {
+            endpoint,
+            subscriptions,
+            hints,
+            bodies,
+            notifies,
+            ..
+        } = self;
+        let Some(subscription) = subscriptions.get_mut(tag) else {
+            return false;
         };
         let state = match &content {
-            NotifyContent::Active(state) => Some(state),
+            // The line's state now; a line without a hint has had its
+            // watchers ended (`hint_removed`), so there is nothing to say.
+            NotifyContent::Active => match hints.get(subscription.exten.as_str()) {
+                Some(state) => Some(state),
+                None => return false,
+            },
             NotifyContent::Terminated { state, .. } => state.as_ref(),
         };
         // Rendered once per state and variant, shared by the line's watchers.
-        let body = state.map(|state| {
-            self.bodies
-                .parts(&subscription.entity, state, subscription.digium)
-                .body(&watcher_uri(&subscription.dialog.remote_uri))
-        });
-        let request = subscription.notify_request(now, &content, body);
+        let body = state.map(|state| bodies.parts(&subscription.entity, state, subscription.digium));
         let peer = subscription.peer;
-        let id = self.endpoint.send_request(now, peer, request);
-        if let Some(subscription) = self.subscriptions.get_mut(tag) {
-            subscription.in_flight = Some(id);
-        }
-        self.notifies.insert(id, tag.to_owned());
+        let id = endpoint.send_built(now, peer, Method::Notify, |via| {
+            subscription.notify_bytes(now, &content, body.as_deref(), via)
+        });
+        subscription.in_flight = Some(id);
+        notifies.insert(id, tag.to_owned());
+        true
     }
 
     pub(super) fn notify_done(&mut self, now: Instant, tag: &str) {
@@ -107,17 +117,13 @@ impl PresenceServer {
             key: tag.to_owned(),
             record: None,
         });
-        let held = self.confirmations.holds(tag);
         let Some(subscription) = self.subscriptions.get_mut(tag) else {
             return;
         };
         subscription.terminating = true;
-        let content = NotifyContent::Terminated { reason, state };
-        if subscription.in_flight.is_some() || held {
-            subscription.queued = Some(content);
-        } else {
-            self.send_notify(now, tag, content);
-        }
+        // Replaces whatever was queued: nothing goes after the last NOTIFY.
+        subscription.queued = Some(NotifyContent::Terminated { reason, state });
+        self.schedule(now, tag);
     }
 
     /// The watcher refused a NOTIFY or did not answer: forget it entirely.
@@ -157,26 +163,5 @@ impl PresenceServer {
                 self.by_address.remove(&ip);
             }
         }
-    }
-}
-
-/// The watcher URI as Asterisk's PIDF tuple contact shows it: the From
-/// URI printed the way pjsip prints From/To URIs, without port or
-/// parameters (`res_pjsip_pidf_body_generator.c`).
-pub(super) fn watcher_uri(uri: &str) -> String {
-    match SipUri::parse(uri) {
-        Ok(parsed) => {
-            let scheme = if parsed.secure { "sips" } else { "sip" };
-            let host = if parsed.host.contains(':') {
-                format!("[{}]", parsed.host)
-            } else {
-                parsed.host
-            };
-            match parsed.user {
-                Some(user) => format!("{scheme}:{user}@{host}"),
-                None => format!("{scheme}:{host}"),
-            }
-        }
-        Err(_) => uri.to_owned(),
     }
 }

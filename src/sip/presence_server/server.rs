@@ -19,7 +19,7 @@ use crate::sip::endpoint::{ClientId, Endpoint, EndpointConfig};
 use crate::sip::framing::FramingError;
 use crate::sip::peer::{ConnectionId, Peer, Transmit};
 use crate::sip::response::ResponseBuilder;
-use crate::sip::subscription::{NotifyContent, Subscription, SubscriptionRecord, reconnect_peer};
+use crate::sip::subscription::{Subscription, reconnect_peer};
 
 /// The presence package.
 pub struct PresenceServer {
@@ -49,6 +49,17 @@ pub struct PresenceServer {
     pub(super) expiries: BinaryHeap<Reverse<(Instant, Expiry)>>,
     pub(super) outputs: VecDeque<Output>,
     pub(super) next_token: u64,
+    /// Subscriptions whose queued NOTIFY waits to be built, in order
+    /// (`notify_queue`).
+    pub(super) ready: VecDeque<String>,
+    /// The latest `now` handed in: when NOTIFYs built on demand are built.
+    pub(super) clock: Option<Instant>,
+    /// Restored subscriptions whose records are still to be rewritten,
+    /// with the restore's (now, wall) to write them with (`restore`).
+    pub(super) rewrites: VecDeque<String>,
+    pub(super) rewrite_time: Option<(Instant, u64)>,
+    /// Rewrites handed out since the last `hand_over_records`.
+    pub(super) rewrites_handed: usize,
 }
 
 impl PresenceServer {
@@ -72,6 +83,11 @@ impl PresenceServer {
             expiries: BinaryHeap::new(),
             outputs: VecDeque::new(),
             next_token: 0,
+            ready: VecDeque::new(),
+            clock: None,
+            rewrites: VecDeque::new(),
+            rewrite_time: None,
+            rewrites_handed: 0,
         }
     }
 
@@ -85,29 +101,8 @@ impl PresenceServer {
         &self.endpoint
     }
 
-    /// Subscriptions loaded from the store after a restart: live ones get
-    /// a NOTIFY with the current state, expired ones (and ones to
-    /// extensions without a hint) are deleted. Call after `handle_hints`.
-    pub fn restore(&mut self, now: Instant, wall: u64, records: Vec<(String, Vec<u8>)>) {
-        for (key, bytes) in records {
-            let record: Option<SubscriptionRecord> = serde_json::from_slice(&bytes).ok();
-            let Some(subscription) = record.and_then(|record| Subscription::restore(record, now, wall))
-            else {
-                self.outputs.push_back(Output::Store { key, record: None });
-                continue;
-            };
-            let Some(state) = self.hint_state(subscription.exten.as_str()) else {
-                self.outputs.push_back(Output::Store { key, record: None });
-                continue;
-            };
-            let tag = subscription.dialog.local_tag.clone();
-            self.insert(now, subscription);
-            self.store(now, wall, &tag);
-            self.send_or_queue(now, &tag, NotifyContent::Active(state));
-        }
-    }
-
     pub fn handle_datagram(&mut self, now: Instant, wall: u64, peer: Peer, bytes: &[u8]) {
+        self.advance_clock(now);
         self.endpoint.handle_datagram(now, peer, bytes);
         self.process_events(now, wall);
     }
@@ -119,6 +114,7 @@ impl PresenceServer {
         peer: Peer,
         bytes: &[u8],
     ) -> Result<(), FramingError> {
+        self.advance_clock(now);
         let result = self.endpoint.handle_stream_bytes(now, peer, bytes);
         self.process_events(now, wall);
         result
@@ -126,6 +122,7 @@ impl PresenceServer {
 
     /// A stream connection is gone: NOTIFYs in flight on it fail.
     pub fn connection_lost(&mut self, now: Instant, wall: u64, connection: ConnectionId) {
+        self.advance_clock(now);
         self.endpoint.connection_lost(now, connection);
         for subscription in self.subscriptions.values_mut() {
             if subscription.peer.connection != Some(connection) {
@@ -149,6 +146,8 @@ impl PresenceServer {
     }
 
     pub fn handle_timeout(&mut self, now: Instant, wall: u64) {
+        self.advance_clock(now);
+        self.build_notifies_ahead();
         self.endpoint.handle_timeout(now);
         while let Some(Reverse((at, _))) = self.expiries.peek() {
             if *at > now {
@@ -182,6 +181,7 @@ impl PresenceServer {
 
     /// The presence write for a PUBLISH finished (or was not taken).
     pub fn publish_committed(&mut self, now: Instant, token: u64, result: Result<(), PublishFailure>) {
+        self.advance_clock(now);
         let Some(pending) = self.pending_publishes.remove(&token) else {
             return;
         };
@@ -208,15 +208,33 @@ impl PresenceServer {
         self.endpoint.respond(now, pending.id, response);
     }
 
+    /// The next message to send: the endpoint's (answers, resends)
+    /// first, then the next NOTIFY in line, built now (`notify_queue`).
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.endpoint.poll_transmit()
+        if let Some(transmit) = self.endpoint.poll_transmit() {
+            return Some(transmit);
+        }
+        if self.build_next_notify() {
+            return self.endpoint.poll_transmit();
+        }
+        None
     }
 
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.outputs.pop_front()
+        self.outputs.pop_front().or_else(|| self.next_rewrite())
     }
 
+    /// When `handle_timeout` is next due. While NOTIFYs wait to be built
+    /// or restored records to be handed out, that is now (the latest time
+    /// handed in): a driver that takes a bounded amount per turn comes
+    /// straight back for the rest after serving its other input. Each
+    /// `handle_timeout` builds a few of them, so a caller that only runs
+    /// timers (never polling transmits) still sees the line empty.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        let waiting = !self.ready.is_empty() || !self.rewrites.is_empty();
+        if waiting && let Some(clock) = self.clock {
+            return Some(clock);
+        }
         let expiry = self.expiries.peek().map(|Reverse((at, _))| *at);
         match (self.endpoint.poll_timeout(), expiry) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -224,7 +242,9 @@ impl PresenceServer {
         }
     }
 
-    /// Live subscriptions (not counting ones that are ending).
+    /// Live subscriptions (not counting ones that are ending). The
+    /// driver reads it every turn, so it is the dialog index's size (an
+    /// ending subscription is unindexed at once), not a walk over all.
     pub fn subscription_count(&self) -> usize {
         // The live ones are exactly the indexed ones: `terminate` unindexes
         // as it marks. Counting this way costs nothing; walking the map did,

@@ -12,7 +12,7 @@ use crate::sip::endpoint::RequestId;
 use crate::sip::message::Request;
 use crate::sip::peer::Peer;
 use crate::sip::response::{ACCEPT, ALLOW_EVENTS, ResponseBuilder};
-use crate::sip::subscription::{Dialog, NotifyContent, Subscription};
+use crate::sip::subscription::{Dialog, NotifyContent, Subscription, pidf_contact};
 use crate::sip::uri::{NameAddr, SipUri};
 
 impl PresenceServer {
@@ -93,8 +93,10 @@ impl PresenceServer {
             user_agent,
             entity,
             contact: our_contact.clone(),
+            pidf_contact: pidf_contact(&request.core.from.uri),
             in_flight: None,
             queued: None,
+            scheduled: false,
             terminating: false,
         };
         let mut response = ResponseBuilder::new(&request, 200, peer.address, &local_tag)
@@ -119,7 +121,7 @@ impl PresenceServer {
         let refusal = ResponseBuilder::new(&request, 503, peer.address, &local_tag);
         self.await_record(&local_tag, id, response, refusal, true);
         // Held (queued) until the record is durable.
-        self.send_or_queue(now, &local_tag, NotifyContent::Active(state));
+        self.send_or_queue(now, &local_tag, NotifyContent::Active);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -196,9 +198,10 @@ impl PresenceServer {
         self.store(now, wall, &tag);
         let refusal = ResponseBuilder::new(request, 503, peer.address, &tag);
         self.await_record(&tag, id, response, refusal, false);
-        match self.hint_state(&exten) {
-            Some(state) => self.send_or_queue(now, &tag, NotifyContent::Active(state)),
-            None => self.terminate(now, &tag, Some("noresource"), None),
+        if self.hints.contains_key(&exten) {
+            self.send_or_queue(now, &tag, NotifyContent::Active);
+        } else {
+            self.terminate(now, &tag, Some("noresource"), None);
         }
     }
 
