@@ -8,8 +8,13 @@
 //!    digest is computed, so a guesser cannot keep the CPU busy;
 //! 2. no credentials → a challenge with a fresh nonce;
 //! 3. credentials for a user locked out at this address → refused;
-//! 4. a right password with an old nonce → a `stale=true` challenge and no
-//!    failure (RFC 7616 §3.3: the client retries without asking the user);
+//! 4. a right password with an old nonce, or with a nonce count already
+//!    used (a replay) → a `stale=true` challenge and no failure (RFC 7616
+//!    §3.3: the client retries without asking the user). A replay is
+//!    refused, never granted; counting it would let anyone who captured one
+//!    request lock its user out by sending it ten times, and it locked out
+//!    a whole load generator when an overloaded server had forgotten the
+//!    transaction of a retransmitted request (`bench/knee.sh`);
 //! 5. anything else wrong counts as a failed login (the fail2ban line,
 //!    then the lock-out) and gets a new challenge; a success forgives only
 //!    that user at that address.
@@ -98,7 +103,7 @@ impl AuthGate {
                 self.lockout.record_success(attempt.peer, &user);
                 Decision::Granted { user }
             }
-            Err(DigestError::StaleNonce) => self.challenge(attempt, true),
+            Err(DigestError::StaleNonce | DigestError::Replay) => self.challenge(attempt, true),
             Err(error) => {
                 tracing::debug!(%error, protocol = self.protocol, "credentials refused");
                 self.lockout

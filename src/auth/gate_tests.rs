@@ -150,6 +150,33 @@ fn a_right_password_with_another_process_nonce_is_stale_not_a_failure() {
 }
 
 #[test]
+fn a_replayed_right_answer_is_refused_but_never_locks_out() {
+    let mut gate = gate(1);
+    let nonce = nonce_of(gate.check(&attempt(None, None, 100), &lines()));
+    let right = answer(&nonce, "2000", "pw-2000", "sip:2001@192.0.2.1", "SUBSCRIBE");
+    assert_eq!(
+        gate.check(&attempt(Some(&right), None, 100), &lines()),
+        Decision::Granted { user: "2000".into() }
+    );
+    let max = LockoutPolicy::default().max_failures;
+    for replay in 0..=max * 2 {
+        let decision = gate.check(&attempt(Some(&right), None, 101), &lines());
+        assert!(
+            matches!(decision, Decision::Challenge { stale: true, .. }),
+            "replay {replay}: {decision:?}"
+        );
+    }
+    assert_eq!(gate.locked_out(ip(), Some("2000"), 101), None);
+    assert_eq!(gate.locked_out(ip(), None, 101), None);
+    let nonce = nonce_of(gate.check(&attempt(None, None, 102), &lines()));
+    let next = answer(&nonce, "2000", "pw-2000", "sip:2001@192.0.2.1", "SUBSCRIBE");
+    assert_eq!(
+        gate.check(&attempt(Some(&next), None, 102), &lines()),
+        Decision::Granted { user: "2000".into() }
+    );
+}
+
+#[test]
 fn a_uri_or_user_the_protocol_does_not_accept_is_a_failure() {
     let mut gate = gate(1);
     let nonce = nonce_of(gate.check(&attempt(None, None, 100), &lines()));
