@@ -72,6 +72,10 @@ def benches(root, peers):
               ["bench/config_scale.sh", "10000"], ["bench/config_scale.sh", "200"],
               240, covers=["bench/config_scale.sh"]),
     ]
+    for mode in ("publish", "subscribe"):
+        out.append(Bench(f"knee-{mode}", f"Where {mode.upper()} throughput stops following the offered rate",
+                         ["bench/knee.sh", mode, "5", "2500", "4"], ["bench/knee.sh", mode, "1", "20", "2"],
+                         240, covers=["bench/knee.sh"]))
     out.append(Bench("publish-floor", "The CPU floor of the PUBLISH scenario: a responder that only echoes 401 and 200",
                      ["bench/publish_floor.sh", "5000", "10"], ["bench/publish_floor.sh", "50", "1"],
                      120, covers=["bench/publish_floor.sh"]))

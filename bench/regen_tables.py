@@ -184,11 +184,29 @@ def publish_floor(rows):
                          fmt(x["cpu_s"] / max(x["ok"], 1) * 1e6, 1), fmt(x["per_cpu_s"])] for x in r])
 
 
+def knee(rows):
+    steps = rows_named(rows, "knee_step")
+    out = ["One server; sipp offers each rate for the same number of seconds, the rate doubling each step "
+           "(digest auth, durable). The knee is the highest step achieving ≥ 95 % of its offered rate with "
+           "< 5 % failed calls.", ""]
+    out += table(["offered", "calls", "ok", "failed", "achieved"],
+                 [[f"{fmt(x['offered_rate'])}/s", fmt(x["calls"]), fmt(x["ok"]), fmt(x["failed"]),
+                   f"{fmt(x['achieved_rate'])}/s"] for x in steps])
+    for x in rows_named(rows, "knee"):
+        if str(x.get("knee_rate", "")).startswith("none"):
+            top = int(str(x["knee_rate"]).rsplit("_", 1)[-1])
+            out += ["", f"No knee up to {top:,}/s offered: every step kept up."]
+        elif "ratio" in x:
+            out += ["", f"Knee at {fmt(x['knee_rate'])}/s offered; at twice that, {100 * x['ratio']:.0f} % of the "
+                        "knee's throughput."]
+    return out
+
+
 def render(key, rows):
     for prefix, function in (("presence", presence), ("fanout", fanout), ("subscriptions", subscriptions_restart),
                              ("provisioning", provisioning), ("config", config_scale), ("sbs", sbs),
                              ("notify", notify_latency), ("criterion", criterion),
-                             ("publish-floor", publish_floor)):
+                             ("publish-floor", publish_floor), ("knee", knee)):
         if key.startswith(prefix):
             return function(rows)
     return ["(no table for this bench)"]
