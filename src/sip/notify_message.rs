@@ -89,30 +89,8 @@ mod tests {
     use super::*;
     use crate::config::Transport;
     use crate::presence::HintState;
-    use crate::sip::peer::{ConnectionId, Peer};
-    use crate::sip::subscription::{Dialog, pidf_contact};
-
-    fn dialog(remote_target: &str, route_set: &[&str]) -> Dialog {
-        Dialog {
-            call_id: "c".into(),
-            local_tag: "l".into(),
-            remote_tag: "r".into(),
-            local_uri: "sip:2001@192.0.2.1".into(),
-            remote_uri: "sip:2000@192.0.2.7".into(),
-            remote_target: remote_target.into(),
-            route_set: route_set.iter().map(|r| (*r).to_owned()).collect(),
-            local_cseq: 1,
-            remote_cseq: 1,
-        }
-    }
-
-    fn peer(transport: Transport) -> Peer {
-        Peer {
-            transport,
-            address: "192.0.2.7:40123".parse().unwrap(),
-            connection: Some(ConnectionId(3)),
-        }
-    }
+    use crate::sip::subscription::fixtures::{dialog, peer};
+    use crate::sip::subscription::pidf_contact;
 
     /// The NOTIFY as the generic path built it before `notify_bytes`
     /// (one `Headers` field per line, then `OutgoingRequest::to_bytes`):

@@ -238,11 +238,15 @@ pub struct SubscriptionRecord {
     pub contact: String,
 }
 
+/// A dialog and a peer for unit tests of this module and of
+/// `notify_message`.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod fixtures {
+    use super::Dialog;
+    use crate::config::Transport;
+    use crate::sip::peer::{ConnectionId, Peer};
 
-    fn dialog(remote_target: &str, route_set: &[&str]) -> Dialog {
+    pub(crate) fn dialog(remote_target: &str, route_set: &[&str]) -> Dialog {
         Dialog {
             call_id: "c".into(),
             local_tag: "l".into(),
@@ -256,13 +260,19 @@ mod tests {
         }
     }
 
-    fn peer(transport: Transport) -> Peer {
+    pub(crate) fn peer(transport: Transport) -> Peer {
         Peer {
             transport,
             address: "192.0.2.7:40123".parse().unwrap(),
-            connection: Some(super::super::peer::ConnectionId(3)),
+            connection: Some(ConnectionId(3)),
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{dialog, peer};
+    use super::*;
 
     #[test]
     fn a_gone_stream_reconnects_to_the_next_hop_not_the_source_port() {
