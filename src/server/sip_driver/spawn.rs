@@ -7,9 +7,9 @@
 //! request touches then stays on one thread: a datagram wakes the receive
 //! task, which hands it to the driver task without waking another worker,
 //! as the shared work-stealing runtime did (futex wake-ups and context
-//! switches were ~10 % of the server's CPU in `sbs.sh`; measured in
-//! docs/BENCHMARKS.md). HTTP keeps the shared runtime and its two
-//! workers; the two sides only meet through channels, as before.
+//! switches were ~10 % of the server's CPU under `sbs.sh`; DECISIONS
+//! §22). HTTP keeps the shared runtime and its two workers; the two sides
+//! only meet through channels, as before.
 
 use std::collections::HashMap;
 use std::sync::Arc;
