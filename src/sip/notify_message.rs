@@ -120,7 +120,7 @@ mod tests {
         );
         headers.push("Call-ID", sub.dialog.call_id.as_str());
         headers.push("CSeq", format!("{} NOTIFY", sub.dialog.local_cseq));
-        headers.push("Contact", sub.contact.as_str());
+        headers.push("Contact", sub.contact.as_ref());
         headers.push(
             "Event",
             match &sub.event_id {

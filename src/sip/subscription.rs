@@ -10,6 +10,7 @@
 //! ```
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -64,13 +65,15 @@ pub struct Subscription {
     pub peer: Peer,
     pub expires_at: Instant,
     pub event_id: Option<String>,
-    pub user_agent: String,
+    /// Shared with the other subscriptions holding the same text (the
+    /// presence server's `SharedTexts`), as are `entity` and `contact`.
+    pub user_agent: Arc<str>,
     /// Add the `digium-presence` tuple.
     pub digium: bool,
     /// Presentity URI for the PIDF `entity`.
-    pub entity: String,
+    pub entity: Arc<str>,
     /// Our Contact for this dialog.
-    pub contact: String,
+    pub contact: Arc<str>,
     /// The watcher as the PIDF tuple contact shows it, XML-escaped
     /// (`pidf_contact`): worked out once, not once per NOTIFY.
     pub pidf_contact: String,
@@ -112,10 +115,10 @@ impl Subscription {
             address: self.peer.address.to_string(),
             expires_at_unix: wall + self.remaining(now),
             event_id: self.event_id.clone(),
-            user_agent: self.user_agent.clone(),
+            user_agent: self.user_agent.to_string(),
             digium: self.digium,
-            entity: self.entity.clone(),
-            contact: self.contact.clone(),
+            entity: self.entity.to_string(),
+            contact: self.contact.to_string(),
         }
     }
 
@@ -139,10 +142,10 @@ impl Subscription {
             dialog,
             expires_at: now + Duration::from_secs(record.expires_at_unix - wall),
             event_id: record.event_id,
-            user_agent: record.user_agent,
+            user_agent: record.user_agent.into(),
             digium: record.digium,
-            entity: record.entity,
-            contact: record.contact,
+            entity: record.entity.into(),
+            contact: record.contact.into(),
             pidf_contact: watcher,
             in_flight: None,
             queued: None,

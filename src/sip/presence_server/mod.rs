@@ -21,7 +21,8 @@
 //! (events to handlers), `subscribe`, `notifier`, `notify_queue` (the
 //! line of NOTIFYs built on demand), `restore` (paced), `publication`,
 //! `durability` (answers held until records are stored), `hints`,
-//! `check_sync`, `entity`, `body_cache`, `memory`, `summary`. The types
+//! `check_sync`, `entity`, `body_cache`, `memory`, `summary`,
+//! `shared_texts` (one copy of texts many subscriptions hold). The types
 //! in `server`'s tables live in leaves of their own — `check_sync_state`
 //! (`CheckSync`, `CheckSyncResult`), `confirmations` (held answers),
 //! `publish_state` (`Publication`, `PendingPublish`, `PublishFailure`) —
@@ -45,6 +46,7 @@ mod publication;
 mod publish_state;
 mod restore;
 mod server;
+mod shared_texts;
 mod subscribe;
 mod summary;
 

@@ -11,7 +11,11 @@ use crate::sip::message::Method;
 use crate::sip::subscription::{NotifyContent, Subscription};
 
 impl PresenceServer {
-    pub(super) fn insert(&mut self, _now: Instant, subscription: Subscription) {
+    pub(super) fn insert(&mut self, _now: Instant, mut subscription: Subscription) {
+        subscription.entity = self.texts.get(&subscription.entity);
+        subscription.contact = self.texts.get(&subscription.contact);
+        subscription.user_agent = self.texts.get(&subscription.user_agent);
+        self.texts.prune(self.subscriptions.len());
         let tag = subscription.dialog.local_tag.clone();
         let key = (
             subscription.dialog.call_id.clone(),

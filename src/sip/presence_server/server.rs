@@ -14,6 +14,7 @@ use super::config::PresenceServerConfig;
 use super::confirmations::{Confirmations, RETRY_AFTER};
 use super::output::{Expiry, Output};
 use super::publish_state::{PendingPublish, Publication, PublishFailure};
+use super::shared_texts::SharedTexts;
 use crate::presence::HintState;
 use crate::sip::endpoint::{ClientId, Endpoint, EndpointConfig};
 use crate::sip::framing::FramingError;
@@ -32,6 +33,8 @@ pub struct PresenceServer {
     pub(super) by_exten: HashMap<String, BTreeSet<String>>,
     /// Live subscriptions per source address (for the per-address limit).
     pub(super) by_address: HashMap<std::net::IpAddr, usize>,
+    /// Texts subscriptions share (presentity, Contact, User-Agent).
+    pub(super) texts: SharedTexts,
     pub(super) notifies: HashMap<ClientId, String>,
     /// Every hint's state as last handed in, by extension: what a new
     /// SUBSCRIBE gets first and a final NOTIFY carries.
@@ -71,6 +74,7 @@ impl PresenceServer {
             by_dialog: HashMap::new(),
             by_exten: HashMap::new(),
             by_address: HashMap::new(),
+            texts: SharedTexts::default(),
             notifies: HashMap::new(),
             hints: HashMap::new(),
             publications: HashMap::new(),

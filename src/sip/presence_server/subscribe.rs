@@ -90,9 +90,9 @@ impl PresenceServer {
             expires_at: now + Duration::from_secs(u64::from(granted)),
             event_id: request.event().and_then(|e| e.id),
             digium: is_digium_user_agent(&user_agent),
-            user_agent,
-            entity,
-            contact: our_contact.clone(),
+            user_agent: user_agent.into(),
+            entity: entity.into(),
+            contact: our_contact.as_str().into(),
             pidf_contact: pidf_contact(&request.core.from.uri),
             in_flight: None,
             queued: None,
@@ -181,7 +181,7 @@ impl PresenceServer {
         let contact = subscription.contact.clone();
         let response = ResponseBuilder::new(request, 200, peer.address, &tag)
             .header("Expires", granted.to_string())
-            .header("Contact", contact);
+            .header("Contact", contact.as_ref());
         if granted == 0 {
             // The watcher asked: no reason (RFC 6665 §4.2.2 leaves it out),
             // and the final state as Asterisk sends it.

@@ -25,7 +25,7 @@ impl PresenceServer {
                 exten: s.exten.to_string(),
                 watcher: s.dialog.remote_uri.clone(),
                 peer: s.peer.to_string(),
-                user_agent: s.user_agent.clone(),
+                user_agent: s.user_agent.to_string(),
                 digium: s.digium,
                 expires_in: s.remaining(now),
             })
