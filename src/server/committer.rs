@@ -6,8 +6,9 @@
 //! thread takes what is waiting, plans it against the book, and commits
 //! it all in ONE store transaction (one fsync); what arrives meanwhile
 //! waits for the next one. Under load, a batch first waits a little for
-//! company (`commit_delay`), so that a busy server commits less often. Only after the commit is durable does it apply
-//! the changes to the book, fan them out, and answer each job — so every
+//! company (`commit_delay`), so that a busy server commits less often.
+//! Only after the commit is durable does it apply the changes to the
+//! book, fan them out, and answer each job — so every
 //! change is still acknowledged after its own commit, and the SIP driver
 //! (which hands jobs over and gets `Completion`s back) never waits on the
 //! disk.

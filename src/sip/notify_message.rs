@@ -14,11 +14,8 @@ use crate::presence::PidfParts;
 
 impl Subscription {
     /// The NOTIFY for `content` as bytes, `via` its only Via and `body`
-    /// the shared parts of its PIDF body (`None`: no body), written in
-    /// one pass into one buffer: a fan-out builds thousands of these, so
-    /// no header is allocated on its own. The bytes are those of the
-    /// generic serialiser (`message::serialize`), field for field — the
-    /// test below holds the two side by side. Takes the next CSeq.
+    /// the shared parts of its PIDF body (`None`: no body). Takes the
+    /// next CSeq.
     pub fn notify_bytes(
         &mut self,
         now: Instant,

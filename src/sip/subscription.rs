@@ -122,6 +122,11 @@ impl Subscription {
         }
     }
 
+    /// The durable form as the store keeps it (JSON).
+    pub fn record_bytes(&self, now: Instant, wall: u64) -> Vec<u8> {
+        serde_json::to_vec(&self.record(now, wall)).expect("records serialise")
+    }
+
     /// Back from a record after a restart. NOTIFY CSeqs were not stored on
     /// every NOTIFY (that would be an fsync each), so they jump ahead.
     pub fn restore(record: SubscriptionRecord, now: Instant, wall: u64) -> Option<Self> {

@@ -37,7 +37,7 @@ impl PresenceServer {
 
     pub(super) fn store(&mut self, now: Instant, wall: u64, tag: &str) {
         if let Some(subscription) = self.subscriptions.get(tag) {
-            let record = serde_json::to_vec(&subscription.record(now, wall)).expect("records serialise");
+            let record = subscription.record_bytes(now, wall);
             self.outputs.push_back(Output::Store {
                 key: tag.to_owned(),
                 record: Some(record),

@@ -55,7 +55,7 @@ impl PresenceServer {
             };
             // The restore's own time pair: `record` gives the same expiry
             // whenever it is written.
-            let record = serde_json::to_vec(&subscription.record(now, wall)).expect("records serialise");
+            let record = subscription.record_bytes(now, wall);
             self.rewrites_handed += 1;
             return Some(Output::Store {
                 key: tag,
