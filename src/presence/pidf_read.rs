@@ -55,6 +55,31 @@ pub enum XmlProblem {
     Unclosed(String),
 }
 
+/// The namespaces whose elements count; any other is `Other`. Kept per
+/// open element instead of its URI (no copy of the text per element).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Namespace {
+    Pidf,
+    Rpid,
+    DataModel,
+    #[default]
+    Other,
+}
+
+impl Namespace {
+    fn of(resolved: &ResolveResult<'_>) -> Self {
+        match resolved {
+            ResolveResult::Bound(namespace) => match namespace.as_ref() {
+                PIDF => Self::Pidf,
+                RPID => Self::Rpid,
+                DATA_MODEL => Self::DataModel,
+                _ => Self::Other,
+            },
+            _ => Self::Other,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Found {
     digium: Option<(String, String, String)>,
@@ -67,21 +92,18 @@ struct Found {
 pub fn read(body: &str) -> Result<PublishedPresence, PidfError> {
     let mut reader = NsReader::from_str(body);
     let mut found = Found::default();
-    let mut stack: Vec<(String, String)> = Vec::new();
+    let mut stack: Vec<(String, Namespace)> = Vec::new();
     let mut text = String::new();
     let mut digium_attributes: Option<(String, String)> = None;
     let mut saw_root = false;
     loop {
         let (namespace, event) = reader.read_resolved_event().map_err(XmlProblem::from)?;
-        let namespace = match namespace {
-            ResolveResult::Bound(ns) => ns.as_ref().to_owned(),
-            _ => String::new(),
-        };
+        let namespace = Namespace::of(&namespace);
         match event {
             Event::Start(ref element) | Event::Empty(ref element) => {
                 let name = element.local_name().as_ref().to_owned();
                 if !saw_root {
-                    if name != "presence" || namespace != PIDF {
+                    if name != "presence" || namespace != Namespace::Pidf {
                         return Err(PidfError::NotPidf);
                     }
                     saw_root = true;
@@ -103,7 +125,7 @@ pub fn read(body: &str) -> Result<PublishedPresence, PidfError> {
                     }
                     digium_attributes = Some((kind, subtype));
                 }
-                if namespace == RPID
+                if namespace == Namespace::Rpid
                     && found.activity.is_none()
                     && stack.last().is_some_and(|(parent, _)| parent == "activities")
                 {
@@ -141,15 +163,20 @@ pub fn read(body: &str) -> Result<PublishedPresence, PidfError> {
             }
             Event::End(_) => {
                 let (name, namespace) = stack.pop().unwrap_or_default();
-                let value = text.trim().to_owned();
+                let value = || text.trim().to_owned();
                 match name.as_str() {
                     "digium_presence" if found.digium.is_none() => {
                         let (kind, subtype) = digium_attributes.take().unwrap_or_default();
-                        found.digium = Some((kind, subtype, value));
+                        found.digium = Some((kind, subtype, value()));
                     }
-                    "basic" if namespace == PIDF && found.basic.is_none() => found.basic = Some(value),
-                    "note" if (namespace == PIDF || namespace == DATA_MODEL) && found.note.is_none() => {
-                        found.note = Some(value)
+                    "basic" if namespace == Namespace::Pidf && found.basic.is_none() => {
+                        found.basic = Some(value())
+                    }
+                    "note"
+                        if matches!(namespace, Namespace::Pidf | Namespace::DataModel)
+                            && found.note.is_none() =>
+                    {
+                        found.note = Some(value())
                     }
                     _ => {}
                 }
