@@ -5,7 +5,6 @@
 //! field; the test below holds the two side by side, and the golden and
 //! Asterisk-equivalence tests check the result on the wire.
 
-use std::io::Write;
 use std::time::Instant;
 
 use super::response::PRODUCT;
@@ -41,42 +40,70 @@ impl Subscription {
             line(&mut out, "Route", route);
         }
         out.extend_from_slice(b"Max-Forwards: 70\r\n");
-        // Writing into a Vec cannot fail.
-        let _ = write!(out, "From: <{}>;tag={}\r\n", dialog.local_uri, dialog.local_tag);
-        let _ = write!(out, "To: <{}>;tag={}\r\n", dialog.remote_uri, dialog.remote_tag);
-        line(&mut out, "Call-ID", &dialog.call_id);
-        let _ = write!(out, "CSeq: {} NOTIFY\r\n", dialog.local_cseq);
-        line(&mut out, "Contact", &self.contact);
-        match &self.event_id {
-            Some(id) => {
-                let _ = write!(out, "Event: presence;id={id}\r\n");
-            }
-            None => out.extend_from_slice(b"Event: presence\r\n"),
-        }
-        let _ = match content {
-            NotifyContent::Active => write!(
-                out,
-                "Subscription-State: active;expires={}\r\n",
-                self.remaining(now)
-            ),
-            NotifyContent::Terminated { reason: None, .. } => {
-                write!(out, "Subscription-State: terminated\r\n")
-            }
-            NotifyContent::Terminated {
-                reason: Some(reason), ..
-            } => write!(out, "Subscription-State: terminated;reason={reason}\r\n"),
+        let tagged = |out: &mut Vec<u8>, name: &[u8], uri: &str, tag: &str| {
+            out.extend_from_slice(name);
+            out.extend_from_slice(b": <");
+            out.extend_from_slice(uri.as_bytes());
+            out.extend_from_slice(b">;tag=");
+            out.extend_from_slice(tag.as_bytes());
+            out.extend_from_slice(b"\r\n");
         };
-        out.extend_from_slice(b"Allow-Events: presence\r\n");
+        tagged(&mut out, b"From", &dialog.local_uri, &dialog.local_tag);
+        tagged(&mut out, b"To", &dialog.remote_uri, &dialog.remote_tag);
+        line(&mut out, "Call-ID", &dialog.call_id);
+        out.extend_from_slice(b"CSeq: ");
+        push_decimal(&mut out, u64::from(dialog.local_cseq));
+        out.extend_from_slice(b" NOTIFY\r\n");
+        line(&mut out, "Contact", &self.contact);
+        out.extend_from_slice(b"Event: presence");
+        if let Some(id) = &self.event_id {
+            out.extend_from_slice(b";id=");
+            out.extend_from_slice(id.as_bytes());
+        }
+        out.extend_from_slice(b"\r\nSubscription-State: ");
+        match content {
+            NotifyContent::Active => {
+                out.extend_from_slice(b"active;expires=");
+                push_decimal(&mut out, self.remaining(now));
+            }
+            NotifyContent::Terminated { reason, .. } => {
+                out.extend_from_slice(b"terminated");
+                if let Some(reason) = reason {
+                    out.extend_from_slice(b";reason=");
+                    out.extend_from_slice(reason.as_bytes());
+                }
+            }
+        }
+        out.extend_from_slice(b"\r\nAllow-Events: presence\r\n");
         line(&mut out, "User-Agent", PRODUCT);
         if body.is_some() {
             out.extend_from_slice(b"Content-Type: application/pidf+xml\r\n");
         }
-        let _ = write!(out, "Content-Length: {body_len}\r\n\r\n");
+        out.extend_from_slice(b"Content-Length: ");
+        push_decimal(&mut out, body_len as u64);
+        out.extend_from_slice(b"\r\n\r\n");
         if let Some(parts) = body {
             parts.write_body(&self.pidf_contact, &mut out);
         }
         out
     }
+}
+
+/// `value` in decimal, as `write!` would put it, without the formatting
+/// machinery: `write!` was half the cost of `notify_bytes` (callgrind,
+/// 40,000 NOTIFYs: 2,790 → 1,440 instructions each; DECISIONS §22).
+fn push_decimal(out: &mut Vec<u8>, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[start..]);
 }
 
 #[cfg(test)]
@@ -149,6 +176,15 @@ mod tests {
             body,
         }
         .to_bytes(via)
+    }
+
+    #[test]
+    fn decimals_are_those_of_format() {
+        for value in [0, 9, 10, 99, 100, 3600, u64::from(u32::MAX), u64::MAX] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, value);
+            assert_eq!(String::from_utf8(out).unwrap(), value.to_string());
+        }
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! (our NOTIFYs) retransmit on Timers E/F over UDP and end on a final
 //! response, Timer F, or a lost connection.
 
-use std::fmt::Write;
 use std::time::Instant;
 
 use super::events::{ClientId, Event, RequestId};
@@ -71,9 +70,12 @@ impl Endpoint {
     ) -> ClientId {
         self.next_client += 1;
         let id = self.next_client;
-        // The same text as `format!("z9hG4bK{}", random.token())`, in one string.
+        // The same texts as `format!("z9hG4bK{:016x}", …)` and `format!("SIP/2.0/{transport}
+        // {host}:{port};branch={branch};rport")`, without the formatting
+        // machinery (a fifth of this function's own cost in a fan-out).
         let mut branch = String::with_capacity(23);
-        let _ = write!(branch, "z9hG4bK{:016x}", self.random.next_u64());
+        branch.push_str("z9hG4bK");
+        push_hex(&mut branch, self.random.next_u64());
         let port = self.config.ports.get(&peer.transport).copied().unwrap_or(5060);
         let transport = match peer.transport {
             Transport::Udp => "UDP",
@@ -81,11 +83,15 @@ impl Endpoint {
             Transport::Tls => "TLS",
         };
         let mut via = String::with_capacity(64 + self.config.host.len());
-        let _ = write!(
-            via,
-            "SIP/2.0/{transport} {}:{port};branch={branch};rport",
-            self.config.host
-        );
+        via.push_str("SIP/2.0/");
+        via.push_str(transport);
+        via.push(' ');
+        via.push_str(&self.config.host);
+        via.push(':');
+        push_port(&mut via, port);
+        via.push_str(";branch=");
+        via.push_str(&branch);
+        via.push_str(";rport");
         let bytes = build(&via);
         let retransmit_at = (!peer.is_reliable()).then(|| now + T1);
         // Only Timer E resends the bytes, and it runs over unreliable
@@ -125,8 +131,9 @@ impl Endpoint {
     }
 
     pub(super) fn handle_response(&mut self, now: Instant, peer: Peer, response: Response) {
-        let branch = response.core.vias[0].branch().unwrap_or_default().to_owned();
-        let Some(&id) = self.client_by_branch.get(&branch) else {
+        // Looked up borrowed: one allocation less per answered NOTIFY.
+        let branch = response.core.vias[0].branch().unwrap_or_default();
+        let Some(&id) = self.client_by_branch.get(branch) else {
             tracing::debug!(code = response.code, "response matches no transaction; dropped");
             return;
         };
@@ -237,6 +244,41 @@ impl Endpoint {
                 transaction.end_at = now;
             }
             self.client_timer(now, id);
+        }
+    }
+}
+
+/// `value` as 16 lower-case hex digits (`{:016x}`).
+fn push_hex(text: &mut String, value: u64) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for shift in (0..16).rev() {
+        text.push(char::from(DIGITS[((value >> (shift * 4)) & 0xf) as usize]));
+    }
+}
+
+/// `port` in decimal (`{port}`).
+fn push_port(text: &mut String, port: u16) {
+    if port >= 10 {
+        push_port(text, port / 10);
+    }
+    text.push(char::from(b'0' + (port % 10) as u8));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn branch_and_port_digits_are_those_of_format() {
+        for value in [0, 1, 0xabc, 0x0123_4567_89ab_cdef, u64::MAX] {
+            let mut text = String::new();
+            push_hex(&mut text, value);
+            assert_eq!(text, format!("{value:016x}"));
+        }
+        for port in [0, 7, 10, 5060, 65535] {
+            let mut text = String::new();
+            push_port(&mut text, port);
+            assert_eq!(text, port.to_string());
         }
     }
 }

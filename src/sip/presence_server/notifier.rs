@@ -61,9 +61,10 @@ impl PresenceServer {
     }
 
     /// Builds and sends `content` now (the one place a NOTIFY is built;
-    /// `notify_queue` calls it for the next subscription in line); false
-    /// when there was nothing to send.
-    pub(super) fn send_notify(&mut self, now: Instant, tag: &str, content: NotifyContent) -> bool {
+    /// `notify_queue` calls it for the next subscription in line, handing
+    /// over its tag, which then names the NOTIFY in flight); false when
+    /// there was nothing to send.
+    pub(super) fn send_notify(&mut self, now: Instant, tag: String, content: NotifyContent) -> bool {
         let Self {
             endpoint,
             subscriptions,
@@ -72,7 +73,7 @@ impl PresenceServer {
             notifies,
             ..
         } = self;
-        let Some(subscription) = subscriptions.get_mut(tag) else {
+        let Some(subscription) = subscriptions.get_mut(&tag) else {
             return false;
         };
         let state = match &content {
@@ -91,7 +92,7 @@ impl PresenceServer {
             subscription.notify_bytes(now, &content, body.as_deref(), via)
         });
         subscription.in_flight = Some(id);
-        notifies.insert(id, tag.to_owned());
+        notifies.insert(id, tag);
         true
     }
 

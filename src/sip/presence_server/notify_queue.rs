@@ -62,7 +62,7 @@ impl PresenceServer {
             let Some(content) = subscription.queued.take() else {
                 continue;
             };
-            if self.send_notify(now, &tag, content) {
+            if self.send_notify(now, tag, content) {
                 return true;
             }
         }
