@@ -138,7 +138,10 @@ impl ServerTransactions {
     /// 16-byte steps, plus an 8-byte header). For tests and sizing.
     pub fn bytes_per_entry(&self) -> usize {
         let chunk = |bytes: usize| (bytes + 8).div_ceil(16).max(2) * 16;
-        let slots = self.servers.capacity() * (size_of::<(ServerKey, ServerTransaction)>() + 1);
+        // hashbrown keeps at most 7/8 of a power-of-two bucket count full,
+        // each bucket one slot and one control byte.
+        let buckets = (self.servers.capacity() * 8 / 7).next_power_of_two();
+        let slots = buckets * (size_of::<(ServerKey, ServerTransaction)>() + 1);
         let queue = self.completed.capacity() * size_of::<(Instant, ServerKey)>();
         let boxes: usize = self
             .servers
@@ -152,5 +155,93 @@ impl ServerTransactions {
             })
             .sum();
         (slots + queue + boxes) / self.servers.len().max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip::message::Message;
+    use crate::sip::parse::{Framing, parse};
+
+    fn request(branch: u32) -> Request {
+        let text = format!(
+            "SUBSCRIBE sip:2001@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.7:5062;branch=z9hG4bK{branch:08}\r\nFrom: <sip:2000@192.0.2.1>;tag=w\r\nTo: <sip:2001@192.0.2.1>\r\nCall-ID: c{branch}\r\nCSeq: 1 SUBSCRIBE\r\nEvent: presence\r\nContent-Length: 0\r\n\r\n"
+        );
+        match parse(text.as_bytes(), Framing::Datagram) {
+            Ok(Message::Request(request)) => request,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The stored transaction's size, as heap bytes per entry with a full
+    /// table of challenges (a 401 is ~420 bytes, the largest answer of a
+    /// SUBSCRIBE call). Before, with three owned strings in the key, each
+    /// cloned into a timer heap and an eviction queue, an entry cost
+    /// ~1.3 KB beside its response; now the response and ~115 bytes
+    /// (slots at the map's worst load, 16-byte keys, the Timer J queue).
+    #[test]
+    fn a_stored_transaction_costs_its_response_and_under_128_bytes() {
+        assert_eq!(size_of::<ServerKey>(), 16);
+        assert!(
+            size_of::<ServerTransaction>() <= 24,
+            "{}",
+            size_of::<ServerTransaction>()
+        );
+        let start = Instant::now();
+        let peer = Peer::udp("192.0.2.7:5062".parse().expect("address"));
+        let response = [b'x'; 420];
+        let mut table = ServerTransactions::new(65_536);
+        for branch in 0..65_536 {
+            let key = table.key(&request(branch));
+            assert_eq!(table.receive(key, peer), (Seen::New, true));
+            assert_eq!(table.answer(start, key, 401, &response), Some(peer));
+        }
+        assert_eq!(table.len(), 65_536);
+        let per_entry = table.bytes_per_entry();
+        // 432 of them the response's own allocation.
+        assert!(per_entry < 432 + 128, "{per_entry} bytes per stored transaction");
+    }
+
+    #[test]
+    fn retransmissions_get_the_last_response_and_timer_j_ends_them_in_order() {
+        let start = Instant::now();
+        let peer = Peer::udp("192.0.2.7:5062".parse().expect("address"));
+        let mut table = ServerTransactions::new(4);
+        let (first, second) = (table.key(&request(1)), table.key(&request(2)));
+        assert_ne!(first, second);
+        assert_eq!(table.receive(first, peer), (Seen::New, true));
+        assert_eq!(
+            table.receive(first, peer),
+            (Seen::Retransmission(None), true),
+            "no answer yet"
+        );
+        table.answer(start, first, 401, b"first");
+        table.receive(second, peer);
+        table.answer(start + T1, second, 200, b"second");
+        assert_eq!(table.receive(first, peer).0, Seen::Retransmission(Some(b"first")));
+        assert_eq!(table.next_timeout(), Some(start + 64 * T1));
+        table.expire(start + 64 * T1);
+        assert!(!table.contains(&first) && table.contains(&second));
+        assert_eq!(table.next_timeout(), Some(start + 65 * T1));
+        table.expire(start + 65 * T1);
+        assert!(table.is_empty() && table.next_timeout().is_none());
+    }
+
+    #[test]
+    fn a_table_full_of_pending_transactions_answers_statelessly() {
+        let start = Instant::now();
+        let peer = Peer::udp("192.0.2.7:5062".parse().expect("address"));
+        let mut table = ServerTransactions::new(1);
+        let (pending, extra) = (table.key(&request(1)), table.key(&request(2)));
+        table.receive(pending, peer);
+        assert_eq!(table.receive(extra, peer), (Seen::New, false));
+        assert_eq!(
+            table.answer(start, extra, 200, b"ok"),
+            Some(peer),
+            "answered once"
+        );
+        assert_eq!(table.answer(start, extra, 200, b"ok"), None);
+        assert_eq!(table.len(), 1);
     }
 }
