@@ -144,7 +144,8 @@ impl DriverTask {
                 peer,
                 bytes,
                 received,
-            } => match shedding::admission(now.saturating_duration_since(received), &bytes) {
+                backlog,
+            } => match shedding::admission(now.saturating_duration_since(received), backlog, &bytes) {
                 Admission::Handle => self.server.handle_datagram(now, wall(), peer, &bytes),
                 Admission::RefuseNewCalls => {
                     self.server.handle_datagram_overloaded(now, wall(), peer, &bytes)
