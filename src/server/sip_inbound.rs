@@ -15,9 +15,6 @@ pub enum Inbound {
         bytes: Vec<u8>,
         /// When it was read from the socket (for shedding stale requests).
         received: std::time::Instant,
-        /// How long the socket had held unread datagrams when this one was
-        /// read (zero when it had just been empty): the server is behind.
-        backlog: std::time::Duration,
     },
     Stream {
         peer: Peer,

@@ -36,10 +36,7 @@ impl ConnectionCounter {
 }
 
 /// Receives datagrams until shutdown; those over the per-address rate are
-/// dropped here, before they queue for the driver. Each carries how long
-/// the socket had been found non-empty on every read (`backlog`): a queue
-/// in the kernel's buffer that no timestamp taken after the read can see
-/// (`sip_driver/shedding.rs`).
+/// dropped here, before they queue for the driver.
 pub fn spawn_udp(
     socket: Arc<UdpSocket>,
     inbound: mpsc::Sender<Inbound>,
@@ -49,33 +46,20 @@ pub fn spawn_udp(
 ) {
     tasks.spawn(async move {
         let mut buffer = vec![0u8; MAX_MESSAGE_BYTES + 1];
-        // When a read last found the socket empty.
-        let mut drained = std::time::Instant::now();
         loop {
-            // `try_recv_from` never yields: spend the task's budget as the
-            // awaited read would, so a flood cannot starve the driver.
-            tokio::task::consume_budget().await;
-            let received = match socket.try_recv_from(&mut buffer) {
-                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
-                    drained = std::time::Instant::now();
-                    tokio::select! {
-                        () = shutdown.cancelled() => return,
-                        received = socket.recv_from(&mut buffer) => received,
-                    }
-                }
-                other => other,
+            let received = tokio::select! {
+                () = shutdown.cancelled() => return,
+                received = socket.recv_from(&mut buffer) => received,
             };
             match received {
                 Ok((length, address)) => {
                     if !rate.allow(address.ip()) {
                         continue;
                     }
-                    let now = std::time::Instant::now();
                     let datagram = Inbound::Datagram {
                         peer: Peer::udp(address),
                         bytes: buffer[..length].to_vec(),
-                        received: now,
-                        backlog: now.saturating_duration_since(drained),
+                        received: std::time::Instant::now(),
                     };
                     if inbound.send(datagram).await.is_err() {
                         return;

@@ -14,14 +14,12 @@
 //!   `RequestId`, `ClientId`.
 //! - `requests`: what it answers on its own; `authentication`: the digest
 //!   challenge through `auth::AuthGate`; `transactions`: answering
-//!   requests and our own client transactions; `overload`: 503 for new
-//!   calls while the driver's queue is late.
+//!   requests and our own client transactions.
 
 mod authentication;
 mod config;
 mod events;
 mod machine;
-mod overload;
 mod requests;
 mod transactions;
 
@@ -29,4 +27,3 @@ pub use self::config::EndpointConfig;
 pub use self::events::{ClientId, Event, RequestId};
 pub(crate) use self::machine::shrink_if_mostly_empty;
 pub use self::machine::{Endpoint, EndpointStats, MAX_SERVER_TRANSACTIONS};
-pub use self::overload::OVERLOAD_RETRY_AFTER;

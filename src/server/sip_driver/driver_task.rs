@@ -16,7 +16,7 @@ use super::handle::SipCommand;
 use super::phone_contact::PhoneContact;
 use super::publish_failure::publish_failure;
 use super::reconfigure_report::PendingReconfigure;
-use super::shedding::{self, Admission};
+use super::shedding;
 use super::unreached::UnreachedPhones;
 use crate::config::Transport;
 use crate::metrics::Metrics;
@@ -144,16 +144,13 @@ impl DriverTask {
                 peer,
                 bytes,
                 received,
-                backlog,
-            } => match shedding::admission(now.saturating_duration_since(received), backlog, &bytes) {
-                Admission::Handle => self.server.handle_datagram(now, wall(), peer, &bytes),
-                Admission::RefuseNewCalls => {
-                    self.server.handle_datagram_overloaded(now, wall(), peer, &bytes)
-                }
-                Admission::Shed => {
+            } => {
+                if shedding::is_stale_request(now.saturating_duration_since(received), &bytes) {
                     self.metrics.sip_shed.fetch_add(1, Ordering::Relaxed);
+                    return;
                 }
-            },
+                self.server.handle_datagram(now, wall(), peer, &bytes);
+            }
             Inbound::Stream { peer, bytes } => {
                 if let Some(connection) = peer.connection {
                     self.connections.remember_address(connection, peer.address);

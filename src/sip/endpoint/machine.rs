@@ -32,8 +32,6 @@ pub struct EndpointStats {
     pub challenges: u64,
     /// Requests answered without a stored transaction (table full).
     pub stateless_answers: u64,
-    /// New calls refused with 503 while overloaded (`overload`).
-    pub overload_refusals: u64,
     /// Responses that matched a transaction but came from another peer.
     pub responses_from_elsewhere: u64,
 }

@@ -11,7 +11,7 @@ use super::events::RequestId;
 use super::machine::Endpoint;
 use crate::sip::inspection::{Refusal, inspect};
 use crate::sip::message::{Message, Method, Request};
-use crate::sip::parse::{Framing, Malformed, parse};
+use crate::sip::parse::{Framing, parse};
 use crate::sip::peer::{Peer, Transmit};
 use crate::sip::response::{ACCEPT, ALLOW, ALLOW_EVENTS, ResponseBuilder};
 use crate::sip::server_transactions::Seen;
@@ -19,12 +19,7 @@ use crate::sip::transaction::ServerKey;
 
 impl Endpoint {
     pub(super) fn handle_message(&mut self, now: Instant, peer: Peer, bytes: &[u8], framing: Framing) {
-        self.handle_parsed(now, peer, parse(bytes, framing));
-    }
-
-    /// A message after `parse`.
-    pub(super) fn handle_parsed(&mut self, now: Instant, peer: Peer, parsed: Result<Message, Malformed>) {
-        match parsed {
+        match parse(bytes, framing) {
             Ok(Message::Request(request)) => self.handle_request(now, peer, request),
             Ok(Message::Response(response)) => self.handle_response(now, peer, response),
             Err(malformed) => {
@@ -51,7 +46,7 @@ impl Endpoint {
         }
     }
 
-    pub(super) fn handle_request(&mut self, now: Instant, peer: Peer, request: Request) {
+    fn handle_request(&mut self, now: Instant, peer: Peer, request: Request) {
         self.stats.requests += 1;
         let key = self.servers.key(&request);
         if request.method == Method::Ack {

@@ -111,14 +111,6 @@ impl PresenceServer {
         self.process_events(now, wall);
     }
 
-    /// A datagram that waited past the driver's overload mark: new calls
-    /// get 503 (`Endpoint::handle_datagram_overloaded`).
-    pub fn handle_datagram_overloaded(&mut self, now: Instant, wall: u64, peer: Peer, bytes: &[u8]) {
-        self.advance_clock(now);
-        self.endpoint.handle_datagram_overloaded(now, peer, bytes);
-        self.process_events(now, wall);
-    }
-
     pub fn handle_stream_bytes(
         &mut self,
         now: Instant,
