@@ -6,10 +6,11 @@
 //! higher than the last one seen for that nonce, so a captured request
 //! cannot be replayed.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use md5::Md5;
-use sha2::{Digest as _, Sha256};
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::challenge::Algorithm;
@@ -75,16 +76,17 @@ pub fn parse_digest(value: &str) -> Result<DigestCredentials, ParseError> {
         params
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.clone())
+            .map(|(_, value)| value.as_ref())
     };
-    let required = |name: &'static str| get(name).ok_or(ParseError::Missing(name));
+    let owned = |name: &'static str| get(name).map(str::to_owned);
+    let required = |name: &'static str| owned(name).ok_or(ParseError::Missing(name));
     let algorithm = match get("algorithm") {
         None => Algorithm::Md5,
-        Some(name) => Algorithm::parse(&name).ok_or(ParseError::Algorithm(name))?,
+        Some(name) => Algorithm::parse(name).ok_or_else(|| ParseError::Algorithm(name.to_owned()))?,
     };
     let nc = match get("nc") {
         None => None,
-        Some(nc) if nc.len() == 8 => Some(u32::from_str_radix(&nc, 16).map_err(|_| ParseError::NonceCount)?),
+        Some(nc) if nc.len() == 8 => Some(u32::from_str_radix(nc, 16).map_err(|_| ParseError::NonceCount)?),
         Some(_) => return Err(ParseError::NonceCount),
     };
     Ok(DigestCredentials {
@@ -94,8 +96,8 @@ pub fn parse_digest(value: &str) -> Result<DigestCredentials, ParseError> {
         uri: required("uri")?,
         response: required("response")?,
         algorithm,
-        qop: get("qop"),
-        cnonce: get("cnonce"),
+        qop: owned("qop"),
+        cnonce: owned("cnonce"),
         nc,
     })
 }
@@ -113,7 +115,7 @@ pub fn parse_challenge(value: &str) -> Option<(String, String, Algorithm, bool)>
         params
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| v.to_string())
     };
     let algorithm = match get("algorithm") {
         None => Algorithm::Md5,
@@ -123,9 +125,11 @@ pub fn parse_challenge(value: &str) -> Option<(String, String, Algorithm, bool)>
     Some((get("realm")?, get("nonce")?, algorithm, qop))
 }
 
-/// Splits `a="x", b=y` into pairs, honouring quoted strings with `\` escapes.
-fn parse_params(input: &str) -> Result<Vec<(String, String)>, ParseError> {
-    let mut params = Vec::new();
+/// Splits `a="x", b=y` into pairs, honouring quoted strings with `\`
+/// escapes. Values borrow from `input` unless an escape had to be undone.
+fn parse_params(input: &str) -> Result<Vec<(&str, Cow<'_, str>)>, ParseError> {
+    // An Authorization header has ten parameters: one allocation.
+    let mut params = Vec::with_capacity(10);
     let mut rest = input.trim();
     while !rest.is_empty() {
         let (key, after_key) = rest.split_once('=').ok_or(ParseError::Syntax)?;
@@ -135,25 +139,13 @@ fn parse_params(input: &str) -> Result<Vec<(String, String)>, ParseError> {
         }
         let after_key = after_key.trim_start();
         let (value, remainder) = if let Some(quoted) = after_key.strip_prefix('"') {
-            let mut value = String::new();
-            let mut chars = quoted.char_indices();
-            let mut end = None;
-            while let Some((index, c)) = chars.next() {
-                match c {
-                    '\\' => value.push(chars.next().ok_or(ParseError::Syntax)?.1),
-                    '"' => {
-                        end = Some(index + 1);
-                        break;
-                    }
-                    _ => value.push(c),
-                }
-            }
-            (value, &quoted[end.ok_or(ParseError::Syntax)?..])
+            let (value, end) = unquote(quoted)?;
+            (value, &quoted[end..])
         } else {
             let end = after_key.find(',').unwrap_or(after_key.len());
-            (after_key[..end].trim().to_owned(), &after_key[end..])
+            (Cow::Borrowed(after_key[..end].trim()), &after_key[end..])
         };
-        params.push((key.to_owned(), value));
+        params.push((key, value));
         rest = remainder.trim_start();
         if let Some(next) = rest.strip_prefix(',') {
             rest = next.trim_start();
@@ -164,18 +156,38 @@ fn parse_params(input: &str) -> Result<Vec<(String, String)>, ParseError> {
     Ok(params)
 }
 
+/// The quoted string at the start of `quoted` (its opening quote already
+/// taken): its value, and where the text after the closing quote begins.
+fn unquote(quoted: &str) -> Result<(Cow<'_, str>, usize), ParseError> {
+    let close = quoted.find(['"', '\\']).ok_or(ParseError::Syntax)?;
+    if quoted.as_bytes()[close] == b'"' {
+        return Ok((Cow::Borrowed(&quoted[..close]), close + 1));
+    }
+    let mut value = String::with_capacity(quoted.len());
+    let mut chars = quoted.char_indices();
+    while let Some((index, c)) = chars.next() {
+        match c {
+            '\\' => value.push(chars.next().ok_or(ParseError::Syntax)?.1),
+            '"' => return Ok((Cow::Owned(value), index + 1)),
+            _ => value.push(c),
+        }
+    }
+    Err(ParseError::Syntax)
+}
+
 impl DigestCredentials {
     /// The response a client knowing `password` would send for `method`.
     pub fn expected_response(&self, method: &str, password: &str) -> String {
-        let hash = |input: String| self.algorithm.hex(input.as_bytes());
-        let ha1 = hash(format!("{}:{}:{password}", self.username, self.realm));
-        let ha2 = hash(format!("{method}:{}", self.uri));
+        let hash = |pieces: &[&str]| self.algorithm.hex(pieces);
+        let ha1 = hash(&[&self.username, ":", &self.realm, ":", password]);
+        let ha2 = hash(&[method, ":", &self.uri]);
         match (&self.qop, &self.cnonce, self.nc) {
             (Some(qop), Some(cnonce), Some(nc)) => {
-                hash(format!("{ha1}:{}:{nc:08x}:{cnonce}:{qop}:{ha2}", self.nonce))
+                let nc = format!("{nc:08x}");
+                hash(&[&ha1, ":", &self.nonce, ":", &nc, ":", cnonce, ":", qop, ":", &ha2])
             }
             // RFC 2069 compatibility: no qop.
-            _ => hash(format!("{ha1}:{}:{ha2}", self.nonce)),
+            _ => hash(&[&ha1, ":", &self.nonce, ":", &ha2]),
         }
     }
 
@@ -207,10 +219,19 @@ impl DigestCredentials {
 }
 
 impl Algorithm {
-    fn hex(self, input: &[u8]) -> String {
+    /// The hex digest of `pieces` one after another (fed to the hash as
+    /// they are, with no joined copy).
+    fn hex(self, pieces: &[&str]) -> String {
+        fn digest<D: Digest>(pieces: &[&str]) -> String {
+            let mut hasher = D::new();
+            for piece in pieces {
+                hasher.update(piece.as_bytes());
+            }
+            crate::hex::lower(&hasher.finalize())
+        }
         match self {
-            Self::Md5 => crate::hex::lower(&Md5::digest(input)),
-            Self::Sha256 => crate::hex::lower(&Sha256::digest(input)),
+            Self::Md5 => digest::<Md5>(pieces),
+            Self::Sha256 => digest::<Sha256>(pieces),
         }
     }
 }

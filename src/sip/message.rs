@@ -136,21 +136,36 @@ impl Request {
     }
 }
 
-/// Writes a start line, headers, a computed Content-Length and the body.
-pub fn serialize(start_line: &str, headers: &Headers, body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256 + body.len());
-    out.extend_from_slice(start_line.as_bytes());
+/// Writes a start line (given in pieces, written one after another),
+/// headers, a computed Content-Length and the body, into one buffer sized
+/// up front.
+pub fn serialize(start_line: &[&str], headers: &Headers, body: &[u8]) -> Vec<u8> {
+    const CONTENT_LENGTH: &[u8] = b"Content-Length: ";
+    let fields = headers
+        .iter()
+        .filter(|(name, _)| !name.eq_ignore_ascii_case("Content-Length"));
+    let size = start_line.iter().map(|piece| piece.len()).sum::<usize>()
+        + fields
+            .clone()
+            .map(|(name, value)| name.len() + value.len() + 4)
+            .sum::<usize>()
+        + CONTENT_LENGTH.len()
+        + 24
+        + body.len();
+    let mut out = Vec::with_capacity(size);
+    for piece in start_line {
+        out.extend_from_slice(piece.as_bytes());
+    }
     out.extend_from_slice(b"\r\n");
-    for (name, value) in headers.iter() {
-        if name.eq_ignore_ascii_case("Content-Length") {
-            continue;
-        }
+    for (name, value) in fields {
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+    out.extend_from_slice(CONTENT_LENGTH);
+    out.extend_from_slice(body.len().to_string().as_bytes());
+    out.extend_from_slice(b"\r\n\r\n");
     out.extend_from_slice(body);
     out
 }

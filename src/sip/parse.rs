@@ -81,7 +81,7 @@ pub fn parse(input: &[u8], framing: Framing) -> Result<Message, Malformed> {
         .map(|line| line.strip_suffix('\r').unwrap_or(line));
     let start_line = lines.next().unwrap_or("");
     let is_response = start_line.starts_with("SIP/");
-    let headers = read_headers(lines).map_err(|(reason, headers)| Malformed {
+    let headers = read_headers(lines, head.len()).map_err(|(reason, headers)| Malformed {
         reason: reason.to_owned(),
         status: 400,
         answer_with: (!is_response).then_some(headers),
@@ -129,19 +129,15 @@ pub fn parse(input: &[u8], framing: Framing) -> Result<Message, Malformed> {
 }
 
 /// Header lines → `Headers`, unfolding continuation lines.
-fn read_headers<'a>(lines: impl Iterator<Item = &'a str>) -> Result<Headers, (&'static str, Headers)> {
-    let mut headers = Headers::new();
+fn read_headers<'a>(
+    lines: impl Iterator<Item = &'a str>,
+    length: usize,
+) -> Result<Headers, (&'static str, Headers)> {
+    let mut headers = Headers::with_capacity(16, length);
     for line in lines {
         if line.starts_with([' ', '\t']) {
-            let Some(last) = headers.last_value_mut() else {
+            if !headers.continue_last(line.trim()) {
                 return Err(("continuation line before any header", headers));
-            };
-            let continued = line.trim();
-            if !continued.is_empty() {
-                if !last.is_empty() {
-                    last.push(' ');
-                }
-                last.push_str(continued);
             }
             continue;
         }

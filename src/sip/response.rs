@@ -1,6 +1,7 @@
 //! Building responses (RFC 3261 §8.2.6) with explicit reason phrases, and
 //! outgoing requests (NOTIFY, OPTIONS) for client transactions.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
@@ -51,7 +52,7 @@ pub fn reason_phrase(code: u16) -> &'static str {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseBuilder {
     pub code: u16,
-    pub reason: String,
+    pub reason: Cow<'static, str>,
     pub headers: Headers,
     pub body: Bytes,
 }
@@ -60,16 +61,7 @@ pub struct ResponseBuilder {
 /// RFC 3581), so the response finds its way back through NAT.
 fn stamp_via(via: &str, source: SocketAddr) -> String {
     match super::via::Via::parse(via) {
-        Ok(mut parsed) => {
-            let ip = source.ip().to_string();
-            if parsed.wants_rport() {
-                parsed.set_param("rport", Some(source.port().to_string()));
-                parsed.set_param("received", Some(ip));
-            } else if parsed.host != ip {
-                parsed.set_param("received", Some(ip));
-            }
-            parsed.to_string()
-        }
+        Ok(parsed) => parsed.stamped_for(source),
         // Only reachable for raw (malformed-request) answers: copy as is.
         Err(_) => via.to_owned(),
     }
@@ -82,7 +74,11 @@ fn with_tag(to: &str, tag: &str) -> String {
         .map_or(to, |(_, params)| params)
         .split(';')
         .skip(1)
-        .any(|p| p.trim().to_ascii_lowercase().starts_with("tag"));
+        .any(|p| {
+            p.trim()
+                .get(..3)
+                .is_some_and(|name| name.eq_ignore_ascii_case("tag"))
+        });
     if has_tag {
         to.to_owned()
     } else {
@@ -94,17 +90,29 @@ impl ResponseBuilder {
     /// A response to `request` from `source`, with `to_tag` added to To if
     /// it has none (never on 100).
     pub fn new(request: &Request, code: u16, source: SocketAddr, to_tag: &str) -> Self {
-        Self::from_headers(&request.headers, code, source, to_tag)
+        // The top Via was parsed with the request: stamp it, not its text.
+        let top = request.core.vias.first().map(|via| via.stamped_for(source));
+        Self::build(&request.headers, top, code, source, to_tag)
             .expect("a parsed request has the core headers")
     }
 
     /// A response built from raw headers (for requests that failed to
     /// parse); `None` if Via, From, To, Call-ID or CSeq is missing.
     pub fn from_headers(request: &Headers, code: u16, source: SocketAddr, to_tag: &str) -> Option<Self> {
-        let mut headers = Headers::new();
+        Self::build(request, None, code, source, to_tag)
+    }
+
+    fn build(
+        request: &Headers,
+        stamped_top: Option<String>,
+        code: u16,
+        source: SocketAddr,
+        to_tag: &str,
+    ) -> Option<Self> {
+        let mut headers = Headers::with_capacity(8, 512);
         let vias = request.values("Via");
         let (top, rest) = vias.split_first()?;
-        headers.push("Via", stamp_via(top, source));
+        headers.push("Via", stamped_top.unwrap_or_else(|| stamp_via(top, source)));
         for via in rest {
             headers.push("Via", *via);
         }
@@ -123,7 +131,7 @@ impl ResponseBuilder {
         headers.push("Server", PRODUCT);
         Some(Self {
             code,
-            reason: reason_phrase(code).to_owned(),
+            reason: Cow::Borrowed(reason_phrase(code)),
             headers,
             body: Bytes::new(),
         })
@@ -131,11 +139,11 @@ impl ResponseBuilder {
 
     /// Replaces the reason phrase (e.g. to say what was malformed).
     pub fn reason(mut self, reason: &str) -> Self {
-        self.reason = reason.replace(['\r', '\n'], " ");
+        self.reason = Cow::Owned(reason.replace(['\r', '\n'], " "));
         self
     }
 
-    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+    pub fn header(mut self, name: &str, value: impl AsRef<str>) -> Self {
         self.headers.push(name, value);
         self
     }
@@ -147,11 +155,8 @@ impl ResponseBuilder {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        serialize(
-            &format!("SIP/2.0 {} {}", self.code, self.reason),
-            &self.headers,
-            &self.body,
-        )
+        let code = self.code.to_string();
+        serialize(&["SIP/2.0 ", &code, " ", &self.reason], &self.headers, &self.body)
     }
 }
 
@@ -174,7 +179,7 @@ impl OutgoingRequest {
             headers.push(name, value);
         }
         serialize(
-            &format!("{} {} SIP/2.0", self.method, self.uri),
+            &[self.method.as_str(), " ", &self.uri, " SIP/2.0"],
             &headers,
             &self.body,
         )

@@ -9,7 +9,7 @@ use super::headers::split_unquoted;
 
 /// Characters of a token (RFC 3261 §25.1).
 pub fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "-.!%*_+`'~".contains(c)
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '!' | '%' | '*' | '_' | '+' | '`' | '\'' | '~')
 }
 
 /// A `sip:`/`sips:` URI. User and host are kept as written (escapes
@@ -158,8 +158,11 @@ pub fn split_host_port(input: &str) -> Result<(String, Option<u16>), UriError> {
             None => (input, None),
         }
     };
-    let valid_host =
-        |h: &str| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || "-._:".contains(c));
+    let valid_host = |h: &str| {
+        !h.is_empty()
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':'))
+    };
     if !valid_host(host) {
         return Err(UriError("invalid host"));
     }

@@ -1,6 +1,7 @@
 //! The Via header (RFC 3261 §20.42, §18.2.1; RFC 3581 `rport`).
 
 use std::fmt;
+use std::net::SocketAddr;
 
 use super::uri::{UriError, is_token_char, parse_params, split_host_port, write_host_port_params};
 
@@ -74,6 +75,61 @@ impl Via {
     }
 }
 
+impl Via {
+    /// This Via as a response carries it back (RFC 3261 §18.2.1, RFC 3581
+    /// §4): `rport` filled in with the source port if the client asked
+    /// for it, and `received` set to the source address when it asked for
+    /// `rport` or sent another host. Written straight from the parsed
+    /// value: no copy of it is made.
+    pub fn stamped_for(&self, source: SocketAddr) -> String {
+        let ip = source.ip().to_string();
+        let port = source.port().to_string();
+        let mut rport_due = self.wants_rport();
+        let mut received_due = rport_due || self.host != ip;
+        let mut out = String::with_capacity(64 + self.host.len() + ip.len());
+        out.push_str("SIP/2.0/");
+        out.push_str(&self.transport);
+        out.push(' ');
+        if self.host.contains(':') {
+            out.push('[');
+            out.push_str(&self.host);
+            out.push(']');
+        } else {
+            out.push_str(&self.host);
+        }
+        if let Some(sent_port) = self.port {
+            out.push(':');
+            out.push_str(&sent_port.to_string());
+        }
+        let mut push = |name: &str, value: Option<&str>| {
+            out.push(';');
+            out.push_str(name);
+            if let Some(value) = value {
+                out.push('=');
+                out.push_str(value);
+            }
+        };
+        for (name, value) in &self.params {
+            if rport_due && name.eq_ignore_ascii_case("rport") {
+                rport_due = false;
+                push(name, Some(&port));
+            } else if received_due && name.eq_ignore_ascii_case("received") {
+                received_due = false;
+                push(name, Some(&ip));
+            } else {
+                push(name, value.as_deref());
+            }
+        }
+        if rport_due {
+            push("rport", Some(&port));
+        }
+        if received_due {
+            push("received", Some(&ip));
+        }
+        out
+    }
+}
+
 impl fmt::Display for Via {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SIP/2.0/{} ", self.transport)?;
@@ -119,6 +175,41 @@ mod tests {
             "SIP/2.0/UDP host;branch=\"unterminated",
         ] {
             assert!(Via::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn stamping_fills_rport_and_received_in_place() {
+        let source: SocketAddr = "192.0.2.7:40000".parse().unwrap();
+        for (sent, stamped) in [
+            (
+                "SIP/2.0/UDP 10.0.0.1:5060;rport;branch=z9hG4bKa",
+                "SIP/2.0/UDP 10.0.0.1:5060;rport=40000;branch=z9hG4bKa;received=192.0.2.7",
+            ),
+            (
+                "SIP / 2.0 / udp 10.0.0.1 ; received=1.2.3.4 ; branch=z9hG4bKb",
+                "SIP/2.0/UDP 10.0.0.1;received=192.0.2.7;branch=z9hG4bKb",
+            ),
+            (
+                "SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bKc",
+                "SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bKc",
+            ),
+            (
+                "SIP/2.0/TCP [2001:db8::9]:5070;branch=z9hG4bKd;rport",
+                "SIP/2.0/TCP [2001:db8::9]:5070;branch=z9hG4bKd;rport=40000;received=192.0.2.7",
+            ),
+        ] {
+            let via = Via::parse(sent).unwrap();
+            assert_eq!(via.stamped_for(source), stamped, "{sent}");
+            // The same as setting the parameters on a copy and writing it.
+            let mut copy = via.clone();
+            if via.wants_rport() {
+                copy.set_param("rport", Some("40000".into()));
+                copy.set_param("received", Some("192.0.2.7".into()));
+            } else if via.host != "192.0.2.7" {
+                copy.set_param("received", Some("192.0.2.7".into()));
+            }
+            assert_eq!(copy.to_string(), stamped, "{sent}");
         }
     }
 }
