@@ -29,6 +29,7 @@ pub mod parse;
 pub mod peer;
 pub mod presence_server;
 pub mod response;
+pub mod server_transactions;
 pub mod subscription;
 pub mod transaction;
 pub mod uri;

@@ -20,6 +20,8 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::collections::hash_map::{DefaultHasher, RandomState};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::time::{Duration, Instant};
 
 use super::message::{Method, Request};
@@ -32,62 +34,104 @@ pub const T2: Duration = Duration::from_secs(4);
 /// How long a message may linger in the network.
 pub const T4: Duration = Duration::from_secs(5);
 
-/// Identifies a server transaction: the top Via's branch (RFC 3261
-/// magic-cookie style) or, for older clients, a digest of the fields
-/// RFC 2543 matched on; plus sent-by and method. ACK is keyed as the
-/// INVITE it acknowledges.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ServerKey {
-    branch: String,
-    sent_by: String,
-    method: String,
+/// Identifies a server transaction: a 128-bit keyed digest of what RFC
+/// 3261 §17.2.3 matches on — the top Via's branch (magic-cookie style)
+/// or, for older clients, the fields RFC 2543 matched on; plus sent-by
+/// and method. ACK is keyed as the INVITE it acknowledges.
+///
+/// Why a digest and not the texts: a UDP server transaction is kept for
+/// 64·T1 after its answer, so a busy server holds tens of thousands, and
+/// three owned strings per key (cloned again into the timer and eviction
+/// queues) cost more than the stored response. Sixteen bytes, `Copy`.
+/// The hash is SipHash keyed at random per process (`ServerKeys`), so a
+/// client cannot choose a branch that collides with another's; by chance,
+/// two of 100,000 live keys collide with probability ~2⁻⁹⁶.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServerKey([u64; 2]);
+
+/// Derives `ServerKey`s with one random SipHash key.
+#[derive(Debug, Default)]
+pub struct ServerKeys(RandomState);
+
+impl ServerKeys {
+    /// The key of `request`'s transaction.
+    pub fn of(&self, request: &Request) -> ServerKey {
+        let method = match request.method {
+            Method::Ack => &Method::Invite,
+            ref other => other,
+        };
+        self.with_method(request, method)
+    }
+
+    /// The key of the INVITE a CANCEL targets: same branch and sent-by
+    /// (RFC 3261 §9.2).
+    pub fn cancelled(&self, request: &Request) -> Option<ServerKey> {
+        (request.method == Method::Cancel).then(|| self.with_method(request, &Method::Invite))
+    }
+
+    fn with_method(&self, request: &Request, method: &Method) -> ServerKey {
+        let fields = |hasher: &mut DefaultHasher| {
+            let via = request.top_via();
+            match via.branch() {
+                Some(branch) if branch.len() > 7 && branch.starts_with("z9hG4bK") => branch.hash(hasher),
+                _ => {
+                    let core = &request.core;
+                    "rfc2543".hash(hasher);
+                    core.call_id.hash(hasher);
+                    core.cseq.hash(hasher);
+                    core.from.param("tag").unwrap_or("").hash(hasher);
+                    request.uri.hash(hasher);
+                }
+            }
+            via.host.hash(hasher);
+            via.port.unwrap_or(0).hash(hasher);
+            method.as_str().hash(hasher);
+        };
+        // Two SipHash outputs of the same fields under distinct prefixes:
+        // 128 bits, with no allocation.
+        let half = |prefix: u8| {
+            let mut hasher = self.0.build_hasher();
+            prefix.hash(&mut hasher);
+            fields(&mut hasher);
+            hasher.finish()
+        };
+        ServerKey([half(0), half(1)])
+    }
 }
 
-impl ServerKey {
-    pub fn of(request: &Request) -> Self {
-        let via = request.top_via();
-        let sent_by = format!("{}:{}", via.host, via.port.unwrap_or(0));
-        let method = match request.method {
-            Method::Ack => "INVITE".to_owned(),
-            ref other => other.as_str().to_owned(),
-        };
-        let branch = match via.branch() {
-            Some(branch) if branch.len() > 7 && branch.starts_with("z9hG4bK") => branch.to_owned(),
-            _ => {
-                let core = &request.core;
-                format!(
-                    "rfc2543|{}|{}|{}|{}",
-                    core.call_id,
-                    core.cseq,
-                    core.from.param("tag").unwrap_or(""),
-                    request.uri
-                )
-            }
-        };
-        Self {
-            branch,
-            sent_by,
-            method,
+/// A server transaction's state. What each keeps is what its state
+/// needs: the peer to answer until there is an answer, then the answer
+/// itself for retransmissions (§17.2.2: a retransmitted request in
+/// Proceeding or Completed gets the last response again). Boxed where
+/// rare or large, so a table slot stays small.
+#[derive(Debug)]
+pub enum ServerTransaction {
+    /// No response yet: where to send it.
+    Trying(Box<Peer>),
+    /// A provisional response sent; a final one may follow.
+    Proceeding(Box<(Peer, Box<[u8]>)>),
+    /// The final response, until Timer J (`completed_transactions`).
+    Completed(Box<[u8]>),
+}
+
+impl ServerTransaction {
+    /// The last response sent, for a retransmitted request.
+    pub fn last_response(&self) -> Option<&[u8]> {
+        match self {
+            Self::Trying(_) => None,
+            Self::Proceeding(proceeding) => Some(&proceeding.1),
+            Self::Completed(response) => Some(response),
         }
     }
 
-    /// The key of the request a CANCEL targets.
-    pub fn cancelled(&self) -> Option<Self> {
-        (self.method == "CANCEL").then(|| Self {
-            method: "INVITE".to_owned(),
-            ..self.clone()
-        })
+    /// Where a response goes; `None` once completed.
+    pub fn peer(&self) -> Option<Peer> {
+        match self {
+            Self::Trying(peer) => Some(**peer),
+            Self::Proceeding(proceeding) => Some(proceeding.0),
+            Self::Completed(_) => None,
+        }
     }
-}
-
-/// A server transaction's state.
-#[derive(Debug)]
-pub struct ServerTransaction {
-    pub peer: Peer,
-    /// The last response sent, for retransmitted requests.
-    pub last_response: Option<Vec<u8>>,
-    /// Timer J: when the Completed state ends.
-    pub remove_at: Option<Instant>,
 }
 
 /// A client transaction's state.
@@ -112,10 +156,11 @@ pub enum ClientState {
     Completed,
 }
 
-/// What a timer entry refers to.
+/// What a timer entry refers to. Server transactions have no entries:
+/// their one timer, J, is kept in completion order
+/// (`completed_transactions`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TimerRef {
-    Server(ServerKey),
     Client(u64),
 }
 

@@ -9,16 +9,17 @@ use std::time::Instant;
 use super::config::EndpointConfig;
 use super::events::Event;
 use crate::auth::{AuthGate, NonceSecret};
-use crate::sip::completed_transactions::CompletedOrder;
 use crate::sip::framing::{Frame, FramingError, StreamFramer};
 use crate::sip::parse::Framing;
 use crate::sip::peer::{ConnectionId, Peer, Random, Transmit};
-use crate::sip::transaction::{ClientTransaction, ServerKey, ServerTransaction, TimerQueue};
+use crate::sip::server_transactions::ServerTransactions;
+use crate::sip::transaction::{ClientTransaction, TimerQueue};
 
-/// Most server transactions kept for retransmission absorption. Beyond
-/// it (a flood), requests are still answered, just not remembered: a
-/// retransmission then gets a fresh answer, which is harmless.
-pub const MAX_SERVER_TRANSACTIONS: usize = 20_000;
+/// Most server transactions kept for retransmission absorption: enough
+/// for twice the SUBSCRIBE knee (`server_transactions`). Beyond it the
+/// oldest completed one gives way; when all are pending (a flood),
+/// requests are still answered, just not remembered.
+pub const MAX_SERVER_TRANSACTIONS: usize = 65_536;
 
 /// Counters for metrics.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -41,12 +42,7 @@ pub struct Endpoint {
     pub(super) random: Random,
     pub(super) epoch: Instant,
     pub(super) gate: AuthGate,
-    pub(super) servers: HashMap<ServerKey, ServerTransaction>,
-    /// Completed UDP server transactions, oldest first: the first to go
-    /// when `servers` is full (`completed_transactions`).
-    pub(super) completed: CompletedOrder,
-    /// Where to answer requests whose transaction could not be stored.
-    pub(super) unstored: HashMap<ServerKey, Peer>,
+    pub(super) servers: ServerTransactions,
     pub(super) clients: HashMap<u64, ClientTransaction>,
     pub(super) client_by_branch: HashMap<String, u64>,
     pub(super) next_client: u64,
@@ -66,9 +62,7 @@ impl Endpoint {
             config,
             random,
             epoch: now,
-            servers: HashMap::new(),
-            completed: CompletedOrder::default(),
-            unstored: HashMap::new(),
+            servers: ServerTransactions::new(MAX_SERVER_TRANSACTIONS),
             clients: HashMap::new(),
             client_by_branch: HashMap::new(),
             next_client: 0,
@@ -152,13 +146,16 @@ impl Endpoint {
 
     /// When `handle_timeout` should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.next()
+        match (self.timers.next(), self.servers.next_timeout()) {
+            (Some(client), Some(server)) => Some(client.min(server)),
+            (client, server) => client.or(server),
+        }
     }
 
     /// Shrinks transaction tables left mostly empty after a burst; true
     /// when any shrank (see `presence_server/memory.rs`).
     pub fn compact(&mut self) -> bool {
-        shrink_if_mostly_empty(&mut self.servers)
+        self.servers.compact()
             | shrink_if_mostly_empty(&mut self.clients)
             | shrink_if_mostly_empty(&mut self.client_by_branch)
     }

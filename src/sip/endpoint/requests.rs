@@ -8,13 +8,14 @@
 use std::time::Instant;
 
 use super::events::RequestId;
-use super::machine::{Endpoint, MAX_SERVER_TRANSACTIONS};
+use super::machine::Endpoint;
 use crate::sip::inspection::{Refusal, inspect};
 use crate::sip::message::{Message, Method, Request};
 use crate::sip::parse::{Framing, parse};
 use crate::sip::peer::{Peer, Transmit};
 use crate::sip::response::{ACCEPT, ALLOW, ALLOW_EVENTS, ResponseBuilder};
-use crate::sip::transaction::{ServerKey, ServerTransaction};
+use crate::sip::server_transactions::Seen;
+use crate::sip::transaction::ServerKey;
 
 impl Endpoint {
     pub(super) fn handle_message(&mut self, now: Instant, peer: Peer, bytes: &[u8], framing: Framing) {
@@ -47,37 +48,22 @@ impl Endpoint {
 
     fn handle_request(&mut self, now: Instant, peer: Peer, request: Request) {
         self.stats.requests += 1;
-        let key = ServerKey::of(&request);
+        let key = self.servers.key(&request);
         if request.method == Method::Ack {
             // Either acknowledges our 405 to an INVITE, or nothing: no answer.
             return;
         }
-        if let Some(existing) = self.servers.get(&key) {
-            self.stats.retransmissions_absorbed += 1;
-            if let Some(bytes) = existing.last_response.clone() {
-                self.transmits.push_back(Transmit { peer, bytes });
+        match self.servers.receive(key, peer) {
+            (Seen::Retransmission(last), _) => {
+                self.stats.retransmissions_absorbed += 1;
+                if let Some(bytes) = last {
+                    let bytes = bytes.to_vec();
+                    self.transmits.push_back(Transmit { peer, bytes });
+                }
+                return;
             }
-            return;
-        }
-        if self.servers.len() >= MAX_SERVER_TRANSACTIONS {
-            self.completed.evict_oldest(&mut self.servers);
-        }
-        if self.servers.len() < MAX_SERVER_TRANSACTIONS {
-            self.servers.insert(
-                key.clone(),
-                ServerTransaction {
-                    peer,
-                    last_response: None,
-                    remove_at: None,
-                },
-            );
-        } else {
-            self.stats.stateless_answers += 1;
-            // Answered within this same call (or by the application right
-            // after the event), so this map stays tiny; bounded anyway.
-            if self.unstored.len() < MAX_SERVER_TRANSACTIONS {
-                self.unstored.insert(key.clone(), peer);
-            }
+            (Seen::New, true) => {}
+            (Seen::New, false) => self.stats.stateless_answers += 1,
         }
         let answer = |code| (code, None::<&str>);
         // SUBSCRIBE and PUBLISH are inspected after authentication;
@@ -91,9 +77,10 @@ impl Endpoint {
             Method::Subscribe | Method::Publish => return self.authenticate(now, key, peer, request),
             Method::Options => answer(200),
             Method::Cancel => {
-                let known = key
-                    .cancelled()
-                    .is_some_and(|target| self.servers.contains_key(&target));
+                let known = self
+                    .servers
+                    .cancelled(&request)
+                    .is_some_and(|target| self.servers.contains(&target));
                 answer(if known { 200 } else { 481 })
             }
             Method::Bye | Method::Notify => answer(481),

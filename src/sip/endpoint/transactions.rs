@@ -20,33 +20,11 @@ impl Endpoint {
     }
 
     pub(super) fn reply(&mut self, now: Instant, RequestId(key): RequestId, response: ResponseBuilder) {
-        let Some(transaction) = self.servers.get_mut(&key) else {
-            // Not remembered (the table was full): answer the request's
-            // source anyway, statelessly.
-            if let Some(peer) = self.unstored.remove(&key) {
-                self.transmits.push_back(Transmit {
-                    peer,
-                    bytes: response.to_bytes(),
-                });
-            }
-            return;
-        };
         let bytes = response.to_bytes();
-        self.transmits.push_back(Transmit {
-            peer: transaction.peer,
-            bytes: bytes.clone(),
-        });
-        transaction.last_response = Some(bytes);
-        if response.code >= 200 {
-            // Timer J: absorb retransmissions for 64·T1 on UDP; at once on streams.
-            let at = if transaction.peer.is_reliable() {
-                now
-            } else {
-                self.completed.completed(key.clone());
-                now + 64 * T1
-            };
-            transaction.remove_at = Some(at);
-            self.timers.schedule(at, TimerRef::Server(key));
+        // Unknown only when the table was full and the request was not
+        // remembered: then it is answered statelessly, or not at all.
+        if let Some(peer) = self.servers.answer(now, key, response.code, &bytes) {
+            self.transmits.push_back(Transmit { peer, bytes });
         }
     }
 
@@ -181,21 +159,9 @@ impl Endpoint {
 
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        while let Some(timer) = self.timers.pop_due(now) {
-            match timer {
-                TimerRef::Server(key) => {
-                    if self
-                        .servers
-                        .get(&key)
-                        .and_then(|t| t.remove_at)
-                        .is_some_and(|at| at <= now)
-                    {
-                        self.servers.remove(&key);
-                        self.completed.prune(&self.servers);
-                    }
-                }
-                TimerRef::Client(id) => self.client_timer(now, id),
-            }
+        self.servers.expire(now);
+        while let Some(TimerRef::Client(id)) = self.timers.pop_due(now) {
+            self.client_timer(now, id);
         }
     }
 
