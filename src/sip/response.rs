@@ -137,6 +137,26 @@ impl ResponseBuilder {
         })
     }
 
+    /// The same transaction's answer with another status: this response's
+    /// Via, From, To (with its tag), Call-ID, CSeq and Server, without
+    /// what a 2xx added (Expires, Contact, Record-Route …). For a refusal
+    /// decided after the answer was built, when its record could not be
+    /// stored: built only then, not beside every answer.
+    pub fn with_status(&self, code: u16) -> Self {
+        let mut headers = Headers::with_capacity(8, 512);
+        for (name, value) in self.headers.iter() {
+            if matches!(name, "Via" | "From" | "To" | "Call-ID" | "CSeq" | "Server") {
+                headers.push(name, value);
+            }
+        }
+        Self {
+            code,
+            reason: Cow::Borrowed(reason_phrase(code)),
+            headers,
+            body: Bytes::new(),
+        }
+    }
+
     /// Replaces the reason phrase (e.g. to say what was malformed).
     pub fn reason(mut self, reason: &str) -> Self {
         self.reason = Cow::Owned(reason.replace(['\r', '\n'], " "));
@@ -208,6 +228,30 @@ mod tests {
         assert_eq!(
             stamp_via("SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bKa", source),
             "SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bKa"
+        );
+    }
+
+    #[test]
+    fn a_later_refusal_matches_one_built_from_the_request() {
+        let text = "SUBSCRIBE sip:2001@192.0.2.1 SIP/2.0\r\n\
+            Via: SIP/2.0/UDP 192.0.2.7:5062;branch=z9hG4bKa;rport\r\n\
+            Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKb\r\n\
+            From: <sip:2000@192.0.2.1>;tag=f\r\nTo: <sip:2001@192.0.2.1>\r\n\
+            Call-ID: c@x\r\nCSeq: 1 SUBSCRIBE\r\nEvent: presence\r\n\
+            Record-Route: <sip:proxy;lr>\r\nContent-Length: 0\r\n\r\n";
+        let Ok(super::super::message::Message::Request(request)) =
+            super::super::parse::parse(text.as_bytes(), super::super::parse::Framing::Datagram)
+        else {
+            panic!("a valid SUBSCRIBE");
+        };
+        let source: SocketAddr = "192.0.2.7:40000".parse().unwrap();
+        let answer = ResponseBuilder::new(&request, 200, source, "t")
+            .header("Expires", "600")
+            .header("Contact", "<sip:opendpma@192.0.2.1>")
+            .header("Record-Route", "<sip:proxy;lr>");
+        assert_eq!(
+            answer.with_status(503).to_bytes(),
+            ResponseBuilder::new(&request, 503, source, "t").to_bytes()
         );
     }
 }

@@ -15,8 +15,8 @@ pub(super) const RETRY_AFTER: &str = "10";
 pub(super) struct Unconfirmed {
     pub(super) tag: String,
     pub(super) id: RequestId,
+    /// The 200; a refusal (503) is made from it if the store fails.
     pub(super) answer: ResponseBuilder,
-    pub(super) refusal: ResponseBuilder,
     /// A new subscription (dropped on failure) rather than a refresh
     /// (kept as it was on disk; the watcher retries).
     pub(super) created: bool,

@@ -18,20 +18,12 @@ use crate::sip::response::ResponseBuilder;
 
 impl PresenceServer {
     /// Holds `answer` (a 200 to `id`) until the record of `tag` is durable.
-    pub(super) fn await_record(
-        &mut self,
-        tag: &str,
-        id: RequestId,
-        answer: ResponseBuilder,
-        refusal: ResponseBuilder,
-        created: bool,
-    ) {
+    pub(super) fn await_record(&mut self, tag: &str, id: RequestId, answer: ResponseBuilder, created: bool) {
         *self.confirmations.held.entry(tag.to_owned()).or_default() += 1;
         self.confirmations.waiting.push(Unconfirmed {
             tag: tag.to_owned(),
             id,
             answer,
-            refusal: refusal.header("Retry-After", RETRY_AFTER),
             created,
         });
     }
@@ -70,7 +62,8 @@ impl PresenceServer {
             if stored {
                 self.endpoint.respond(now, entry.id, entry.answer);
             } else {
-                self.endpoint.respond(now, entry.id, entry.refusal);
+                let refusal = entry.answer.with_status(503).header("Retry-After", RETRY_AFTER);
+                self.endpoint.respond(now, entry.id, refusal);
                 if entry.created {
                     self.drop_subscription(&entry.tag);
                     continue;

@@ -118,8 +118,7 @@ impl PresenceServer {
         self.store(now, wall, &local_tag);
         // Refusals reuse the tag: drawing a new one would shift every
         // later tag of a seeded run.
-        let refusal = ResponseBuilder::new(&request, 503, peer.address, &local_tag);
-        self.await_record(&local_tag, id, response, refusal, true);
+        self.await_record(&local_tag, id, response, true);
         // Held (queued) until the record is durable.
         self.send_or_queue(now, &local_tag, NotifyContent::Active);
     }
@@ -196,8 +195,7 @@ impl PresenceServer {
             )));
         }
         self.store(now, wall, &tag);
-        let refusal = ResponseBuilder::new(request, 503, peer.address, &tag);
-        self.await_record(&tag, id, response, refusal, false);
+        self.await_record(&tag, id, response, false);
         if self.hints.contains_key(&exten) {
             self.send_or_queue(now, &tag, NotifyContent::Active);
         } else {
