@@ -154,7 +154,7 @@ impl Headers {
         self.get(name).is_some()
     }
 
-    /// Drops every field of `name` (its bytes stay until the next clone).
+    /// Drops every field of `name` (its text stays, unused, in the buffer).
     pub fn remove(&mut self, name: &str) {
         self.fields.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
     }
