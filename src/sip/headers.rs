@@ -73,8 +73,8 @@ pub fn canonical_name(name: &str) -> Cow<'static, str> {
 
 /// Header fields in message order. The values sit one after another in
 /// one string, so a parsed message or a built response costs two
-/// allocations for all its fields, not one per value: that was a tenth of
-/// the SIP thread's CPU under load (docs/DECISIONS.md §23).
+/// allocations for all its fields, not one per value (docs/DECISIONS.md
+/// §23).
 #[derive(Clone, Default)]
 pub struct Headers {
     text: String,
