@@ -8,12 +8,12 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use opendpma::config::Transport;
-use opendpma::presence::{PidfView, PresenceBook, PresenceUpdate, render_pidf};
+use opendpma::presence::{PidfView, PresenceBook, render_pidf};
 use opendpma::sip::{ConnectionId, Framing, Message, Peer, PresenceServer, parse};
 
 mod support;
 
-use support::sans_io::{book, presence_server};
+use support::sans_io::{book, presence_server, set_presence};
 
 const WALL: u64 = 1_800_000_000;
 
@@ -133,15 +133,13 @@ impl Fanout {
     }
 
     fn set_presence(&mut self, value: &str) {
-        let update = PresenceUpdate::parse_asterisk(value).expect("valid");
-        let plan = self
-            .book
-            .plan_presence("CustomPresence:2001", update, 1)
-            .expect("room")
-            .expect("a change");
-        for change in self.book.apply(plan) {
-            self.server.handle_change(self.now, change);
-        }
+        set_presence(
+            &mut self.book,
+            &mut self.server,
+            self.now,
+            "CustomPresence:2001",
+            value,
+        );
     }
 }
 

@@ -10,14 +10,14 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use opendpma::presence::{PresenceBook, PresenceUpdate};
+use opendpma::presence::PresenceBook;
 use opendpma::sip::{
     Framing, LineAccess, Message, Output, Peer, PresenceServer, PresenceServerConfig, Request, parse,
 };
 
 mod support;
 
-use support::sans_io::{book, endpoint, endpoint_config};
+use support::sans_io::{book, endpoint, endpoint_config, set_presence};
 
 const WALL: u64 = 1_800_000_000;
 const WATCHERS: u32 = 10_000;
@@ -142,15 +142,13 @@ impl Harness {
     }
 
     fn set_presence(&mut self, value: &str) {
-        let update = PresenceUpdate::parse_asterisk(value).expect("valid");
-        let plan = self
-            .book
-            .plan_presence("CustomPresence:2001", update, 1)
-            .expect("room")
-            .expect("a change");
-        for change in self.book.apply(plan) {
-            self.server.handle_change(self.now, change);
-        }
+        set_presence(
+            &mut self.book,
+            &mut self.server,
+            self.now,
+            "CustomPresence:2001",
+            value,
+        );
     }
 
     fn client_transactions(&self) -> usize {

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use opendpma::auth::{Algorithm, LockoutPolicy, NonceSecret};
 use opendpma::config::{Secret, Transport};
-use opendpma::presence::{Hint, PresenceBook};
+use opendpma::presence::{Hint, PresenceBook, PresenceUpdate};
 use opendpma::sip::{Endpoint, EndpointConfig, LineAccess, PresenceServer, PresenceServerConfig, Random};
 
 /// Line 2000's digest password.
@@ -82,4 +82,23 @@ pub fn presence_server_on(
 /// `presence_server_on` with auth off.
 pub fn presence_server(now: Instant, lines: &[&str], book: &PresenceBook) -> PresenceServer {
     presence_server_on(now, endpoint(now, endpoint_config(false)), lines, book)
+}
+
+/// Sets `provider` to an Asterisk-style `value` in `book` (as a change at
+/// time 1) and hands the changes to `server`, as the presence hub does.
+pub fn set_presence(
+    book: &mut PresenceBook,
+    server: &mut PresenceServer,
+    now: Instant,
+    provider: &str,
+    value: &str,
+) {
+    let update = PresenceUpdate::parse_asterisk(value).expect("valid");
+    let plan = book
+        .plan_presence(provider, update, 1)
+        .expect("room")
+        .expect("a change");
+    for change in book.apply(plan) {
+        server.handle_change(now, change);
+    }
 }
