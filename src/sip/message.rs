@@ -136,6 +136,14 @@ impl Request {
     }
 }
 
+/// Appends `value` in decimal, as `write!` would put it, without the
+/// formatting machinery (`itoa`): `write!` was half the cost of
+/// `notify_bytes` (callgrind, 40,000 NOTIFYs: 2,790 → 1,440 instructions
+/// each; DECISIONS §22).
+pub fn push_decimal(out: &mut Vec<u8>, value: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+}
+
 /// Writes a start line (given in pieces, written one after another),
 /// headers, a computed Content-Length and the body, into one buffer sized
 /// up front.
@@ -164,8 +172,27 @@ pub fn serialize(start_line: &[&str], headers: &Headers, body: &[u8]) -> Vec<u8>
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(CONTENT_LENGTH);
-    out.extend_from_slice(body.len().to_string().as_bytes());
+    push_decimal(&mut out, body.len());
     out.extend_from_slice(b"\r\n\r\n");
     out.extend_from_slice(body);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_decimal;
+
+    #[test]
+    fn decimals_are_those_of_format() {
+        for value in [0, 9, 10, 99, 100, 3600, u64::from(u32::MAX), u64::MAX] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, value);
+            assert_eq!(String::from_utf8(out).unwrap(), value.to_string());
+        }
+        for port in [0u16, 7, 10, 5060, 65535] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, port);
+            assert_eq!(String::from_utf8(out).unwrap(), port.to_string());
+        }
+    }
 }

@@ -7,6 +7,7 @@
 
 use std::time::Instant;
 
+use super::message::push_decimal;
 use super::response::PRODUCT;
 use super::subscription::{NotifyContent, Subscription};
 use crate::presence::PidfParts;
@@ -52,7 +53,7 @@ impl Subscription {
         tagged(&mut out, b"To", &dialog.remote_uri, &dialog.remote_tag);
         line(&mut out, "Call-ID", &dialog.call_id);
         out.extend_from_slice(b"CSeq: ");
-        push_decimal(&mut out, u64::from(dialog.local_cseq));
+        push_decimal(&mut out, dialog.local_cseq);
         out.extend_from_slice(b" NOTIFY\r\n");
         line(&mut out, "Contact", &self.contact);
         out.extend_from_slice(b"Event: presence");
@@ -80,30 +81,13 @@ impl Subscription {
             out.extend_from_slice(b"Content-Type: application/pidf+xml\r\n");
         }
         out.extend_from_slice(b"Content-Length: ");
-        push_decimal(&mut out, body_len as u64);
+        push_decimal(&mut out, body_len);
         out.extend_from_slice(b"\r\n\r\n");
         if let Some(parts) = body {
             parts.write_body(&self.pidf_contact, &mut out);
         }
         out
     }
-}
-
-/// `value` in decimal, as `write!` would put it, without the formatting
-/// machinery: `write!` was half the cost of `notify_bytes` (callgrind,
-/// 40,000 NOTIFYs: 2,790 → 1,440 instructions each; DECISIONS §22).
-fn push_decimal(out: &mut Vec<u8>, mut value: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[start..]);
 }
 
 #[cfg(test)]
@@ -176,15 +160,6 @@ mod tests {
             body,
         }
         .to_bytes(via)
-    }
-
-    #[test]
-    fn decimals_are_those_of_format() {
-        for value in [0, 9, 10, 99, 100, 3600, u64::from(u32::MAX), u64::MAX] {
-            let mut out = Vec::new();
-            push_decimal(&mut out, value);
-            assert_eq!(String::from_utf8(out).unwrap(), value.to_string());
-        }
     }
 
     #[test]

@@ -53,7 +53,7 @@ impl Endpoint {
         // machinery (a fifth of this function's own cost in a fan-out).
         let mut branch = String::with_capacity(23);
         branch.push_str("z9hG4bK");
-        push_hex(&mut branch, self.random.next_u64());
+        crate::hex::push_lower(&mut branch, &self.random.next_u64().to_be_bytes());
         let port = self.config.ports.get(&peer.transport).copied().unwrap_or(5060);
         let transport = match peer.transport {
             Transport::Udp => "UDP",
@@ -66,7 +66,7 @@ impl Endpoint {
         via.push(' ');
         via.push_str(&self.config.host);
         via.push(':');
-        push_port(&mut via, port);
+        via.push_str(itoa::Buffer::new().format(port));
         via.push_str(";branch=");
         via.push_str(&branch);
         via.push_str(";rport");
@@ -210,41 +210,6 @@ impl Endpoint {
                 transaction.end_at = now;
             }
             self.client_timer(now, id);
-        }
-    }
-}
-
-/// `value` as 16 lower-case hex digits (`{:016x}`).
-fn push_hex(text: &mut String, value: u64) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for shift in (0..16).rev() {
-        text.push(char::from(DIGITS[((value >> (shift * 4)) & 0xf) as usize]));
-    }
-}
-
-/// `port` in decimal (`{port}`).
-fn push_port(text: &mut String, port: u16) {
-    if port >= 10 {
-        push_port(text, port / 10);
-    }
-    text.push(char::from(b'0' + (port % 10) as u8));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn branch_and_port_digits_are_those_of_format() {
-        for value in [0, 1, 0xabc, 0x0123_4567_89ab_cdef, u64::MAX] {
-            let mut text = String::new();
-            push_hex(&mut text, value);
-            assert_eq!(text, format!("{value:016x}"));
-        }
-        for port in [0, 7, 10, 5060, 65535] {
-            let mut text = String::new();
-            push_port(&mut text, port);
-            assert_eq!(text, port.to_string());
         }
     }
 }
