@@ -104,7 +104,7 @@ impl fmt::Display for SipUri {
         if let Some(user) = &self.user {
             write!(f, "{user}@")?;
         }
-        write_host_port_params(f, &self.host, self.port, &self.params)?;
+        write_host_port_params(f, &self.host, self.port, borrowed_params(&self.params))?;
         if let Some(headers) = &self.headers {
             write!(f, "?{headers}")?;
         }
@@ -112,28 +112,42 @@ impl fmt::Display for SipUri {
     }
 }
 
-/// Prints `host[:port];name[=value]…`, bracketing IPv6 hosts (URIs and Vias).
-pub fn write_host_port_params(
-    f: &mut fmt::Formatter<'_>,
+/// Prints `host[:port];name[=value]…`, bracketing IPv6 hosts (URIs and
+/// Vias), piece by piece rather than through `write!` (a response's Via
+/// is written this way for every answer).
+pub fn write_host_port_params<'a>(
+    out: &mut impl fmt::Write,
     host: &str,
     port: Option<u16>,
-    params: &[(String, Option<String>)],
+    params: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
 ) -> fmt::Result {
     if host.contains(':') {
-        write!(f, "[{host}]")?;
+        out.write_char('[')?;
+        out.write_str(host)?;
+        out.write_char(']')?;
     } else {
-        f.write_str(host)?;
+        out.write_str(host)?;
     }
     if let Some(port) = port {
-        write!(f, ":{port}")?;
+        out.write_char(':')?;
+        out.write_str(itoa::Buffer::new().format(port))?;
     }
     for (name, value) in params {
-        match value {
-            Some(value) => write!(f, ";{name}={value}")?,
-            None => write!(f, ";{name}")?,
+        out.write_char(';')?;
+        out.write_str(name)?;
+        if let Some(value) = value {
+            out.write_char('=')?;
+            out.write_str(value)?;
         }
     }
     Ok(())
+}
+
+/// Owned `name[=value]` parameters as `write_host_port_params` takes them.
+pub fn borrowed_params(params: &[(String, Option<String>)]) -> impl Iterator<Item = (&str, Option<&str>)> {
+    params
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_deref()))
 }
 
 /// `host[:port]` with IPv6 references in brackets.

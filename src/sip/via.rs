@@ -3,7 +3,9 @@
 use std::fmt;
 use std::net::SocketAddr;
 
-use super::uri::{UriError, is_token_char, parse_params, split_host_port, write_host_port_params};
+use super::uri::{
+    UriError, borrowed_params, is_token_char, parse_params, split_host_port, write_host_port_params,
+};
 
 /// One Via value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,49 +85,34 @@ impl Via {
     /// value: no copy of it is made.
     pub fn stamped_for(&self, source: SocketAddr) -> String {
         let ip = source.ip().to_string();
-        let port = source.port().to_string();
+        let mut port = itoa::Buffer::new();
+        let port = port.format(source.port());
         let mut rport_due = self.wants_rport();
         let mut received_due = rport_due || self.host != ip;
+        let mut params = Vec::with_capacity(self.params.len() + 2);
+        for (name, value) in borrowed_params(&self.params) {
+            let value = if rport_due && name.eq_ignore_ascii_case("rport") {
+                rport_due = false;
+                Some(port)
+            } else if received_due && name.eq_ignore_ascii_case("received") {
+                received_due = false;
+                Some(ip.as_str())
+            } else {
+                value
+            };
+            params.push((name, value));
+        }
+        if rport_due {
+            params.push(("rport", Some(port)));
+        }
+        if received_due {
+            params.push(("received", Some(ip.as_str())));
+        }
         let mut out = String::with_capacity(64 + self.host.len() + ip.len());
         out.push_str("SIP/2.0/");
         out.push_str(&self.transport);
         out.push(' ');
-        if self.host.contains(':') {
-            out.push('[');
-            out.push_str(&self.host);
-            out.push(']');
-        } else {
-            out.push_str(&self.host);
-        }
-        if let Some(sent_port) = self.port {
-            out.push(':');
-            out.push_str(&sent_port.to_string());
-        }
-        let mut push = |name: &str, value: Option<&str>| {
-            out.push(';');
-            out.push_str(name);
-            if let Some(value) = value {
-                out.push('=');
-                out.push_str(value);
-            }
-        };
-        for (name, value) in &self.params {
-            if rport_due && name.eq_ignore_ascii_case("rport") {
-                rport_due = false;
-                push(name, Some(&port));
-            } else if received_due && name.eq_ignore_ascii_case("received") {
-                received_due = false;
-                push(name, Some(&ip));
-            } else {
-                push(name, value.as_deref());
-            }
-        }
-        if rport_due {
-            push("rport", Some(&port));
-        }
-        if received_due {
-            push("received", Some(&ip));
-        }
+        write_host_port_params(&mut out, &self.host, self.port, params).expect("a String takes any text");
         out
     }
 }
@@ -133,7 +120,7 @@ impl Via {
 impl fmt::Display for Via {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SIP/2.0/{} ", self.transport)?;
-        write_host_port_params(f, &self.host, self.port, &self.params)
+        write_host_port_params(f, &self.host, self.port, borrowed_params(&self.params))
     }
 }
 
