@@ -19,6 +19,7 @@
 //!   address unit they count by.
 //! - [`metrics`]: counters and gauges in Prometheus text.
 //! - [`hex`]: lower-case hexadecimal (digests, ETags, tokens).
+//! - [`quoted_string`]: SIP and HTTP quoted strings (`"…"` with `\` escapes).
 //!
 //! With I/O:
 //! - [`provision_http`]: the provisioning HTTP router, serving the current
@@ -46,6 +47,7 @@ pub mod metrics;
 pub mod presence;
 pub mod provision;
 pub mod provision_http;
+pub mod quoted_string;
 pub mod rate_limit;
 pub mod server;
 pub mod sip;

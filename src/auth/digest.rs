@@ -15,6 +15,7 @@ use subtle::ConstantTimeEq;
 
 use super::challenge::Algorithm;
 use super::nonce::{NONCE_LIFETIME_SECONDS, NonceCheck, NonceSecret};
+use crate::quoted_string::unquote;
 
 /// What a client sent in its `Authorization` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +140,7 @@ fn parse_params(input: &str) -> Result<Vec<(&str, Cow<'_, str>)>, ParseError> {
         }
         let after_key = after_key.trim_start();
         let (value, remainder) = if let Some(quoted) = after_key.strip_prefix('"') {
-            let (value, end) = unquote(quoted)?;
+            let (value, end) = unquote(quoted).ok_or(ParseError::Syntax)?;
             (value, &quoted[end..])
         } else {
             let end = after_key.find(',').unwrap_or(after_key.len());
@@ -154,25 +155,6 @@ fn parse_params(input: &str) -> Result<Vec<(&str, Cow<'_, str>)>, ParseError> {
         }
     }
     Ok(params)
-}
-
-/// The quoted string at the start of `quoted` (its opening quote already
-/// taken): its value, and where the text after the closing quote begins.
-fn unquote(quoted: &str) -> Result<(Cow<'_, str>, usize), ParseError> {
-    let close = quoted.find(['"', '\\']).ok_or(ParseError::Syntax)?;
-    if quoted.as_bytes()[close] == b'"' {
-        return Ok((Cow::Borrowed(&quoted[..close]), close + 1));
-    }
-    let mut value = String::with_capacity(quoted.len());
-    let mut chars = quoted.char_indices();
-    while let Some((index, c)) = chars.next() {
-        match c {
-            '\\' => value.push(chars.next().ok_or(ParseError::Syntax)?.1),
-            '"' => return Ok((Cow::Owned(value), index + 1)),
-            _ => value.push(c),
-        }
-    }
-    Err(ParseError::Syntax)
 }
 
 impl DigestCredentials {

@@ -6,6 +6,7 @@
 use std::fmt;
 
 use super::headers::split_unquoted;
+use crate::quoted_string::unquote;
 
 /// Characters of a token (RFC 3261 §25.1).
 pub fn is_token_char(c: char) -> bool {
@@ -256,16 +257,8 @@ impl NameAddr {
 
 /// A quoted string's content (escapes resolved) and what follows it.
 fn take_quoted(input: &str) -> Result<(String, &str), UriError> {
-    let mut value = String::new();
-    let mut chars = input.char_indices();
-    while let Some((index, c)) = chars.next() {
-        match c {
-            '\\' => value.push(chars.next().ok_or(UriError("unterminated quoted string"))?.1),
-            '"' => return Ok((value, &input[index + 1..])),
-            _ => value.push(c),
-        }
-    }
-    Err(UriError("unterminated quoted string"))
+    let (value, end) = unquote(input).ok_or(UriError("unterminated quoted string"))?;
+    Ok((value.into_owned(), &input[end..]))
 }
 
 /// `<uri>rest` → (uri, rest). No whitespace is allowed just inside `<>`.
